@@ -1,0 +1,510 @@
+//! The checked program: the tree-shaped IR that `wqcheck-dsl` produces and every engine runs.
+//!
+//! Every name is resolved to an index, every expression is typed, and every node keeps the
+//! [`Span`] of the model text it came from, so that a trace row can quote the DSL line it
+//! executed. Nothing here says *how* the program runs: that is [`crate::compile`] (flat code
+//! for the interpreter) and [`crate::interp`] (the one reading of every builtin).
+//!
+//! Architecture invariant: this module has no behaviour. The DSL checker guarantees the
+//! well-formedness rules written on each type (argument counts and kinds, no recursion,
+//! `break` only inside loops, ...); the compiler may rely on them and reports a violation as
+//! an internal error, never a panic.
+
+use std::sync::Arc;
+
+/// A byte range in one source text (the model file, or the scenario file for
+/// [`Instance`] items).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+}
+
+pub type VarId = u16;
+pub type QueueId = u16;
+pub type FuncId = u16;
+pub type LocalId = u16;
+pub type LabelId = u16;
+/// Index into [`Instance::threads`].
+pub type ThreadId = u8;
+
+/// Values are `i32` everywhere. Booleans are 0/1; tasks, entries and functions are encoded
+/// as described on [`Type`].
+pub type Value = i32;
+
+/// Task states, as the kernel's `TASK_*` bit masks (include/linux/sched.h).
+pub mod task {
+    use super::Value;
+    pub const TASK_RUNNING: Value = 0x0000;
+    pub const TASK_INTERRUPTIBLE: Value = 0x0001;
+    pub const TASK_UNINTERRUPTIBLE: Value = 0x0002;
+    pub const TASK_WAKEKILL: Value = 0x0100;
+    pub const TASK_KILLABLE: Value = TASK_WAKEKILL | TASK_UNINTERRUPTIBLE;
+    pub const TASK_NORMAL: Value = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
+    pub const TASK_IDLE: Value = 0x0402;
+}
+
+/// Wait-entry flags (include/linux/wait.h).
+pub mod wq_flag {
+    use super::Value;
+    pub const WQ_FLAG_EXCLUSIVE: Value = 0x01;
+    pub const WQ_FLAG_WOKEN: Value = 0x02;
+    pub const WQ_FLAG_BOOKMARK: Value = 0x04;
+    pub const WQ_FLAG_CUSTOM: Value = 0x08;
+    pub const WQ_FLAG_DONE: Value = 0x10;
+}
+
+/// Error numbers (include/uapi/asm-generic/errno-base.h); models write `-EINTR`.
+pub mod errno {
+    use super::Value;
+    pub const EINTR: Value = 4;
+    pub const EAGAIN: Value = 11;
+    pub const ETIMEDOUT: Value = 110;
+    pub const ERESTARTSYS: Value = 512;
+}
+
+/// One checked `.wq` model.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The model's path as the scenario named it (for messages) and its text (for traces).
+    pub source: Arc<Source>,
+    pub vars: Vec<SharedVar>,
+    pub queues: Vec<Queue>,
+    pub functions: Vec<Function>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub name: String,
+    pub text: String,
+}
+
+/// `bit NAME = v;`, `bool NAME = v;` or `int<MIN..MAX> NAME = v;`: a shared variable.
+#[derive(Clone, Debug)]
+pub struct SharedVar {
+    pub name: String,
+    pub ty: VarType,
+    /// Initial value from the model (a scenario may override it, see [`Instance::init`]).
+    pub init: Value,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarType {
+    /// 0 or 1. `bool` declares the same thing.
+    Bit,
+    /// A bounded integer, `min..=max`; `max - min <= 255`.
+    Int { min: Value, max: Value },
+}
+
+/// `waitqueue NAME until COND;` or `futex VAR until COND;`.
+#[derive(Clone, Debug)]
+pub struct Queue {
+    pub name: String,
+    pub kind: QueueKind,
+    /// The condition its waiters wait for: an expression over shared variables and constants
+    /// only ([`ExprKind::Const`], [`ExprKind::Shared`], [`ExprKind::Unary`],
+    /// [`ExprKind::Binary`], [`ExprKind::Ternary`]). Evaluated atomically by the verdict
+    /// oracle, never executed as a step. `None` means "always available": any sleeper left
+    /// on this queue is a lost wakeup.
+    pub until: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueKind {
+    /// A `wait_queue_head_t`: a spinlock (`&q->lock`) and a list of entries.
+    WaitQueue,
+    /// The kernel's futex hash bucket for one shared variable: `futex_wait(&VAR, val)` and
+    /// `futex_wake(&VAR, n)` use it. Its name is the variable's name.
+    Futex(VarId),
+}
+
+#[derive(Clone, Debug)]
+pub struct Function {
+    pub name: String,
+    /// `params` are `locals[0..params]`.
+    pub params: usize,
+    pub locals: Vec<Local>,
+    pub ret: Type,
+    pub body: Vec<Stmt>,
+    /// Number of distinct labels used in the body ([`StmtKind::Label`] ids are `0..labels`).
+    pub labels: usize,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub name: String,
+    pub ty: Type,
+    pub span: Span,
+}
+
+/// The static types of the DSL. At run time all are [`Value`]s:
+/// - `Int`, `Bool`: the number (bool is 0/1);
+/// - `Entry`: a local that *is* a wait entry (`wait_queue_entry_t wait;` or `DEFINE_WAIT(wait);`).
+///   It has no value of its own; `&wait` gives its `EntryPtr`;
+/// - `EntryPtr`: 0 is NULL, otherwise an engine-chosen handle for one entry;
+/// - `Task`: 0 is NULL, otherwise thread id + 1 (`current`, `wait->private`);
+/// - `WakeFn`: 0 is `autoremove_wake_function`, 1 is `default_wake_function`, otherwise
+///   function id + 2 (`wait->func = wake_page_function;`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    Void,
+    Int,
+    Bool,
+    Entry,
+    EntryPtr,
+    Task,
+    WakeFn,
+}
+
+#[derive(Clone, Debug)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum StmtKind {
+    /// An expression evaluated for its effects (a call, an assignment, `i++`).
+    Expr(Expr),
+    /// A local declaration with an initializer is lowered to `Expr(Assign)`; one without an
+    /// initializer produces no statement (locals start at 0) except `DEFINE_WAIT(wait)`, which
+    /// is lowered to `init_wait(&wait)`.
+    If {
+        cond: Expr,
+        then_branch: Vec<Stmt>,
+        else_branch: Vec<Stmt>,
+    },
+    /// `while (cond) body`, `for (init; cond; step) body` (init is lowered to statements
+    /// before the loop; `continue` runs `step`), `for (;;)`, and `do body while (cond)`
+    /// (`test_first == false`). `cond == None` loops forever.
+    Loop {
+        cond: Option<Expr>,
+        test_first: bool,
+        body: Vec<Stmt>,
+        step: Option<Expr>,
+    },
+    Break,
+    Continue,
+    Return(Option<Expr>),
+    /// `atomic { ... }`: runs as one step. Only its first operation may block; see docs/dsl.md.
+    Atomic(Vec<Stmt>),
+    Block(Vec<Stmt>),
+    /// `name:` in C style; the statement that follows it is the next element of the block.
+    Label(LabelId),
+    Goto(LabelId),
+    /// `assert(cond);` — a violation is the verdict `AssertionFailed`.
+    Assert(Expr),
+}
+
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    Const(Value),
+    /// The value of an `Int`/`Bool`/`EntryPtr`/`Task`/`WakeFn` local.
+    Local(LocalId),
+    /// `&wait` for an `Entry` local.
+    EntryAddr(LocalId),
+    /// A plain read of a shared variable (READ_ONCE semantics): one shared access.
+    Shared(VarId),
+    /// `current`.
+    Current,
+    /// `wake_page_function` used as a value (only as a `WakeFn`).
+    FuncRef(FuncId),
+    Unary(UnOp, Box<Expr>),
+    /// `&&` and `||` short-circuit.
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `c ? a : b`.
+    Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `place = value`, `place op= value`, `++place` (`op = Add`, value 1), `place--`
+    /// (`post = true`: the expression's value is the old one).
+    Assign {
+        place: Place,
+        op: Option<BinOp>,
+        value: Box<Expr>,
+        post: bool,
+    },
+    /// A call of a model function. Arguments are in parameter order.
+    Call { func: FuncId, args: Vec<Expr> },
+    /// `wait->flags`, `wait->private`, `wait->func` (or `wait.flags` on an `Entry` local,
+    /// which the checker lowers to an `EntryAddr` base).
+    Field { entry: Box<Expr>, field: EntryField },
+    /// A kernel API call; `args` are the value arguments, in the order [`Builtin`] documents.
+    Builtin { op: Builtin, args: Vec<Expr> },
+}
+
+#[derive(Clone, Debug)]
+pub enum Place {
+    Local(LocalId),
+    Shared(VarId),
+    Field(Box<Expr>, EntryField),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryField {
+    Flags,
+    /// The owning task (`wait->private`); read-only.
+    Private,
+    Func,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    Neg,
+    /// `!`
+    Not,
+    /// `~`
+    BitNot,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+/// C11 orderings for atomics (the kernel's own names map to these; see docs/dsl.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ordering {
+    Relaxed,
+    Acquire,
+    Release,
+    AcqRel,
+    SeqCst,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fence {
+    /// `smp_mb()`, `smp_mb__before_atomic()`, `smp_mb__after_atomic()`, `smp_mb__after_spinlock()`
+    Full,
+    /// `smp_rmb()`
+    Read,
+    /// `smp_wmb()`
+    Write,
+    /// `barrier()`: compiler only.
+    Compiler,
+}
+
+/// A memory location an atomic builtin acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    /// A shared variable (`&x` or `x`).
+    Var(VarId),
+    /// `&wait->flags` / `&wait.flags`: the entry is the builtin's FIRST value argument
+    /// (an `EntryPtr` expression), before the documented value arguments.
+    EntryFlags,
+}
+
+/// The kernel API. Static operands (which variable, which queue) are in the variant; value
+/// operands are [`ExprKind::Builtin::args`], in the order given here. "One step" is the
+/// atomicity rule of docs/dsl.md; the full semantics are in [`crate::interp`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    // ---- bit operations on a `bit` variable (include/asm-generic/bitops) ----
+    /// `test_bit(B)` -> 0/1. Relaxed.
+    TestBit(VarId),
+    /// `set_bit(B)`, `clear_bit(B)`: relaxed RMW, no value.
+    SetBit(VarId),
+    ClearBit(VarId),
+    /// `test_and_set_bit(B)` (full barrier) / `test_and_set_bit_lock(B)` (acquire) -> old value.
+    TestAndSetBit { var: VarId, lock: bool },
+    /// `test_and_clear_bit(B)` -> old value. Full barrier.
+    TestAndClearBit(VarId),
+    /// `clear_bit_unlock(B)`: release.
+    ClearBitUnlock(VarId),
+    /// `clear_bit_unlock_is_negative_byte(B, N)`: clears B (release) and returns the value of
+    /// bit N of the same byte (PG_waiters) read in the same atomic operation.
+    ClearBitUnlockIsNegativeByte { var: VarId, negative: VarId },
+
+    // ---- atomics and plain accesses with an ordering ----
+    /// `READ_ONCE(x)` (relaxed), `smp_load_acquire(&x)` (acquire), `atomic_read(&x)` (relaxed),
+    /// `atomic_load(&x, ORD)`. Args: [entry if EntryFlags].
+    Load { loc: Loc, ord: Ordering },
+    /// `WRITE_ONCE(x, v)`, `smp_store_release(&x, v)`, `atomic_set(&x, v)`, `atomic_store(&x, v, ORD)`,
+    /// `smp_store_mb(x, v)` (SeqCst). Args: [entry if EntryFlags], v.
+    Store { loc: Loc, ord: Ordering },
+    /// Read-modify-write returning the OLD value: `atomic_xchg`, `atomic_fetch_add`, ... and
+    /// the value-less `atomic_inc(&x)` (`Add`, 1), `atomic_dec(&x)`. Args: [entry], operand.
+    Rmw { loc: Loc, op: RmwOp, ord: Ordering },
+    /// `atomic_cmpxchg(&x, old, new)` -> the value read. Args: [entry], old, new.
+    CmpXchg { loc: Loc, ord: Ordering },
+    Fence(Fence),
+
+    // ---- tasks (kernel/sched/core.c) ----
+    /// `set_current_state(S)` (full barrier after the store) / `__set_current_state(S)`. Args: S.
+    SetCurrentState { barrier: bool },
+    /// `schedule()` / `io_schedule()`: blocks while the task's state is not TASK_RUNNING and
+    /// no signal the state admits is pending; then sets TASK_RUNNING. One step.
+    Schedule { io: bool },
+    /// `signal_pending_state(S, current)` (the `current` argument is optional in the DSL) -> 0/1.
+    SignalPendingState,
+    /// `signal_pending(current)` -> 0/1 (any signal).
+    SignalPending,
+    /// `fatal_signal_pending(current)` -> 0/1.
+    FatalSignalPending,
+    /// `try_to_wake_up(T, S, 0)` -> 1 if T's state was in mask S (T is now RUNNING), else 0.
+    /// `wake_up_state(T, S)` is the same; `wake_up_process(T)` is `S = TASK_NORMAL`
+    /// (the checker supplies the constant). Args: T, S.
+    TryToWakeUp,
+
+    // ---- wait queues (kernel/sched/wait.c) ----
+    /// `spin_lock(&q->lock)`, `spin_lock_irq`, `spin_lock_irqsave(&q->lock, flags)`: blocks
+    /// while another thread holds it. The `flags` argument is accepted and ignored.
+    SpinLock(QueueId),
+    /// `spin_unlock`, `spin_unlock_irq`, `spin_unlock_irqrestore(&q->lock, flags)`.
+    SpinUnlock(QueueId),
+    /// `init_wait(&wait)`: flags = 0, func = autoremove_wake_function, private = current.
+    /// Args: entry.
+    InitWait,
+    /// `__add_wait_queue(q, &w)` (head, non-exclusive), `__add_wait_queue_entry_tail(q, &w)`,
+    /// `__add_wait_queue_exclusive(q, &w)` (head, sets EXCLUSIVE),
+    /// `__add_wait_queue_entry_tail_exclusive(q, &w)` (tail, sets EXCLUSIVE): the caller must
+    /// hold `q->lock`. `add_wait_queue(q, &w)` (clears EXCLUSIVE, head) and
+    /// `add_wait_queue_exclusive(q, &w)` (sets EXCLUSIVE, tail) take the lock themselves
+    /// (`locked == false`). Args: entry.
+    AddWaitQueue {
+        queue: QueueId,
+        exclusive: bool,
+        tail: bool,
+        takes_lock: bool,
+    },
+    /// `remove_wait_queue(q, &w)`: takes the lock, unlinks. Args: entry.
+    RemoveWaitQueue(QueueId),
+    /// `list_del_init(&w->entry)` / `list_del_init_careful(&w->entry)`: unlink from whatever
+    /// queue it is on (the caller must hold that queue's lock). Args: entry.
+    ListDelInit,
+    /// `list_empty(&w->entry)` / `list_empty_careful(&w->entry)` -> 1 if not linked. Args: entry.
+    ListEmpty,
+    /// `prepare_to_wait(q, &w, S)` / `prepare_to_wait_exclusive(q, &w, S)`: takes the lock,
+    /// links the entry if it is not linked (head, or tail for exclusive), sets the state.
+    /// One step. Args: entry, S.
+    PrepareToWait { queue: QueueId, exclusive: bool },
+    /// `finish_wait(q, &w)`: `__set_current_state(TASK_RUNNING)`, then unlink under the lock
+    /// if linked. One step. Args: entry.
+    FinishWait(QueueId),
+    /// `waitqueue_active(q)` -> 1 if the list is non-empty (lockless read).
+    WaitqueueActive(QueueId),
+    /// `wq_has_sleeper(q)`: `smp_mb()` then `waitqueue_active(q)`.
+    WqHasSleeper(QueueId),
+    /// `__wake_up(q, MODE, NR, key)` family: the `__wake_up_common` walk (see [`crate::interp`]).
+    /// `takes_lock == false` for the `__wake_up_locked*` forms, whose caller holds the lock.
+    /// Args: MODE, NR (0 = all). The checker supplies constants for the short forms:
+    /// `wake_up(q)` = (TASK_NORMAL, 1), `wake_up_nr(q, n)` = (TASK_NORMAL, n),
+    /// `wake_up_all(q)` = (TASK_NORMAL, 0), `wake_up_interruptible(q)` = (TASK_INTERRUPTIBLE, 1),
+    /// `__wake_up_locked_key(q, MODE, key)` = (MODE, 1), `__wake_up_locked(q, MODE, NR)`.
+    WakeUp { queue: QueueId, takes_lock: bool },
+    /// `autoremove_wake_function(w, mode, sync, key)`: try_to_wake_up(w->private, mode); if that
+    /// returned 1, list_del_init(&w->entry). Returns what try_to_wake_up returned.
+    /// `default_wake_function(w, mode, sync, key)`: try_to_wake_up only. In the DSL `sync` and
+    /// `key` are optional and ignored. Args: entry, mode.
+    AutoremoveWakeFunction,
+    DefaultWakeFunction,
+
+    // ---- futexes (kernel/futex) ----
+    /// `futex_wait(&VAR, val)`: one step that, if VAR == val, queues the caller on VAR's futex
+    /// queue in TASK_INTERRUPTIBLE, else returns -EAGAIN; then the caller sleeps until woken
+    /// (returns 0) or signalled (returns -EINTR, unqueued). Args: val.
+    FutexWait(QueueId),
+    /// `futex_wake(&VAR, n)` -> number woken (FIFO). Args: n.
+    FutexWake(QueueId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RmwOp {
+    Xchg,
+    Add,
+    Sub,
+    Or,
+    And,
+    AndNot,
+}
+
+/// A scenario: a checked program plus the instance to explore.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    /// The scenario's path as given on the command line.
+    pub name: String,
+    pub program: Program,
+    /// `init: {"PG_locked": 1}` overrides, already range-checked.
+    pub init: Vec<(VarId, Value)>,
+    pub threads: Vec<ThreadSpec>,
+    pub actors: Vec<Actor>,
+    pub bounds: Bounds,
+    pub expect: Expectation,
+}
+
+#[derive(Clone, Debug)]
+pub struct ThreadSpec {
+    pub name: String,
+    /// A function whose parameters are all `int`/`bool`, called with `args`.
+    pub func: FuncId,
+    pub args: Vec<Value>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Actor {
+    /// At any one moment (or never), send one signal to one of `targets` (chosen
+    /// nondeterministically): set its pending flag and wake it if its state admits the
+    /// signal (fatal: TASK_WAKEKILL or TASK_INTERRUPTIBLE; otherwise TASK_INTERRUPTIBLE).
+    Signal {
+        name: String,
+        targets: Vec<ThreadId>,
+        fatal: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// Stop with `Inconclusive` after this many distinct states (None: no limit).
+    pub max_states: Option<u64>,
+    /// Stop with `Inconclusive` after this many seconds of search (None: no limit).
+    pub max_seconds: Option<u64>,
+}
+
+/// What the scenario says the outcome must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Expectation {
+    Holds,
+    LostWakeup,
+    Deadlock,
+    AssertionFailed,
+}

@@ -1,0 +1,2 @@
+//! The IR of a checked wqcheck program and its one reference semantics.
+pub mod ir;
