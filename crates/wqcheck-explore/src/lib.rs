@@ -1,1 +1,473 @@
-//! wqcheck-explore
+//! The native explorer: breadth-first search over the explicit states of a
+//! [`wqcheck_model::Model`], so that every counterexample is a shortest one and every
+//! exhaustive run knows exactly how many distinct states exist.
+//!
+//! Storage is what makes it scale. A state is a shared part plus one part per thread; the
+//! thread parts repeat across states far more than whole states do, so each distinct thread
+//! part is stored once ([`Interner`]) and a visited state is the shared bytes followed by
+//! its thread parts' numbers (2 bytes each, 4 when a run needs more than 65,535 distinct
+//! thread parts). Visited states live in fixed-size chunks (no reallocation copies) and are
+//! numbered in BFS order, so the frontier is simply "the states not expanded yet", and a
+//! state's BFS parent is one `u32`.
+//!
+//! Architecture invariant: the explorer knows nothing of the DSL or of any builtin; it only
+//! calls [`Model::step`], [`Model::classify_stuck`] and [`Model::initial_state`].
+
+use hashbrown::HashTable;
+use std::hash::Hasher;
+use std::time::{Duration, Instant};
+use wqcheck_model::interp::Mover;
+use wqcheck_model::{Model, StepResult, Verdict, Violation};
+
+/// Bounds and hooks for one search.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// Stop with `Inconclusive` once this many distinct states are stored.
+    pub max_states: Option<u64>,
+    /// Stop with `Inconclusive` after this long.
+    pub max_time: Option<Duration>,
+    /// Called about once a second with the search's progress.
+    pub progress: Option<&'a dyn Fn(&Progress)>,
+    /// Explore every reachable state even after a violation (like SPIN's `pan -c0`), so
+    /// that `states` counts them all; the violation reported is still the first (shortest)
+    /// one found.
+    pub full: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub states: u64,
+    pub depth: u32,
+    pub elapsed: Duration,
+}
+
+/// The result of a search.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Distinct states stored.
+    pub states: u64,
+    /// Transitions taken (successors generated, including already-seen ones).
+    pub transitions: u64,
+    /// BFS depth reached (the counterexample's length for a violation).
+    pub depth: u32,
+    pub elapsed: Duration,
+    /// For a violation: what it is.
+    pub violation: Option<Violation>,
+    /// For a violation: the moves from the initial state (a shortest path).
+    pub path: Vec<Mover>,
+    /// For `Inconclusive`: which bound ran out.
+    pub budget_hit: Option<String>,
+    /// Bytes held by the state store at the end (keys, parents, interned thread parts and
+    /// the hash tables), an estimate of the search's memory.
+    pub store_bytes: u64,
+}
+
+const CHUNK_KEYS: usize = 1 << 16;
+
+/// Distinct thread parts, stored once each.
+struct Interner {
+    len: usize,
+    data: Vec<u8>,
+    table: HashTable<u32>,
+}
+
+fn hash_bytes(b: &[u8]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(b);
+    h.finish()
+}
+
+impl Interner {
+    fn new(len: usize) -> Interner {
+        Interner {
+            len,
+            data: Vec::new(),
+            table: HashTable::new(),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.data.len() / self.len.max(1)
+    }
+
+    fn get(&self, id: u32) -> &[u8] {
+        let o = id as usize * self.len;
+        &self.data[o..o + self.len]
+    }
+
+    fn intern(&mut self, part: &[u8]) -> u32 {
+        let h = hash_bytes(part);
+        let (len, data) = (self.len, &self.data);
+        if let Some(&id) = self.table.find(h, |&id| {
+            let o = id as usize * len;
+            &data[o..o + len] == part
+        }) {
+            return id;
+        }
+        let id = self.count() as u32;
+        self.data.extend_from_slice(part);
+        let (len, data) = (self.len, &self.data);
+        self.table.insert_unique(h, id, |&id| {
+            let o = id as usize * len;
+            hash_bytes(&data[o..o + len])
+        });
+        id
+    }
+
+    fn bytes(&self) -> u64 {
+        (self.data.capacity() + self.table.capacity() * 5) as u64
+    }
+}
+
+/// Visited states in BFS order: fixed-size keys in chunks, and each state's parent.
+struct Visited {
+    key_len: usize,
+    chunks: Vec<Box<[u8]>>,
+    parents: Vec<u32>,
+    table: HashTable<u32>,
+}
+
+impl Visited {
+    fn new(key_len: usize) -> Visited {
+        Visited {
+            key_len,
+            chunks: Vec::new(),
+            parents: Vec::new(),
+            table: HashTable::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.parents.len()
+    }
+
+    fn key(&self, i: usize) -> &[u8] {
+        key_in(&self.chunks, self.key_len, i)
+    }
+
+    /// Insert a key; true if it was new.
+    fn insert(&mut self, key: &[u8], parent: u32) -> bool {
+        let h = hash_bytes(key);
+        let (chunks, kl) = (&self.chunks, self.key_len);
+        if self
+            .table
+            .find(h, |&i| key_in(chunks, kl, i as usize) == key)
+            .is_some()
+        {
+            return false;
+        }
+        let i = self.len();
+        if i % CHUNK_KEYS == 0 {
+            self.chunks
+                .push(vec![0u8; CHUNK_KEYS * self.key_len].into_boxed_slice());
+        }
+        let o = (i % CHUNK_KEYS) * self.key_len;
+        if let Some(c) = self.chunks.last_mut() {
+            c[o..o + self.key_len].copy_from_slice(key);
+        }
+        self.parents.push(parent);
+        let (chunks, kl) = (&self.chunks, self.key_len);
+        self.table.insert_unique(h, i as u32, |&j| {
+            hash_bytes(key_in(chunks, kl, j as usize))
+        });
+        true
+    }
+
+    fn bytes(&self) -> u64 {
+        (self.chunks.len() * CHUNK_KEYS * self.key_len
+            + self.parents.capacity() * 4
+            + self.table.capacity() * 5) as u64
+    }
+}
+
+fn key_in(chunks: &[Box<[u8]>], key_len: usize, i: usize) -> &[u8] {
+    let o = (i % CHUNK_KEYS) * key_len;
+    &chunks[i / CHUNK_KEYS][o..o + key_len]
+}
+
+/// Encodes states to keys and back.
+struct Codec<'m> {
+    model: &'m Model,
+    width: usize,
+    interner: Interner,
+}
+
+struct Overflow;
+
+impl<'m> Codec<'m> {
+    fn key_len(&self) -> usize {
+        let l = &self.model.layout;
+        l.shared_len + l.nthreads * self.width
+    }
+
+    /// `ids` are the parent's part ids: parts equal to the parent's reuse them.
+    fn encode(
+        &mut self,
+        s: &[u8],
+        parent: &[u8],
+        parent_ids: &[u32],
+        key: &mut [u8],
+    ) -> Result<(), Overflow> {
+        let l = &self.model.layout;
+        key[..l.shared_len].copy_from_slice(&s[..l.shared_len]);
+        for t in 0..l.nthreads {
+            let o = l.thread_off(t);
+            let part = &s[o..o + l.thread_len];
+            let id = if part == &parent[o..o + l.thread_len] {
+                parent_ids[t]
+            } else {
+                self.interner.intern(part)
+            };
+            let k = l.shared_len + t * self.width;
+            if self.width == 2 {
+                let Ok(v) = u16::try_from(id) else {
+                    return Err(Overflow);
+                };
+                key[k..k + 2].copy_from_slice(&v.to_le_bytes());
+            } else {
+                key[k..k + 4].copy_from_slice(&id.to_le_bytes());
+            }
+        }
+        Ok(())
+    }
+
+    fn decode(&self, key: &[u8], s: &mut [u8], ids: &mut [u32]) {
+        let l = &self.model.layout;
+        s[..l.shared_len].copy_from_slice(&key[..l.shared_len]);
+        for (t, id_out) in ids.iter_mut().enumerate().take(l.nthreads) {
+            let k = l.shared_len + t * self.width;
+            let id = if self.width == 2 {
+                u16::from_le_bytes([key[k], key[k + 1]]) as u32
+            } else {
+                u32::from_le_bytes([key[k], key[k + 1], key[k + 2], key[k + 3]])
+            };
+            *id_out = id;
+            let o = l.thread_off(t);
+            s[o..o + l.thread_len].copy_from_slice(self.interner.get(id));
+        }
+    }
+}
+
+/// Every move possible in a state (threads in order, then actors and their choices).
+fn moves(model: &Model, s: &[u8]) -> Vec<Mover> {
+    let mut v = Vec::new();
+    for t in 0..model.layout.nthreads {
+        if !model.layout.done(s, t) {
+            v.push(Mover::Thread(t as u8));
+        }
+    }
+    for a in 0..model.layout.nactors {
+        for c in 0..model.actor_choices(s, a) {
+            v.push(Mover::Actor {
+                actor: a as u8,
+                choice: c as u8,
+            });
+        }
+    }
+    v
+}
+
+/// Search `model` breadth-first.
+pub fn explore(model: &Model, opts: &Options) -> Outcome {
+    match explore_with_width(model, opts, 2) {
+        Ok(o) => o,
+        Err(Overflow) => match explore_with_width(model, opts, 4) {
+            Ok(o) => o,
+            Err(Overflow) => unreachable_outcome(),
+        },
+    }
+}
+
+fn unreachable_outcome() -> Outcome {
+    Outcome {
+        verdict: Verdict::Inconclusive,
+        states: 0,
+        transitions: 0,
+        depth: 0,
+        elapsed: Duration::ZERO,
+        violation: None,
+        path: Vec::new(),
+        budget_hit: Some("more than 2^32 distinct thread states".into()),
+        store_bytes: 0,
+    }
+}
+
+fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Outcome, Overflow> {
+    let start = Instant::now();
+    let l = &model.layout;
+    let n = l.state_len();
+    let mut codec = Codec {
+        model,
+        width,
+        interner: Interner::new(l.thread_len),
+    };
+    let key_len = codec.key_len();
+    let mut visited = Visited::new(key_len);
+    let mut outcome = Outcome {
+        verdict: Verdict::Holds,
+        states: 0,
+        transitions: 0,
+        depth: 0,
+        elapsed: Duration::ZERO,
+        violation: None,
+        path: Vec::new(),
+        budget_hit: None,
+        store_bytes: 0,
+    };
+    let init = match model.initial_state() {
+        Ok(s) => s,
+        Err(f) => {
+            outcome.verdict = Verdict::AssertionFailed;
+            outcome.violation = Some(Violation {
+                verdict: Verdict::AssertionFailed,
+                message: f.message,
+                span: Some(f.span),
+            });
+            outcome.elapsed = start.elapsed();
+            return Ok(outcome);
+        }
+    };
+    let mut key = vec![0u8; key_len];
+    let zero_ids = vec![u32::MAX; l.nthreads];
+    let blank = vec![0xAAu8; n];
+    codec.encode(&init, &blank, &zero_ids, &mut key)?;
+    visited.insert(&key, u32::MAX);
+
+    let mut cur = vec![0u8; n];
+    let mut next = vec![0u8; n];
+    let mut ids = vec![0u32; l.nthreads];
+    let mut idx = 0usize;
+    let mut level_end = 1usize;
+    let mut depth = 0u32;
+    let mut last_progress = Instant::now();
+    let finish = |mut o: Outcome, visited: &Visited, codec: &Codec, depth: u32| -> Outcome {
+        o.states = visited.len() as u64;
+        o.depth = depth;
+        o.elapsed = start.elapsed();
+        o.store_bytes = visited.bytes() + codec.interner.bytes();
+        o
+    };
+    while idx < visited.len() {
+        if idx == level_end {
+            depth += 1;
+            level_end = visited.len();
+        }
+        if idx % 1024 == 0 {
+            if let Some(max) = opts.max_time {
+                if start.elapsed() >= max {
+                    if outcome.violation.is_none() {
+                        outcome.verdict = Verdict::Inconclusive;
+                    }
+                    outcome.budget_hit = Some(format!("time limit of {} s", max.as_secs()));
+                    return Ok(finish(outcome, &visited, &codec, depth));
+                }
+            }
+            if let Some(p) = opts.progress {
+                if last_progress.elapsed() >= Duration::from_secs(1) {
+                    last_progress = Instant::now();
+                    p(&Progress {
+                        states: visited.len() as u64,
+                        depth,
+                        elapsed: start.elapsed(),
+                    });
+                }
+            }
+        }
+        codec.decode(visited.key(idx), &mut cur, &mut ids);
+        let mut any = false;
+        for m in moves(model, &cur) {
+            next.copy_from_slice(&cur);
+            match model.step(&mut next, m, None) {
+                StepResult::Blocked => continue,
+                StepResult::Fault(f) => {
+                    any = true;
+                    outcome.transitions += 1;
+                    if outcome.violation.is_some() {
+                        continue;
+                    }
+                    let mut path = path_to(model, &codec, &visited, idx)?;
+                    path.push(m);
+                    outcome.verdict = Verdict::AssertionFailed;
+                    outcome.violation = Some(Violation {
+                        verdict: Verdict::AssertionFailed,
+                        message: f.message,
+                        span: Some(f.span),
+                    });
+                    outcome.path = path;
+                    if !opts.full {
+                        return Ok(finish(outcome, &visited, &codec, depth + 1));
+                    }
+                }
+                StepResult::Moved => {
+                    any = true;
+                    outcome.transitions += 1;
+                    codec.encode(&next, &cur, &ids, &mut key)?;
+                    if visited.insert(&key, idx as u32) {
+                        if let Some(max) = opts.max_states {
+                            if visited.len() as u64 >= max {
+                                if outcome.violation.is_none() {
+                                    outcome.verdict = Verdict::Inconclusive;
+                                }
+                                outcome.budget_hit =
+                                    Some(format!("state limit of {max} distinct states"));
+                                return Ok(finish(outcome, &visited, &codec, depth));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !any && !model.all_done(&cur) && outcome.violation.is_none() {
+            let v = model.classify_stuck(&cur);
+            outcome.verdict = v.verdict;
+            outcome.violation = Some(v);
+            outcome.path = path_to(model, &codec, &visited, idx)?;
+            if !opts.full {
+                return Ok(finish(outcome, &visited, &codec, depth));
+            }
+        }
+        idx += 1;
+    }
+    Ok(finish(outcome, &visited, &codec, depth))
+}
+
+/// The moves from the initial state to state `idx`, following BFS parents and finding, for
+/// each parent, the move that produces the child.
+fn path_to(model: &Model, codec: &Codec, visited: &Visited, idx: usize) -> Result<Vec<Mover>, Overflow> {
+    let mut chain = vec![idx];
+    let mut i = idx;
+    while visited.parents[i] != u32::MAX {
+        i = visited.parents[i] as usize;
+        chain.push(i);
+    }
+    chain.reverse();
+    let l = &model.layout;
+    let n = l.state_len();
+    let mut cur = vec![0u8; n];
+    let mut next = vec![0u8; n];
+    let mut ids = vec![0u32; l.nthreads];
+    let mut key = vec![0u8; visited.key_len];
+    // Encoding for comparison must not add thread parts: compare decoded states instead.
+    let mut target = vec![0u8; n];
+    let mut tids = vec![0u32; l.nthreads];
+    let mut path = Vec::with_capacity(chain.len());
+    for w in chain.windows(2) {
+        codec.decode(visited.key(w[0]), &mut cur, &mut ids);
+        codec.decode(visited.key(w[1]), &mut target, &mut tids);
+        let mut found = None;
+        for m in moves(model, &cur) {
+            next.copy_from_slice(&cur);
+            if model.step(&mut next, m, None) == StepResult::Moved && next == target {
+                found = Some(m);
+                break;
+            }
+        }
+        let _ = &mut key;
+        match found {
+            Some(m) => path.push(m),
+            None => return Ok(path),
+        }
+    }
+    Ok(path)
+}

@@ -1,1 +1,266 @@
-//! wqcheck-report
+//! One event stream, several printers.
+//!
+//! The CLI turns every (scenario, backend) run into [`Event`]s; a [`Reporter`] prints them.
+//! [`Human`] draws the trace as a table with one column per thread and actor, the way
+//! Linus laid out the 2017 race; [`JsonLines`] writes one versioned JSON object per line.
+//! Printers only format: they never decide a verdict or an exit code.
+
+use serde::Serialize;
+use std::io::{self, Write};
+use wqcheck_model::trace::TraceStep;
+use wqcheck_model::Verdict;
+
+/// The JSON Lines format version (`"v"` in every object).
+pub const JSON_VERSION: u32 = 1;
+
+/// The outcome of one (scenario, backend) run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// The scenario's path as given on the command line.
+    pub scenario: String,
+    pub backend: String,
+    pub verdict: Verdict,
+    /// The scenario's `expect`.
+    pub expected: String,
+    /// Whether the verdict met the expectation.
+    pub ok: bool,
+    /// Distinct states explored (native explorer).
+    pub states: u64,
+    pub transitions: u64,
+    /// BFS depth reached; for a violation, the number of steps of the trace.
+    pub depth: u32,
+    pub elapsed_ms: f64,
+    /// The bounds that applied, e.g. `max_states=2000000 max_seconds=60`.
+    pub bounds: String,
+    /// For `Inconclusive`: which bound ran out.
+    pub budget_hit: Option<String>,
+    /// For a violation: the stuck state or the error, in words.
+    pub message: Option<String>,
+    /// Column headers of the trace: threads, then actors.
+    pub columns: Vec<String>,
+    pub trace: Vec<TraceStep>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Event {
+    Result(RunReport),
+    /// Bad input or an internal error for one scenario (rendered diagnostics).
+    Error { scenario: String, message: String },
+    /// `failed` counts every scenario that did not pass, `errors` included.
+    Summary {
+        passed: usize,
+        failed: usize,
+        errors: usize,
+    },
+}
+
+pub trait Reporter {
+    fn report(&mut self, event: &Event, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// JSON Lines: one object per event.
+pub struct JsonLines;
+
+#[derive(Serialize)]
+struct JsonTraceStep<'a> {
+    thread: &'a str,
+    text: &'a str,
+    lines: &'a [u32],
+    effects: &'a [String],
+}
+
+impl Reporter for JsonLines {
+    fn report(&mut self, event: &Event, out: &mut dyn Write) -> io::Result<()> {
+        let v = match event {
+            Event::Result(r) => serde_json::json!({
+                "type": "result",
+                "v": JSON_VERSION,
+                "scenario": r.scenario,
+                "backend": r.backend,
+                "verdict": r.verdict,
+                "expected": r.expected,
+                "ok": r.ok,
+                "states": r.states,
+                "transitions": r.transitions,
+                "depth": r.depth,
+                "elapsed_ms": r.elapsed_ms,
+                "bounds": r.bounds,
+                "budget_hit": r.budget_hit,
+                "message": r.message,
+                "columns": r.columns,
+                "trace": r.trace.iter().map(|s| JsonTraceStep {
+                    thread: &s.thread,
+                    text: &s.text,
+                    lines: &s.lines,
+                    effects: &s.effects,
+                }).collect::<Vec<_>>(),
+            }),
+            Event::Error { scenario, message } => serde_json::json!({
+                "type": "error",
+                "v": JSON_VERSION,
+                "scenario": scenario,
+                "message": message,
+            }),
+            Event::Summary {
+                passed,
+                failed,
+                errors,
+            } => serde_json::json!({
+                "type": "summary",
+                "v": JSON_VERSION,
+                "passed": passed,
+                "failed": failed,
+                "errors": errors,
+            }),
+        };
+        writeln!(out, "{v}")
+    }
+}
+
+/// The terminal printer.
+pub struct Human {
+    /// Print traces of violations.
+    pub traces: bool,
+    /// Widest text in a trace column before it is cut with `…`.
+    pub max_column: usize,
+}
+
+impl Default for Human {
+    fn default() -> Human {
+        Human {
+            traces: true,
+            max_column: 44,
+        }
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn cut(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn pad(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(w.saturating_sub(n)))
+}
+
+impl Human {
+    /// The trace table: a header of thread/actor names, then one row per step with the
+    /// executed line in the mover's column and the changes at the right.
+    pub fn table(&self, r: &RunReport) -> String {
+        let ncol = r.columns.len();
+        let mut widths: Vec<usize> = r.columns.iter().map(|c| c.chars().count()).collect();
+        for s in &r.trace {
+            if let Some(w) = widths.get_mut(s.column) {
+                *w = (*w).max(cut(&s.text, self.max_column).chars().count());
+            }
+        }
+        let num_w = r.trace.len().to_string().len().max(1);
+        let mut out = String::new();
+        let mut header = format!("  {} ", pad("#", num_w));
+        for (i, c) in r.columns.iter().enumerate() {
+            header.push_str(&format!(" {}", pad(c, widths[i])));
+        }
+        header.push_str("  changes");
+        out.push_str(header.trim_end());
+        out.push('\n');
+        let mut rule = format!("  {} ", "-".repeat(num_w));
+        for w in &widths {
+            rule.push_str(&format!(" {}", "-".repeat(*w)));
+        }
+        rule.push_str("  -------");
+        out.push_str(&rule);
+        out.push('\n');
+        for (i, s) in r.trace.iter().enumerate() {
+            let mut row = format!("  {} ", pad(&(i + 1).to_string(), num_w));
+            for (c, w) in widths.iter().enumerate().take(ncol) {
+                let cell = if c == s.column {
+                    cut(&s.text, self.max_column)
+                } else {
+                    String::new()
+                };
+                row.push_str(&format!(" {}", pad(&cell, *w)));
+            }
+            row.push_str(&format!("  {}", s.effects.join(", ")));
+            out.push_str(row.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl Reporter for Human {
+    fn report(&mut self, event: &Event, out: &mut dyn Write) -> io::Result<()> {
+        match event {
+            Event::Result(r) => {
+                let status = if r.ok { "PASS" } else { "FAIL" };
+                let expect = if r.ok {
+                    "as expected".to_string()
+                } else {
+                    format!("expected {}", r.expected)
+                };
+                let extent = match (&r.budget_hit, r.verdict) {
+                    (Some(b), _) => format!("stopped by the {b}"),
+                    (None, Verdict::Holds) => "exhaustive".to_string(),
+                    (None, _) => "shortest counterexample".to_string(),
+                };
+                writeln!(
+                    out,
+                    "{status} {} [{}]: {}, {expect} ({} states, depth {}, {:.3} s, {extent}; bounds: {})",
+                    r.scenario,
+                    r.backend,
+                    r.verdict,
+                    thousands(r.states),
+                    r.depth,
+                    r.elapsed_ms / 1000.0,
+                    r.bounds
+                )?;
+                if self.traces && !r.trace.is_empty() {
+                    writeln!(out)?;
+                    write!(out, "{}", self.table(r))?;
+                }
+                if let Some(m) = &r.message {
+                    writeln!(out, "  => {m}")?;
+                }
+                if self.traces && (!r.trace.is_empty() || r.message.is_some()) {
+                    writeln!(out)?;
+                }
+                Ok(())
+            }
+            Event::Error { scenario, message } => {
+                writeln!(out, "ERROR {scenario}:")?;
+                writeln!(out, "{}", message.trim_end())
+            }
+            Event::Summary {
+                passed,
+                failed,
+                errors,
+            } => {
+                if *errors > 0 {
+                    writeln!(
+                        out,
+                        "wqcheck: {errors} of them could not be checked (see the errors above)"
+                    )?;
+                }
+                writeln!(out, "wqcheck: {passed} passed, {failed} failed")
+            }
+        }
+    }
+}

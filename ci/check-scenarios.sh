@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The wqcheck regression gate, as a project would wire it into its CI:
+# build wqcheck, then check every scenario; the exit code is wqcheck's own
+# (0: every scenario met its `expect`, 1: some did not, 2: bad input).
+#
+#   ci/check-scenarios.sh                 # scenarios/*.ron, human output
+#   ci/check-scenarios.sh path/to/*.ron   # other scenarios
+#   WQCHECK_FORMAT=json ci/check-scenarios.sh > results.jsonl
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked --quiet -p wqcheck
+if [ "$#" -eq 0 ]; then
+  set -- scenarios/*.ron
+fi
+exec target/release/wqcheck --format "${WQCHECK_FORMAT:-human}" "$@"

@@ -1,0 +1,377 @@
+//! Tests that pin the reference semantics: the wake walk, schedule(), signals, verdicts.
+//!
+//! Each test writes a small model in the DSL, then either drives chosen moves and inspects
+//! the state, or explores it and checks the verdict (and the state count, so that a change
+//! of semantics shows up as a changed number).
+
+use wqcheck_explore::{explore, Options, Outcome};
+use wqcheck_model::ir::task::*;
+use wqcheck_model::{Model, Mover, StepResult, Verdict};
+
+fn model(src: &str, scenario_body: &str) -> Model {
+    let program = match wqcheck_dsl::check_model("test.wq", src) {
+        Ok(p) => p,
+        Err(d) => panic!("{}", wqcheck_dsl::render_all(&d, |_| src)),
+    };
+    let ron = format!("Scenario(model: \"test.wq\", {scenario_body})");
+    let file = match wqcheck_dsl::parse_scenario("test.ron", &ron) {
+        Ok(f) => f,
+        Err(d) => panic!("{}", wqcheck_dsl::render_all(&d, |_| ron.as_str())),
+    };
+    let inst = match wqcheck_dsl::resolve_scenario("test.ron", &ron, &file, program) {
+        Ok(i) => i,
+        Err(d) => panic!("{}", wqcheck_dsl::render_all(&d, |_| ron.as_str())),
+    };
+    Model::new(inst).expect("compiles")
+}
+
+fn search(m: &Model) -> Outcome {
+    explore(m, &Options::default())
+}
+
+/// Step thread `t` once; panics if it cannot move.
+fn step(m: &Model, s: &mut Vec<u8>, t: u8) {
+    let mut c = s.clone();
+    match m.step(&mut c, Mover::Thread(t), None) {
+        StepResult::Moved => *s = c,
+        r => panic!("thread {t} cannot move: {r:?}"),
+    }
+}
+
+fn blocked(m: &Model, s: &[u8], t: u8) -> bool {
+    let mut c = s.to_vec();
+    m.step(&mut c, Mover::Thread(t), None) == StepResult::Blocked
+}
+
+/// Step thread `t` until it has returned.
+fn run_to_end(m: &Model, s: &mut Vec<u8>, t: u8) {
+    for _ in 0..100 {
+        if m.layout.done(s, t as usize) {
+            return;
+        }
+        step(m, s, t);
+    }
+    panic!("thread {t} did not finish");
+}
+
+const WALK_MODEL: &str = r#"
+waitqueue q;
+bit stop_here = 0;
+
+void waiter(void)
+{
+	DEFINE_WAIT(wait);
+	prepare_to_wait(q, &wait, TASK_UNINTERRUPTIBLE);
+	schedule();
+	finish_wait(q, &wait);
+}
+
+void exclusive_waiter(void)
+{
+	DEFINE_WAIT(wait);
+	prepare_to_wait_exclusive(q, &wait, TASK_UNINTERRUPTIBLE);
+	schedule();
+	finish_wait(q, &wait);
+}
+
+/* queued exclusively, but already running when the wakeup comes */
+void running_exclusive_waiter(void)
+{
+	DEFINE_WAIT(wait);
+	prepare_to_wait_exclusive(q, &wait, TASK_UNINTERRUPTIBLE);
+	__set_current_state(TASK_RUNNING);
+	schedule();
+	finish_wait(q, &wait);
+}
+
+int stopper(wait_queue_entry_t *wait, unsigned mode, int sync, void *key)
+{
+	return -1;
+}
+
+void stopping_waiter(void)
+{
+	wait_queue_entry_t wait;
+	init_wait(&wait);
+	wait.func = stopper;
+	spin_lock(&q->lock);
+	__add_wait_queue_entry_tail(q, &wait);
+	set_current_state(TASK_UNINTERRUPTIBLE);
+	spin_unlock(&q->lock);
+	schedule();
+	finish_wait(q, &wait);
+}
+
+void waker(void) { wake_up(q); }
+void waker_all(void) { wake_up_all(q); }
+void waker_nr2(void) { wake_up_nr(q, 2); }
+"#;
+
+fn threads(names: &[(&str, &str)]) -> String {
+    let t: Vec<String> = names
+        .iter()
+        .map(|(n, f)| format!("Thread(name: \"{n}\", run: \"{f}\")"))
+        .collect();
+    format!("threads: [{}], expect: Holds", t.join(", "))
+}
+
+/// Queue the first `n` threads (one step each: prepare_to_wait), run the last one (the
+/// waker) to the end, and return the state.
+fn queue_then_wake(m: &Model, queued_steps: &[(u8, usize)], waker: u8) -> Vec<u8> {
+    let mut s = m.initial_state().expect("initial state");
+    for &(t, steps) in queued_steps {
+        for _ in 0..steps {
+            step(m, &mut s, t);
+        }
+    }
+    run_to_end(m, &mut s, waker);
+    s
+}
+
+#[test]
+fn wake_up_wakes_every_non_exclusive_waiter_and_one_exclusive() {
+    let m = model(
+        WALK_MODEL,
+        &threads(&[
+            ("shared1", "waiter"),
+            ("excl1", "exclusive_waiter"),
+            ("excl2", "exclusive_waiter"),
+            ("shared2", "waiter"),
+            ("waker", "waker"),
+        ]),
+    );
+    let s = queue_then_wake(&m, &[(0, 1), (1, 1), (2, 1), (3, 1)], 4);
+    let l = &m.layout;
+    assert_eq!(l.task_state(&s, 0), TASK_RUNNING, "non-exclusive shared1 woken");
+    assert_eq!(l.task_state(&s, 3), TASK_RUNNING, "non-exclusive shared2 woken");
+    assert_eq!(l.task_state(&s, 1), TASK_RUNNING, "first exclusive woken");
+    assert_eq!(l.task_state(&s, 2), TASK_UNINTERRUPTIBLE, "second exclusive still asleep");
+    // autoremove_wake_function unlinked the woken ones only.
+    assert_eq!(l.queue_list(&s, 0).len(), 1);
+    assert!(!blocked(&m, &s, 0) && !blocked(&m, &s, 1) && !blocked(&m, &s, 3));
+    assert!(blocked(&m, &s, 2));
+}
+
+#[test]
+fn wake_up_all_and_wake_up_nr_count_exclusive_wakeups() {
+    let names = [
+        ("excl1", "exclusive_waiter"),
+        ("excl2", "exclusive_waiter"),
+        ("excl3", "exclusive_waiter"),
+    ];
+    let mut all = names.to_vec();
+    all.push(("waker", "waker_all"));
+    let m = model(WALK_MODEL, &threads(&all));
+    let s = queue_then_wake(&m, &[(0, 1), (1, 1), (2, 1)], 3);
+    for t in 0..3 {
+        assert_eq!(m.layout.task_state(&s, t), TASK_RUNNING, "wake_up_all woke thread {t}");
+    }
+    let mut nr2 = names.to_vec();
+    nr2.push(("waker", "waker_nr2"));
+    let m = model(WALK_MODEL, &threads(&nr2));
+    let s = queue_then_wake(&m, &[(0, 1), (1, 1), (2, 1)], 3);
+    let states: Vec<i32> = (0..3).map(|t| m.layout.task_state(&s, t)).collect();
+    assert_eq!(states, vec![TASK_RUNNING, TASK_RUNNING, TASK_UNINTERRUPTIBLE]);
+}
+
+#[test]
+fn negative_return_from_a_wake_function_stops_the_walk() {
+    let m = model(
+        WALK_MODEL,
+        &threads(&[
+            ("stopper", "stopping_waiter"),
+            ("shared1", "waiter"),
+            ("excl1", "exclusive_waiter"),
+            ("waker", "waker"),
+        ]),
+    );
+    // stopping_waiter: spin_lock, add, set state, unlock = 4 steps. Then the others queue:
+    // shared1 at the head, excl1 at the tail: [shared1, stopper, excl1].
+    let s = queue_then_wake(&m, &[(0, 4), (1, 1), (2, 1)], 3);
+    let l = &m.layout;
+    assert_eq!(l.task_state(&s, 1), TASK_RUNNING, "before the stopper: woken");
+    assert_eq!(l.task_state(&s, 0), TASK_UNINTERRUPTIBLE, "the stopper returns -1 without waking");
+    assert_eq!(l.task_state(&s, 2), TASK_UNINTERRUPTIBLE, "after the stopper: not reached");
+}
+
+#[test]
+fn exclusive_waiter_already_running_does_not_consume_the_exclusive_wakeup() {
+    let m = model(
+        WALK_MODEL,
+        &threads(&[
+            ("running", "running_exclusive_waiter"),
+            ("excl2", "exclusive_waiter"),
+            ("waker", "waker"),
+        ]),
+    );
+    // running: prepare_to_wait_exclusive, then __set_current_state(TASK_RUNNING).
+    let s = queue_then_wake(&m, &[(0, 2), (1, 1)], 2);
+    let l = &m.layout;
+    assert_eq!(l.task_state(&s, 1), TASK_RUNNING, "the wakeup went on to excl2");
+    // try_to_wake_up() returned 0 for the running task, so autoremove left it queued.
+    let list = l.queue_list(&s, 0);
+    assert_eq!(list.len(), 1);
+    assert_eq!(m.entry_name(list[0]), "running");
+}
+
+const SCHED_MODEL: &str = r#"
+waitqueue q;
+void sleeper(int state)
+{
+	set_current_state(state);
+	schedule();
+}
+void runner(void)
+{
+	set_current_state(TASK_UNINTERRUPTIBLE);
+	__set_current_state(TASK_RUNNING);
+	schedule();
+}
+"#;
+
+#[test]
+fn schedule_returns_at_once_when_the_task_is_running() {
+    let m = model(
+        SCHED_MODEL,
+        "threads: [Thread(name: \"r\", run: \"runner\"), Thread(name: \"s\", run: \"sleeper\", args: [2])], expect: Holds",
+    );
+    let mut s = m.initial_state().expect("init");
+    step(&m, &mut s, 0);
+    step(&m, &mut s, 0);
+    assert!(!blocked(&m, &s, 0), "schedule() in TASK_RUNNING returns");
+    step(&m, &mut s, 0);
+    assert!(m.layout.done(&s, 0));
+    step(&m, &mut s, 1);
+    assert!(blocked(&m, &s, 1), "schedule() in TASK_UNINTERRUPTIBLE sleeps");
+}
+
+fn signalled_sleeper(state: i32, fatal: bool) -> (bool, i32) {
+    let m = model(
+        SCHED_MODEL,
+        &format!(
+            "threads: [Thread(name: \"s\", run: \"sleeper\", args: [{state}])], actors: [Signal(target: [\"s\"], fatal: {fatal})], expect: Holds"
+        ),
+    );
+    let mut s = m.initial_state().expect("init");
+    step(&m, &mut s, 0); // set_current_state
+    assert!(blocked(&m, &s, 0));
+    let mut c = s.clone();
+    assert_eq!(
+        m.step(&mut c, Mover::Actor { actor: 0, choice: 0 }, None),
+        StepResult::Moved
+    );
+    (!blocked(&m, &c, 0), m.layout.task_state(&c, 0))
+}
+
+#[test]
+fn fatal_signal_wakes_killable_and_interruptible_sleepers_only() {
+    assert_eq!(signalled_sleeper(TASK_KILLABLE, true), (true, TASK_RUNNING));
+    assert_eq!(signalled_sleeper(TASK_INTERRUPTIBLE, true), (true, TASK_RUNNING));
+    assert_eq!(
+        signalled_sleeper(TASK_UNINTERRUPTIBLE, true),
+        (false, TASK_UNINTERRUPTIBLE)
+    );
+}
+
+#[test]
+fn non_fatal_signal_wakes_interruptible_sleepers_only() {
+    assert_eq!(signalled_sleeper(TASK_INTERRUPTIBLE, false), (true, TASK_RUNNING));
+    assert_eq!(signalled_sleeper(TASK_KILLABLE, false), (false, TASK_KILLABLE));
+    assert_eq!(
+        signalled_sleeper(TASK_UNINTERRUPTIBLE, false),
+        (false, TASK_UNINTERRUPTIBLE)
+    );
+}
+
+const CLASSIC: &str = r#"
+bit cond = 0;
+waitqueue wq until cond;
+
+void check_then_sleep(void)
+{
+	DEFINE_WAIT(wait);
+	if (!READ_ONCE(cond)) {
+		prepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);
+		schedule();
+		finish_wait(&wq, &wait);
+	}
+}
+
+void prepare_then_check(void)
+{
+	DEFINE_WAIT(wait);
+	for (;;) {
+		prepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);
+		if (READ_ONCE(cond))
+			break;
+		schedule();
+	}
+	finish_wait(&wq, &wait);
+}
+
+void waker(void)
+{
+	WRITE_ONCE(cond, 1);
+	wake_up(&wq);
+}
+
+void lock_and_leave(void) { spin_lock(&wq->lock); }
+void lock_and_release(void) { spin_lock(&wq->lock); spin_unlock(&wq->lock); }
+void failing(void) { assert(READ_ONCE(cond) == 1); }
+"#;
+
+fn two(a: &str, b: &str, expect: &str) -> String {
+    format!("threads: [Thread(name: \"t1\", run: \"{a}\"), Thread(name: \"t2\", run: \"{b}\")], expect: {expect}")
+}
+
+#[test]
+fn waiter_that_tests_before_queueing_loses_the_wakeup() {
+    let m = model(CLASSIC, &two("check_then_sleep", "waker", "LostWakeup"));
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::LostWakeup);
+    // READ_ONCE(cond)=0, WRITE_ONCE(cond,1), wake_up's lock, its walk over an empty queue
+    // ends in the unlock, prepare_to_wait, and the waiter sleeps: 5 moves.
+    assert_eq!(o.path.len(), 5, "{:?}", o.path);
+    let msg = o.violation.expect("violation").message;
+    assert!(msg.contains("t1 asleep in schedule() on wq waiting for `cond`, which holds"), "{msg}");
+}
+
+#[test]
+fn waiter_that_queues_before_testing_holds() {
+    let m = model(CLASSIC, &two("prepare_then_check", "waker", "Holds"));
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::Holds);
+    assert_eq!(o.states, 25);
+}
+
+#[test]
+fn lock_never_released_is_a_deadlock_not_a_lost_wakeup() {
+    let m = model(CLASSIC, &two("lock_and_leave", "lock_and_release", "Deadlock"));
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::Deadlock);
+    let msg = o.violation.expect("violation").message;
+    assert!(msg.contains("t2 spins"), "{msg}");
+    assert!(msg.contains("held by t1 (which has returned)"), "{msg}");
+}
+
+#[test]
+fn false_assertion_is_reported_with_a_shortest_path() {
+    let m = model(CLASSIC, &two("failing", "waker", "AssertionFailed"));
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::AssertionFailed);
+    assert_eq!(o.path, vec![Mover::Thread(0)], "the assert fails at once, before the waker");
+}
+
+#[test]
+fn exhausted_state_budget_is_inconclusive_never_holds() {
+    let m = model(CLASSIC, &two("prepare_then_check", "waker", "Holds"));
+    let o = explore(
+        &m,
+        &Options {
+            max_states: Some(5),
+            ..Options::default()
+        },
+    );
+    assert_eq!(o.verdict, Verdict::Inconclusive);
+    assert!(o.budget_hit.expect("budget").contains("5 distinct states"));
+}

@@ -1,0 +1,1013 @@
+//! Lowering of the tree IR to flat code: one instruction list for the whole program, a
+//! register machine whose registers ("slots") are a function's locals and temporaries.
+//!
+//! Why flat code: a thread's position must be a small number (the `pc`) so that a state is
+//! a short byte string, and the atomicity rule of docs/dsl.md §7 ("a step is one shared
+//! operation and the local operations after it") needs every shared operation to be one
+//! instruction. The compiler also computes, per instruction, which slots are live: the
+//! engines zero dead slots at the end of a step so that a value nobody will read again
+//! never tells two states apart.
+
+use crate::ir::{
+    BinOp, Builtin, EntryField, Expr, ExprKind, FuncId, Instance, LabelId, Place, QueueId, Span,
+    Stmt, StmtKind, Type, UnOp, Value, VarId,
+};
+
+/// An instruction index.
+pub type Pc = u16;
+/// A slot index within one function's frame.
+pub type Slot = u16;
+
+/// `pc` value of a thread that has returned from its body.
+pub const PC_DONE: Pc = Pc::MAX;
+
+/// The most slots one function may use (the liveness masks are `u128`).
+pub const MAX_SLOTS: usize = 128;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opnd {
+    Slot(Slot),
+    Imm(Value),
+    /// The handle of this thread's instance of entry local number `n` (see [`Code::entries`]).
+    OwnEntry(u8),
+    /// `current`.
+    Current,
+}
+
+#[derive(Clone, Debug)]
+pub enum Instr {
+    Move {
+        dst: Slot,
+        src: Opnd,
+    },
+    Unary {
+        dst: Slot,
+        op: UnOp,
+        a: Opnd,
+    },
+    Binary {
+        dst: Slot,
+        op: BinOp,
+        a: Opnd,
+        b: Opnd,
+    },
+    Jump(Pc),
+    Branch {
+        cond: Opnd,
+        then_pc: Pc,
+        else_pc: Pc,
+    },
+    Call {
+        func: FuncId,
+        args: Box<[Opnd]>,
+        dst: Option<Slot>,
+    },
+    Return(Option<Opnd>),
+    Assert {
+        cond: Opnd,
+    },
+    AtomicBegin,
+    AtomicEnd,
+    ReadVar {
+        dst: Slot,
+        var: VarId,
+    },
+    WriteVar {
+        var: VarId,
+        src: Opnd,
+    },
+    ReadField {
+        dst: Slot,
+        entry: Opnd,
+        field: EntryField,
+    },
+    WriteField {
+        entry: Opnd,
+        field: EntryField,
+        src: Opnd,
+    },
+    Builtin {
+        op: Builtin,
+        args: Box<[Opnd]>,
+        dst: Option<Slot>,
+    },
+    /// Start a `__wake_up_common` walk of `queue` (the lock is held).
+    WalkBegin {
+        queue: QueueId,
+        mode: Opnd,
+        nr: Opnd,
+    },
+    /// Take the next entry of the walk and call its wake function; jump to `done` when the
+    /// list is exhausted.
+    WalkNext {
+        done: Pc,
+    },
+    /// Account for the wake function's return value; continue at `next` or stop at `done`.
+    WalkAfter {
+        next: Pc,
+        done: Pc,
+    },
+    WalkEnd,
+    /// The sleeping half of `futex_wait`: `dst` gets 0 (woken) or -EINTR.
+    FutexSleep {
+        dst: Slot,
+    },
+}
+
+/// Whether an instruction is a shared operation (docs/dsl.md §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    Local,
+    Shared,
+    /// Shared unless the entry (the given operand) belongs to the running thread and is not
+    /// linked on any queue.
+    EntryDependent(Opnd),
+    /// `WalkNext`: shared if the next entry's wake function is a builtin (it runs
+    /// try_to_wake_up at once); local if the walk is over or calls a model function.
+    WalkDependent,
+}
+
+#[derive(Clone, Debug)]
+pub struct FuncInfo {
+    pub name: String,
+    pub entry: Pc,
+    pub nparams: usize,
+    pub nslots: usize,
+    /// Offset of this function's slots in a thread's slot array.
+    pub slot_base: usize,
+    pub returns_value: bool,
+}
+
+/// One entry local of the program: every thread has its own instance of each.
+#[derive(Clone, Debug)]
+pub struct EntryLocal {
+    pub func: FuncId,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Code {
+    pub instrs: Vec<Instr>,
+    /// Source span per instruction (the expression or statement it came from).
+    pub spans: Vec<Span>,
+    /// Function per instruction.
+    pub func_of: Vec<FuncId>,
+    pub visibility: Vec<Visibility>,
+    /// Live-in slot mask per instruction (slots of `func_of[pc]`).
+    pub live: Vec<u128>,
+    pub funcs: Vec<FuncInfo>,
+    /// Entry locals, in handle order. The futex queue entry of a thread is one more, last.
+    pub entries: Vec<EntryLocal>,
+    pub total_slots: usize,
+}
+
+impl Code {
+    /// Entry slots per thread: the entry locals plus one for `futex_wait`.
+    pub fn entries_per_thread(&self) -> usize {
+        self.entries.len() + 1
+    }
+}
+
+#[derive(Debug)]
+pub struct CompileError(pub String);
+
+pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
+    let prog = &inst.program;
+    let mut c = Compiler {
+        code: Code {
+            instrs: Vec::new(),
+            spans: Vec::new(),
+            func_of: Vec::new(),
+            visibility: Vec::new(),
+            live: Vec::new(),
+            funcs: Vec::new(),
+            entries: Vec::new(),
+            total_slots: 0,
+        },
+        cur_func: 0,
+        nslots: 0,
+        temp_base: 0,
+        temp_next: 0,
+        loops: Vec::new(),
+        labels: Vec::new(),
+        gotos: Vec::new(),
+        entry_of_local: Vec::new(),
+        call_fixups: Vec::new(),
+    };
+    let mut entries_of_func: Vec<Vec<Option<u8>>> = Vec::new();
+    for (fi, f) in prog.functions.iter().enumerate() {
+        let mut m = Vec::new();
+        for l in &f.locals {
+            if l.ty == Type::Entry {
+                let n = c.code.entries.len();
+                if n >= 14 {
+                    return Err(CompileError(
+                        "more than 14 wait entry locals in the program".into(),
+                    ));
+                }
+                m.push(Some(n as u8));
+                c.code.entries.push(EntryLocal {
+                    func: fi as FuncId,
+                    name: l.name.clone(),
+                });
+            } else {
+                m.push(None);
+            }
+        }
+        entries_of_func.push(m);
+    }
+    let mut slot_base = 0;
+    for (fi, f) in prog.functions.iter().enumerate() {
+        c.cur_func = fi as FuncId;
+        c.entry_of_local = entries_of_func[fi].clone();
+        c.nslots = f.locals.len();
+        c.temp_base = f.locals.len();
+        c.temp_next = c.temp_base;
+        c.labels = vec![None; f.labels];
+        c.gotos.clear();
+        let entry = c.here()?;
+        c.block(&f.body)?;
+        // Falling off the end returns (0 for an int function, as a compiled C function would
+        // return garbage: the checker warns about it).
+        c.emit(Instr::Return(None), f.span);
+        for &(at, label) in &c.gotos {
+            let target = c.labels[label as usize]
+                .ok_or_else(|| CompileError(format!("label {label} is never defined")))?;
+            c.code.instrs[at] = Instr::Jump(target);
+        }
+        if c.nslots > MAX_SLOTS {
+            return Err(CompileError(format!(
+                "function `{}` needs {} locals and temporaries; the limit is {MAX_SLOTS}",
+                f.name, c.nslots
+            )));
+        }
+        c.code.funcs.push(FuncInfo {
+            name: f.name.clone(),
+            entry,
+            nparams: f.params,
+            nslots: c.nslots,
+            slot_base,
+            returns_value: f.ret != Type::Void,
+        });
+        slot_base += c.nslots;
+    }
+    c.code.total_slots = slot_base;
+    if c.code.instrs.len() >= PC_DONE as usize {
+        return Err(CompileError("program too large".into()));
+    }
+    for (at, func) in std::mem::take(&mut c.call_fixups) {
+        // Calls were emitted before every callee's entry was known.
+        if let Instr::Call { func: f, .. } = &mut c.code.instrs[at] {
+            *f = func;
+        }
+    }
+    c.code.visibility = c.code.instrs.iter().map(visibility).collect();
+    c.code.live = liveness(&c.code);
+    Ok(c.code)
+}
+
+fn visibility(i: &Instr) -> Visibility {
+    use Visibility::*;
+    match i {
+        Instr::Move { .. }
+        | Instr::Unary { .. }
+        | Instr::Binary { .. }
+        | Instr::Jump(_)
+        | Instr::Branch { .. }
+        | Instr::Call { .. }
+        | Instr::Return(_)
+        | Instr::Assert { .. }
+        | Instr::AtomicEnd
+        | Instr::WalkBegin { .. }
+        | Instr::WalkAfter { .. }
+        | Instr::WalkEnd => Local,
+        Instr::AtomicBegin | Instr::ReadVar { .. } | Instr::WriteVar { .. } => Shared,
+        Instr::FutexSleep { .. } => Shared,
+        Instr::ReadField { entry, .. } | Instr::WriteField { entry, .. } => EntryDependent(*entry),
+        Instr::WalkNext { .. } => WalkDependent,
+        Instr::Builtin { op, args, .. } => match op {
+            Builtin::Fence(_) | Builtin::InitWait => Local,
+            Builtin::ListEmpty | Builtin::ListDelInit => EntryDependent(args[0]),
+            Builtin::Load { loc, .. }
+            | Builtin::Store { loc, .. }
+            | Builtin::Rmw { loc, .. }
+            | Builtin::CmpXchg { loc, .. }
+                if *loc == crate::ir::Loc::EntryFlags =>
+            {
+                EntryDependent(args[0])
+            }
+            _ => Shared,
+        },
+    }
+}
+
+struct LoopCtx {
+    break_fixups: Vec<usize>,
+    continue_fixups: Vec<usize>,
+}
+
+struct Compiler {
+    code: Code,
+    cur_func: FuncId,
+    nslots: usize,
+    temp_base: usize,
+    temp_next: usize,
+    loops: Vec<LoopCtx>,
+    labels: Vec<Option<Pc>>,
+    gotos: Vec<(usize, LabelId)>,
+    entry_of_local: Vec<Option<u8>>,
+    call_fixups: Vec<(usize, FuncId)>,
+}
+
+const PLACEHOLDER: Pc = 0;
+
+impl Compiler {
+    fn here(&self) -> Result<Pc, CompileError> {
+        let n = self.code.instrs.len();
+        if n >= PC_DONE as usize {
+            return Err(CompileError("program too large".into()));
+        }
+        Ok(n as Pc)
+    }
+
+    fn emit(&mut self, i: Instr, span: Span) -> usize {
+        self.code.instrs.push(i);
+        self.code.spans.push(span);
+        self.code.func_of.push(self.cur_func);
+        self.code.instrs.len() - 1
+    }
+
+    fn temp(&mut self) -> Slot {
+        let s = self.temp_next;
+        self.temp_next += 1;
+        self.nslots = self.nslots.max(self.temp_next);
+        s as Slot
+    }
+
+    fn patch_jump(&mut self, at: usize, target: Pc) {
+        match &mut self.code.instrs[at] {
+            Instr::Jump(t) => *t = target,
+            Instr::Branch {
+                then_pc, else_pc, ..
+            } => {
+                if *then_pc == PLACEHOLDER {
+                    *then_pc = target;
+                } else {
+                    *else_pc = target;
+                }
+            }
+            Instr::WalkNext { done } => *done = target,
+            Instr::WalkAfter { done, .. } => *done = target,
+            _ => {}
+        }
+    }
+
+    fn block(&mut self, stmts: &[Stmt]) -> Result<(), CompileError> {
+        for s in stmts {
+            self.stmt(s)?;
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> Result<(), CompileError> {
+        // Temporaries never outlive a statement.
+        let saved = self.temp_next;
+        let r = self.stmt_inner(s);
+        self.temp_next = saved;
+        r
+    }
+
+    fn stmt_inner(&mut self, s: &Stmt) -> Result<(), CompileError> {
+        match &s.kind {
+            StmtKind::Expr(e) => {
+                self.expr_effect(e)?;
+            }
+            StmtKind::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => {
+                let c = self.expr(cond)?;
+                let br = self.emit(
+                    Instr::Branch {
+                        cond: c,
+                        then_pc: PLACEHOLDER,
+                        else_pc: PLACEHOLDER,
+                    },
+                    cond.span,
+                );
+                let then_pc = self.here()?;
+                self.set_branch(br, Some(then_pc), None);
+                self.block(then_branch)?;
+                if else_branch.is_empty() {
+                    let end = self.here()?;
+                    self.set_branch(br, None, Some(end));
+                } else {
+                    let j = self.emit(Instr::Jump(PLACEHOLDER), s.span);
+                    let else_pc = self.here()?;
+                    self.set_branch(br, None, Some(else_pc));
+                    self.block(else_branch)?;
+                    let end = self.here()?;
+                    self.patch_jump(j, end);
+                }
+            }
+            StmtKind::Loop {
+                cond,
+                test_first,
+                body,
+                step,
+            } => {
+                let top = self.here()?;
+                let mut exit_branch = None;
+                if *test_first {
+                    if let Some(cond) = cond {
+                        let c = self.expr(cond)?;
+                        let br = self.emit(
+                            Instr::Branch {
+                                cond: c,
+                                then_pc: PLACEHOLDER,
+                                else_pc: PLACEHOLDER,
+                            },
+                            cond.span,
+                        );
+                        let b = self.here()?;
+                        self.set_branch(br, Some(b), None);
+                        exit_branch = Some(br);
+                    }
+                }
+                self.loops.push(LoopCtx {
+                    break_fixups: Vec::new(),
+                    continue_fixups: Vec::new(),
+                });
+                self.block(body)?;
+                let cont = self.here()?;
+                if let Some(step) = step {
+                    self.expr_effect(step)?;
+                }
+                if !*test_first {
+                    if let Some(cond) = cond {
+                        let c = self.expr(cond)?;
+                        let br = self.emit(
+                            Instr::Branch {
+                                cond: c,
+                                then_pc: top,
+                                else_pc: PLACEHOLDER,
+                            },
+                            cond.span,
+                        );
+                        exit_branch = Some(br);
+                    } else {
+                        self.emit(Instr::Jump(top), s.span);
+                    }
+                } else {
+                    self.emit(Instr::Jump(top), s.span);
+                }
+                let exit = self.here()?;
+                if let Some(br) = exit_branch {
+                    self.set_branch(br, None, Some(exit));
+                }
+                let l = self
+                    .loops
+                    .pop()
+                    .ok_or_else(|| CompileError("loop stack underflow".into()))?;
+                for at in l.break_fixups {
+                    self.patch_jump(at, exit);
+                }
+                for at in l.continue_fixups {
+                    self.patch_jump(at, cont);
+                }
+            }
+            StmtKind::Break | StmtKind::Continue => {
+                let at = self.emit(Instr::Jump(PLACEHOLDER), s.span);
+                let is_break = matches!(s.kind, StmtKind::Break);
+                let l = self
+                    .loops
+                    .last_mut()
+                    .ok_or_else(|| CompileError("break or continue outside a loop".into()))?;
+                if is_break {
+                    l.break_fixups.push(at);
+                } else {
+                    l.continue_fixups.push(at);
+                }
+            }
+            StmtKind::Return(e) => {
+                let v = match e {
+                    Some(e) => Some(self.expr(e)?),
+                    None => None,
+                };
+                self.emit(Instr::Return(v), s.span);
+            }
+            StmtKind::Atomic(body) => {
+                // The block's span is its first operation's for the trace.
+                self.emit(Instr::AtomicBegin, s.span);
+                self.block(body)?;
+                self.emit(Instr::AtomicEnd, s.span);
+            }
+            StmtKind::Block(body) => self.block(body)?,
+            StmtKind::Label(l) => {
+                let here = self.here()?;
+                if let Some(slot) = self.labels.get_mut(*l as usize) {
+                    *slot = Some(here);
+                }
+            }
+            StmtKind::Goto(l) => {
+                let at = self.emit(Instr::Jump(PLACEHOLDER), s.span);
+                self.gotos.push((at, *l));
+            }
+            StmtKind::Assert(e) => {
+                let c = self.expr(e)?;
+                self.emit(Instr::Assert { cond: c }, e.span);
+            }
+        }
+        Ok(())
+    }
+
+    fn set_branch(&mut self, at: usize, then_pc: Option<Pc>, else_pc: Option<Pc>) {
+        if let Instr::Branch {
+            then_pc: t,
+            else_pc: e,
+            ..
+        } = &mut self.code.instrs[at]
+        {
+            if let Some(x) = then_pc {
+                *t = x;
+            }
+            if let Some(x) = else_pc {
+                *e = x;
+            }
+        }
+    }
+
+    /// Evaluate for effects only.
+    fn expr_effect(&mut self, e: &Expr) -> Result<(), CompileError> {
+        self.expr_into(e, None)?;
+        Ok(())
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Opnd, CompileError> {
+        self.expr_into(e, Some(()))
+            .map(|o| o.unwrap_or(Opnd::Imm(0)))
+    }
+
+    /// Compile `e`; if `want` is Some, return an operand holding its value.
+    fn expr_into(&mut self, e: &Expr, want: Option<()>) -> Result<Option<Opnd>, CompileError> {
+        let span = e.span;
+        Ok(Some(match &e.kind {
+            ExprKind::Const(v) => Opnd::Imm(*v),
+            ExprKind::Local(l) => Opnd::Slot(*l),
+            ExprKind::EntryAddr(l) => match self.entry_of_local.get(*l as usize).copied().flatten()
+            {
+                Some(n) => Opnd::OwnEntry(n),
+                None => return Err(CompileError("address of a non-entry local".into())),
+            },
+            ExprKind::Current => Opnd::Current,
+            ExprKind::FuncRef(f) => Opnd::Imm(*f as Value + 2),
+            ExprKind::Shared(v) => {
+                let dst = self.temp();
+                self.emit(Instr::ReadVar { dst, var: *v }, span);
+                Opnd::Slot(dst)
+            }
+            ExprKind::Unary(op, a) => {
+                let a = self.expr(a)?;
+                if let Opnd::Imm(x) = a {
+                    Opnd::Imm(eval_unary(*op, x))
+                } else {
+                    let dst = self.temp();
+                    self.emit(Instr::Unary { dst, op: *op, a }, span);
+                    Opnd::Slot(dst)
+                }
+            }
+            ExprKind::Binary(op @ (BinOp::And | BinOp::Or), a, b) => {
+                // dst = a ? (b != 0) : 0   for &&;   dst = a ? 1 : (b != 0)   for ||
+                let dst = self.temp();
+                let av = self.expr(a)?;
+                let br = self.emit(
+                    Instr::Branch {
+                        cond: av,
+                        then_pc: PLACEHOLDER,
+                        else_pc: PLACEHOLDER,
+                    },
+                    a.span,
+                );
+                let eval_b = self.here()?;
+                let bv = self.expr(b)?;
+                self.emit(
+                    Instr::Binary {
+                        dst,
+                        op: BinOp::Ne,
+                        a: bv,
+                        b: Opnd::Imm(0),
+                    },
+                    b.span,
+                );
+                let j = self.emit(Instr::Jump(PLACEHOLDER), span);
+                let short = self.here()?;
+                let short_val = if *op == BinOp::And { 0 } else { 1 };
+                self.emit(
+                    Instr::Move {
+                        dst,
+                        src: Opnd::Imm(short_val),
+                    },
+                    span,
+                );
+                let end = self.here()?;
+                self.patch_jump(j, end);
+                if *op == BinOp::And {
+                    self.set_branch(br, Some(eval_b), Some(short));
+                } else {
+                    self.set_branch(br, Some(short), Some(eval_b));
+                }
+                Opnd::Slot(dst)
+            }
+            ExprKind::Binary(op, a, b) => {
+                let a = self.expr(a)?;
+                let b = self.expr(b)?;
+                match (a, b) {
+                    (Opnd::Imm(x), Opnd::Imm(y)) if eval_binary(*op, x, y).is_some() => {
+                        Opnd::Imm(eval_binary(*op, x, y).unwrap_or(0))
+                    }
+                    _ => {
+                        let dst = self.temp();
+                        self.emit(Instr::Binary { dst, op: *op, a, b }, span);
+                        Opnd::Slot(dst)
+                    }
+                }
+            }
+            ExprKind::Ternary(c, a, b) => {
+                let dst = self.temp();
+                let cv = self.expr(c)?;
+                let br = self.emit(
+                    Instr::Branch {
+                        cond: cv,
+                        then_pc: PLACEHOLDER,
+                        else_pc: PLACEHOLDER,
+                    },
+                    c.span,
+                );
+                let t = self.here()?;
+                let av = self.expr(a)?;
+                self.emit(Instr::Move { dst, src: av }, a.span);
+                let j = self.emit(Instr::Jump(PLACEHOLDER), span);
+                let f = self.here()?;
+                let bv = self.expr(b)?;
+                self.emit(Instr::Move { dst, src: bv }, b.span);
+                let end = self.here()?;
+                self.patch_jump(j, end);
+                self.set_branch(br, Some(t), Some(f));
+                Opnd::Slot(dst)
+            }
+            ExprKind::Assign {
+                place,
+                op,
+                value,
+                post,
+            } => return self.assign(place, *op, value, *post, span, want.is_some()),
+            ExprKind::Call { func, args } => {
+                let mut ops = Vec::with_capacity(args.len());
+                for a in args {
+                    ops.push(self.expr(a)?);
+                }
+                let dst = if e.ty != Type::Void {
+                    Some(self.temp())
+                } else {
+                    None
+                };
+                let at = self.emit(
+                    Instr::Call {
+                        func: *func,
+                        args: ops.into_boxed_slice(),
+                        dst,
+                    },
+                    span,
+                );
+                self.call_fixups.push((at, *func));
+                match dst {
+                    Some(d) => Opnd::Slot(d),
+                    None => Opnd::Imm(0),
+                }
+            }
+            ExprKind::Field { entry, field } => {
+                let en = self.expr(entry)?;
+                let dst = self.temp();
+                self.emit(
+                    Instr::ReadField {
+                        dst,
+                        entry: en,
+                        field: *field,
+                    },
+                    span,
+                );
+                Opnd::Slot(dst)
+            }
+            ExprKind::Builtin { op, args } => return self.builtin(*op, args, e, span),
+        }))
+    }
+
+    fn assign(
+        &mut self,
+        place: &Place,
+        op: Option<BinOp>,
+        value: &Expr,
+        post: bool,
+        span: Span,
+        want: bool,
+    ) -> Result<Option<Opnd>, CompileError> {
+        // Read the old value when needed (op= or a post-increment whose value is used).
+        let old = match (op, place) {
+            (None, _) if !post => None,
+            (_, Place::Local(l)) => {
+                let t = self.temp();
+                self.emit(
+                    Instr::Move {
+                        dst: t,
+                        src: Opnd::Slot(*l),
+                    },
+                    span,
+                );
+                Some(Opnd::Slot(t))
+            }
+            (_, Place::Shared(v)) => {
+                let t = self.temp();
+                self.emit(Instr::ReadVar { dst: t, var: *v }, span);
+                Some(Opnd::Slot(t))
+            }
+            (_, Place::Field(en, f)) => {
+                let en = self.expr(en)?;
+                let t = self.temp();
+                self.emit(
+                    Instr::ReadField {
+                        dst: t,
+                        entry: en,
+                        field: *f,
+                    },
+                    span,
+                );
+                Some(Opnd::Slot(t))
+            }
+        };
+        let v = self.expr(value)?;
+        let new = match (op, old) {
+            (Some(op), Some(old)) => {
+                let t = self.temp();
+                self.emit(
+                    Instr::Binary {
+                        dst: t,
+                        op,
+                        a: old,
+                        b: v,
+                    },
+                    span,
+                );
+                Opnd::Slot(t)
+            }
+            _ => v,
+        };
+        match place {
+            Place::Local(l) => {
+                self.emit(Instr::Move { dst: *l, src: new }, span);
+            }
+            Place::Shared(var) => {
+                self.emit(Instr::WriteVar { var: *var, src: new }, span);
+            }
+            Place::Field(en, f) => {
+                let en = self.expr(en)?;
+                self.emit(
+                    Instr::WriteField {
+                        entry: en,
+                        field: *f,
+                        src: new,
+                    },
+                    span,
+                );
+            }
+        }
+        if !want {
+            return Ok(None);
+        }
+        Ok(Some(if post {
+            old.unwrap_or(new)
+        } else if let Place::Local(l) = place {
+            Opnd::Slot(*l)
+        } else {
+            new
+        }))
+    }
+
+    fn builtin(
+        &mut self,
+        op: Builtin,
+        args: &[Expr],
+        e: &Expr,
+        span: Span,
+    ) -> Result<Option<Opnd>, CompileError> {
+        let mut ops = Vec::with_capacity(args.len());
+        for a in args {
+            ops.push(self.expr(a)?);
+        }
+        match op {
+            Builtin::WakeUp { queue, takes_lock } => {
+                let (mode, nr) = match ops.as_slice() {
+                    [m, n] => (*m, *n),
+                    _ => return Err(CompileError("wake_up needs (mode, nr)".into())),
+                };
+                if takes_lock {
+                    self.emit(
+                        Instr::Builtin {
+                            op: Builtin::SpinLock(queue),
+                            args: Box::new([]),
+                            dst: None,
+                        },
+                        span,
+                    );
+                }
+                self.emit(Instr::WalkBegin { queue, mode, nr }, span);
+                let next = self.here()?;
+                let wn = self.emit(Instr::WalkNext { done: PLACEHOLDER }, span);
+                let wa = self.emit(
+                    Instr::WalkAfter {
+                        next,
+                        done: PLACEHOLDER,
+                    },
+                    span,
+                );
+                let done = self.here()?;
+                self.patch_jump(wn, done);
+                self.patch_jump(wa, done);
+                self.emit(Instr::WalkEnd, span);
+                if takes_lock {
+                    self.emit(
+                        Instr::Builtin {
+                            op: Builtin::SpinUnlock(queue),
+                            args: Box::new([]),
+                            dst: None,
+                        },
+                        span,
+                    );
+                }
+                Ok(Some(Opnd::Imm(0)))
+            }
+            Builtin::FutexWait(_) => {
+                let dst = self.temp();
+                self.emit(
+                    Instr::Builtin {
+                        op,
+                        args: ops.into_boxed_slice(),
+                        dst: Some(dst),
+                    },
+                    span,
+                );
+                // dst == 0: queued, go to sleep; else -EAGAIN, return it.
+                let br = self.emit(
+                    Instr::Branch {
+                        cond: Opnd::Slot(dst),
+                        then_pc: PLACEHOLDER,
+                        else_pc: PLACEHOLDER,
+                    },
+                    span,
+                );
+                let sleep = self.here()?;
+                self.emit(Instr::FutexSleep { dst }, span);
+                let end = self.here()?;
+                self.set_branch(br, Some(end), Some(sleep));
+                Ok(Some(Opnd::Slot(dst)))
+            }
+            _ => {
+                let dst = if e.ty != Type::Void {
+                    Some(self.temp())
+                } else {
+                    None
+                };
+                self.emit(
+                    Instr::Builtin {
+                        op,
+                        args: ops.into_boxed_slice(),
+                        dst,
+                    },
+                    span,
+                );
+                Ok(Some(dst.map(Opnd::Slot).unwrap_or(Opnd::Imm(0))))
+            }
+        }
+    }
+}
+
+pub fn eval_unary(op: UnOp, x: Value) -> Value {
+    match op {
+        UnOp::Neg => x.wrapping_neg(),
+        UnOp::Not => (x == 0) as Value,
+        UnOp::BitNot => !x,
+    }
+}
+
+/// `None` for a division by zero (a run-time error).
+pub fn eval_binary(op: BinOp, a: Value, b: Value) -> Option<Value> {
+    Some(match op {
+        BinOp::Add => a.wrapping_add(b),
+        BinOp::Sub => a.wrapping_sub(b),
+        BinOp::Mul => a.wrapping_mul(b),
+        BinOp::Div => a.checked_div(b)?,
+        BinOp::Rem => a.checked_rem(b)?,
+        BinOp::BitAnd => a & b,
+        BinOp::BitOr => a | b,
+        BinOp::BitXor => a ^ b,
+        BinOp::Shl => a.wrapping_shl(b as u32),
+        BinOp::Shr => a.wrapping_shr(b as u32),
+        BinOp::Eq => (a == b) as Value,
+        BinOp::Ne => (a != b) as Value,
+        BinOp::Lt => (a < b) as Value,
+        BinOp::Le => (a <= b) as Value,
+        BinOp::Gt => (a > b) as Value,
+        BinOp::Ge => (a >= b) as Value,
+        BinOp::And => (a != 0 && b != 0) as Value,
+        BinOp::Or => (a != 0 || b != 0) as Value,
+    })
+}
+
+fn opnd_mask(o: &Opnd) -> u128 {
+    match o {
+        Opnd::Slot(s) if (*s as usize) < MAX_SLOTS => 1u128 << s,
+        _ => 0,
+    }
+}
+
+fn bit(s: Slot) -> u128 {
+    if (s as usize) < MAX_SLOTS {
+        1u128 << s
+    } else {
+        0
+    }
+}
+
+/// (uses, defs) of one instruction, as slot masks of its function.
+fn uses_defs(i: &Instr) -> (u128, u128) {
+    match i {
+        Instr::Move { dst, src } => (opnd_mask(src), bit(*dst)),
+        Instr::Unary { dst, a, .. } => (opnd_mask(a), bit(*dst)),
+        Instr::Binary { dst, a, b, .. } => (opnd_mask(a) | opnd_mask(b), bit(*dst)),
+        Instr::Branch { cond, .. } => (opnd_mask(cond), 0),
+        Instr::Call { args, dst, .. } => (
+            args.iter().map(opnd_mask).fold(0, |a, b| a | b),
+            dst.map(bit).unwrap_or(0),
+        ),
+        Instr::Return(v) => (v.as_ref().map(opnd_mask).unwrap_or(0), 0),
+        Instr::Assert { cond } => (opnd_mask(cond), 0),
+        Instr::ReadVar { dst, .. } => (0, bit(*dst)),
+        Instr::WriteVar { src, .. } => (opnd_mask(src), 0),
+        Instr::ReadField { dst, entry, .. } => (opnd_mask(entry), bit(*dst)),
+        Instr::WriteField { entry, src, .. } => (opnd_mask(entry) | opnd_mask(src), 0),
+        Instr::Builtin { args, dst, .. } => (
+            args.iter().map(opnd_mask).fold(0, |a, b| a | b),
+            dst.map(bit).unwrap_or(0),
+        ),
+        Instr::WalkBegin { mode, nr, .. } => (opnd_mask(mode) | opnd_mask(nr), 0),
+        // FutexSleep overwrites dst, which the futex_wait builtin set: dst is not live across.
+        Instr::FutexSleep { dst } => (0, bit(*dst)),
+        Instr::Jump(_)
+        | Instr::AtomicBegin
+        | Instr::AtomicEnd
+        | Instr::WalkNext { .. }
+        | Instr::WalkAfter { .. }
+        | Instr::WalkEnd => (0, 0),
+    }
+}
+
+fn successors(pc: usize, i: &Instr) -> [Option<usize>; 2] {
+    match i {
+        Instr::Jump(t) => [Some(*t as usize), None],
+        Instr::Branch {
+            then_pc, else_pc, ..
+        } => [Some(*then_pc as usize), Some(*else_pc as usize)],
+        Instr::Return(_) => [None, None],
+        Instr::WalkNext { done } => [Some(pc + 1), Some(*done as usize)],
+        Instr::WalkAfter { next, done } => [Some(*next as usize), Some(*done as usize)],
+        _ => [Some(pc + 1), None],
+    }
+}
+
+/// Backward may-liveness over each function's instructions.
+fn liveness(code: &Code) -> Vec<u128> {
+    let n = code.instrs.len();
+    let mut live = vec![0u128; n];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for pc in (0..n).rev() {
+            let i = &code.instrs[pc];
+            let (uses, defs) = uses_defs(i);
+            let mut out = 0u128;
+            for s in successors(pc, i).into_iter().flatten() {
+                if s < n && code.func_of[s] == code.func_of[pc] {
+                    out |= live[s];
+                }
+            }
+            // A parameter is live at its function's entry only if used; params are written
+            // by the caller, so nothing special is needed here.
+            let inn = uses | (out & !defs);
+            if inn != live[pc] {
+                live[pc] = inn;
+                changed = true;
+            }
+        }
+    }
+    live
+}

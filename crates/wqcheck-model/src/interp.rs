@@ -1,0 +1,1016 @@
+//! The reference semantics: what one step of a thread or an actor does to a state.
+//!
+//! Every builtin's meaning is written here once. A step (docs/dsl.md §7) runs the thread's
+//! shared operation at its `pc` and then its local operations up to the next shared one;
+//! if the shared operation cannot proceed (a held spinlock, a sleeping `schedule()`), the
+//! step is [`StepResult::Blocked`] and the caller discards the scratch state. Run-time
+//! errors in the model (an out-of-range store, unlocking a lock not held, ...) are
+//! [`StepResult::Fault`]s, which the oracle reports as `AssertionFailed`.
+//!
+//! Architecture invariant: nothing here panics on a checked program. Indices that come
+//! from the program were validated by the checker and the compiler; values computed at run
+//! time (entry handles, task numbers) are validated before use and turn into faults.
+
+use crate::compile::{Code, Instr, Opnd, Pc, Visibility, PC_DONE};
+use crate::ir::{
+    errno, task::*, wq_flag::*, Actor, BinOp, Builtin, EntryField, Instance, Loc, QueueKind,
+    RmwOp, Span, Value,
+};
+use crate::state::{Layout, Walk, RET_TOP, SIG_FATAL, SIG_PENDING};
+
+/// A model ready to run: the instance, its compiled code and its state layout.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub inst: Instance,
+    pub code: Code,
+    pub layout: Layout,
+}
+
+/// A run-time error of the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub message: String,
+    /// The instruction that failed.
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepResult {
+    /// The step happened.
+    Moved,
+    /// The thread (or actor) cannot move now; the state must be discarded.
+    Blocked,
+    Fault(Fault),
+}
+
+/// Who moves: a thread, or actor `actor` with its nondeterministic `choice`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mover {
+    Thread(u8),
+    Actor { actor: u8, choice: u8 },
+}
+
+/// What a step executed, for traces: the spans of its shared operations, in order.
+#[derive(Clone, Debug, Default)]
+pub struct StepRecord {
+    pub spans: Vec<Span>,
+    /// Where the step blocked, if it did.
+    pub blocked_at: Option<Pc>,
+}
+
+/// Local instructions one step may run before it is declared a livelock.
+const LOCAL_BUDGET: u32 = 100_000;
+
+enum Flow {
+    Next(Pc),
+    Block,
+    Fault(String),
+}
+
+macro_rules! fault {
+    ($($arg:tt)*) => { return Flow::Fault(format!($($arg)*)) };
+}
+
+impl Model {
+    pub fn new(inst: Instance) -> Result<Model, crate::compile::CompileError> {
+        let code = crate::compile::compile(&inst)?;
+        let layout = Layout::new(&inst, &code);
+        if layout.nthreads * layout.entries > 250 {
+            return Err(crate::compile::CompileError(
+                "too many threads x wait entries (at most 250)".into(),
+            ));
+        }
+        Ok(Model { inst, code, layout })
+    }
+
+    pub fn thread_name(&self, t: usize) -> &str {
+        self.inst.threads.get(t).map(|x| x.name.as_str()).unwrap_or("?")
+    }
+
+    pub fn actor_name(&self, a: usize) -> &str {
+        match self.inst.actors.get(a) {
+            Some(Actor::Signal { name, .. }) => name,
+            None => "?",
+        }
+    }
+
+    pub fn mover_name(&self, m: Mover) -> &str {
+        match m {
+            Mover::Thread(t) => self.thread_name(t as usize),
+            Mover::Actor { actor, .. } => self.actor_name(actor as usize),
+        }
+    }
+
+    /// The initial state: shared variables at their initial values, every thread at the
+    /// first shared operation of its body. A fault here (an assert on parameters, say) is
+    /// reported against the initial state.
+    pub fn initial_state(&self) -> Result<Vec<u8>, Fault> {
+        let l = &self.layout;
+        let mut s = vec![0u8; l.state_len()];
+        let p = &self.inst.program;
+        for (v, var) in p.vars.iter().enumerate() {
+            let init = self
+                .inst
+                .init
+                .iter()
+                .find(|(id, _)| *id as usize == v)
+                .map(|(_, x)| *x)
+                .unwrap_or(var.init);
+            if !l.set_var(&mut s, v, init) {
+                return Err(Fault {
+                    message: format!("initial value {init} of `{}` is out of range", var.name),
+                    span: var.span,
+                });
+            }
+        }
+        for (t, th) in self.inst.threads.iter().enumerate() {
+            let f = th.func as usize;
+            let Some(fi) = self.code.funcs.get(f) else {
+                return Err(Fault {
+                    message: format!("thread `{}` runs an unknown function", th.name),
+                    span: Span::default(),
+                });
+            };
+            for (i, a) in th.args.iter().enumerate().take(fi.nparams) {
+                if !l.set_slot(&mut s, t, f, i, *a) {
+                    return Err(Fault {
+                        message: format!("argument {a} of thread `{}` is out of range", th.name),
+                        span: Span::default(),
+                    });
+                }
+            }
+            l.set_ret(&mut s, t, f, RET_TOP);
+            l.set_pc(&mut s, t, fi.entry);
+            if let StepResult::Fault(e) = self.run(&mut s, t, false, None) {
+                return Err(e);
+            }
+        }
+        Ok(s)
+    }
+
+    /// One step of thread `t` on `s` (a scratch copy: on `Blocked` its content is garbage).
+    pub fn step_thread(&self, s: &mut [u8], t: usize, rec: Option<&mut StepRecord>) -> StepResult {
+        if self.layout.done(s, t) {
+            return StepResult::Blocked;
+        }
+        self.run(s, t, true, rec)
+    }
+
+    /// How many choices actor `a` has in `s` (0: it cannot act).
+    pub fn actor_choices(&self, s: &[u8], a: usize) -> usize {
+        if self.layout.actor_done(s, a) {
+            return 0;
+        }
+        match &self.inst.actors[a] {
+            Actor::Signal { targets, .. } => targets.len(),
+        }
+    }
+
+    /// Actor `a` acts with choice `choice`.
+    pub fn step_actor(
+        &self,
+        s: &mut [u8],
+        a: usize,
+        choice: usize,
+        rec: Option<&mut StepRecord>,
+    ) -> StepResult {
+        let l = &self.layout;
+        if l.actor_done(s, a) {
+            return StepResult::Blocked;
+        }
+        l.set_actor_done(s, a);
+        match &self.inst.actors[a] {
+            Actor::Signal { targets, fatal, .. } => {
+                let Some(&t) = targets.get(choice) else {
+                    return StepResult::Blocked;
+                };
+                let t = t as usize;
+                let bits = SIG_PENDING | if *fatal { SIG_FATAL } else { 0 };
+                l.set_sig(s, t, l.sig(s, t) | bits);
+                // signal_wake_up_state(t, fatal ? TASK_WAKEKILL : 0): wake_up_state(t, state | TASK_INTERRUPTIBLE)
+                let mask = TASK_INTERRUPTIBLE | if *fatal { TASK_WAKEKILL } else { 0 };
+                if l.task_state(s, t) & mask != 0 {
+                    l.set_task_state(s, t, TASK_RUNNING);
+                }
+            }
+        }
+        if let Some(r) = rec {
+            r.spans.clear();
+        }
+        StepResult::Moved
+    }
+
+    /// Apply a move (thread step or actor action).
+    pub fn step(&self, s: &mut [u8], m: Mover, rec: Option<&mut StepRecord>) -> StepResult {
+        match m {
+            Mover::Thread(t) => self.step_thread(s, t as usize, rec),
+            Mover::Actor { actor, choice } => {
+                self.step_actor(s, actor as usize, choice as usize, rec)
+            }
+        }
+    }
+
+    /// Whether the instruction at `pc` is a shared operation for thread `t` in state `s`.
+    pub fn is_shared(&self, s: &[u8], t: usize, pc: Pc) -> bool {
+        match self.code.visibility[pc as usize] {
+            Visibility::Local => false,
+            Visibility::Shared => true,
+            Visibility::EntryDependent(op) => {
+                let f = self.code.func_of[pc as usize] as usize;
+                let h = self.opnd(s, t, f, op);
+                match self.layout.entry_of(h) {
+                    Some((owner, _)) => owner != t || self.layout.entry_queue(s, h as u8).is_some(),
+                    None => true,
+                }
+            }
+            Visibility::WalkDependent => {
+                let w = self.layout.walk(s, t);
+                w.next != 0 && self.layout.entry_func(s, w.next) < 2
+            }
+        }
+    }
+
+    /// Run thread `t`: if `step`, one shared operation and the local ones after it;
+    /// otherwise only local operations (the thread's start).
+    fn run(&self, s: &mut [u8], t: usize, step: bool, mut rec: Option<&mut StepRecord>) -> StepResult {
+        let l = &self.layout;
+        let mut pc = l.pc(s, t);
+        let mut first = step;
+        let mut shared_done = false;
+        let mut in_atomic = false;
+        let mut atomic_span = Span::default();
+        let mut budget = LOCAL_BUDGET;
+        if let Some(r) = rec.as_deref_mut() {
+            r.spans.clear();
+            r.blocked_at = None;
+        }
+        loop {
+            if pc == PC_DONE {
+                break;
+            }
+            let shared = self.is_shared(s, t, pc);
+            if shared && !first && !in_atomic {
+                break;
+            }
+            budget -= 1;
+            if budget == 0 {
+                return StepResult::Fault(Fault {
+                    message: format!(
+                        "{} runs {LOCAL_BUDGET} operations without a shared one (an endless local loop?)",
+                        self.thread_name(t)
+                    ),
+                    span: self.code.spans[pc as usize],
+                });
+            }
+            let instr = &self.code.instrs[pc as usize];
+            if shared {
+                if let Some(r) = rec.as_deref_mut() {
+                    if !matches!(instr, Instr::AtomicBegin) {
+                        r.spans.push(self.code.spans[pc as usize]);
+                    }
+                }
+            }
+            match self.exec(s, t, pc, instr) {
+                Flow::Next(n) => {
+                    match instr {
+                        Instr::AtomicBegin => {
+                            in_atomic = true;
+                            atomic_span = self.code.spans[pc as usize];
+                        }
+                        Instr::AtomicEnd => in_atomic = false,
+                        _ => {
+                            if shared {
+                                shared_done = true;
+                            }
+                        }
+                    }
+                    first = false;
+                    pc = n;
+                    l.set_pc(s, t, pc);
+                }
+                Flow::Block => {
+                    if let Some(r) = rec.as_deref_mut() {
+                        r.blocked_at = Some(pc);
+                    }
+                    if !shared_done {
+                        return StepResult::Blocked;
+                    }
+                    return StepResult::Fault(Fault {
+                        message: "this atomic block would block after its first operation (only the first operation of an atomic block may block)".into(),
+                        span: if in_atomic { atomic_span } else { self.code.spans[pc as usize] },
+                    });
+                }
+                Flow::Fault(message) => {
+                    return StepResult::Fault(Fault {
+                        message,
+                        span: self.code.spans[pc as usize],
+                    })
+                }
+            }
+        }
+        self.clear_dead_slots(s, t);
+        StepResult::Moved
+    }
+
+    /// Zero every slot of `t`'s active frames that is dead at the frame's resume point.
+    fn clear_dead_slots(&self, s: &mut [u8], t: usize) {
+        let l = &self.layout;
+        let mut pc = l.pc(s, t);
+        if pc == PC_DONE {
+            return;
+        }
+        let mut kill_dst: Option<u16> = None;
+        loop {
+            let f = self.code.func_of[pc as usize] as usize;
+            let mut live = self.code.live[pc as usize];
+            if let Some(d) = kill_dst {
+                live &= !(1u128 << d);
+            }
+            let n = self.code.funcs[f].nslots;
+            for slot in 0..n {
+                if live & (1u128 << slot) == 0 && l.slot(s, t, f, slot) != 0 {
+                    l.set_slot(s, t, f, slot, 0);
+                }
+            }
+            let r = l.ret(s, t, f);
+            if r == RET_TOP || r == 0 {
+                break;
+            }
+            let call_pc = r - 1;
+            kill_dst = match &self.code.instrs[call_pc as usize] {
+                Instr::Call { dst, .. } => *dst,
+                _ => None,
+            };
+            pc = call_pc + 1;
+        }
+    }
+
+    #[inline]
+    fn opnd(&self, s: &[u8], t: usize, f: usize, o: Opnd) -> Value {
+        match o {
+            Opnd::Slot(k) => self.layout.slot(s, t, f, k as usize),
+            Opnd::Imm(v) => v,
+            Opnd::OwnEntry(n) => self.layout.handle(t, n as usize) as Value,
+            Opnd::Current => t as Value + 1,
+        }
+    }
+
+    /// Validate an entry handle.
+    fn entry(&self, h: Value) -> Result<u8, String> {
+        match self.layout.entry_of(h) {
+            Some(_) => Ok(h as u8),
+            None if h == 0 => Err("NULL wait entry pointer dereferenced".into()),
+            None => Err(format!("invalid wait entry pointer {h}")),
+        }
+    }
+
+    fn task(&self, v: Value) -> Result<usize, String> {
+        if v >= 1 && (v as usize) <= self.layout.nthreads {
+            Ok(v as usize - 1)
+        } else {
+            Err(format!("invalid task pointer {v}"))
+        }
+    }
+
+    /// `signal_pending_state(state, p)` (include/linux/sched/signal.h).
+    fn signal_pending_state(state: Value, sig: u8) -> bool {
+        if state & (TASK_INTERRUPTIBLE | TASK_WAKEKILL) == 0 {
+            return false;
+        }
+        if sig & SIG_PENDING == 0 {
+            return false;
+        }
+        state & TASK_INTERRUPTIBLE != 0 || sig & SIG_FATAL != 0
+    }
+
+    /// `try_to_wake_up(p, state)`: 1 if p's state was in the mask (it is now running).
+    fn try_to_wake_up(&self, s: &mut [u8], p: usize, mask: Value) -> Value {
+        let l = &self.layout;
+        if l.task_state(s, p) & mask != 0 {
+            l.set_task_state(s, p, TASK_RUNNING);
+            1
+        } else {
+            0
+        }
+    }
+
+    fn queue_name(&self, q: usize) -> &str {
+        self.inst
+            .program
+            .queues
+            .get(q)
+            .map(|x| x.name.as_str())
+            .unwrap_or("?")
+    }
+
+    /// The calling thread must hold q's lock.
+    fn require_lock(&self, s: &[u8], t: usize, q: usize, what: &str) -> Result<(), String> {
+        if self.layout.lock_holder(s, q) as usize == t + 1 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} without holding {}->lock (list corruption in the kernel)",
+                self.queue_name(q)
+            ))
+        }
+    }
+
+    fn write_var(&self, s: &mut [u8], v: usize, x: Value) -> Result<(), String> {
+        if self.layout.set_var(s, v, x) {
+            Ok(())
+        } else {
+            let var = &self.inst.program.vars[v];
+            Err(format!(
+                "store of {x} to `{}` is outside its range {}..{}",
+                var.name, self.layout.var_min[v], self.layout.var_max[v]
+            ))
+        }
+    }
+
+    fn set_dst(&self, s: &mut [u8], t: usize, f: usize, dst: Option<u16>, v: Value) -> Result<(), String> {
+        if let Some(d) = dst {
+            if !self.layout.set_slot(s, t, f, d as usize, v) {
+                return Err(format!(
+                    "value {v} does not fit a local (the checker keeps locals in 16 bits)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn call(&self, s: &mut [u8], t: usize, call_pc: Pc, func: usize, args: &[Value]) -> Flow {
+        let l = &self.layout;
+        let Some(fi) = self.code.funcs.get(func) else {
+            fault!("call of an unknown function");
+        };
+        if l.ret(s, t, func) != 0 {
+            fault!("`{}` is already running in this thread (recursion)", fi.name);
+        }
+        for (i, a) in args.iter().enumerate().take(fi.nparams) {
+            if !l.set_slot(s, t, func, i, *a) {
+                fault!("argument {a} does not fit a local (16 bits)");
+            }
+        }
+        l.set_ret(s, t, func, call_pc + 1);
+        Flow::Next(fi.entry)
+    }
+
+    /// Execute one instruction.
+    fn exec(&self, s: &mut [u8], t: usize, pc: Pc, instr: &Instr) -> Flow {
+        let l = &self.layout;
+        let f = self.code.func_of[pc as usize] as usize;
+        let next = Flow::Next(pc + 1);
+        macro_rules! v {
+            ($o:expr) => {
+                self.opnd(s, t, f, $o)
+            };
+        }
+        macro_rules! tri {
+            ($e:expr) => {
+                match $e {
+                    Ok(x) => x,
+                    Err(m) => return Flow::Fault(m),
+                }
+            };
+        }
+        match instr {
+            Instr::Move { dst, src } => {
+                let x = v!(*src);
+                tri!(self.set_dst(s, t, f, Some(*dst), x));
+                next
+            }
+            Instr::Unary { dst, op, a } => {
+                let x = crate::compile::eval_unary(*op, v!(*a));
+                tri!(self.set_dst(s, t, f, Some(*dst), x));
+                next
+            }
+            Instr::Binary { dst, op, a, b } => {
+                let (x, y) = (v!(*a), v!(*b));
+                let Some(r) = crate::compile::eval_binary(*op, x, y) else {
+                    fault!("division by zero");
+                };
+                tri!(self.set_dst(s, t, f, Some(*dst), r));
+                next
+            }
+            Instr::Jump(n) => Flow::Next(*n),
+            Instr::Branch {
+                cond,
+                then_pc,
+                else_pc,
+            } => Flow::Next(if v!(*cond) != 0 { *then_pc } else { *else_pc }),
+            Instr::Call { func, args, .. } => {
+                let vals: Vec<Value> = args.iter().map(|a| v!(*a)).collect();
+                self.call(s, t, pc, *func as usize, &vals)
+            }
+            Instr::Return(val) => {
+                let rv = val.map(|o| v!(o)).unwrap_or(0);
+                // A wait entry on the stack must not outlive its function.
+                for (n, e) in self.code.entries.iter().enumerate() {
+                    if e.func as usize == f {
+                        let h = l.handle(t, n);
+                        if let Some(q) = l.entry_queue(s, h) {
+                            fault!(
+                                "`{}` returns while its wait entry `{}` is still linked on {} (use after return)",
+                                self.code.funcs[f].name,
+                                e.name,
+                                self.queue_name(q)
+                            );
+                        }
+                        l.clear_entry(s, h);
+                    }
+                }
+                let r = l.ret(s, t, f);
+                l.clear_frame(s, t, f, self.code.funcs[f].nslots);
+                l.set_ret(s, t, f, 0);
+                if r == RET_TOP || r == 0 {
+                    return Flow::Next(PC_DONE);
+                }
+                let call_pc = r - 1;
+                let cf = self.code.func_of[call_pc as usize] as usize;
+                match &self.code.instrs[call_pc as usize] {
+                    Instr::Call { dst, .. } => {
+                        tri!(self.set_dst(s, t, cf, *dst, rv));
+                    }
+                    Instr::WalkNext { .. } => {
+                        let mut w = l.walk(s, t);
+                        w.ret = rv;
+                        l.set_walk(s, t, w);
+                    }
+                    _ => fault!("internal: return to a non-call"),
+                }
+                Flow::Next(call_pc + 1)
+            }
+            Instr::Assert { cond } => {
+                if v!(*cond) == 0 {
+                    fault!("assertion failed");
+                }
+                next
+            }
+            Instr::AtomicBegin | Instr::AtomicEnd => next,
+            Instr::ReadVar { dst, var } => {
+                let x = l.var(s, *var as usize);
+                tri!(self.set_dst(s, t, f, Some(*dst), x));
+                next
+            }
+            Instr::WriteVar { var, src } => {
+                let x = v!(*src);
+                tri!(self.write_var(s, *var as usize, x));
+                next
+            }
+            Instr::ReadField { dst, entry, field } => {
+                let h = tri!(self.entry(v!(*entry)));
+                let x = match field {
+                    EntryField::Flags => l.entry_flags(s, h) as Value,
+                    EntryField::Func => l.entry_func(s, h) as Value,
+                    EntryField::Private => l.entry_of(h as Value).map(|(o, _)| o as Value + 1).unwrap_or(0),
+                };
+                tri!(self.set_dst(s, t, f, Some(*dst), x));
+                next
+            }
+            Instr::WriteField { entry, field, src } => {
+                let h = tri!(self.entry(v!(*entry)));
+                let x = v!(*src);
+                match field {
+                    EntryField::Flags => {
+                        if !(0..=255).contains(&x) {
+                            fault!("entry flags value {x} out of range");
+                        }
+                        l.set_entry_flags(s, h, x as u8)
+                    }
+                    EntryField::Func => {
+                        if !(0..=255).contains(&x) {
+                            fault!("invalid wake function");
+                        }
+                        l.set_entry_func(s, h, x as u8)
+                    }
+                    EntryField::Private => fault!("wait->private is read-only here"),
+                }
+                next
+            }
+            Instr::Builtin { op, args, dst } => {
+                let mut a = [0 as Value; 4];
+                for (i, o) in args.iter().enumerate().take(4) {
+                    a[i] = v!(*o);
+                }
+                match self.builtin(s, t, *op, &a) {
+                    Ok(Some(x)) => {
+                        tri!(self.set_dst(s, t, f, *dst, x));
+                        next
+                    }
+                    Ok(None) => Flow::Block,
+                    Err(m) => Flow::Fault(m),
+                }
+            }
+            Instr::WalkBegin { queue, mode, nr } => {
+                let q = *queue as usize;
+                let w = l.walk(s, t);
+                if w.queue != 0 {
+                    fault!("a wake function started another wake-up walk (nested __wake_up_common)");
+                }
+                tri!(self.require_lock(s, t, q, "__wake_up_common"));
+                let w = Walk {
+                    queue: q as u8 + 1,
+                    cur: 0,
+                    next: l.queue_first(s, q).unwrap_or(0),
+                    flags: 0,
+                    nr: v!(*nr),
+                    mode: v!(*mode),
+                    ret: 0,
+                };
+                l.set_walk(s, t, w);
+                next
+            }
+            Instr::WalkNext { done } => {
+                let mut w = l.walk(s, t);
+                let h = w.next;
+                if h == 0 {
+                    return Flow::Next(*done);
+                }
+                let q = w.queue as usize - 1;
+                if l.entry_queue(s, h) != Some(q) {
+                    fault!("wake-up walk: the next entry left {} during the walk", self.queue_name(q));
+                }
+                w.cur = h;
+                w.next = l.queue_next(s, h).unwrap_or(0);
+                w.flags = l.entry_flags(s, h);
+                w.ret = 0;
+                let func = l.entry_func(s, h);
+                let mode = w.mode;
+                l.set_walk(s, t, w);
+                match func {
+                    0 | 1 => {
+                        let op = if func == 0 {
+                            Builtin::AutoremoveWakeFunction
+                        } else {
+                            Builtin::DefaultWakeFunction
+                        };
+                        let r = tri!(self.builtin(s, t, op, &[h as Value, mode, 0, 0]))
+                            .unwrap_or(0);
+                        let mut w = l.walk(s, t);
+                        w.ret = r;
+                        l.set_walk(s, t, w);
+                        next
+                    }
+                    g => self.call(s, t, pc, g as usize - 2, &[h as Value, mode, 0, 0]),
+                }
+            }
+            Instr::WalkAfter { next: again, done } => {
+                let mut w = l.walk(s, t);
+                let ret = w.ret;
+                if ret < 0 {
+                    return Flow::Next(*done);
+                }
+                if ret != 0 && (w.flags as Value & WQ_FLAG_EXCLUSIVE) != 0 {
+                    w.nr -= 1;
+                    if w.nr == 0 {
+                        l.set_walk(s, t, w);
+                        return Flow::Next(*done);
+                    }
+                }
+                w.cur = 0;
+                w.flags = 0;
+                w.ret = 0;
+                l.set_walk(s, t, w);
+                Flow::Next(*again)
+            }
+            Instr::WalkEnd => {
+                l.set_walk(s, t, Walk::default());
+                next
+            }
+            Instr::FutexSleep { dst } => {
+                let st = l.task_state(s, t);
+                if st != TASK_RUNNING && !Self::signal_pending_state(st, l.sig(s, t)) {
+                    return Flow::Block;
+                }
+                l.set_task_state(s, t, TASK_RUNNING);
+                let h = l.handle(t, l.entries - 1);
+                let r = if l.entry_queue(s, h).is_some() {
+                    l.unlink(s, h);
+                    -errno::EINTR
+                } else {
+                    0
+                };
+                tri!(self.set_dst(s, t, f, Some(*dst), r));
+                next
+            }
+        }
+    }
+
+    /// A builtin. `Ok(None)` means it blocks (it must not have changed anything then).
+    fn builtin(&self, s: &mut [u8], t: usize, op: Builtin, a: &[Value]) -> Result<Option<Value>, String> {
+        let l = &self.layout;
+        let me = t as u8 + 1;
+        let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+        let r = match op {
+            Builtin::TestBit(v) => l.var(s, v as usize),
+            Builtin::SetBit(v) => {
+                self.write_var(s, v as usize, 1)?;
+                0
+            }
+            Builtin::ClearBit(v) | Builtin::ClearBitUnlock(v) => {
+                self.write_var(s, v as usize, 0)?;
+                0
+            }
+            Builtin::TestAndSetBit { var, .. } => {
+                let old = l.var(s, var as usize);
+                self.write_var(s, var as usize, 1)?;
+                old
+            }
+            Builtin::TestAndClearBit(v) => {
+                let old = l.var(s, v as usize);
+                self.write_var(s, v as usize, 0)?;
+                old
+            }
+            Builtin::ClearBitUnlockIsNegativeByte { var, negative } => {
+                self.write_var(s, var as usize, 0)?;
+                l.var(s, negative as usize)
+            }
+            Builtin::Load { loc, .. } => match loc {
+                Loc::Var(v) => l.var(s, v as usize),
+                Loc::EntryFlags => l.entry_flags(s, self.entry(arg(0))?) as Value,
+            },
+            Builtin::Store { loc, .. } => {
+                match loc {
+                    Loc::Var(v) => self.write_var(s, v as usize, arg(0))?,
+                    Loc::EntryFlags => {
+                        let h = self.entry(arg(0))?;
+                        let x = arg(1);
+                        if !(0..=255).contains(&x) {
+                            return Err(format!("entry flags value {x} out of range"));
+                        }
+                        l.set_entry_flags(s, h, x as u8);
+                    }
+                }
+                0
+            }
+            Builtin::Rmw { loc, op, .. } => {
+                let (old, operand) = match loc {
+                    Loc::Var(v) => (l.var(s, v as usize), arg(0)),
+                    Loc::EntryFlags => (l.entry_flags(s, self.entry(arg(0))?) as Value, arg(1)),
+                };
+                let new = match op {
+                    RmwOp::Xchg => operand,
+                    RmwOp::Add => old.wrapping_add(operand),
+                    RmwOp::Sub => old.wrapping_sub(operand),
+                    RmwOp::Or => old | operand,
+                    RmwOp::And => old & operand,
+                    RmwOp::AndNot => old & !operand,
+                };
+                match loc {
+                    Loc::Var(v) => self.write_var(s, v as usize, new)?,
+                    Loc::EntryFlags => {
+                        if !(0..=255).contains(&new) {
+                            return Err(format!("entry flags value {new} out of range"));
+                        }
+                        l.set_entry_flags(s, self.entry(arg(0))?, new as u8)
+                    }
+                }
+                old
+            }
+            Builtin::CmpXchg { loc, .. } => {
+                let (base, h) = match loc {
+                    Loc::Var(_) => (0, None),
+                    Loc::EntryFlags => (1, Some(self.entry(arg(0))?)),
+                };
+                let (old_expected, new) = (arg(base), arg(base + 1));
+                let cur = match (loc, h) {
+                    (Loc::Var(v), _) => l.var(s, v as usize),
+                    (_, Some(h)) => l.entry_flags(s, h) as Value,
+                    _ => 0,
+                };
+                if cur == old_expected {
+                    match (loc, h) {
+                        (Loc::Var(v), _) => self.write_var(s, v as usize, new)?,
+                        (_, Some(h)) => {
+                            if !(0..=255).contains(&new) {
+                                return Err(format!("entry flags value {new} out of range"));
+                            }
+                            l.set_entry_flags(s, h, new as u8)
+                        }
+                        _ => {}
+                    }
+                }
+                cur
+            }
+            Builtin::Fence(_) => 0,
+            Builtin::SetCurrentState { .. } => {
+                let st = arg(0);
+                if !(0..=0xffff).contains(&st) {
+                    return Err(format!("invalid task state {st}"));
+                }
+                l.set_task_state(s, t, st);
+                0
+            }
+            Builtin::Schedule { .. } => {
+                let st = l.task_state(s, t);
+                if st != TASK_RUNNING && !Self::signal_pending_state(st, l.sig(s, t)) {
+                    return Ok(None);
+                }
+                l.set_task_state(s, t, TASK_RUNNING);
+                0
+            }
+            Builtin::SignalPendingState => Self::signal_pending_state(arg(0), l.sig(s, t)) as Value,
+            Builtin::SignalPending => (l.sig(s, t) & SIG_PENDING != 0) as Value,
+            Builtin::FatalSignalPending => (l.sig(s, t) & SIG_FATAL != 0) as Value,
+            Builtin::TryToWakeUp => {
+                let p = self.task(arg(0))?;
+                self.try_to_wake_up(s, p, arg(1))
+            }
+            Builtin::SpinLock(q) => {
+                let q = q as usize;
+                if l.lock_holder(s, q) != 0 {
+                    return Ok(None);
+                }
+                l.set_lock_holder(s, q, me);
+                0
+            }
+            Builtin::SpinUnlock(q) => {
+                let q = q as usize;
+                if l.lock_holder(s, q) != me {
+                    return Err(format!(
+                        "spin_unlock of {}->lock, which this thread does not hold",
+                        self.queue_name(q)
+                    ));
+                }
+                l.set_lock_holder(s, q, 0);
+                0
+            }
+            Builtin::InitWait => {
+                let h = self.entry(arg(0))?;
+                if l.entry_queue(s, h).is_some() {
+                    return Err("init_wait() of an entry that is linked on a queue".into());
+                }
+                l.set_entry_flags(s, h, 0);
+                l.set_entry_func(s, h, 0);
+                0
+            }
+            Builtin::AddWaitQueue {
+                queue,
+                exclusive,
+                tail,
+                takes_lock,
+            } => {
+                let q = queue as usize;
+                let h = self.entry(arg(0))?;
+                if takes_lock {
+                    if l.lock_holder(s, q) != 0 {
+                        return Ok(None);
+                    }
+                } else {
+                    self.require_lock(s, t, q, "adding to a wait queue")?;
+                }
+                if l.entry_queue(s, h).is_some() {
+                    return Err("adding a wait entry that is already on a queue (list corruption)".into());
+                }
+                let fl = l.entry_flags(s, h) as Value;
+                if exclusive {
+                    l.set_entry_flags(s, h, (fl | WQ_FLAG_EXCLUSIVE) as u8);
+                } else if takes_lock {
+                    l.set_entry_flags(s, h, (fl & !WQ_FLAG_EXCLUSIVE) as u8);
+                }
+                if tail {
+                    l.link_tail(s, q, h);
+                } else {
+                    l.link_head(s, q, h);
+                }
+                0
+            }
+            Builtin::RemoveWaitQueue(q) => {
+                let q = q as usize;
+                let h = self.entry(arg(0))?;
+                if l.lock_holder(s, q) != 0 {
+                    return Ok(None);
+                }
+                l.unlink(s, h);
+                0
+            }
+            Builtin::ListDelInit => {
+                let h = self.entry(arg(0))?;
+                if let Some(q) = l.entry_queue(s, h) {
+                    self.require_lock(s, t, q, "list_del_init() of a wait entry")?;
+                    l.unlink(s, h);
+                }
+                0
+            }
+            Builtin::ListEmpty => {
+                let h = self.entry(arg(0))?;
+                l.entry_queue(s, h).is_none() as Value
+            }
+            Builtin::PrepareToWait { queue, exclusive } => {
+                let q = queue as usize;
+                let h = self.entry(arg(0))?;
+                if l.lock_holder(s, q) != 0 {
+                    return Ok(None);
+                }
+                let fl = l.entry_flags(s, h) as Value;
+                let fl = if exclusive {
+                    fl | WQ_FLAG_EXCLUSIVE
+                } else {
+                    fl & !WQ_FLAG_EXCLUSIVE
+                };
+                l.set_entry_flags(s, h, fl as u8);
+                if l.entry_queue(s, h).is_none() {
+                    if exclusive {
+                        l.link_tail(s, q, h);
+                    } else {
+                        l.link_head(s, q, h);
+                    }
+                }
+                let st = arg(1);
+                if !(0..=0xffff).contains(&st) {
+                    return Err(format!("invalid task state {st}"));
+                }
+                l.set_task_state(s, t, st);
+                0
+            }
+            Builtin::FinishWait(q) => {
+                let q = q as usize;
+                let h = self.entry(arg(0))?;
+                let linked = l.entry_queue(s, h).is_some();
+                if linked && l.lock_holder(s, q) != 0 {
+                    return Ok(None);
+                }
+                l.set_task_state(s, t, TASK_RUNNING);
+                if linked {
+                    l.unlink(s, h);
+                }
+                0
+            }
+            Builtin::WaitqueueActive(q) | Builtin::WqHasSleeper(q) => {
+                (l.queue_len(s, q as usize) > 0) as Value
+            }
+            Builtin::WakeUp { .. } => {
+                return Err("internal: wake_up reached the interpreter uncompiled".into())
+            }
+            Builtin::AutoremoveWakeFunction | Builtin::DefaultWakeFunction => {
+                let h = self.entry(arg(0))?;
+                let owner = l.entry_of(h as Value).map(|(o, _)| o).unwrap_or(0);
+                let r = self.try_to_wake_up(s, owner, arg(1));
+                if r != 0 && op == Builtin::AutoremoveWakeFunction {
+                    if let Some(q) = l.entry_queue(s, h) {
+                        self.require_lock(s, t, q, "autoremove_wake_function()")?;
+                        l.unlink(s, h);
+                    }
+                }
+                r
+            }
+            Builtin::FutexWait(q) => {
+                let q = q as usize;
+                let QueueKind::Futex(var) = self.inst.program.queues[q].kind else {
+                    return Err("futex_wait on a queue that is not a futex".into());
+                };
+                if l.var(s, var as usize) != arg(0) {
+                    -errno::EAGAIN
+                } else {
+                    let h = l.handle(t, l.entries - 1);
+                    l.link_tail(s, q, h);
+                    l.set_task_state(s, t, TASK_INTERRUPTIBLE);
+                    0
+                }
+            }
+            Builtin::FutexWake(q) => {
+                let q = q as usize;
+                let n = arg(0);
+                let mut woken = 0;
+                for h in l.queue_list(s, q) {
+                    if n > 0 && woken >= n {
+                        break;
+                    }
+                    l.unlink(s, h);
+                    let owner = l.entry_of(h as Value).map(|(o, _)| o).unwrap_or(0);
+                    self.try_to_wake_up(s, owner, TASK_NORMAL);
+                    woken += 1;
+                }
+                woken
+            }
+        };
+        Ok(Some(r))
+    }
+
+    /// Evaluate a queue's wake condition (shared variables and constants only).
+    pub fn eval_condition(&self, s: &[u8], e: &crate::ir::Expr) -> Option<Value> {
+        use crate::ir::ExprKind::*;
+        Some(match &e.kind {
+            Const(v) => *v,
+            Shared(v) => self.layout.var(s, *v as usize),
+            Unary(op, a) => crate::compile::eval_unary(*op, self.eval_condition(s, a)?),
+            Binary(BinOp::And, a, b) => {
+                (self.eval_condition(s, a)? != 0 && self.eval_condition(s, b)? != 0) as Value
+            }
+            Binary(BinOp::Or, a, b) => {
+                (self.eval_condition(s, a)? != 0 || self.eval_condition(s, b)? != 0) as Value
+            }
+            Binary(op, a, b) => {
+                crate::compile::eval_binary(*op, self.eval_condition(s, a)?, self.eval_condition(s, b)?)?
+            }
+            Ternary(c, a, b) => {
+                if self.eval_condition(s, c)? != 0 {
+                    self.eval_condition(s, a)?
+                } else {
+                    self.eval_condition(s, b)?
+                }
+            }
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,219 @@
+//! Traces: a path of moves replayed into rows a reader can put next to the kernel source.
+//!
+//! Every engine reports a counterexample as the list of [`Mover`]s from the initial state;
+//! [`Model::replay`] re-executes it with recording on, so the rendering never depends on
+//! which engine found the path.
+
+use crate::interp::{Model, Mover, StepRecord, StepResult};
+use crate::ir::{wq_flag::*, Actor, Value};
+use crate::state::{SIG_FATAL, SIG_PENDING};
+use crate::verdict::state_name;
+use serde::Serialize;
+
+/// One row: who moved, the DSL line(s) it executed, and what changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TraceStep {
+    /// Thread or actor name.
+    pub thread: String,
+    /// Column: threads first, in scenario order, then actors.
+    pub column: usize,
+    /// The first source line the step executed (trimmed), or the actor's action.
+    pub text: String,
+    /// Line numbers (1-based) of every shared operation of the step.
+    pub lines: Vec<u32>,
+    /// What changed, e.g. `PG_locked=0`, `q: [thread2]`, `thread1: TASK_KILLABLE`.
+    pub effects: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Trace {
+    pub steps: Vec<TraceStep>,
+}
+
+#[derive(Debug)]
+pub struct ReplayError(pub String);
+
+impl Model {
+    /// Column headers: thread names, then actor names.
+    pub fn columns(&self) -> Vec<String> {
+        self.inst
+            .threads
+            .iter()
+            .map(|t| t.name.clone())
+            .chain((0..self.inst.actors.len()).map(|a| self.actor_name(a).to_string()))
+            .collect()
+    }
+
+    /// Replay `moves` from the initial state. The last move may fault; every other move
+    /// must be possible.
+    pub fn replay(&self, moves: &[Mover]) -> Result<Trace, ReplayError> {
+        let mut s = self
+            .initial_state()
+            .map_err(|f| ReplayError(f.message))?;
+        let mut steps = Vec::with_capacity(moves.len());
+        let mut rec = StepRecord::default();
+        for (i, &m) in moves.iter().enumerate() {
+            let before = s.clone();
+            let r = self.step(&mut s, m, Some(&mut rec));
+            let (thread, column) = match m {
+                Mover::Thread(t) => (self.thread_name(t as usize).to_string(), t as usize),
+                Mover::Actor { actor, .. } => (
+                    self.actor_name(actor as usize).to_string(),
+                    self.inst.threads.len() + actor as usize,
+                ),
+            };
+            let mut lines: Vec<u32> = rec.spans.iter().map(|sp| self.span_line(*sp)).collect();
+            lines.dedup();
+            let text = match m {
+                Mover::Thread(_) => rec
+                    .spans
+                    .first()
+                    .map(|sp| self.span_line_text(*sp))
+                    .unwrap_or_default(),
+                Mover::Actor { actor, choice } => self.actor_text(actor as usize, choice as usize),
+            };
+            match r {
+                StepResult::Moved => {
+                    let effects = self.effects(&before, &s);
+                    steps.push(TraceStep {
+                        thread,
+                        column,
+                        text,
+                        lines,
+                        effects,
+                    });
+                }
+                StepResult::Fault(f) if i + 1 == moves.len() => {
+                    steps.push(TraceStep {
+                        thread,
+                        column,
+                        text: if text.is_empty() {
+                            self.span_line_text(f.span)
+                        } else {
+                            text
+                        },
+                        lines,
+                        effects: vec![format!("error: {}", f.message)],
+                    });
+                }
+                StepResult::Fault(f) => return Err(ReplayError(f.message)),
+                StepResult::Blocked => {
+                    return Err(ReplayError(format!(
+                        "move {} of the trace ({}) is not possible",
+                        i + 1,
+                        thread
+                    )))
+                }
+            }
+        }
+        Ok(Trace { steps })
+    }
+
+    fn actor_text(&self, a: usize, choice: usize) -> String {
+        match &self.inst.actors[a] {
+            Actor::Signal { targets, fatal, .. } => {
+                let t = targets.get(choice).copied().unwrap_or(0) as usize;
+                format!(
+                    "{} signal to {}",
+                    if *fatal { "fatal" } else { "non-fatal" },
+                    self.thread_name(t)
+                )
+            }
+        }
+    }
+
+    /// The name of an entry handle for traces: `thread1`, or `thread1.wait` when the
+    /// program has several entry locals.
+    pub fn entry_name(&self, h: u8) -> String {
+        let Some((t, e)) = self.layout.entry_of(h as Value) else {
+            return "?".into();
+        };
+        let tn = self.thread_name(t);
+        if self.code.entries.len() <= 1 || e >= self.code.entries.len() {
+            tn.to_string()
+        } else {
+            format!("{tn}.{}", self.code.entries[e].name)
+        }
+    }
+
+    /// What changed between two states, in a fixed order.
+    pub fn effects(&self, a: &[u8], b: &[u8]) -> Vec<String> {
+        let l = &self.layout;
+        let p = &self.inst.program;
+        let mut out = Vec::new();
+        for (v, var) in p.vars.iter().enumerate() {
+            if l.var(a, v) != l.var(b, v) {
+                out.push(format!("{}={}", var.name, l.var(b, v)));
+            }
+        }
+        for (q, queue) in p.queues.iter().enumerate() {
+            let (ha, hb) = (l.lock_holder(a, q), l.lock_holder(b, q));
+            if ha != hb {
+                if hb == 0 {
+                    out.push(format!("{}->lock released", queue.name));
+                } else {
+                    out.push(format!(
+                        "{}->lock held by {}",
+                        queue.name,
+                        self.thread_name(hb as usize - 1)
+                    ));
+                }
+            }
+            let (la, lb) = (l.queue_list(a, q), l.queue_list(b, q));
+            if la != lb {
+                let names: Vec<String> = lb.iter().map(|&h| self.entry_name(h)).collect();
+                out.push(format!("{}: [{}]", queue.name, names.join(", ")));
+            }
+        }
+        for t in 0..l.nthreads {
+            let name = self.thread_name(t);
+            for e in 0..l.entries {
+                let h = l.handle(t, e);
+                let (fa, fb) = (l.entry_flags(a, h), l.entry_flags(b, h));
+                let returned = l.done(b, t) && !l.done(a, t);
+                if fa != fb && !returned && fb != 0 {
+                    out.push(format!("{}.flags={}", self.entry_name(h), flags_name(fb)));
+                }
+            }
+            let (sa, sb) = (l.task_state(a, t), l.task_state(b, t));
+            if sa != sb {
+                out.push(format!("{name}: {}", state_name(sb)));
+            }
+            let (ga, gb) = (l.sig(a, t), l.sig(b, t));
+            if ga != gb && gb & SIG_PENDING != 0 {
+                let kind = if gb & SIG_FATAL != 0 { "fatal" } else { "non-fatal" };
+                out.push(format!("{name}: {kind} signal pending"));
+            }
+            if l.done(b, t) && !l.done(a, t) {
+                out.push(format!("{name} returned"));
+            }
+        }
+        out
+    }
+}
+
+/// `EXCLUSIVE|WOKEN` for entry flags.
+pub fn flags_name(f: u8) -> String {
+    let f = f as Value;
+    let names = [
+        (WQ_FLAG_EXCLUSIVE, "EXCLUSIVE"),
+        (WQ_FLAG_WOKEN, "WOKEN"),
+        (WQ_FLAG_BOOKMARK, "BOOKMARK"),
+        (WQ_FLAG_CUSTOM, "CUSTOM"),
+        (WQ_FLAG_DONE, "DONE"),
+    ];
+    let mut parts: Vec<String> = names
+        .iter()
+        .filter(|(b, _)| f & b != 0)
+        .map(|(_, n)| n.to_string())
+        .collect();
+    let rest = f & !0x1f;
+    if rest != 0 {
+        parts.push(format!("{rest:#x}"));
+    }
+    if parts.is_empty() {
+        "0".into()
+    } else {
+        parts.join("|")
+    }
+}

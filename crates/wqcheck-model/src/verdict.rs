@@ -1,0 +1,246 @@
+//! The verdicts and the oracle that classifies a stuck state.
+//!
+//! The definitions here are the README's, word for word; keep them in step.
+
+use crate::compile::Instr;
+use crate::interp::{Model, StepResult};
+use crate::ir::{task, Builtin, Expectation, Span};
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Verdict {
+    /// No reachable violation within the bounds.
+    Holds,
+    /// A reachable state where no thread or actor can move, some thread sleeps, and what it
+    /// waits for is available (the wake condition of a queue it sleeps on holds).
+    LostWakeup,
+    /// A reachable state where no thread or actor can move, someone is blocked, and what they
+    /// wait for is not available.
+    Deadlock,
+    /// An `assert` is false, or the model did something the kernel forbids (a run-time error).
+    AssertionFailed,
+    /// A budget ran out before the search finished.
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn definition(self) -> &'static str {
+        match self {
+            Verdict::Holds => "no reachable violation within the bounds",
+            Verdict::LostWakeup => "a reachable state where no thread or actor can move, some thread sleeps, and what it waits for is available (the wake condition of a queue it sleeps on holds)",
+            Verdict::Deadlock => "a reachable state where no thread or actor can move, someone is blocked, and what they wait for is not available",
+            Verdict::AssertionFailed => "an assert is false, or the model did something the kernel forbids (a run-time error)",
+            Verdict::Inconclusive => "a budget ran out before the search finished; nothing is claimed",
+        }
+    }
+
+    /// Whether this verdict meets `expect`.
+    pub fn meets(self, expect: Expectation) -> bool {
+        matches!(
+            (self, expect),
+            (Verdict::Holds, Expectation::Holds)
+                | (Verdict::LostWakeup, Expectation::LostWakeup)
+                | (Verdict::Deadlock, Expectation::Deadlock)
+                | (Verdict::AssertionFailed, Expectation::AssertionFailed)
+        )
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+pub fn expectation_name(e: Expectation) -> &'static str {
+    match e {
+        Expectation::Holds => "Holds",
+        Expectation::LostWakeup => "LostWakeup",
+        Expectation::Deadlock => "Deadlock",
+        Expectation::AssertionFailed => "AssertionFailed",
+    }
+}
+
+/// A violation found in a state: its verdict and the stuck state (or fault) in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub verdict: Verdict,
+    pub message: String,
+    pub span: Option<Span>,
+}
+
+impl Model {
+    /// The source text of a span, on one line.
+    pub fn span_text(&self, span: Span) -> String {
+        let text = &self.inst.program.source.text;
+        let s = text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("");
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// 1-based line of a span's start.
+    pub fn span_line(&self, span: Span) -> u32 {
+        let text = &self.inst.program.source.text;
+        let end = (span.start as usize).min(text.len());
+        text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() as u32 + 1
+    }
+
+    /// The whole source line of a span's start, trimmed.
+    pub fn span_line_text(&self, span: Span) -> String {
+        let text = &self.inst.program.source.text;
+        let start = (span.start as usize).min(text.len());
+        let ls = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let le = text[start..].find('\n').map(|i| start + i).unwrap_or(text.len());
+        text[ls..le].trim().to_string()
+    }
+
+    pub fn all_done(&self, s: &[u8]) -> bool {
+        (0..self.layout.nthreads).all(|t| self.layout.done(s, t))
+    }
+
+    /// Classify a state in which nobody can move and some thread has not returned.
+    pub fn classify_stuck(&self, s: &[u8]) -> Violation {
+        let l = &self.layout;
+        let prog = &self.inst.program;
+        let mut lost = Vec::new();
+        let mut blocked = Vec::new();
+        for t in 0..l.nthreads {
+            if l.done(s, t) {
+                continue;
+            }
+            let pc = self.blocking_pc(s, t);
+            let name = self.thread_name(t);
+            let instr = &self.code.instrs[pc as usize];
+            let at = self.span_text(self.code.spans[pc as usize]);
+            match instr {
+                Instr::Builtin {
+                    op: Builtin::Schedule { .. },
+                    ..
+                }
+                | Instr::FutexSleep { .. } => {
+                    let queues: Vec<usize> = (0..l.entries)
+                        .filter_map(|e| l.entry_queue(s, l.handle(t, e)))
+                        .collect();
+                    if queues.is_empty() {
+                        blocked.push(format!(
+                            "{name} asleep in {at} ({}) on no wait queue: nobody can find it",
+                            state_name(l.task_state(s, t))
+                        ));
+                    }
+                    for q in queues {
+                        let qd = &prog.queues[q];
+                        let cond = qd.until.as_ref();
+                        let holds = cond.map(|c| self.eval_condition(s, c).unwrap_or(0) != 0).unwrap_or(true);
+                        let what = cond
+                            .map(|c| format!("`{}`", self.span_text(c.span)))
+                            .unwrap_or_else(|| "a wakeup".into());
+                        if holds {
+                            lost.push(format!(
+                                "{name} asleep in {at} on {} waiting for {what}, which holds; nobody can wake it",
+                                qd.name
+                            ));
+                        } else {
+                            blocked.push(format!(
+                                "{name} asleep in {at} on {} waiting for {what}, which is false",
+                                qd.name
+                            ));
+                        }
+                    }
+                }
+                _ => {
+                    let lock = match instr {
+                        Instr::Builtin { op, .. } => match op {
+                            Builtin::SpinLock(q)
+                            | Builtin::AddWaitQueue { queue: q, .. }
+                            | Builtin::RemoveWaitQueue(q)
+                            | Builtin::PrepareToWait { queue: q, .. }
+                            | Builtin::FinishWait(q) => Some(*q as usize),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    match lock {
+                        Some(q) => {
+                            let h = l.lock_holder(s, q) as usize;
+                            let holder = if h == t + 1 {
+                                "itself".to_string()
+                            } else if h > 0 && l.done(s, h - 1) {
+                                format!("{} (which has returned)", self.thread_name(h - 1))
+                            } else if h > 0 {
+                                self.thread_name(h - 1).to_string()
+                            } else {
+                                "nobody".into()
+                            };
+                            blocked.push(format!(
+                                "{name} spins at {at} on {}->lock, held by {holder}",
+                                prog.queues[q].name
+                            ))
+                        }
+                        None => blocked.push(format!("{name} blocked at {at}")),
+                    }
+                }
+            }
+        }
+        let vars = self.shared_summary(s);
+        if !lost.is_empty() {
+            let mut parts = vec![vars];
+            parts.extend(lost);
+            parts.extend(blocked);
+            Violation {
+                verdict: crate::verdict::Verdict::LostWakeup,
+                message: parts.join("; "),
+                span: None,
+            }
+        } else {
+            let mut parts = vec![vars];
+            parts.extend(blocked);
+            Violation {
+                verdict: Verdict::Deadlock,
+                message: parts.join("; "),
+                span: None,
+            }
+        }
+    }
+
+    /// The instruction a blocked thread is stuck at (inside an atomic block: its first
+    /// operation).
+    fn blocking_pc(&self, s: &[u8], t: usize) -> u16 {
+        let mut scratch = s.to_vec();
+        let mut rec = crate::interp::StepRecord::default();
+        let _ = self.step_thread(&mut scratch, t, Some(&mut rec));
+        rec.blocked_at.unwrap_or_else(|| self.layout.pc(s, t))
+    }
+
+    /// `PG_locked=0 PG_waiters=1`: every shared variable, in declaration order.
+    pub fn shared_summary(&self, s: &[u8]) -> String {
+        self.inst
+            .program
+            .vars
+            .iter()
+            .enumerate()
+            .map(|(v, var)| format!("{}={}", var.name, self.layout.var(s, v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Is thread `t` able to move in `s`? (Runs the step on a scratch copy.)
+    pub fn can_move(&self, s: &[u8], t: usize) -> bool {
+        let mut c = s.to_vec();
+        !matches!(self.step_thread(&mut c, t, None), StepResult::Blocked)
+    }
+}
+
+/// `TASK_KILLABLE` etc. for a task state value.
+pub fn state_name(v: i32) -> String {
+    use task::*;
+    match v {
+        TASK_RUNNING => "TASK_RUNNING".into(),
+        TASK_INTERRUPTIBLE => "TASK_INTERRUPTIBLE".into(),
+        TASK_UNINTERRUPTIBLE => "TASK_UNINTERRUPTIBLE".into(),
+        TASK_KILLABLE => "TASK_KILLABLE".into(),
+        TASK_IDLE => "TASK_IDLE".into(),
+        x => format!("state {x:#x}"),
+    }
+}
