@@ -1,1 +1,52 @@
-//! wqcheck-dsl
+//! The wqcheck front end: `.wq` models and `.ron` scenarios to the checked IR of
+//! [`wqcheck_model::ir`], with rustc-like diagnostics. No I/O: every function takes the
+//! text and a file name (used only in messages).
+//!
+//! ```
+//! let model = "bit done;\nwaitqueue q until done;\nvoid t(void) { done = 1; wake_up(q); }\n";
+//! let program = wqcheck_dsl::check_model("m.wq", model).expect("valid model");
+//! let scenario = r#"Scenario(model: "m.wq", threads: [Thread(name: "a", run: "t")], expect: Holds)"#;
+//! let file = wqcheck_dsl::parse_scenario("s.ron", scenario).expect("valid scenario");
+//! let instance = wqcheck_dsl::resolve_scenario("s.ron", scenario, &file, program).expect("resolves");
+//! assert_eq!(instance.threads.len(), 1);
+//! ```
+//!
+//! Modules: `lexer` (tokens), `parser` (syntax tree and syntax errors), `check` (names,
+//! types, static rules, lowering), `builtins` (the kernel API table), `scenario`
+//! (scenario files), `diag` (diagnostics and their rendering), `stack` (running the
+//! recursive passes on a large stack).
+
+mod ast;
+mod builtins;
+mod check;
+mod diag;
+mod lexer;
+mod parser;
+mod scenario;
+mod stack;
+#[cfg(test)]
+mod tests;
+
+pub use diag::{line_col, render, render_all, render_short, Diagnostic};
+pub use scenario::{
+    parse_scenario, resolve_scenario, InitOverride, ScenarioActor, ScenarioFile, ScenarioThread,
+    MAX_THREADS,
+};
+pub use wqcheck_model::ir::Span;
+
+/// Parses and checks a `.wq` model. `name` is the model's path as the scenario named it;
+/// it becomes [`wqcheck_model::ir::Source::name`] and the file of every diagnostic.
+///
+/// On failure, returns every problem found, sorted by position. Syntax errors are
+/// reported alone: semantic checks run only on a model that parses.
+pub fn check_model(name: &str, text: &str) -> Result<wqcheck_model::ir::Program, Vec<Diagnostic>> {
+    stack::with_big_stack(|| {
+        let mut diags = Vec::new();
+        let items = parser::parse(name, text, &mut diags);
+        if !diags.is_empty() {
+            diags.sort_by_key(|d| (d.span.start, d.span.end));
+            return Err(diags);
+        }
+        check::check(name, text, &items)
+    })
+}

@@ -158,7 +158,7 @@ impl Visited {
             return false;
         }
         let i = self.len();
-        if i % CHUNK_KEYS == 0 {
+        if i.is_multiple_of(CHUNK_KEYS) {
             self.chunks
                 .push(vec![0u8; CHUNK_KEYS * self.key_len].into_boxed_slice());
         }
@@ -168,9 +168,8 @@ impl Visited {
         }
         self.parents.push(parent);
         let (chunks, kl) = (&self.chunks, self.key_len);
-        self.table.insert_unique(h, i as u32, |&j| {
-            hash_bytes(key_in(chunks, kl, j as usize))
-        });
+        self.table
+            .insert_unique(h, i as u32, |&j| hash_bytes(key_in(chunks, kl, j as usize)));
         true
     }
 
@@ -211,11 +210,11 @@ impl<'m> Codec<'m> {
     ) -> Result<(), Overflow> {
         let l = &self.model.layout;
         key[..l.shared_len].copy_from_slice(&s[..l.shared_len]);
-        for t in 0..l.nthreads {
+        for (t, &parent_id) in parent_ids.iter().enumerate().take(l.nthreads) {
             let o = l.thread_off(t);
             let part = &s[o..o + l.thread_len];
             let id = if part == &parent[o..o + l.thread_len] {
-                parent_ids[t]
+                parent_id
             } else {
                 self.interner.intern(part)
             };
@@ -353,7 +352,7 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
             depth += 1;
             level_end = visited.len();
         }
-        if idx % 1024 == 0 {
+        if idx.is_multiple_of(1024) {
             if let Some(max) = opts.max_time {
                 if start.elapsed() >= max {
                     if outcome.violation.is_none() {
@@ -434,7 +433,12 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
 
 /// The moves from the initial state to state `idx`, following BFS parents and finding, for
 /// each parent, the move that produces the child.
-fn path_to(model: &Model, codec: &Codec, visited: &Visited, idx: usize) -> Result<Vec<Mover>, Overflow> {
+fn path_to(
+    model: &Model,
+    codec: &Codec,
+    visited: &Visited,
+    idx: usize,
+) -> Result<Vec<Mover>, Overflow> {
     let mut chain = vec![idx];
     let mut i = idx;
     while visited.parents[i] != u32::MAX {

@@ -283,6 +283,11 @@ fn visibility(i: &Instr) -> Visibility {
         | Instr::WalkEnd => Local,
         Instr::AtomicBegin | Instr::ReadVar { .. } | Instr::WriteVar { .. } => Shared,
         Instr::FutexSleep { .. } => Shared,
+        // `wait->private` never changes while the entry exists: reading it is local.
+        Instr::ReadField {
+            field: EntryField::Private,
+            ..
+        } => Local,
         Instr::ReadField { entry, .. } | Instr::WriteField { entry, .. } => EntryDependent(*entry),
         Instr::WalkNext { .. } => WalkDependent,
         Instr::Builtin { op, args, .. } => match op {
@@ -767,7 +772,13 @@ impl Compiler {
                 self.emit(Instr::Move { dst: *l, src: new }, span);
             }
             Place::Shared(var) => {
-                self.emit(Instr::WriteVar { var: *var, src: new }, span);
+                self.emit(
+                    Instr::WriteVar {
+                        var: *var,
+                        src: new,
+                    },
+                    span,
+                );
             }
             Place::Field(en, f) => {
                 let en = self.expr(en)?;

@@ -13,8 +13,8 @@
 
 use crate::compile::{Code, Instr, Opnd, Pc, Visibility, PC_DONE};
 use crate::ir::{
-    errno, task::*, wq_flag::*, Actor, BinOp, Builtin, EntryField, Instance, Loc, QueueKind,
-    RmwOp, Span, Value,
+    errno, task::*, wq_flag::*, Actor, BinOp, Builtin, EntryField, Instance, Loc, QueueKind, RmwOp,
+    Span, Value,
 };
 use crate::state::{Layout, Walk, RET_TOP, SIG_FATAL, SIG_PENDING};
 
@@ -56,6 +56,8 @@ pub struct StepRecord {
     pub spans: Vec<Span>,
     /// Where the step blocked, if it did.
     pub blocked_at: Option<Pc>,
+    /// The value the step's first shared operation returned, if it returns one.
+    pub result: Option<Value>,
 }
 
 /// Local instructions one step may run before it is declared a livelock.
@@ -84,7 +86,11 @@ impl Model {
     }
 
     pub fn thread_name(&self, t: usize) -> &str {
-        self.inst.threads.get(t).map(|x| x.name.as_str()).unwrap_or("?")
+        self.inst
+            .threads
+            .get(t)
+            .map(|x| x.name.as_str())
+            .unwrap_or("?")
     }
 
     pub fn actor_name(&self, a: usize) -> &str {
@@ -232,7 +238,13 @@ impl Model {
 
     /// Run thread `t`: if `step`, one shared operation and the local ones after it;
     /// otherwise only local operations (the thread's start).
-    fn run(&self, s: &mut [u8], t: usize, step: bool, mut rec: Option<&mut StepRecord>) -> StepResult {
+    fn run(
+        &self,
+        s: &mut [u8],
+        t: usize,
+        step: bool,
+        mut rec: Option<&mut StepRecord>,
+    ) -> StepResult {
         let l = &self.layout;
         let mut pc = l.pc(s, t);
         let mut first = step;
@@ -243,6 +255,7 @@ impl Model {
         if let Some(r) = rec.as_deref_mut() {
             r.spans.clear();
             r.blocked_at = None;
+            r.result = None;
         }
         loop {
             if pc == PC_DONE {
@@ -272,6 +285,13 @@ impl Model {
             }
             match self.exec(s, t, pc, instr) {
                 Flow::Next(n) => {
+                    if shared {
+                        if let Some(r) = rec.as_deref_mut() {
+                            if r.result.is_none() && r.spans.len() == 1 {
+                                r.result = self.result_of(s, t, pc, instr);
+                            }
+                        }
+                    }
                     match instr {
                         Instr::AtomicBegin => {
                             in_atomic = true;
@@ -310,6 +330,18 @@ impl Model {
         }
         self.clear_dead_slots(s, t);
         StepResult::Moved
+    }
+
+    /// The value a shared instruction just produced (for traces).
+    fn result_of(&self, s: &[u8], t: usize, pc: Pc, instr: &Instr) -> Option<Value> {
+        let f = self.code.func_of[pc as usize] as usize;
+        let dst = match instr {
+            Instr::ReadVar { dst, .. } | Instr::ReadField { dst, .. } => Some(*dst),
+            Instr::Builtin { dst, op, .. } if !matches!(op, Builtin::FutexWait(_)) => *dst,
+            Instr::WalkNext { .. } => return Some(self.layout.walk(s, t).ret),
+            _ => None,
+        }?;
+        Some(self.layout.slot(s, t, f, dst as usize))
     }
 
     /// Zero every slot of `t`'s active frames that is dead at the frame's resume point.
@@ -427,7 +459,14 @@ impl Model {
         }
     }
 
-    fn set_dst(&self, s: &mut [u8], t: usize, f: usize, dst: Option<u16>, v: Value) -> Result<(), String> {
+    fn set_dst(
+        &self,
+        s: &mut [u8],
+        t: usize,
+        f: usize,
+        dst: Option<u16>,
+        v: Value,
+    ) -> Result<(), String> {
         if let Some(d) = dst {
             if !self.layout.set_slot(s, t, f, d as usize, v) {
                 return Err(format!(
@@ -444,7 +483,10 @@ impl Model {
             fault!("call of an unknown function");
         };
         if l.ret(s, t, func) != 0 {
-            fault!("`{}` is already running in this thread (recursion)", fi.name);
+            fault!(
+                "`{}` is already running in this thread (recursion)",
+                fi.name
+            );
         }
         for (i, a) in args.iter().enumerate().take(fi.nparams) {
             if !l.set_slot(s, t, func, i, *a) {
@@ -504,7 +546,10 @@ impl Model {
             }
             Instr::Return(val) => {
                 let rv = val.map(|o| v!(o)).unwrap_or(0);
-                // A wait entry on the stack must not outlive its function.
+                let r = l.ret(s, t, f);
+                // A wait entry on the stack must not outlive its function. When the thread's
+                // body returns, its entries' flags stay as part of the thread's final state
+                // (as SPIN keeps a finished process's variables); a callee's are cleared.
                 for (n, e) in self.code.entries.iter().enumerate() {
                     if e.func as usize == f {
                         let h = l.handle(t, n);
@@ -516,10 +561,11 @@ impl Model {
                                 self.queue_name(q)
                             );
                         }
-                        l.clear_entry(s, h);
+                        if r != RET_TOP {
+                            l.clear_entry(s, h);
+                        }
                     }
                 }
-                let r = l.ret(s, t, f);
                 l.clear_frame(s, t, f, self.code.funcs[f].nslots);
                 l.set_ret(s, t, f, 0);
                 if r == RET_TOP || r == 0 {
@@ -562,7 +608,10 @@ impl Model {
                 let x = match field {
                     EntryField::Flags => l.entry_flags(s, h) as Value,
                     EntryField::Func => l.entry_func(s, h) as Value,
-                    EntryField::Private => l.entry_of(h as Value).map(|(o, _)| o as Value + 1).unwrap_or(0),
+                    EntryField::Private => l
+                        .entry_of(h as Value)
+                        .map(|(o, _)| o as Value + 1)
+                        .unwrap_or(0),
                 };
                 tri!(self.set_dst(s, t, f, Some(*dst), x));
                 next
@@ -605,7 +654,9 @@ impl Model {
                 let q = *queue as usize;
                 let w = l.walk(s, t);
                 if w.queue != 0 {
-                    fault!("a wake function started another wake-up walk (nested __wake_up_common)");
+                    fault!(
+                        "a wake function started another wake-up walk (nested __wake_up_common)"
+                    );
                 }
                 tri!(self.require_lock(s, t, q, "__wake_up_common"));
                 let w = Walk {
@@ -628,7 +679,10 @@ impl Model {
                 }
                 let q = w.queue as usize - 1;
                 if l.entry_queue(s, h) != Some(q) {
-                    fault!("wake-up walk: the next entry left {} during the walk", self.queue_name(q));
+                    fault!(
+                        "wake-up walk: the next entry left {} during the walk",
+                        self.queue_name(q)
+                    );
                 }
                 w.cur = h;
                 w.next = l.queue_next(s, h).unwrap_or(0);
@@ -644,8 +698,8 @@ impl Model {
                         } else {
                             Builtin::DefaultWakeFunction
                         };
-                        let r = tri!(self.builtin(s, t, op, &[h as Value, mode, 0, 0]))
-                            .unwrap_or(0);
+                        let r =
+                            tri!(self.builtin(s, t, op, &[h as Value, mode, 0, 0])).unwrap_or(0);
                         let mut w = l.walk(s, t);
                         w.ret = r;
                         l.set_walk(s, t, w);
@@ -697,7 +751,13 @@ impl Model {
     }
 
     /// A builtin. `Ok(None)` means it blocks (it must not have changed anything then).
-    fn builtin(&self, s: &mut [u8], t: usize, op: Builtin, a: &[Value]) -> Result<Option<Value>, String> {
+    fn builtin(
+        &self,
+        s: &mut [u8],
+        t: usize,
+        op: Builtin,
+        a: &[Value],
+    ) -> Result<Option<Value>, String> {
         let l = &self.layout;
         let me = t as u8 + 1;
         let arg = |i: usize| a.get(i).copied().unwrap_or(0);
@@ -860,7 +920,9 @@ impl Model {
                     self.require_lock(s, t, q, "adding to a wait queue")?;
                 }
                 if l.entry_queue(s, h).is_some() {
-                    return Err("adding a wait entry that is already on a queue (list corruption)".into());
+                    return Err(
+                        "adding a wait entry that is already on a queue (list corruption)".into(),
+                    );
                 }
                 let fl = l.entry_flags(s, h) as Value;
                 if exclusive {
@@ -1000,9 +1062,11 @@ impl Model {
             Binary(BinOp::Or, a, b) => {
                 (self.eval_condition(s, a)? != 0 || self.eval_condition(s, b)? != 0) as Value
             }
-            Binary(op, a, b) => {
-                crate::compile::eval_binary(*op, self.eval_condition(s, a)?, self.eval_condition(s, b)?)?
-            }
+            Binary(op, a, b) => crate::compile::eval_binary(
+                *op,
+                self.eval_condition(s, a)?,
+                self.eval_condition(s, b)?,
+            )?,
             Ternary(c, a, b) => {
                 if self.eval_condition(s, c)? != 0 {
                     self.eval_condition(s, a)?

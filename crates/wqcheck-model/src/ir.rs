@@ -248,12 +248,21 @@ pub enum ExprKind {
         post: bool,
     },
     /// A call of a model function. Arguments are in parameter order.
-    Call { func: FuncId, args: Vec<Expr> },
+    Call {
+        func: FuncId,
+        args: Vec<Expr>,
+    },
     /// `wait->flags`, `wait->private`, `wait->func` (or `wait.flags` on an `Entry` local,
     /// which the checker lowers to an `EntryAddr` base).
-    Field { entry: Box<Expr>, field: EntryField },
+    Field {
+        entry: Box<Expr>,
+        field: EntryField,
+    },
     /// A kernel API call; `args` are the value arguments, in the order [`Builtin`] documents.
-    Builtin { op: Builtin, args: Vec<Expr> },
+    Builtin {
+        op: Builtin,
+        args: Vec<Expr>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -346,35 +355,58 @@ pub enum Builtin {
     SetBit(VarId),
     ClearBit(VarId),
     /// `test_and_set_bit(B)` (full barrier) / `test_and_set_bit_lock(B)` (acquire) -> old value.
-    TestAndSetBit { var: VarId, lock: bool },
+    TestAndSetBit {
+        var: VarId,
+        lock: bool,
+    },
     /// `test_and_clear_bit(B)` -> old value. Full barrier.
     TestAndClearBit(VarId),
     /// `clear_bit_unlock(B)`: release.
     ClearBitUnlock(VarId),
     /// `clear_bit_unlock_is_negative_byte(B, N)`: clears B (release) and returns the value of
     /// bit N of the same byte (PG_waiters) read in the same atomic operation.
-    ClearBitUnlockIsNegativeByte { var: VarId, negative: VarId },
+    ClearBitUnlockIsNegativeByte {
+        var: VarId,
+        negative: VarId,
+    },
 
     // ---- atomics and plain accesses with an ordering ----
     /// `READ_ONCE(x)` (relaxed), `smp_load_acquire(&x)` (acquire), `atomic_read(&x)` (relaxed),
     /// `atomic_load(&x, ORD)`. Args: [entry if EntryFlags].
-    Load { loc: Loc, ord: Ordering },
+    Load {
+        loc: Loc,
+        ord: Ordering,
+    },
     /// `WRITE_ONCE(x, v)`, `smp_store_release(&x, v)`, `atomic_set(&x, v)`, `atomic_store(&x, v, ORD)`,
     /// `smp_store_mb(x, v)` (SeqCst). Args: [entry if EntryFlags], v.
-    Store { loc: Loc, ord: Ordering },
+    Store {
+        loc: Loc,
+        ord: Ordering,
+    },
     /// Read-modify-write returning the OLD value: `atomic_xchg`, `atomic_fetch_add`, ... and
     /// the value-less `atomic_inc(&x)` (`Add`, 1), `atomic_dec(&x)`. Args: [entry], operand.
-    Rmw { loc: Loc, op: RmwOp, ord: Ordering },
+    Rmw {
+        loc: Loc,
+        op: RmwOp,
+        ord: Ordering,
+    },
     /// `atomic_cmpxchg(&x, old, new)` -> the value read. Args: [entry], old, new.
-    CmpXchg { loc: Loc, ord: Ordering },
+    CmpXchg {
+        loc: Loc,
+        ord: Ordering,
+    },
     Fence(Fence),
 
     // ---- tasks (kernel/sched/core.c) ----
     /// `set_current_state(S)` (full barrier after the store) / `__set_current_state(S)`. Args: S.
-    SetCurrentState { barrier: bool },
+    SetCurrentState {
+        barrier: bool,
+    },
     /// `schedule()` / `io_schedule()`: blocks while the task's state is not TASK_RUNNING and
     /// no signal the state admits is pending; then sets TASK_RUNNING. One step.
-    Schedule { io: bool },
+    Schedule {
+        io: bool,
+    },
     /// `signal_pending_state(S, current)` (the `current` argument is optional in the DSL) -> 0/1.
     SignalPendingState,
     /// `signal_pending(current)` -> 0/1 (any signal).
@@ -417,7 +449,10 @@ pub enum Builtin {
     /// `prepare_to_wait(q, &w, S)` / `prepare_to_wait_exclusive(q, &w, S)`: takes the lock,
     /// links the entry if it is not linked (head, or tail for exclusive), sets the state.
     /// One step. Args: entry, S.
-    PrepareToWait { queue: QueueId, exclusive: bool },
+    PrepareToWait {
+        queue: QueueId,
+        exclusive: bool,
+    },
     /// `finish_wait(q, &w)`: `__set_current_state(TASK_RUNNING)`, then unlink under the lock
     /// if linked. One step. Args: entry.
     FinishWait(QueueId),
@@ -431,7 +466,10 @@ pub enum Builtin {
     /// `wake_up(q)` = (TASK_NORMAL, 1), `wake_up_nr(q, n)` = (TASK_NORMAL, n),
     /// `wake_up_all(q)` = (TASK_NORMAL, 0), `wake_up_interruptible(q)` = (TASK_INTERRUPTIBLE, 1),
     /// `__wake_up_locked_key(q, MODE, key)` = (MODE, 1), `__wake_up_locked(q, MODE, NR)`.
-    WakeUp { queue: QueueId, takes_lock: bool },
+    WakeUp {
+        queue: QueueId,
+        takes_lock: bool,
+    },
     /// `autoremove_wake_function(w, mode, sync, key)`: try_to_wake_up(w->private, mode); if that
     /// returned 1, list_del_init(&w->entry). Returns what try_to_wake_up returned.
     /// `default_wake_function(w, mode, sync, key)`: try_to_wake_up only. In the DSL `sync` and

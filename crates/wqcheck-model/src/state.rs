@@ -289,7 +289,7 @@ impl Layout {
 
     /// All entry handles, in handle order.
     fn all_handles(&self) -> impl Iterator<Item = u8> + '_ {
-        (1..=(self.nthreads * self.entries) as u8).map(|h| h as u8)
+        1..=(self.nthreads * self.entries) as u8
     }
 
     /// The list of queue `q`, in list order.
@@ -321,8 +321,7 @@ impl Layout {
         let q = self.entry_queue(s, h)?;
         let p = self.entry_pos(s, h);
         self.all_handles()
-            .filter(|&k| self.entry_queue(s, k) == Some(q) && self.entry_pos(s, k) == p + 1)
-            .next()
+            .find(|&k| self.entry_queue(s, k) == Some(q) && self.entry_pos(s, k) == p + 1)
     }
 
     pub fn link_tail(&self, s: &mut [u8], q: usize, h: u8) {

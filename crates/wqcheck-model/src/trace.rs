@@ -21,6 +21,8 @@ pub struct TraceStep {
     pub text: String,
     /// Line numbers (1-based) of every shared operation of the step.
     pub lines: Vec<u32>,
+    /// The value the step's shared operation returned (`test_bit` -> 1), if any.
+    pub result: Option<Value>,
     /// What changed, e.g. `PG_locked=0`, `q: [thread2]`, `thread1: TASK_KILLABLE`.
     pub effects: Vec<String>,
 }
@@ -47,9 +49,7 @@ impl Model {
     /// Replay `moves` from the initial state. The last move may fault; every other move
     /// must be possible.
     pub fn replay(&self, moves: &[Mover]) -> Result<Trace, ReplayError> {
-        let mut s = self
-            .initial_state()
-            .map_err(|f| ReplayError(f.message))?;
+        let mut s = self.initial_state().map_err(|f| ReplayError(f.message))?;
         let mut steps = Vec::with_capacity(moves.len());
         let mut rec = StepRecord::default();
         for (i, &m) in moves.iter().enumerate() {
@@ -80,6 +80,7 @@ impl Model {
                         column,
                         text,
                         lines,
+                        result: rec.result,
                         effects,
                     });
                 }
@@ -93,6 +94,7 @@ impl Model {
                             text
                         },
                         lines,
+                        result: None,
                         effects: vec![format!("error: {}", f.message)],
                     });
                 }
@@ -123,13 +125,19 @@ impl Model {
     }
 
     /// The name of an entry handle for traces: `thread1`, or `thread1.wait` when the
-    /// program has several entry locals.
+    /// program's entry locals have several different names.
     pub fn entry_name(&self, h: u8) -> String {
         let Some((t, e)) = self.layout.entry_of(h as Value) else {
             return "?".into();
         };
         let tn = self.thread_name(t);
-        if self.code.entries.len() <= 1 || e >= self.code.entries.len() {
+        let first = self.code.entries.first().map(|x| x.name.as_str());
+        let one_name = self
+            .code
+            .entries
+            .iter()
+            .all(|x| Some(x.name.as_str()) == first);
+        if one_name || e >= self.code.entries.len() {
             tn.to_string()
         } else {
             format!("{tn}.{}", self.code.entries[e].name)
@@ -181,7 +189,11 @@ impl Model {
             }
             let (ga, gb) = (l.sig(a, t), l.sig(b, t));
             if ga != gb && gb & SIG_PENDING != 0 {
-                let kind = if gb & SIG_FATAL != 0 { "fatal" } else { "non-fatal" };
+                let kind = if gb & SIG_FATAL != 0 {
+                    "fatal"
+                } else {
+                    "non-fatal"
+                };
                 out.push(format!("{name}: {kind} signal pending"));
             }
             if l.done(b, t) && !l.done(a, t) {

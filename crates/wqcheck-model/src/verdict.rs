@@ -84,16 +84,23 @@ impl Model {
     pub fn span_line(&self, span: Span) -> u32 {
         let text = &self.inst.program.source.text;
         let end = (span.start as usize).min(text.len());
-        text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() as u32 + 1
+        text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u32
+            + 1
     }
 
-    /// The whole source line of a span's start, trimmed.
+    /// The source line of a span's start, without comments, whitespace collapsed.
     pub fn span_line_text(&self, span: Span) -> String {
         let text = &self.inst.program.source.text;
-        let start = (span.start as usize).min(text.len());
+        let start = floor_boundary(text, span.start as usize);
         let ls = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let le = text[start..].find('\n').map(|i| start + i).unwrap_or(text.len());
-        text[ls..le].trim().to_string()
+        let le = text[start..]
+            .find('\n')
+            .map(|i| start + i)
+            .unwrap_or(text.len());
+        strip_comments(&text[ls..le])
     }
 
     pub fn all_done(&self, s: &[u8]) -> bool {
@@ -132,7 +139,9 @@ impl Model {
                     for q in queues {
                         let qd = &prog.queues[q];
                         let cond = qd.until.as_ref();
-                        let holds = cond.map(|c| self.eval_condition(s, c).unwrap_or(0) != 0).unwrap_or(true);
+                        let holds = cond
+                            .map(|c| self.eval_condition(s, c).unwrap_or(0) != 0)
+                            .unwrap_or(true);
                         let what = cond
                             .map(|c| format!("`{}`", self.span_text(c.span)))
                             .unwrap_or_else(|| "a wakeup".into());
@@ -151,14 +160,15 @@ impl Model {
                 }
                 _ => {
                     let lock = match instr {
-                        Instr::Builtin { op, .. } => match op {
-                            Builtin::SpinLock(q)
-                            | Builtin::AddWaitQueue { queue: q, .. }
-                            | Builtin::RemoveWaitQueue(q)
-                            | Builtin::PrepareToWait { queue: q, .. }
-                            | Builtin::FinishWait(q) => Some(*q as usize),
-                            _ => None,
-                        },
+                        Instr::Builtin {
+                            op:
+                                Builtin::SpinLock(q)
+                                | Builtin::AddWaitQueue { queue: q, .. }
+                                | Builtin::RemoveWaitQueue(q)
+                                | Builtin::PrepareToWait { queue: q, .. }
+                                | Builtin::FinishWait(q),
+                            ..
+                        } => Some(*q as usize),
                         _ => None,
                     };
                     match lock {
@@ -230,6 +240,37 @@ impl Model {
         let mut c = s.to_vec();
         !matches!(self.step_thread(&mut c, t, None), StepResult::Blocked)
     }
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// One source line without `//` and `/* */` comments, whitespace collapsed.
+fn strip_comments(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("//") {
+            let _ = r;
+            break;
+        }
+        if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").map(|i| &r[i + 2..]).unwrap_or("");
+            out.push(' ');
+            continue;
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `TASK_KILLABLE` etc. for a task state value.

@@ -45,7 +45,10 @@ pub struct RunReport {
 pub enum Event {
     Result(RunReport),
     /// Bad input or an internal error for one scenario (rendered diagnostics).
-    Error { scenario: String, message: String },
+    Error {
+        scenario: String,
+        message: String,
+    },
     /// `failed` counts every scenario that did not pass, `errors` included.
     Summary {
         passed: usize,
@@ -66,6 +69,7 @@ struct JsonTraceStep<'a> {
     thread: &'a str,
     text: &'a str,
     lines: &'a [u32],
+    result: Option<i32>,
     effects: &'a [String],
 }
 
@@ -92,6 +96,7 @@ impl Reporter for JsonLines {
                     thread: &s.thread,
                     text: &s.text,
                     lines: &s.lines,
+                    result: s.result,
                     effects: &s.effects,
                 }).collect::<Vec<_>>(),
             }),
@@ -129,7 +134,7 @@ impl Default for Human {
     fn default() -> Human {
         Human {
             traces: true,
-            max_column: 44,
+            max_column: 42,
         }
     }
 }
@@ -138,7 +143,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -178,14 +183,14 @@ impl Human {
         for (i, c) in r.columns.iter().enumerate() {
             header.push_str(&format!(" {}", pad(c, widths[i])));
         }
-        header.push_str("  changes");
+        header.push_str("  result, changes");
         out.push_str(header.trim_end());
         out.push('\n');
         let mut rule = format!("  {} ", "-".repeat(num_w));
         for w in &widths {
             rule.push_str(&format!(" {}", "-".repeat(*w)));
         }
-        rule.push_str("  -------");
+        rule.push_str("  ----------------");
         out.push_str(&rule);
         out.push('\n');
         for (i, s) in r.trace.iter().enumerate() {
@@ -198,7 +203,12 @@ impl Human {
                 };
                 row.push_str(&format!(" {}", pad(&cell, *w)));
             }
-            row.push_str(&format!("  {}", s.effects.join(", ")));
+            let mut changes = Vec::new();
+            if let Some(v) = s.result {
+                changes.push(format!("→ {v}"));
+            }
+            changes.extend(s.effects.iter().cloned());
+            row.push_str(&format!("  {}", changes.join(", ")));
             out.push_str(row.trim_end());
             out.push('\n');
         }

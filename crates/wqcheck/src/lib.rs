@@ -81,7 +81,10 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                 .collect();
             v.sort();
             if v.is_empty() {
-                return Err(format!("{}: no .ron scenario files in this directory", p.display()));
+                return Err(format!(
+                    "{}: no .ron scenario files in this directory",
+                    p.display()
+                ));
             }
             out.extend(v);
         } else {
@@ -95,7 +98,8 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// `file:line:col`, ready to print.
 pub fn load(path: &Path) -> Result<Instance, String> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("error: cannot read {name}: {e}"))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("error: cannot read {name}: {e}"))?;
     let file = wqcheck_dsl::parse_scenario(&name, &text)
         .map_err(|d| wqcheck_dsl::render_all(&d, |_| text.as_str()))?;
     let model_path = path
@@ -120,8 +124,15 @@ pub fn load(path: &Path) -> Result<Instance, String> {
     };
     let program = wqcheck_dsl::check_model(&model_name, &model_text)
         .map_err(|d| wqcheck_dsl::render_all(&d, |_| model_text.as_str()))?;
-    wqcheck_dsl::resolve_scenario(&name, &text, &file, program)
-        .map_err(|d| wqcheck_dsl::render_all(&d, |f| if f == name { text.as_str() } else { model_text.as_str() }))
+    wqcheck_dsl::resolve_scenario(&name, &text, &file, program).map_err(|d| {
+        wqcheck_dsl::render_all(&d, |f| {
+            if f == name {
+                text.as_str()
+            } else {
+                model_text.as_str()
+            }
+        })
+    })
 }
 
 fn bounds_text(max_states: Option<u64>, max_time: Option<Duration>) -> String {
@@ -144,7 +155,10 @@ pub fn check(inst: Instance, args: &Args, progress: bool) -> Result<RunReport, S
     let scenario = inst.name.clone();
     let expect: Expectation = inst.expect;
     let max_states = args.max_states.or(inst.bounds.max_states);
-    let max_time = args.max_seconds.or(inst.bounds.max_seconds).map(Duration::from_secs);
+    let max_time = args
+        .max_seconds
+        .or(inst.bounds.max_seconds)
+        .map(Duration::from_secs);
     let model = Model::new(inst).map_err(|e| format!("error: {scenario}: {}", e.0))?;
     let show = |p: &wqcheck_explore::Progress| {
         eprint!(
@@ -170,7 +184,12 @@ pub fn check(inst: Instance, args: &Args, progress: bool) -> Result<RunReport, S
     } else {
         model
             .replay(&out.path)
-            .map_err(|e| format!("error: {scenario}: internal: the counterexample does not replay: {}", e.0))?
+            .map_err(|e| {
+                format!(
+                    "error: {scenario}: internal: the counterexample does not replay: {}",
+                    e.0
+                )
+            })?
             .steps
     };
     Ok(RunReport {

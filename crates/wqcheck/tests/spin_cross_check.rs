@@ -27,24 +27,39 @@ fn full_search(file: &str) -> (Verdict, u64, usize) {
 
 #[test]
 fn variant_a_v4_13_rc6_matches_spin_state_counts() {
-    assert_eq!(full_search("lockpage-a-n2.ron"), (Verdict::LostWakeup, 1_336, 12));
-    assert_eq!(full_search("lockpage-a-n3.ron"), (Verdict::LostWakeup, 29_071, 15));
+    assert_eq!(
+        full_search("lockpage-a-n2.ron"),
+        (Verdict::LostWakeup, 1_336, 12)
+    );
+    assert_eq!(
+        full_search("lockpage-a-n3.ron"),
+        (Verdict::LostWakeup, 29_071, 15)
+    );
 }
 
 #[test]
 fn variant_b_abort_exclusive_wait_matches_spin_state_counts() {
     assert_eq!(full_search("lockpage-b-n2.ron"), (Verdict::Holds, 1_334, 0));
-    assert_eq!(full_search("lockpage-b-n3.ron"), (Verdict::Holds, 29_023, 0));
+    assert_eq!(
+        full_search("lockpage-b-n3.ron"),
+        (Verdict::Holds, 29_023, 0)
+    );
 }
 
 #[test]
 fn variant_c_v5_9_handoff_matches_spin_state_counts() {
     assert_eq!(full_search("lockpage-c-n2.ron"), (Verdict::Holds, 1_856, 0));
-    assert_eq!(full_search("lockpage-c-n3.ron"), (Verdict::Holds, 41_516, 0));
+    assert_eq!(
+        full_search("lockpage-c-n3.ron"),
+        (Verdict::Holds, 41_516, 0)
+    );
 }
 
 #[test]
 fn variant_d_v4_13_matches_spin_state_counts() {
     assert_eq!(full_search("lockpage-d-n2.ron"), (Verdict::Holds, 1_358, 0));
-    assert_eq!(full_search("lockpage-d-n3.ron"), (Verdict::LostWakeup, 33_721, 15));
+    assert_eq!(
+        full_search("lockpage-d-n3.ron"),
+        (Verdict::LostWakeup, 33_721, 15)
+    );
 }

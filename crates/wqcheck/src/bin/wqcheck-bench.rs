@@ -109,7 +109,10 @@ fn main() -> ExitCode {
         let line = String::from_utf8_lossy(&out.stdout);
         let f: Vec<&str> = line.trim_end().split('\t').collect();
         if f.len() < 5 {
-            eprintln!("wqcheck-bench: {}: unexpected child output {line:?}", p.display());
+            eprintln!(
+                "wqcheck-bench: {}: unexpected child output {line:?}",
+                p.display()
+            );
             status = ExitCode::from(2);
             continue;
         }
@@ -117,7 +120,11 @@ fn main() -> ExitCode {
         let secs: f64 = f[3].parse().unwrap_or(0.0);
         let kib: f64 = f[4].parse().unwrap_or(0.0);
         let rate = if secs > 0.0 { states / secs } else { 0.0 };
-        let note = f.get(5).filter(|s| !s.is_empty()).map(|s| format!("  (stopped: {s})")).unwrap_or_default();
+        let note = f
+            .get(5)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("  (stopped: {s})"))
+            .unwrap_or_default();
         println!(
             "{:<52} {:<14} {:>12} {:>6} {:>9.2} {:>12.0} {:>10.1}{note}",
             p.display().to_string(),

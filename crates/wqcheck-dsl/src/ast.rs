@@ -1,0 +1,205 @@
+//! The syntax tree the parser builds: names are still strings, nothing is typed yet.
+//! Every node carries the byte [`Span`] of the text it was parsed from.
+
+use wqcheck_model::ir::{BinOp, Span};
+
+#[derive(Clone, Debug)]
+pub(crate) struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A type as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TypeName {
+    Void,
+    /// `int`, `unsigned`, `unsigned int`, `long`, `unsigned long`.
+    Int,
+    /// `bool` (and `bit`, which is accepted for locals too).
+    Bool,
+    /// `wait_queue_entry_t`.
+    Entry,
+    /// `wait_queue_entry_t *`.
+    EntryPtr,
+    /// `struct task_struct *`.
+    Task,
+    /// `void *`.
+    VoidPtr,
+}
+
+impl TypeName {
+    pub fn spelling(self) -> &'static str {
+        match self {
+            TypeName::Void => "void",
+            TypeName::Int => "int",
+            TypeName::Bool => "bool",
+            TypeName::Entry => "wait_queue_entry_t",
+            TypeName::EntryPtr => "wait_queue_entry_t *",
+            TypeName::Task => "struct task_struct *",
+            TypeName::VoidPtr => "void *",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TypeAst {
+    pub ty: TypeName,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum SharedTy {
+    /// `bit` or `bool`.
+    Bit,
+    /// `int<MIN..MAX>`.
+    Int { min: Expr, max: Expr },
+    /// `int` without a range (an error the checker reports).
+    Unbounded,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Item {
+    Var {
+        ty: SharedTy,
+        name: Ident,
+        init: Option<Expr>,
+        span: Span,
+    },
+    Const {
+        ty: TypeAst,
+        name: Ident,
+        value: Expr,
+    },
+    Queue {
+        name: Ident,
+        until: Option<Expr>,
+        span: Span,
+    },
+    Futex {
+        var: Ident,
+        until: Option<Expr>,
+        span: Span,
+    },
+    Func(Func),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Param {
+    pub ty: TypeAst,
+    pub name: Ident,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Func {
+    pub ret: TypeAst,
+    pub name: Ident,
+    pub params: Vec<Param>,
+    pub body: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum StmtKind {
+    Expr(Expr),
+    /// `TYPE a = 1, b;`
+    Decl {
+        ty: TypeAst,
+        vars: Vec<(Ident, Option<Expr>)>,
+    },
+    /// `DEFINE_WAIT(name);`
+    DefineWait(Ident),
+    If {
+        cond: Expr,
+        then_branch: Box<Stmt>,
+        else_branch: Option<Box<Stmt>>,
+    },
+    While {
+        cond: Expr,
+        body: Box<Stmt>,
+    },
+    DoWhile {
+        body: Box<Stmt>,
+        cond: Expr,
+    },
+    For {
+        init: Option<Box<Stmt>>,
+        cond: Option<Expr>,
+        step: Option<Expr>,
+        body: Box<Stmt>,
+    },
+    Break,
+    Continue,
+    Return(Option<Expr>),
+    Goto(Ident),
+    Label(Ident),
+    Atomic(Vec<Stmt>),
+    Block(Vec<Stmt>),
+    Assert(Expr),
+    Empty,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UnaryOp {
+    Neg,
+    Not,
+    BitNot,
+    AddrOf,
+    Deref,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum ExprKind {
+    Int(i64),
+    Ident(String),
+    True,
+    False,
+    Null,
+    Current,
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `lhs = rhs` (`op == None`) or `lhs op= rhs`.
+    Assign {
+        op: Option<BinOp>,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    /// `++e`, `e--`, ...
+    IncDec {
+        inc: bool,
+        post: bool,
+        operand: Box<Expr>,
+    },
+    Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+    },
+    /// `base->field` (`arrow`) or `base.field`.
+    Member {
+        base: Box<Expr>,
+        field: Ident,
+        arrow: bool,
+    },
+}
+
+impl Expr {
+    /// The identifier this expression is, if it is a bare name.
+    pub fn as_ident(&self) -> Option<&str> {
+        match &self.kind {
+            ExprKind::Ident(n) => Some(n),
+            _ => None,
+        }
+    }
+}

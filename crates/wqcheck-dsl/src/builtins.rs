@@ -1,0 +1,1065 @@
+//! The builtin table (docs/dsl.md §8) and the predefined constants (§6).
+//!
+//! This module owns *which* names are builtins, their printed signatures, the kind of
+//! each argument, and how a call with already-checked arguments maps to an
+//! [`ir::Builtin`] and its value arguments (the order documented on [`ir::Builtin`]).
+//! Checking each argument against its kind is the checker's job (`check.rs`).
+
+use wqcheck_model::ir::{self, errno, task, wq_flag, Builtin, Fence, Ordering, RmwOp, Value};
+
+/// What one builtin argument must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ArgKind {
+    /// A `bit` shared variable: `B` or `&B`.
+    Bit,
+    /// A shared variable (`X`, `&X`) or an entry's flags (`w->flags`, `&w->flags`).
+    Loc,
+    /// A shared variable with a `futex` declaration: `&VAR` or `VAR`.
+    Futex,
+    /// A wait queue: `q` or `&q`.
+    Queue,
+    /// A wait queue's lock: `&q->lock`.
+    Lock,
+    /// A `wait_queue_entry_t *` value (`&wait`, `wait`).
+    Entry,
+    /// An entry's list node: `&w->entry`.
+    EntryNode,
+    /// An integer value.
+    Value,
+    /// A task value (`current`, `wait->private`).
+    Task,
+    /// The literal `current`.
+    Current,
+    /// A `memory_order_*` constant.
+    Order,
+    /// An `int` local whose value is ignored (`spin_lock_irqsave`'s `flags`).
+    FlagsLocal,
+    /// `NULL` or a `void *` (a wake key); dropped.
+    Key,
+    /// An integer that the model ignores (`try_to_wake_up`'s wake flags, a wake
+    /// function's `sync`); checked, then dropped.
+    Ignored,
+}
+
+/// The return type of a builtin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ret {
+    Void,
+    Int,
+    Bool,
+    /// The type of the location read (`bool` for a `bit`, else `int`).
+    OfLoc,
+}
+
+/// How a call maps to the IR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    TestBit,
+    SetBit,
+    ClearBit,
+    TestAndSetBit {
+        lock: bool,
+    },
+    TestAndClearBit,
+    ClearBitUnlock,
+    ClearBitUnlockIsNegativeByte,
+    Load(Ordering),
+    /// The ordering comes from the second argument.
+    LoadExplicit,
+    Store(Ordering),
+    StoreExplicit,
+    Rmw(RmwOp, Ordering),
+    /// `atomic_inc` / `atomic_dec`: RMW with the constant operand 1.
+    RmwOne(RmwOp),
+    CmpXchg(Ordering),
+    Fence(Fence),
+    SetCurrentState {
+        barrier: bool,
+    },
+    Schedule {
+        io: bool,
+    },
+    SignalPendingState,
+    SignalPending,
+    FatalSignalPending,
+    TryToWakeUp,
+    WakeUpProcess,
+    SpinLock,
+    SpinUnlock,
+    InitWait,
+    AddWaitQueue {
+        exclusive: bool,
+        tail: bool,
+        takes_lock: bool,
+    },
+    RemoveWaitQueue,
+    ListDelInit,
+    ListEmpty,
+    PrepareToWait {
+        exclusive: bool,
+    },
+    FinishWait,
+    WaitqueueActive,
+    WqHasSleeper,
+    /// `wake_up` family with the constant mode and count the short form implies
+    /// (`nr == None`: the count is an argument).
+    WakeUpShort {
+        mode: Value,
+        nr: Option<Value>,
+    },
+    /// `__wake_up(q, MODE, NR, key)` / `__wake_up_locked(q, MODE, NR)`.
+    WakeUpFull {
+        takes_lock: bool,
+    },
+    /// `__wake_up_locked_key(q, MODE, key)`: NR = 1.
+    WakeUpLockedKey,
+    AutoremoveWakeFunction,
+    DefaultWakeFunction,
+    FutexWait,
+    FutexWake,
+}
+
+pub(crate) struct BuiltinDef {
+    pub name: &'static str,
+    /// The signature as printed in help messages.
+    pub sig: &'static str,
+    pub args: &'static [ArgKind],
+    /// Trailing arguments may be left out down to this many.
+    pub min_args: usize,
+    pub ret: Ret,
+    pub op: Op,
+}
+
+use ArgKind as A;
+
+const fn def(
+    name: &'static str,
+    sig: &'static str,
+    args: &'static [ArgKind],
+    ret: Ret,
+    op: Op,
+) -> BuiltinDef {
+    BuiltinDef {
+        name,
+        sig,
+        args,
+        min_args: args.len(),
+        ret,
+        op,
+    }
+}
+
+const fn opt(
+    name: &'static str,
+    sig: &'static str,
+    args: &'static [ArgKind],
+    min_args: usize,
+    ret: Ret,
+    op: Op,
+) -> BuiltinDef {
+    BuiltinDef {
+        name,
+        sig,
+        args,
+        min_args,
+        ret,
+        op,
+    }
+}
+
+macro_rules! rmw_family {
+    ($base:literal, $op:expr) => {
+        [
+            def(
+                $base,
+                concat!($base, "(&X, v)"),
+                &[A::Loc, A::Value],
+                Ret::Int,
+                Op::Rmw($op, Ordering::SeqCst),
+            ),
+            def(
+                concat!($base, "_relaxed"),
+                concat!($base, "_relaxed(&X, v)"),
+                &[A::Loc, A::Value],
+                Ret::Int,
+                Op::Rmw($op, Ordering::Relaxed),
+            ),
+            def(
+                concat!($base, "_acquire"),
+                concat!($base, "_acquire(&X, v)"),
+                &[A::Loc, A::Value],
+                Ret::Int,
+                Op::Rmw($op, Ordering::Acquire),
+            ),
+            def(
+                concat!($base, "_release"),
+                concat!($base, "_release(&X, v)"),
+                &[A::Loc, A::Value],
+                Ret::Int,
+                Op::Rmw($op, Ordering::Release),
+            ),
+        ]
+    };
+}
+
+const XCHG: [BuiltinDef; 4] = rmw_family!("atomic_xchg", RmwOp::Xchg);
+const FETCH_ADD: [BuiltinDef; 4] = rmw_family!("atomic_fetch_add", RmwOp::Add);
+const FETCH_SUB: [BuiltinDef; 4] = rmw_family!("atomic_fetch_sub", RmwOp::Sub);
+const FETCH_OR: [BuiltinDef; 4] = rmw_family!("atomic_fetch_or", RmwOp::Or);
+const FETCH_AND: [BuiltinDef; 4] = rmw_family!("atomic_fetch_and", RmwOp::And);
+const FETCH_ANDNOT: [BuiltinDef; 4] = rmw_family!("atomic_fetch_andnot", RmwOp::AndNot);
+
+const WAKE_FN_ARGS: &[ArgKind] = &[A::Entry, A::Value, A::Ignored, A::Key];
+
+const BASE: &[BuiltinDef] = &[
+    // ---- bit operations
+    def("test_bit", "test_bit(B)", &[A::Bit], Ret::Bool, Op::TestBit),
+    def("set_bit", "set_bit(B)", &[A::Bit], Ret::Void, Op::SetBit),
+    def(
+        "clear_bit",
+        "clear_bit(B)",
+        &[A::Bit],
+        Ret::Void,
+        Op::ClearBit,
+    ),
+    def(
+        "test_and_set_bit",
+        "test_and_set_bit(B)",
+        &[A::Bit],
+        Ret::Bool,
+        Op::TestAndSetBit { lock: false },
+    ),
+    def(
+        "test_and_set_bit_lock",
+        "test_and_set_bit_lock(B)",
+        &[A::Bit],
+        Ret::Bool,
+        Op::TestAndSetBit { lock: true },
+    ),
+    def(
+        "test_and_clear_bit",
+        "test_and_clear_bit(B)",
+        &[A::Bit],
+        Ret::Bool,
+        Op::TestAndClearBit,
+    ),
+    def(
+        "clear_bit_unlock",
+        "clear_bit_unlock(B)",
+        &[A::Bit],
+        Ret::Void,
+        Op::ClearBitUnlock,
+    ),
+    def(
+        "clear_bit_unlock_is_negative_byte",
+        "clear_bit_unlock_is_negative_byte(B, N)",
+        &[A::Bit, A::Bit],
+        Ret::Bool,
+        Op::ClearBitUnlockIsNegativeByte,
+    ),
+    // ---- shared variables and atomics
+    def(
+        "READ_ONCE",
+        "READ_ONCE(X)",
+        &[A::Loc],
+        Ret::OfLoc,
+        Op::Load(Ordering::Relaxed),
+    ),
+    def(
+        "atomic_read",
+        "atomic_read(&X)",
+        &[A::Loc],
+        Ret::Int,
+        Op::Load(Ordering::Relaxed),
+    ),
+    def(
+        "WRITE_ONCE",
+        "WRITE_ONCE(X, v)",
+        &[A::Loc, A::Value],
+        Ret::Void,
+        Op::Store(Ordering::Relaxed),
+    ),
+    def(
+        "atomic_set",
+        "atomic_set(&X, v)",
+        &[A::Loc, A::Value],
+        Ret::Void,
+        Op::Store(Ordering::Relaxed),
+    ),
+    def(
+        "smp_load_acquire",
+        "smp_load_acquire(&X)",
+        &[A::Loc],
+        Ret::OfLoc,
+        Op::Load(Ordering::Acquire),
+    ),
+    def(
+        "smp_store_release",
+        "smp_store_release(&X, v)",
+        &[A::Loc, A::Value],
+        Ret::Void,
+        Op::Store(Ordering::Release),
+    ),
+    def(
+        "smp_store_mb",
+        "smp_store_mb(X, v)",
+        &[A::Loc, A::Value],
+        Ret::Void,
+        Op::Store(Ordering::SeqCst),
+    ),
+    def(
+        "atomic_load",
+        "atomic_load(&X, ORD)",
+        &[A::Loc, A::Order],
+        Ret::OfLoc,
+        Op::LoadExplicit,
+    ),
+    def(
+        "atomic_store",
+        "atomic_store(&X, v, ORD)",
+        &[A::Loc, A::Value, A::Order],
+        Ret::Void,
+        Op::StoreExplicit,
+    ),
+    def(
+        "atomic_inc",
+        "atomic_inc(&X)",
+        &[A::Loc],
+        Ret::Void,
+        Op::RmwOne(RmwOp::Add),
+    ),
+    def(
+        "atomic_dec",
+        "atomic_dec(&X)",
+        &[A::Loc],
+        Ret::Void,
+        Op::RmwOne(RmwOp::Sub),
+    ),
+    def(
+        "atomic_cmpxchg",
+        "atomic_cmpxchg(&X, old, new)",
+        &[A::Loc, A::Value, A::Value],
+        Ret::Int,
+        Op::CmpXchg(Ordering::SeqCst),
+    ),
+    def("smp_mb", "smp_mb()", &[], Ret::Void, Op::Fence(Fence::Full)),
+    def(
+        "smp_rmb",
+        "smp_rmb()",
+        &[],
+        Ret::Void,
+        Op::Fence(Fence::Read),
+    ),
+    def(
+        "smp_wmb",
+        "smp_wmb()",
+        &[],
+        Ret::Void,
+        Op::Fence(Fence::Write),
+    ),
+    def(
+        "smp_mb__before_atomic",
+        "smp_mb__before_atomic()",
+        &[],
+        Ret::Void,
+        Op::Fence(Fence::Full),
+    ),
+    def(
+        "smp_mb__after_atomic",
+        "smp_mb__after_atomic()",
+        &[],
+        Ret::Void,
+        Op::Fence(Fence::Full),
+    ),
+    def(
+        "smp_mb__after_spinlock",
+        "smp_mb__after_spinlock()",
+        &[],
+        Ret::Void,
+        Op::Fence(Fence::Full),
+    ),
+    def(
+        "barrier",
+        "barrier()",
+        &[],
+        Ret::Void,
+        Op::Fence(Fence::Compiler),
+    ),
+    // ---- tasks
+    def(
+        "set_current_state",
+        "set_current_state(S)",
+        &[A::Value],
+        Ret::Void,
+        Op::SetCurrentState { barrier: true },
+    ),
+    def(
+        "__set_current_state",
+        "__set_current_state(S)",
+        &[A::Value],
+        Ret::Void,
+        Op::SetCurrentState { barrier: false },
+    ),
+    def(
+        "schedule",
+        "schedule()",
+        &[],
+        Ret::Void,
+        Op::Schedule { io: false },
+    ),
+    def(
+        "io_schedule",
+        "io_schedule()",
+        &[],
+        Ret::Void,
+        Op::Schedule { io: true },
+    ),
+    opt(
+        "signal_pending_state",
+        "signal_pending_state(S, current)",
+        &[A::Value, A::Current],
+        1,
+        Ret::Bool,
+        Op::SignalPendingState,
+    ),
+    def(
+        "signal_pending",
+        "signal_pending(current)",
+        &[A::Current],
+        Ret::Bool,
+        Op::SignalPending,
+    ),
+    def(
+        "fatal_signal_pending",
+        "fatal_signal_pending(current)",
+        &[A::Current],
+        Ret::Bool,
+        Op::FatalSignalPending,
+    ),
+    def(
+        "try_to_wake_up",
+        "try_to_wake_up(t, S, 0)",
+        &[A::Task, A::Value, A::Ignored],
+        Ret::Int,
+        Op::TryToWakeUp,
+    ),
+    def(
+        "wake_up_state",
+        "wake_up_state(t, S)",
+        &[A::Task, A::Value],
+        Ret::Int,
+        Op::TryToWakeUp,
+    ),
+    def(
+        "wake_up_process",
+        "wake_up_process(t)",
+        &[A::Task],
+        Ret::Int,
+        Op::WakeUpProcess,
+    ),
+    // ---- wait queues
+    def(
+        "spin_lock",
+        "spin_lock(&q->lock)",
+        &[A::Lock],
+        Ret::Void,
+        Op::SpinLock,
+    ),
+    def(
+        "spin_lock_irq",
+        "spin_lock_irq(&q->lock)",
+        &[A::Lock],
+        Ret::Void,
+        Op::SpinLock,
+    ),
+    def(
+        "spin_lock_irqsave",
+        "spin_lock_irqsave(&q->lock, flags)",
+        &[A::Lock, A::FlagsLocal],
+        Ret::Void,
+        Op::SpinLock,
+    ),
+    def(
+        "spin_unlock",
+        "spin_unlock(&q->lock)",
+        &[A::Lock],
+        Ret::Void,
+        Op::SpinUnlock,
+    ),
+    def(
+        "spin_unlock_irq",
+        "spin_unlock_irq(&q->lock)",
+        &[A::Lock],
+        Ret::Void,
+        Op::SpinUnlock,
+    ),
+    def(
+        "spin_unlock_irqrestore",
+        "spin_unlock_irqrestore(&q->lock, flags)",
+        &[A::Lock, A::FlagsLocal],
+        Ret::Void,
+        Op::SpinUnlock,
+    ),
+    def(
+        "init_wait",
+        "init_wait(&w)",
+        &[A::Entry],
+        Ret::Void,
+        Op::InitWait,
+    ),
+    def(
+        "__add_wait_queue",
+        "__add_wait_queue(q, w)",
+        &[A::Queue, A::Entry],
+        Ret::Void,
+        Op::AddWaitQueue {
+            exclusive: false,
+            tail: false,
+            takes_lock: false,
+        },
+    ),
+    def(
+        "__add_wait_queue_entry_tail",
+        "__add_wait_queue_entry_tail(q, w)",
+        &[A::Queue, A::Entry],
+        Ret::Void,
+        Op::AddWaitQueue {
+            exclusive: false,
+            tail: true,
+            takes_lock: false,
+        },
+    ),
+    def(
+        "__add_wait_queue_exclusive",
+        "__add_wait_queue_exclusive(q, w)",
+        &[A::Queue, A::Entry],
+        Ret::Void,
+        Op::AddWaitQueue {
+            exclusive: true,
+            tail: false,
+            takes_lock: false,
+        },
+    ),
+    def(
+        "__add_wait_queue_entry_tail_exclusive",
+        "__add_wait_queue_entry_tail_exclusive(q, w)",
+        &[A::Queue, A::Entry],
+        Ret::Void,
+        Op::AddWaitQueue {
+            exclusive: true,
+            tail: true,
+            takes_lock: false,
+        },
+    ),
+    def(
+        "add_wait_queue",
+        "add_wait_queue(q, w)",
+        &[A::Queue, A::Entry],
+        Ret::Void,
+        Op::AddWaitQueue {
+            exclusive: false,
+            tail: false,
+            takes_lock: true,
+        },
+    ),
+    def(
+        "add_wait_queue_exclusive",
+        "add_wait_queue_exclusive(q, w)",
+        &[A::Queue, A::Entry],
+        Ret::Void,
+        Op::AddWaitQueue {
+            exclusive: true,
+            tail: true,
+            takes_lock: true,
+        },
+    ),
+    def(
+        "remove_wait_queue",
+        "remove_wait_queue(q, w)",
+        &[A::Queue, A::Entry],
+        Ret::Void,
+        Op::RemoveWaitQueue,
+    ),
+    def(
+        "list_del_init",
+        "list_del_init(&w->entry)",
+        &[A::EntryNode],
+        Ret::Void,
+        Op::ListDelInit,
+    ),
+    def(
+        "list_del_init_careful",
+        "list_del_init_careful(&w->entry)",
+        &[A::EntryNode],
+        Ret::Void,
+        Op::ListDelInit,
+    ),
+    def(
+        "list_empty",
+        "list_empty(&w->entry)",
+        &[A::EntryNode],
+        Ret::Bool,
+        Op::ListEmpty,
+    ),
+    def(
+        "list_empty_careful",
+        "list_empty_careful(&w->entry)",
+        &[A::EntryNode],
+        Ret::Bool,
+        Op::ListEmpty,
+    ),
+    def(
+        "prepare_to_wait",
+        "prepare_to_wait(q, w, S)",
+        &[A::Queue, A::Entry, A::Value],
+        Ret::Void,
+        Op::PrepareToWait { exclusive: false },
+    ),
+    def(
+        "prepare_to_wait_exclusive",
+        "prepare_to_wait_exclusive(q, w, S)",
+        &[A::Queue, A::Entry, A::Value],
+        Ret::Void,
+        Op::PrepareToWait { exclusive: true },
+    ),
+    def(
+        "finish_wait",
+        "finish_wait(q, w)",
+        &[A::Queue, A::Entry],
+        Ret::Void,
+        Op::FinishWait,
+    ),
+    def(
+        "waitqueue_active",
+        "waitqueue_active(q)",
+        &[A::Queue],
+        Ret::Bool,
+        Op::WaitqueueActive,
+    ),
+    def(
+        "wq_has_sleeper",
+        "wq_has_sleeper(q)",
+        &[A::Queue],
+        Ret::Bool,
+        Op::WqHasSleeper,
+    ),
+    def(
+        "wake_up",
+        "wake_up(q)",
+        &[A::Queue],
+        Ret::Void,
+        Op::WakeUpShort {
+            mode: task::TASK_NORMAL,
+            nr: Some(1),
+        },
+    ),
+    def(
+        "wake_up_nr",
+        "wake_up_nr(q, n)",
+        &[A::Queue, A::Value],
+        Ret::Void,
+        Op::WakeUpShort {
+            mode: task::TASK_NORMAL,
+            nr: None,
+        },
+    ),
+    def(
+        "wake_up_all",
+        "wake_up_all(q)",
+        &[A::Queue],
+        Ret::Void,
+        Op::WakeUpShort {
+            mode: task::TASK_NORMAL,
+            nr: Some(0),
+        },
+    ),
+    def(
+        "wake_up_interruptible",
+        "wake_up_interruptible(q)",
+        &[A::Queue],
+        Ret::Void,
+        Op::WakeUpShort {
+            mode: task::TASK_INTERRUPTIBLE,
+            nr: Some(1),
+        },
+    ),
+    def(
+        "__wake_up",
+        "__wake_up(q, MODE, NR, key)",
+        &[A::Queue, A::Value, A::Value, A::Key],
+        Ret::Void,
+        Op::WakeUpFull { takes_lock: true },
+    ),
+    def(
+        "__wake_up_locked",
+        "__wake_up_locked(q, MODE, NR)",
+        &[A::Queue, A::Value, A::Value],
+        Ret::Void,
+        Op::WakeUpFull { takes_lock: false },
+    ),
+    def(
+        "__wake_up_locked_key",
+        "__wake_up_locked_key(q, MODE, key)",
+        &[A::Queue, A::Value, A::Key],
+        Ret::Void,
+        Op::WakeUpLockedKey,
+    ),
+    opt(
+        "autoremove_wake_function",
+        "autoremove_wake_function(w, mode, sync, key)",
+        WAKE_FN_ARGS,
+        2,
+        Ret::Int,
+        Op::AutoremoveWakeFunction,
+    ),
+    opt(
+        "default_wake_function",
+        "default_wake_function(w, mode, sync, key)",
+        WAKE_FN_ARGS,
+        2,
+        Ret::Int,
+        Op::DefaultWakeFunction,
+    ),
+    // ---- futexes
+    def(
+        "futex_wait",
+        "futex_wait(&VAR, val)",
+        &[A::Futex, A::Value],
+        Ret::Int,
+        Op::FutexWait,
+    ),
+    def(
+        "futex_wake",
+        "futex_wake(&VAR, n)",
+        &[A::Futex, A::Value],
+        Ret::Int,
+        Op::FutexWake,
+    ),
+];
+
+/// Every builtin, in table order.
+pub(crate) fn all() -> impl Iterator<Item = &'static BuiltinDef> {
+    BASE.iter()
+        .chain(XCHG.iter())
+        .chain(FETCH_ADD.iter())
+        .chain(FETCH_SUB.iter())
+        .chain(FETCH_OR.iter())
+        .chain(FETCH_AND.iter())
+        .chain(FETCH_ANDNOT.iter())
+}
+
+pub(crate) fn lookup(name: &str) -> Option<&'static BuiltinDef> {
+    all().find(|b| b.name == name)
+}
+
+/// Names that are statement forms rather than table builtins but are reserved as well.
+pub(crate) const RESERVED_FORMS: &[&str] = &["DEFINE_WAIT"];
+
+/// Predefined constants (docs/dsl.md §6), except the keywords `true`, `false`, `NULL`
+/// and `current`.
+pub(crate) const CONSTANTS: &[(&str, Value)] = &[
+    ("TASK_RUNNING", task::TASK_RUNNING),
+    ("TASK_INTERRUPTIBLE", task::TASK_INTERRUPTIBLE),
+    ("TASK_UNINTERRUPTIBLE", task::TASK_UNINTERRUPTIBLE),
+    ("TASK_WAKEKILL", task::TASK_WAKEKILL),
+    ("TASK_KILLABLE", task::TASK_KILLABLE),
+    ("TASK_NORMAL", task::TASK_NORMAL),
+    ("TASK_IDLE", task::TASK_IDLE),
+    ("WQ_FLAG_EXCLUSIVE", wq_flag::WQ_FLAG_EXCLUSIVE),
+    ("WQ_FLAG_WOKEN", wq_flag::WQ_FLAG_WOKEN),
+    ("WQ_FLAG_BOOKMARK", wq_flag::WQ_FLAG_BOOKMARK),
+    ("WQ_FLAG_CUSTOM", wq_flag::WQ_FLAG_CUSTOM),
+    ("WQ_FLAG_DONE", wq_flag::WQ_FLAG_DONE),
+    ("EINTR", errno::EINTR),
+    ("EAGAIN", errno::EAGAIN),
+    ("ETIMEDOUT", errno::ETIMEDOUT),
+    ("ERESTARTSYS", errno::ERESTARTSYS),
+    // C11's `memory_order` enumerators.
+    ("memory_order_relaxed", 0),
+    ("memory_order_acquire", 2),
+    ("memory_order_release", 3),
+    ("memory_order_acq_rel", 4),
+    ("memory_order_seq_cst", 5),
+];
+
+pub(crate) fn constant(name: &str) -> Option<Value> {
+    CONSTANTS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
+
+pub(crate) fn ordering(name: &str) -> Option<Ordering> {
+    Some(match name {
+        "memory_order_relaxed" => Ordering::Relaxed,
+        "memory_order_acquire" => Ordering::Acquire,
+        "memory_order_release" => Ordering::Release,
+        "memory_order_acq_rel" => Ordering::AcqRel,
+        "memory_order_seq_cst" => Ordering::SeqCst,
+        _ => return None,
+    })
+}
+
+/// The value of `autoremove_wake_function` / `default_wake_function` used as a
+/// [`ir::Type::WakeFn`] (see the encoding on [`ir::Type`]).
+pub(crate) fn wake_fn_value(name: &str) -> Option<Value> {
+    match name {
+        "autoremove_wake_function" => Some(0),
+        "default_wake_function" => Some(1),
+        _ => None,
+    }
+}
+
+/// One checked argument of a builtin call.
+#[derive(Clone, Debug)]
+pub(crate) enum LArg {
+    Var(ir::VarId),
+    /// A location and, for [`ir::Loc::EntryFlags`], the entry pointer expression.
+    Loc(ir::Loc, Option<ir::Expr>),
+    Queue(ir::QueueId),
+    Value(ir::Expr),
+    Order(Ordering),
+    /// Checked and dropped (`current`, `flags`, a key, an ignored int).
+    Dropped,
+}
+
+/// Builds the IR builtin and its value arguments from checked arguments. `konst` makes a
+/// constant expression at the call's span. Returns `None` only if the arguments do not
+/// have the kinds of the table (the checker has then reported an error already).
+pub(crate) fn build(
+    op: Op,
+    args: Vec<LArg>,
+    konst: &dyn Fn(Value) -> ir::Expr,
+) -> Option<(Builtin, Vec<ir::Expr>)> {
+    let mut it = args.into_iter();
+    let mut next = || it.next();
+    let var = |a: Option<LArg>| match a {
+        Some(LArg::Var(v)) => Some(v),
+        _ => None,
+    };
+    let queue = |a: Option<LArg>| match a {
+        Some(LArg::Queue(q)) => Some(q),
+        _ => None,
+    };
+    let value = |a: Option<LArg>| match a {
+        Some(LArg::Value(e)) => Some(e),
+        _ => None,
+    };
+    // A location: the IR wants the entry expression first for EntryFlags.
+    let loc = |a: Option<LArg>| match a {
+        Some(LArg::Loc(l, entry)) => Some((l, entry)),
+        _ => None,
+    };
+    let with_entry = |entry: Option<ir::Expr>, rest: Vec<ir::Expr>| {
+        let mut v: Vec<ir::Expr> = entry.into_iter().collect();
+        v.extend(rest);
+        v
+    };
+    Some(match op {
+        Op::TestBit => (Builtin::TestBit(var(next())?), vec![]),
+        Op::SetBit => (Builtin::SetBit(var(next())?), vec![]),
+        Op::ClearBit => (Builtin::ClearBit(var(next())?), vec![]),
+        Op::TestAndSetBit { lock } => (
+            Builtin::TestAndSetBit {
+                var: var(next())?,
+                lock,
+            },
+            vec![],
+        ),
+        Op::TestAndClearBit => (Builtin::TestAndClearBit(var(next())?), vec![]),
+        Op::ClearBitUnlock => (Builtin::ClearBitUnlock(var(next())?), vec![]),
+        Op::ClearBitUnlockIsNegativeByte => {
+            let v = var(next())?;
+            let negative = var(next())?;
+            (
+                Builtin::ClearBitUnlockIsNegativeByte { var: v, negative },
+                vec![],
+            )
+        }
+        Op::Load(ord) => {
+            let (loc, entry) = loc(next())?;
+            (Builtin::Load { loc, ord }, with_entry(entry, vec![]))
+        }
+        Op::LoadExplicit => {
+            let (loc, entry) = loc(next())?;
+            let Some(LArg::Order(ord)) = next() else {
+                return None;
+            };
+            (Builtin::Load { loc, ord }, with_entry(entry, vec![]))
+        }
+        Op::Store(ord) => {
+            let (loc, entry) = loc(next())?;
+            let v = value(next())?;
+            (Builtin::Store { loc, ord }, with_entry(entry, vec![v]))
+        }
+        Op::StoreExplicit => {
+            let (loc, entry) = loc(next())?;
+            let v = value(next())?;
+            let Some(LArg::Order(ord)) = next() else {
+                return None;
+            };
+            (Builtin::Store { loc, ord }, with_entry(entry, vec![v]))
+        }
+        Op::Rmw(rop, ord) => {
+            let (loc, entry) = loc(next())?;
+            let v = value(next())?;
+            (
+                Builtin::Rmw { loc, op: rop, ord },
+                with_entry(entry, vec![v]),
+            )
+        }
+        Op::RmwOne(rop) => {
+            let (loc, entry) = loc(next())?;
+            (
+                Builtin::Rmw {
+                    loc,
+                    op: rop,
+                    ord: Ordering::Relaxed,
+                },
+                with_entry(entry, vec![konst(1)]),
+            )
+        }
+        Op::CmpXchg(ord) => {
+            let (loc, entry) = loc(next())?;
+            let old = value(next())?;
+            let new = value(next())?;
+            (
+                Builtin::CmpXchg { loc, ord },
+                with_entry(entry, vec![old, new]),
+            )
+        }
+        Op::Fence(f) => (Builtin::Fence(f), vec![]),
+        Op::SetCurrentState { barrier } => {
+            (Builtin::SetCurrentState { barrier }, vec![value(next())?])
+        }
+        Op::Schedule { io } => (Builtin::Schedule { io }, vec![]),
+        Op::SignalPendingState => (Builtin::SignalPendingState, vec![value(next())?]),
+        Op::SignalPending => (Builtin::SignalPending, vec![]),
+        Op::FatalSignalPending => (Builtin::FatalSignalPending, vec![]),
+        Op::TryToWakeUp => {
+            let t = value(next())?;
+            let s = value(next())?;
+            (Builtin::TryToWakeUp, vec![t, s])
+        }
+        Op::WakeUpProcess => (
+            Builtin::TryToWakeUp,
+            vec![value(next())?, konst(task::TASK_NORMAL)],
+        ),
+        Op::SpinLock => (Builtin::SpinLock(queue(next())?), vec![]),
+        Op::SpinUnlock => (Builtin::SpinUnlock(queue(next())?), vec![]),
+        Op::InitWait => (Builtin::InitWait, vec![value(next())?]),
+        Op::AddWaitQueue {
+            exclusive,
+            tail,
+            takes_lock,
+        } => {
+            let q = queue(next())?;
+            (
+                Builtin::AddWaitQueue {
+                    queue: q,
+                    exclusive,
+                    tail,
+                    takes_lock,
+                },
+                vec![value(next())?],
+            )
+        }
+        Op::RemoveWaitQueue => {
+            let q = queue(next())?;
+            (Builtin::RemoveWaitQueue(q), vec![value(next())?])
+        }
+        Op::ListDelInit => (Builtin::ListDelInit, vec![value(next())?]),
+        Op::ListEmpty => (Builtin::ListEmpty, vec![value(next())?]),
+        Op::PrepareToWait { exclusive } => {
+            let q = queue(next())?;
+            let w = value(next())?;
+            let s = value(next())?;
+            (
+                Builtin::PrepareToWait {
+                    queue: q,
+                    exclusive,
+                },
+                vec![w, s],
+            )
+        }
+        Op::FinishWait => {
+            let q = queue(next())?;
+            (Builtin::FinishWait(q), vec![value(next())?])
+        }
+        Op::WaitqueueActive => (Builtin::WaitqueueActive(queue(next())?), vec![]),
+        Op::WqHasSleeper => (Builtin::WqHasSleeper(queue(next())?), vec![]),
+        Op::WakeUpShort { mode, nr } => {
+            let q = queue(next())?;
+            let nr = match nr {
+                Some(n) => konst(n),
+                None => value(next())?,
+            };
+            (
+                Builtin::WakeUp {
+                    queue: q,
+                    takes_lock: true,
+                },
+                vec![konst(mode), nr],
+            )
+        }
+        Op::WakeUpFull { takes_lock } => {
+            let q = queue(next())?;
+            let mode = value(next())?;
+            let nr = value(next())?;
+            (
+                Builtin::WakeUp {
+                    queue: q,
+                    takes_lock,
+                },
+                vec![mode, nr],
+            )
+        }
+        Op::WakeUpLockedKey => {
+            let q = queue(next())?;
+            let mode = value(next())?;
+            (
+                Builtin::WakeUp {
+                    queue: q,
+                    takes_lock: false,
+                },
+                vec![mode, konst(1)],
+            )
+        }
+        Op::AutoremoveWakeFunction => {
+            let w = value(next())?;
+            let m = value(next())?;
+            (Builtin::AutoremoveWakeFunction, vec![w, m])
+        }
+        Op::DefaultWakeFunction => {
+            let w = value(next())?;
+            let m = value(next())?;
+            (Builtin::DefaultWakeFunction, vec![w, m])
+        }
+        Op::FutexWait => {
+            let q = queue(next())?;
+            (Builtin::FutexWait(q), vec![value(next())?])
+        }
+        Op::FutexWake => {
+            let q = queue(next())?;
+            (Builtin::FutexWake(q), vec![value(next())?])
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_signatures_match() {
+        let names: Vec<&str> = all().map(|b| b.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+        for b in all() {
+            assert!(b.sig.starts_with(&format!("{}(", b.name)), "{}", b.name);
+            assert!(b.min_args <= b.args.len());
+        }
+        // docs/dsl.md §8: 8 bit ops, 43 atomics and fences, 10 task, 32 wait-queue and
+        // 2 futex builtins.
+        assert_eq!(names.len(), 95);
+    }
+}

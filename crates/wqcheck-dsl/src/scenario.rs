@@ -1,0 +1,1110 @@
+//! Scenario files (`.ron`, docs/dsl.md §10): parsing with serde + `ron`, locating the
+//! text of each value (serde gives no spans), and resolving names against a checked
+//! [`ir::Program`] into an [`ir::Instance`].
+//!
+//! This module owns the scenario format (which fields exist, which are optional, unknown
+//! fields being errors), the translation of `ron`/serde errors into diagnostics with
+//! spans and the allowed values, and every semantic rule on scenarios (thread names,
+//! thread bodies and their arguments, signal targets, `init` overrides).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use wqcheck_model::ir::{self, Span, Value};
+
+use crate::diag::{did_you_mean, Diagnostic};
+
+/// The most threads a scenario may have.
+pub const MAX_THREADS: usize = 16;
+
+/// A parsed scenario file; names are not resolved yet (see [`resolve_scenario`]).
+/// Every span is a byte range in the scenario text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioFile {
+    /// The model path exactly as written (relative to the scenario file).
+    pub model: String,
+    pub model_span: Span,
+    /// `init` overrides in file order.
+    pub init: Vec<InitOverride>,
+    pub threads: Vec<ScenarioThread>,
+    /// Span of the `threads` field name (for "no threads").
+    pub threads_span: Span,
+    pub actors: Vec<ScenarioActor>,
+    pub bounds: ir::Bounds,
+    pub expect: ir::Expectation,
+}
+
+/// `"NAME": value` in `init`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InitOverride {
+    pub var: String,
+    pub value: i64,
+    pub var_span: Span,
+    pub value_span: Span,
+}
+
+/// `Thread(name: .., run: .., args: [..])`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioThread {
+    pub name: String,
+    pub name_span: Span,
+    pub run: String,
+    pub run_span: Span,
+    pub args: Vec<i64>,
+}
+
+/// An environment actor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScenarioActor {
+    /// `Signal(target: [..], fatal: bool, name: "..")`.
+    Signal {
+        name: Option<String>,
+        name_span: Span,
+        /// Thread names with the span of each.
+        targets: Vec<(String, Span)>,
+        fatal: bool,
+        /// Span of the `target` field name.
+        span: Span,
+    },
+}
+
+// ---------------------------------------------------------------- serde shapes
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "Scenario")]
+struct RawScenario {
+    model: String,
+    #[serde(default)]
+    init: InitMap,
+    threads: Vec<RawThread>,
+    #[serde(default)]
+    actors: Vec<RawActor>,
+    #[serde(default)]
+    bounds: RawBounds,
+    expect: RawExpect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "Thread")]
+struct RawThread {
+    name: String,
+    run: String,
+    #[serde(default)]
+    args: Vec<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "Actor")]
+enum RawActor {
+    Signal {
+        target: Vec<String>,
+        fatal: bool,
+        #[serde(default)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename = "Bounds")]
+struct RawBounds {
+    #[serde(default)]
+    max_states: Option<u64>,
+    #[serde(default)]
+    max_seconds: Option<u64>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename = "Expect")]
+enum RawExpect {
+    Holds,
+    LostWakeup,
+    Deadlock,
+    AssertionFailed,
+}
+
+/// `init: { "NAME": value, ... }`, in file order, duplicates kept (reported later).
+#[derive(Default)]
+struct InitMap(Vec<(String, i64)>);
+
+impl<'de> Deserialize<'de> for InitMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = InitMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a map of shared variable names to integers, like `{ \"PG_locked\": 1 }`",
+                )
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<InitMap, A::Error> {
+                let mut v = Vec::new();
+                while let Some((k, x)) = m.next_entry::<String, i64>()? {
+                    v.push((k, x));
+                }
+                Ok(InitMap(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// What each struct's fields are, for "missing field" and "unknown field" help.
+fn fields_of(outer: &str) -> Option<&'static str> {
+    Some(match outer {
+        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `expect`",
+        "Thread" => "`name`, `run`, `args` (optional)",
+        "Signal" => "`target`, `fatal`, `name` (optional)",
+        "Bounds" => "`max_states` (optional), `max_seconds` (optional)",
+        _ => return None,
+    })
+}
+
+fn missing_field_help(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "model" => "add `model: \"path/to/model.wq\"` (relative to this file)",
+        "threads" => "add `threads: [Thread(name: \"thread1\", run: \"FUNCTION\")]`",
+        "expect" => "add `expect: Holds` (or `LostWakeup`, `Deadlock`, `AssertionFailed`)",
+        "name" => "add `name: \"thread1\"`",
+        "run" => "add `run: \"FUNCTION\"`, the model function the thread runs",
+        "target" => "add `target: [\"thread1\"]`, the threads the signal may go to",
+        "fatal" => "add `fatal: true` (SIGKILL) or `fatal: false`",
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------- parsing
+
+/// Parses a scenario file. `name` is the file name used in diagnostics.
+pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagnostic>> {
+    let opts =
+        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    let raw: RawScenario = match opts.from_str(text) {
+        Ok(r) => r,
+        Err(e) => return Err(vec![ron_error(name, text, &e)]),
+    };
+    let loc = Locator::new(text);
+    let strings_of = |top: &str, key: &str, elem: Option<usize>| {
+        loc.strings
+            .iter()
+            .filter(move |s| {
+                s.top.as_deref() == Some(top)
+                    && s.key.as_deref() == Some(key)
+                    && (elem.is_none() || s.elem == elem)
+                    && !s.map_key
+            })
+            .collect::<Vec<_>>()
+    };
+    let find = |value: &str, structural: Option<&StrLoc>| -> Span {
+        match structural {
+            Some(s) if s.value == value => s.span,
+            _ => loc.search(value),
+        }
+    };
+
+    let model_span = find(
+        &raw.model,
+        strings_of("model", "model", None).first().copied(),
+    );
+
+    let init_keys: Vec<&StrLoc> = loc
+        .strings
+        .iter()
+        .filter(|s| s.top.as_deref() == Some("init") && s.map_key)
+        .collect();
+    let init = raw
+        .init
+        .0
+        .into_iter()
+        .enumerate()
+        .map(|(i, (var, value))| {
+            let at = init_keys.get(i).copied();
+            let var_span = find(&var, at);
+            let value_span = match at {
+                Some(s) if s.value == var => s.value_span.unwrap_or(var_span),
+                _ => var_span,
+            };
+            InitOverride {
+                var,
+                value,
+                var_span,
+                value_span,
+            }
+        })
+        .collect();
+
+    let threads = raw
+        .threads
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let name_span = find(
+                &t.name,
+                strings_of("threads", "name", Some(i)).first().copied(),
+            );
+            let run_span = find(
+                &t.run,
+                strings_of("threads", "run", Some(i)).first().copied(),
+            );
+            ScenarioThread {
+                name: t.name,
+                name_span,
+                run: t.run,
+                run_span,
+                args: t.args,
+            }
+        })
+        .collect();
+    let threads_span = loc.key_span("threads", None).unwrap_or_default();
+
+    let actors = raw
+        .actors
+        .into_iter()
+        .enumerate()
+        .map(|(k, a)| {
+            let RawActor::Signal {
+                target,
+                fatal,
+                name,
+            } = a;
+            let tlocs = strings_of("actors", "target", Some(k));
+            let targets = target
+                .into_iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    let span = find(&t, tlocs.get(j).copied());
+                    (t, span)
+                })
+                .collect();
+            let name_span = match &name {
+                Some(n) => find(n, strings_of("actors", "name", Some(k)).first().copied()),
+                None => Span::default(),
+            };
+            let span = loc.key_span("target", Some(k)).unwrap_or_default();
+            ScenarioActor::Signal {
+                name,
+                name_span,
+                targets,
+                fatal,
+                span,
+            }
+        })
+        .collect();
+
+    Ok(ScenarioFile {
+        model: raw.model,
+        model_span,
+        init,
+        threads,
+        threads_span,
+        actors,
+        bounds: ir::Bounds {
+            max_states: raw.bounds.max_states,
+            max_seconds: raw.bounds.max_seconds,
+        },
+        expect: match raw.expect {
+            RawExpect::Holds => ir::Expectation::Holds,
+            RawExpect::LostWakeup => ir::Expectation::LostWakeup,
+            RawExpect::Deadlock => ir::Expectation::Deadlock,
+            RawExpect::AssertionFailed => ir::Expectation::AssertionFailed,
+        },
+    })
+}
+
+/// Byte offset of a `ron` position (1-based line, 1-based byte column).
+fn offset_of(text: &str, line: usize, col: usize) -> usize {
+    if line == 0 {
+        return 0;
+    }
+    let mut start = 0usize;
+    for _ in 1..line {
+        match text.get(start..).and_then(|s| s.find('\n')) {
+            Some(i) => start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let mut o = (start + col.saturating_sub(1)).min(text.len());
+    while o > 0 && !text.is_char_boundary(o) {
+        o -= 1;
+    }
+    o
+}
+
+/// The last whole-word occurrence of `word` ending at or before `before`.
+fn find_word_before(text: &str, word: &str, before: usize) -> Option<Span> {
+    if word.is_empty() {
+        return None;
+    }
+    let hay = text.get(..before.min(text.len()))?;
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut end = hay.len();
+    while let Some(i) = hay.get(..end).and_then(|h| h.rfind(word)) {
+        let prev_ok = hay
+            .get(..i)
+            .and_then(|s| s.chars().next_back())
+            .is_none_or(|c| !is_word(c));
+        let next_ok = text
+            .get(i + word.len()..)
+            .and_then(|s| s.chars().next())
+            .is_none_or(|c| !is_word(c));
+        if prev_ok && next_ok {
+            return Some(Span::new(i, i + word.len()));
+        }
+        end = i;
+    }
+    None
+}
+
+fn quoted_list(items: &[&str]) -> String {
+    let q: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
+    q.join(", ")
+}
+
+fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic {
+    use ron::error::Error as E;
+    let at = offset_of(text, e.position.line, e.position.col);
+    let point = Span::new(at, (at + 1).min(text.len()).max(at));
+    let point = if text.is_char_boundary(point.end as usize) {
+        point
+    } else {
+        Span::new(at, at)
+    };
+    let word_span = |w: &str| find_word_before(text, w, at).unwrap_or(point);
+    let d = |span: Span, msg: String| Diagnostic::new(name, span, msg);
+    match &e.code {
+        E::NoSuchEnumVariant {
+            expected,
+            found,
+            outer,
+        } => {
+            let outer = outer.as_deref().unwrap_or("");
+            let span = word_span(found);
+            let (msg, help) = match outer {
+                "Actor" => (
+                    format!("unknown actor `{found}`"),
+                    "the only actor is `Signal(target: [\"thread1\"], fatal: true)`".to_string(),
+                ),
+                _ => (
+                    format!("unknown value `{found}` for `expect`"),
+                    format!("expected one of {}", quoted_list(expected)),
+                ),
+            };
+            let help = match did_you_mean(found, expected.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? ({help})"),
+                None => help,
+            };
+            d(span, msg).with_help(help)
+        }
+        E::NoSuchStructField {
+            expected,
+            found,
+            outer,
+        } => {
+            let outer = outer.as_deref().unwrap_or("");
+            let span = word_span(found);
+            let list = fields_of(outer)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| quoted_list(expected));
+            let help = match did_you_mean(found, expected.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? `{outer}` has the fields {list}"),
+                None => format!("`{outer}` has the fields {list}"),
+            };
+            d(span, format!("unknown field `{found}` in `{outer}`")).with_help(help)
+        }
+        E::MissingStructField { field, outer } => {
+            let outer = outer.as_deref().unwrap_or("");
+            let help = missing_field_help(field)
+                .map(|s| s.to_string())
+                .or_else(|| fields_of(outer).map(|f| format!("`{outer}` has the fields {f}")));
+            d(point, format!("missing field `{field}` in `{outer}`")).with_opt_help(help)
+        }
+        E::DuplicateStructField { field, outer } => {
+            let outer = outer.as_deref().unwrap_or("");
+            d(
+                word_span(field),
+                format!("field `{field}` is given twice in `{outer}`"),
+            )
+            .with_help("remove one of them")
+        }
+        E::ExpectedDifferentStructName { expected, found } => {
+            let span = word_span(found);
+            let is_field = text
+                .get(span.end as usize..)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'));
+            if is_field {
+                d(
+                    span,
+                    format!("expected `{expected}(...)`, found the field `{found}`"),
+                )
+                .with_help(format!("is a closing `]` or `)` missing before `{found}`?"))
+            } else {
+                d(
+                    span,
+                    format!("expected `{expected}(...)`, found `{found}(...)`"),
+                )
+                .with_help(format!("write `{expected}(...)`"))
+            }
+        }
+        E::ExpectedNamedStructLike(n) if !n.is_empty() => {
+            d(point, format!("expected `{n}(...)` here"))
+        }
+        E::InvalidValueForType { expected, found } => {
+            d(point, format!("expected {expected}, found {found}"))
+        }
+        E::ExpectedComma => {
+            // Point right after the previous value, like a missing `;` in C.
+            let before = text.get(..at).unwrap_or("").trim_end().len();
+            d(
+                Span::new(before, before),
+                "expected `,` between items (or a closing bracket)".to_string(),
+            )
+            .with_help("add `,` here")
+        }
+        E::ExpectedString => d(
+            point,
+            "expected a string in double quotes, like `\"thread1\"`".to_string(),
+        ),
+        E::ExpectedInteger => d(point, "expected an integer".to_string()),
+        E::ExpectedBoolean => d(point, "expected `true` or `false`".to_string()),
+        E::ExpectedArray => d(point, "expected a list `[...]`".to_string()),
+        E::ExpectedArrayEnd => d(point, "expected `,` or `]` to close the list".to_string()),
+        E::ExpectedMap => d(
+            point,
+            "expected a map `{ \"NAME\": VALUE, ... }`".to_string(),
+        ),
+        E::ExpectedMapEnd => d(point, "expected `,` or `}` to close the map".to_string()),
+        E::ExpectedMapColon => d(
+            point,
+            "expected `:` between a map key and its value".to_string(),
+        ),
+        E::ExpectedStructLike => d(point, "expected `(`".to_string()),
+        E::ExpectedStructLikeEnd => d(point, "expected `,` or `)`".to_string()),
+        E::ExpectedIdentifier => d(point, "expected a field name".to_string()),
+        E::IntegerOutOfBounds => d(point, "integer out of range".to_string()),
+        E::TrailingCharacters => d(
+            point,
+            "unexpected text after the end of the scenario".to_string(),
+        )
+        .with_help("a scenario file holds one `Scenario(...)`"),
+        E::ExceededRecursionLimit => d(point, "the scenario is nested too deeply".to_string()),
+        E::Eof => d(point, "unexpected end of file".to_string())
+            .with_help("a `(`, `[` or `{` is probably not closed"),
+        E::Message(m) => d(point, m.clone()),
+        other => {
+            let mut m = other.to_string();
+            if let Some(first) = m.get(..1) {
+                let lower = first.to_lowercase();
+                m.replace_range(..1, &lower);
+            }
+            d(point, m)
+        }
+    }
+}
+
+// ---------------------------------------------------------------- locating values
+
+/// A string literal in the RON text, with where it sits in the structure.
+#[derive(Debug)]
+struct StrLoc {
+    /// The top-level field it is under (`threads`, `actors`, `init`, `model`).
+    top: Option<String>,
+    /// The field whose value it is (or is inside of).
+    key: Option<String>,
+    /// The index of the element of the top-level list it is in.
+    elem: Option<usize>,
+    /// It is a key of a map (`init`).
+    map_key: bool,
+    value: String,
+    span: Span,
+    /// For a map key: the span of its value.
+    value_span: Option<Span>,
+}
+
+#[derive(Debug)]
+struct KeyLoc {
+    top: Option<String>,
+    name: String,
+    elem: Option<usize>,
+    span: Span,
+}
+
+#[derive(Debug)]
+enum RTok {
+    Ident(String),
+    Str(String),
+    Other(char),
+    Number,
+}
+
+/// A small RON tokenizer that knows enough structure to say which field each string is
+/// the value of. It is only used after `ron` accepted the text.
+struct Locator<'a> {
+    text: &'a str,
+    strings: Vec<StrLoc>,
+    keys: Vec<KeyLoc>,
+    /// Spans of string literals (for the fallback search), comments excluded.
+    all: Vec<(String, Span)>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(text: &'a str) -> Locator<'a> {
+        let toks = tokenize(text);
+        let mut strings = Vec::new();
+        let mut keys = Vec::new();
+        let mut all = Vec::new();
+        // Each open bracket remembers the field that opened it.
+        let mut stack: Vec<Option<String>> = Vec::new();
+        let mut pending: Option<String> = None;
+        let mut elem_counter: usize = 0;
+        let mut i = 0;
+        while let Some((tok, span)) = toks.get(i) {
+            let next_is_colon = matches!(toks.get(i + 1), Some((RTok::Other(':'), _)));
+            let top = |stack: &Vec<Option<String>>, pending: &Option<String>| {
+                if stack.len() <= 1 {
+                    pending.clone()
+                } else {
+                    stack.get(1).cloned().flatten()
+                }
+            };
+            let elem = |stack: &Vec<Option<String>>, c: usize| {
+                if stack.len() >= 3 {
+                    Some(c.saturating_sub(1))
+                } else {
+                    None
+                }
+            };
+            match tok {
+                RTok::Ident(name) if next_is_colon => {
+                    keys.push(KeyLoc {
+                        top: top(&stack, &Some(name.clone())),
+                        name: name.clone(),
+                        elem: elem(&stack, elem_counter),
+                        span: *span,
+                    });
+                    pending = Some(name.clone());
+                    i += 2;
+                    continue;
+                }
+                RTok::Other('(' | '[' | '{') => {
+                    stack.push(pending.take());
+                    if stack.len() == 2 {
+                        elem_counter = 0;
+                    } else if stack.len() == 3 {
+                        elem_counter += 1;
+                    }
+                }
+                RTok::Other(')' | ']' | '}') => {
+                    stack.pop();
+                    pending = None;
+                }
+                RTok::Other(',') => {
+                    pending = None;
+                }
+                RTok::Str(s) => {
+                    all.push((s.clone(), *span));
+                    let map_key = next_is_colon;
+                    let value_span = if map_key {
+                        value_span_after(&toks, i + 2)
+                    } else {
+                        None
+                    };
+                    let key = pending
+                        .clone()
+                        .or_else(|| stack.iter().rev().find_map(|k| k.clone()));
+                    strings.push(StrLoc {
+                        top: top(&stack, &pending),
+                        key,
+                        elem: elem(&stack, elem_counter),
+                        map_key,
+                        value: s.clone(),
+                        span: *span,
+                        value_span,
+                    });
+                    if map_key {
+                        i += 2;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Locator {
+            text,
+            strings,
+            keys,
+            all,
+        }
+    }
+
+    /// The first string literal `"value"` (outside comments), or the start of the file.
+    fn search(&self, value: &str) -> Span {
+        self.all
+            .iter()
+            .find(|(s, _)| s == value)
+            .map(|(_, sp)| *sp)
+            .or_else(|| {
+                self.text
+                    .find(&format!("\"{value}\""))
+                    .map(|i| Span::new(i, i + value.len() + 2))
+            })
+            .unwrap_or_default()
+    }
+
+    fn key_span(&self, name: &str, elem: Option<usize>) -> Option<Span> {
+        self.keys
+            .iter()
+            .find(|k| {
+                k.name == name
+                    && (elem.is_none() || k.elem == elem)
+                    && (elem.is_some() || k.top.as_deref() == Some(name))
+            })
+            .map(|k| k.span)
+    }
+}
+
+fn value_span_after(toks: &[(RTok, Span)], i: usize) -> Option<Span> {
+    match toks.get(i) {
+        Some((RTok::Other('-' | '+'), s)) => match toks.get(i + 1) {
+            Some((RTok::Number, n)) => Some(s.to(*n)),
+            _ => Some(*s),
+        },
+        Some((_, s)) => Some(*s),
+        None => None,
+    }
+}
+
+fn tokenize(text: &str) -> Vec<(RTok, Span)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let next = b.get(i + 1).copied().unwrap_or(0);
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'/' && next == b'/' {
+            while b.get(i).is_some_and(|c| *c != b'\n') {
+                i += 1;
+            }
+        } else if c == b'/' && next == b'*' {
+            // RON block comments nest.
+            let mut depth = 0usize;
+            while i < b.len() {
+                if b.get(i) == Some(&b'/') && b.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    i += 2;
+                } else if b.get(i) == Some(&b'*') && b.get(i + 1) == Some(&b'/') {
+                    depth = depth.saturating_sub(1);
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == b'"' {
+            let start = i;
+            i += 1;
+            let mut s = String::new();
+            let mut closed = false;
+            while let Some(ch) = text.get(i..).and_then(|r| r.chars().next()) {
+                i += ch.len_utf8();
+                match ch {
+                    '"' => {
+                        closed = true;
+                        break;
+                    }
+                    '\\' => {
+                        if let Some(e) = text.get(i..).and_then(|r| r.chars().next()) {
+                            i += e.len_utf8();
+                            s.push(match e {
+                                'n' => '\n',
+                                't' => '\t',
+                                other => other,
+                            });
+                        }
+                    }
+                    other => s.push(other),
+                }
+            }
+            let _ = closed;
+            out.push((RTok::Str(s), Span::new(start, i)));
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while b
+                .get(i)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            {
+                i += 1;
+            }
+            let w = text.get(start..i).unwrap_or("").to_string();
+            out.push((RTok::Ident(w), Span::new(start, i)));
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while b
+                .get(i)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
+            {
+                i += 1;
+            }
+            out.push((RTok::Number, Span::new(start, i)));
+        } else {
+            let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or('?');
+            out.push((RTok::Other(ch), Span::new(i, i + ch.len_utf8())));
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- resolution
+
+fn type_name(t: ir::Type) -> &'static str {
+    match t {
+        ir::Type::Void => "void",
+        ir::Type::Int => "int",
+        ir::Type::Bool => "bool",
+        ir::Type::Entry => "wait_queue_entry_t",
+        ir::Type::EntryPtr => "wait_queue_entry_t *",
+        ir::Type::Task => "struct task_struct *",
+        ir::Type::WakeFn => "wake function",
+    }
+}
+
+/// The function's header as written in the model (`int f(wait_queue_entry_t *w, ...)`),
+/// whitespace collapsed; built from the IR if the text is not available.
+fn signature(program: &ir::Program, f: &ir::Function) -> String {
+    let header = program
+        .source
+        .text
+        .get(f.span.start as usize..f.span.end as usize)
+        .and_then(|t| t.split('{').next())
+        .map(|h| h.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|h| h.contains(&f.name) && h.ends_with(')'));
+    header.unwrap_or_else(|| signature_from_ir(f))
+}
+
+fn signature_from_ir(f: &ir::Function) -> String {
+    let params: Vec<String> = f
+        .locals
+        .iter()
+        .take(f.params)
+        .map(|l| format!("{} {}", type_name(l.ty), l.name).replace("* ", "*"))
+        .collect();
+    let params = if params.is_empty() {
+        "void".to_string()
+    } else {
+        params.join(", ")
+    };
+    format!("{} {}({params})", type_name(f.ret), f.name)
+}
+
+fn is_thread_body(f: &ir::Function) -> bool {
+    f.locals
+        .iter()
+        .take(f.params)
+        .all(|l| matches!(l.ty, ir::Type::Int | ir::Type::Bool))
+}
+
+/// Resolves a parsed scenario against its checked model. `name` becomes
+/// [`ir::Instance::name`] and the file of every diagnostic; `text` is the scenario text
+/// `file` was parsed from (diagnostic spans index into it).
+pub fn resolve_scenario(
+    name: &str,
+    text: &str,
+    file: &ScenarioFile,
+    program: ir::Program,
+) -> Result<ir::Instance, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut err = |span: Span, msg: String, help: Option<String>| {
+        // Spans come from `parse_scenario(text)`; clamp them in case of a mismatch.
+        let len = text.len();
+        let span = Span::new((span.start as usize).min(len), (span.end as usize).min(len));
+        diags.push(Diagnostic::new(name, span, msg).with_opt_help(help));
+    };
+    // ---- threads
+    if file.threads.is_empty() {
+        err(
+            file.threads_span,
+            "the scenario has no threads".to_string(),
+            Some("add `Thread(name: \"thread1\", run: \"FUNCTION\")` to `threads`".to_string()),
+        );
+    }
+    if file.threads.len() > MAX_THREADS {
+        let span = file
+            .threads
+            .get(MAX_THREADS)
+            .map_or(file.threads_span, |t| t.name_span);
+        err(
+            span,
+            format!(
+                "too many threads: {} (at most {MAX_THREADS})",
+                file.threads.len()
+            ),
+            Some("split the scenario, or model several tasks in one thread body".to_string()),
+        );
+    }
+    let bodies: Vec<&str> = program
+        .functions
+        .iter()
+        .filter(|f| is_thread_body(f))
+        .map(|f| f.name.as_str())
+        .collect();
+    let mut threads = Vec::new();
+    let mut seen = HashSet::new();
+    for t in &file.threads {
+        if !seen.insert(t.name.as_str()) {
+            err(
+                t.name_span,
+                format!("thread name `{}` is used twice", t.name),
+                Some("thread names must be unique (signals name their targets)".to_string()),
+            );
+        }
+        let func = program.functions.iter().position(|f| f.name == t.run);
+        let Some(fid) = func else {
+            let help = match did_you_mean(&t.run, bodies.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if bodies.is_empty() => {
+                    "the model has no function that can be a thread body".to_string()
+                }
+                None => format!("functions that can be thread bodies: {}", bodies.join(", ")),
+            };
+            err(
+                t.run_span,
+                format!("unknown function `{}` in `run`", t.run),
+                Some(help),
+            );
+            continue;
+        };
+        let Some(f) = program.functions.get(fid) else {
+            continue;
+        };
+        if !is_thread_body(f) {
+            let bad = f
+                .locals
+                .iter()
+                .take(f.params)
+                .find(|l| !matches!(l.ty, ir::Type::Int | ir::Type::Bool));
+            let what = bad
+                .map(|l| format!("parameter `{}` is `{}`", l.name, type_name(l.ty)))
+                .unwrap_or_default();
+            err(
+                t.run_span,
+                format!("`{}` cannot be a thread body: {what}", t.run),
+                Some(format!(
+                    "a thread body takes only `int`/`bool` parameters; `{}`",
+                    signature(&program, f)
+                )),
+            );
+            continue;
+        }
+        if t.args.len() != f.params {
+            err(
+                t.run_span,
+                format!(
+                    "`{}` takes {} argument{} but the thread gives {}",
+                    t.run,
+                    f.params,
+                    if f.params == 1 { "" } else { "s" },
+                    t.args.len()
+                ),
+                Some(format!(
+                    "set `args: [...]` to match `{}`",
+                    signature(&program, f)
+                )),
+            );
+            continue;
+        }
+        let mut args = Vec::new();
+        for (a, p) in t.args.iter().zip(f.locals.iter()) {
+            let ok = match p.ty {
+                ir::Type::Bool => (0..=1).contains(a),
+                _ => Value::try_from(*a).is_ok(),
+            };
+            if !ok {
+                err(
+                    t.run_span,
+                    format!(
+                        "argument {a} for parameter `{}` of `{}` is out of range",
+                        p.name, t.run
+                    ),
+                    Some(match p.ty {
+                        ir::Type::Bool => "a `bool` parameter takes 0 or 1".to_string(),
+                        _ => "values are 32-bit signed integers".to_string(),
+                    }),
+                );
+            }
+            args.push(Value::try_from(*a).unwrap_or(0));
+        }
+        threads.push(ir::ThreadSpec {
+            name: t.name.clone(),
+            func: fid as ir::FuncId,
+            args,
+        });
+    }
+
+    // ---- actors
+    let names: Vec<&str> = file.threads.iter().map(|t| t.name.as_str()).collect();
+    let index: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, n)| (*n, i))
+        .collect();
+    let mut listed: Vec<&str> = Vec::new();
+    for n in &names {
+        if !listed.contains(n) {
+            listed.push(n);
+        }
+    }
+    let listed = listed.join(", ");
+    let mut actors = Vec::new();
+    let count = file.actors.len();
+    let mut actor_names: HashSet<String> = HashSet::new();
+    for (k, a) in file.actors.iter().enumerate() {
+        let ScenarioActor::Signal {
+            name: aname,
+            name_span,
+            targets,
+            fatal,
+            span,
+        } = a;
+        let aname = match aname {
+            Some(n) => n.clone(),
+            None if count == 1 => "signal".to_string(),
+            None => format!("signal{}", k + 1),
+        };
+        if !actor_names.insert(aname.clone()) {
+            err(
+                if aname.is_empty() { *span } else { *name_span },
+                format!("actor name `{aname}` is used twice"),
+                Some("give each `Signal` a distinct `name`".to_string()),
+            );
+        }
+        if targets.is_empty() {
+            err(
+                *span,
+                "a `Signal` needs at least one target".to_string(),
+                Some("write `target: [\"thread1\"]`".to_string()),
+            );
+        }
+        let mut ids = Vec::new();
+        for (t, tspan) in targets {
+            match index.get(t.as_str()).copied() {
+                Some(i) => {
+                    let id = i as ir::ThreadId;
+                    if ids.contains(&id) {
+                        err(
+                            *tspan,
+                            format!("thread `{t}` is listed twice in this `target`"),
+                            Some("list each thread once".to_string()),
+                        );
+                    } else {
+                        ids.push(id);
+                    }
+                }
+                None => {
+                    let help = match did_you_mean(t, names.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`? (threads: {listed})"),
+                        None if names.is_empty() => "the scenario has no threads".to_string(),
+                        None => format!("the scenario's threads are: {listed}"),
+                    };
+                    err(
+                        *tspan,
+                        format!("unknown thread `{t}` in the target of `{aname}`"),
+                        Some(help),
+                    );
+                }
+            }
+        }
+        actors.push(ir::Actor::Signal {
+            name: aname,
+            targets: ids,
+            fatal: *fatal,
+        });
+    }
+
+    // ---- init
+    let mut init: Vec<(ir::VarId, Value)> = Vec::new();
+    let mut set = HashSet::new();
+    for o in &file.init {
+        let Some(vid) = program.vars.iter().position(|v| v.name == o.var) else {
+            let vars: Vec<&str> = program.vars.iter().map(|v| v.name.as_str()).collect();
+            let other = if program
+                .queues
+                .iter()
+                .any(|q| q.name == o.var && q.kind == ir::QueueKind::WaitQueue)
+            {
+                Some(format!(
+                    "`{}` is a wait queue; `init` sets shared variables",
+                    o.var
+                ))
+            } else if program.functions.iter().any(|f| f.name == o.var) {
+                Some(format!(
+                    "`{}` is a function; `init` sets shared variables",
+                    o.var
+                ))
+            } else {
+                None
+            };
+            let help = other.or_else(|| match did_you_mean(&o.var, vars.iter().copied()) {
+                Some(s) => Some(format!("did you mean `{s}`?")),
+                None if vars.is_empty() => Some("the model has no shared variables".to_string()),
+                None => Some(format!(
+                    "the model's shared variables are: {}",
+                    vars.join(", ")
+                )),
+            });
+            err(
+                o.var_span,
+                format!("unknown variable `{}` in `init`", o.var),
+                help,
+            );
+            continue;
+        };
+        if !set.insert(o.var.as_str()) {
+            err(
+                o.var_span,
+                format!("`{}` is set twice in `init`", o.var),
+                Some("remove one of them".to_string()),
+            );
+            continue;
+        }
+        let Some(var) = program.vars.get(vid) else {
+            continue;
+        };
+        let (lo, hi, what) = match var.ty {
+            ir::VarType::Bit => (0, 1, "a bit: 0 or 1".to_string()),
+            ir::VarType::Int { min, max } => (min, max, format!("int<{min}..{max}>")),
+        };
+        if o.value < i64::from(lo) || o.value > i64::from(hi) {
+            err(
+                o.value_span,
+                format!(
+                    "initial value {} for `{}` is out of range ({what})",
+                    o.value, o.var
+                ),
+                None,
+            );
+            continue;
+        }
+        init.push((vid as ir::VarId, Value::try_from(o.value).unwrap_or(0)));
+    }
+    init.sort_by_key(|(v, _)| *v);
+
+    if !diags.is_empty() {
+        diags.sort_by_key(|d| (d.span.start, d.span.end));
+        return Err(diags);
+    }
+    Ok(ir::Instance {
+        name: name.to_string(),
+        program,
+        init,
+        threads,
+        actors,
+        bounds: file.bounds,
+        expect: file.expect,
+    })
+}

@@ -1,0 +1,65 @@
+//! The regression gate as a test: every `scenarios/*.ron` must meet its `expect`.
+//!
+//! One test per file would need a build script; instead one test checks them all and
+//! reports every scenario that fails, not just the first.
+
+use std::path::PathBuf;
+use wqcheck_model::ir::Expectation;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scenario_files() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
+        .expect("scenarios/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn args() -> wqcheck::Args {
+    use clap::Parser;
+    wqcheck::Args::parse_from(["wqcheck", "unused.ron"])
+}
+
+#[test]
+fn every_scenario_meets_its_expectation() {
+    let files = scenario_files();
+    assert!(
+        files.len() >= 8,
+        "expected the scenarios of the foundation issue"
+    );
+    let mut failures = Vec::new();
+    for f in &files {
+        match wqcheck::load(f).and_then(|i| wqcheck::check(i, &args(), false)) {
+            Ok(r) if r.ok => {}
+            Ok(r) => failures.push(format!(
+                "{}: got {} ({:?}), expected {}",
+                f.display(),
+                r.verdict,
+                r.budget_hit,
+                r.expected
+            )),
+            Err(e) => failures.push(format!("{}: {e}", f.display())),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The gate must be able to fail: flip each scenario's expectation to a wrong one and
+/// check that the result is no longer ok.
+#[test]
+fn a_changed_expectation_makes_the_gate_fail() {
+    for f in scenario_files() {
+        let mut inst = wqcheck::load(&f).unwrap_or_else(|e| panic!("{e}"));
+        inst.expect = match inst.expect {
+            Expectation::Holds => Expectation::LostWakeup,
+            _ => Expectation::Holds,
+        };
+        let r = wqcheck::check(inst, &args(), false).expect("checks");
+        assert!(!r.ok, "{}: a wrong expect still passed", f.display());
+    }
+}
