@@ -75,7 +75,12 @@ struct Interner {
 fn hash_bytes(b: &[u8]) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     h.write(b);
-    h.finish()
+    // A finalizer, so that every bit of the result depends on every input byte.
+    let mut x = h.finish();
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x
 }
 
 impl Interner {
@@ -120,13 +125,24 @@ impl Interner {
     }
 }
 
-/// Visited states in BFS order: fixed-size keys in chunks, and each state's parent.
+/// Visited states in BFS order: fixed-size keys in chunks, each state's parent, and an
+/// open-addressing table of `(hash tag, state number)` words.
+///
+/// Why not a general hash map: at tens of millions of states every lookup is a cache miss,
+/// and a map that keeps control bytes and entries apart pays two. Here one probe reads one
+/// 8-byte word holding both a 32-bit hash tag and the state number; the key itself is read
+/// only when the tags agree, which is almost always a true duplicate. Growing the table
+/// rehashes from the tags alone, never from the keys.
 struct Visited {
     key_len: usize,
     chunks: Vec<Box<[u8]>>,
     parents: Vec<u32>,
-    table: HashTable<u32>,
+    /// `tag << 32 | (state + 1)`; 0 is an empty slot. Linear probing, power-of-two size.
+    table: Vec<u64>,
 }
+
+/// Grow the table beyond this fill (in 1/16ths).
+const MAX_FILL_16THS: usize = 13;
 
 impl Visited {
     fn new(key_len: usize) -> Visited {
@@ -134,7 +150,7 @@ impl Visited {
             key_len,
             chunks: Vec::new(),
             parents: Vec::new(),
-            table: HashTable::new(),
+            table: vec![0; 1 << 12],
         }
     }
 
@@ -146,38 +162,91 @@ impl Visited {
         key_in(&self.chunks, self.key_len, i)
     }
 
-    /// Insert a key; true if it was new.
-    fn insert(&mut self, key: &[u8], parent: u32) -> bool {
-        let h = hash_bytes(key);
-        let (chunks, kl) = (&self.chunks, self.key_len);
-        if self
-            .table
-            .find(h, |&i| key_in(chunks, kl, i as usize) == key)
-            .is_some()
-        {
-            return false;
+    #[inline]
+    fn slot_of(tag: u32, mask: usize) -> usize {
+        ((tag as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+    }
+
+    /// The table word a key's probe starts at, read only to bring its cache line in early:
+    /// reading the start slots of several keys in a row lets their cache misses overlap.
+    #[inline]
+    fn touch(&self, tag: u32) -> u64 {
+        self.table[Self::slot_of(tag, self.table.len() - 1)]
+    }
+
+    /// Insert a key with its tag (`hash_tag(key)`); true if it was new.
+    fn insert(&mut self, key: &[u8], tag: u32, parent: u32) -> bool {
+        let mask = self.table.len() - 1;
+        let mut i = Self::slot_of(tag, mask);
+        loop {
+            let w = self.table[i];
+            if w == 0 {
+                break;
+            }
+            if (w >> 32) as u32 == tag
+                && key_in(&self.chunks, self.key_len, (w as u32 - 1) as usize) == key
+            {
+                return false;
+            }
+            i = (i + 1) & mask;
         }
-        let i = self.len();
-        if i.is_multiple_of(CHUNK_KEYS) {
+        let n = self.len();
+        if n.is_multiple_of(CHUNK_KEYS) {
             self.chunks
                 .push(vec![0u8; CHUNK_KEYS * self.key_len].into_boxed_slice());
         }
-        let o = (i % CHUNK_KEYS) * self.key_len;
+        let o = (n % CHUNK_KEYS) * self.key_len;
         if let Some(c) = self.chunks.last_mut() {
             c[o..o + self.key_len].copy_from_slice(key);
         }
         self.parents.push(parent);
-        let (chunks, kl) = (&self.chunks, self.key_len);
-        self.table
-            .insert_unique(h, i as u32, |&j| hash_bytes(key_in(chunks, kl, j as usize)));
+        self.table[i] = ((tag as u64) << 32) | (n as u64 + 1);
+        if (n + 1) * 16 > self.table.len() * MAX_FILL_16THS {
+            self.grow();
+        }
         true
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.table);
+        let mut table = vec![0u64; old.len() * 2];
+        let mask = table.len() - 1;
+        for w in old.into_iter().filter(|&w| w != 0) {
+            let mut i = Self::slot_of((w >> 32) as u32, mask);
+            while table[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            table[i] = w;
+        }
+        self.table = table;
     }
 
     fn bytes(&self) -> u64 {
         (self.chunks.len() * CHUNK_KEYS * self.key_len
             + self.parents.capacity() * 4
-            + self.table.capacity() * 5) as u64
+            + self.table.len() * 8) as u64
     }
+}
+
+/// The 32-bit tag of a key in the visited table.
+#[inline]
+fn hash_tag(key: &[u8]) -> u32 {
+    (hash_bytes(key) >> 32) as u32
+}
+
+/// Equality of two short byte strings, inline (a library `memcmp` call costs more than
+/// the comparison for a dozen bytes).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = ac.remainder() == bc.remainder();
+    tail && ac.zip(bc).all(|(x, y)| {
+        u64::from_ne_bytes(x.try_into().unwrap_or([0; 8]))
+            == u64::from_ne_bytes(y.try_into().unwrap_or([0; 8]))
+    })
 }
 
 fn key_in(chunks: &[Box<[u8]>], key_len: usize, i: usize) -> &[u8] {
@@ -200,20 +269,33 @@ impl<'m> Codec<'m> {
         l.shared_len + l.nthreads * self.width
     }
 
-    /// `ids` are the parent's part ids: parts equal to the parent's reuse them.
+    /// Encode `s`, a successor of `parent` (whose part ids are `parent_ids`) by a move of
+    /// `mover` (a thread, or None for an actor); a parent id of `u32::MAX` means "no
+    /// parent" (the initial state). Only the mover's part can differ from the
+    /// parent's outside the `foreign` bytes (see `wqcheck_model::state`), so the other
+    /// parts are compared on those bytes only.
     fn encode(
         &mut self,
         s: &[u8],
         parent: &[u8],
         parent_ids: &[u32],
+        mover: Option<usize>,
         key: &mut [u8],
     ) -> Result<(), Overflow> {
         let l = &self.model.layout;
+        let foreign = l.foreign();
         key[..l.shared_len].copy_from_slice(&s[..l.shared_len]);
         for (t, &parent_id) in parent_ids.iter().enumerate().take(l.nthreads) {
             let o = l.thread_off(t);
             let part = &s[o..o + l.thread_len];
-            let id = if part == &parent[o..o + l.thread_len] {
+            let same = parent_id != u32::MAX
+                && mover != Some(t)
+                && same_bytes(
+                    &part[foreign.clone()],
+                    &parent[o + foreign.start..o + foreign.end],
+                );
+            debug_assert!(!same || part == &parent[o..o + l.thread_len]);
+            let id = if same {
                 parent_id
             } else {
                 self.interner.intern(part)
@@ -249,8 +331,8 @@ impl<'m> Codec<'m> {
 }
 
 /// Every move possible in a state (threads in order, then actors and their choices).
-fn moves(model: &Model, s: &[u8]) -> Vec<Mover> {
-    let mut v = Vec::new();
+fn moves(model: &Model, s: &[u8], v: &mut Vec<Mover>) {
+    v.clear();
     for t in 0..model.layout.nthreads {
         if !model.layout.done(s, t) {
             v.push(Mover::Thread(t as u8));
@@ -264,7 +346,6 @@ fn moves(model: &Model, s: &[u8]) -> Vec<Mover> {
             });
         }
     }
-    v
 }
 
 /// Search `model` breadth-first.
@@ -330,12 +411,15 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
     let mut key = vec![0u8; key_len];
     let zero_ids = vec![u32::MAX; l.nthreads];
     let blank = vec![0xAAu8; n];
-    codec.encode(&init, &blank, &zero_ids, &mut key)?;
-    visited.insert(&key, u32::MAX);
+    codec.encode(&init, &blank, &zero_ids, None, &mut key)?;
+    visited.insert(&key, hash_tag(&key), u32::MAX);
 
     let mut cur = vec![0u8; n];
     let mut next = vec![0u8; n];
     let mut ids = vec![0u32; l.nthreads];
+    let mut movers = Vec::new();
+    let mut succ: Vec<u8> = Vec::new();
+    let mut tags: Vec<u32> = Vec::new();
     let mut idx = 0usize;
     let mut level_end = 1usize;
     let mut depth = 0u32;
@@ -375,7 +459,15 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
         }
         codec.decode(visited.key(idx), &mut cur, &mut ids);
         let mut any = false;
-        for m in moves(model, &cur) {
+        succ.clear();
+        tags.clear();
+        moves(model, &cur, &mut movers);
+        for &m in &movers {
+            if let Mover::Thread(t) = m {
+                if model.surely_blocked(&cur, t as usize) {
+                    continue;
+                }
+            }
             next.copy_from_slice(&cur);
             match model.step(&mut next, m, None) {
                 StepResult::Blocked => continue,
@@ -401,18 +493,28 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                 StepResult::Moved => {
                     any = true;
                     outcome.transitions += 1;
-                    codec.encode(&next, &cur, &ids, &mut key)?;
-                    if visited.insert(&key, idx as u32) {
-                        if let Some(max) = opts.max_states {
-                            if visited.len() as u64 >= max {
-                                if outcome.violation.is_none() {
-                                    outcome.verdict = Verdict::Inconclusive;
-                                }
-                                outcome.budget_hit =
-                                    Some(format!("state limit of {max} distinct states"));
-                                return Ok(finish(outcome, &visited, &codec, depth));
-                            }
+                    let mover = match m {
+                        Mover::Thread(t) => Some(t as usize),
+                        Mover::Actor { .. } => None,
+                    };
+                    codec.encode(&next, &cur, &ids, mover, &mut key)?;
+                    succ.extend_from_slice(&key);
+                    tags.push(hash_tag(&key));
+                }
+            }
+        }
+        // Bring every successor's table slot into the cache at once, then insert them.
+        let touched = tags.iter().fold(0u64, |a, &t| a ^ visited.touch(t));
+        std::hint::black_box(touched);
+        for (k, &tag) in succ.chunks_exact(key_len).zip(&tags) {
+            if visited.insert(k, tag, idx as u32) {
+                if let Some(max) = opts.max_states {
+                    if visited.len() as u64 >= max {
+                        if outcome.violation.is_none() {
+                            outcome.verdict = Verdict::Inconclusive;
                         }
+                        outcome.budget_hit = Some(format!("state limit of {max} distinct states"));
+                        return Ok(finish(outcome, &visited, &codec, depth));
                     }
                 }
             }
@@ -460,7 +562,9 @@ fn path_to(
         codec.decode(visited.key(w[0]), &mut cur, &mut ids);
         codec.decode(visited.key(w[1]), &mut target, &mut tids);
         let mut found = None;
-        for m in moves(model, &cur) {
+        let mut movers = Vec::new();
+        moves(model, &cur, &mut movers);
+        for &m in &movers {
             next.copy_from_slice(&cur);
             if model.step(&mut next, m, None) == StepResult::Moved && next == target {
                 found = Some(m);

@@ -135,6 +135,8 @@ pub struct FuncInfo {
     pub nslots: usize,
     /// Offset of this function's slots in a thread's slot array.
     pub slot_base: usize,
+    /// Index of this function's return pc in a thread's return-pc array.
+    pub ret_index: usize,
     pub returns_value: bool,
 }
 
@@ -153,12 +155,17 @@ pub struct Code {
     /// Function per instruction.
     pub func_of: Vec<FuncId>,
     pub visibility: Vec<Visibility>,
+    /// `visibility` as one byte for the interpreter's fast path: 0 local, 1 shared,
+    /// 2 depends on the state.
+    pub visibility_class: Vec<u8>,
     /// Live-in slot mask per instruction (slots of `func_of[pc]`).
     pub live: Vec<u128>,
     pub funcs: Vec<FuncInfo>,
     /// Entry locals, in handle order. The futex queue entry of a thread is one more, last.
     pub entries: Vec<EntryLocal>,
     pub total_slots: usize,
+    /// Return-pc words per thread.
+    pub total_rets: usize,
 }
 
 impl Code {
@@ -179,10 +186,12 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             spans: Vec::new(),
             func_of: Vec::new(),
             visibility: Vec::new(),
+            visibility_class: Vec::new(),
             live: Vec::new(),
             funcs: Vec::new(),
             entries: Vec::new(),
             total_slots: 0,
+            total_rets: 0,
         },
         cur_func: 0,
         nslots: 0,
@@ -193,6 +202,7 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
         gotos: Vec::new(),
         entry_of_local: Vec::new(),
         call_fixups: Vec::new(),
+        wake_fns: Vec::new(),
     };
     let mut entries_of_func: Vec<Vec<Option<u8>>> = Vec::new();
     for (fi, f) in prog.functions.iter().enumerate() {
@@ -247,11 +257,15 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             nparams: f.params,
             nslots: c.nslots,
             slot_base,
+            ret_index: fi,
             returns_value: f.ret != Type::Void,
         });
         slot_base += c.nslots;
     }
     c.code.total_slots = slot_base;
+    c.code.total_rets = prog.functions.len();
+    let wake_fns = std::mem::take(&mut c.wake_fns);
+    overlay_frames(&mut c.code, &wake_fns);
     if c.code.instrs.len() >= PC_DONE as usize {
         return Err(CompileError("program too large".into()));
     }
@@ -262,8 +276,82 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
         }
     }
     c.code.visibility = c.code.instrs.iter().map(visibility).collect();
+    c.code.visibility_class = c
+        .code
+        .visibility
+        .iter()
+        .map(|v| match v {
+            Visibility::Local => 0,
+            Visibility::Shared => 1,
+            _ => 2,
+        })
+        .collect();
     c.code.live = liveness(&c.code);
     Ok(c.code)
+}
+
+/// Give functions that can never be active at the same time in one thread the same frame
+/// space, as a C stack would: a function's slots (and its return-pc word) start after those
+/// of every function that can call it. Without recursion the call graph is acyclic; a
+/// wake function counts as called by every function that runs a wake-up walk. If the graph
+/// has a cycle anyway, every function keeps a frame of its own.
+fn overlay_frames(code: &mut Code, wake_fns: &[FuncId]) {
+    let n = code.funcs.len();
+    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (pc, i) in code.instrs.iter().enumerate() {
+        let from = code.func_of[pc] as usize;
+        match i {
+            Instr::Call { func, .. } => callers[*func as usize].push(from),
+            Instr::WalkNext { .. } => {
+                for &w in wake_fns {
+                    callers[w as usize].push(from);
+                }
+            }
+            _ => {}
+        }
+    }
+    // offset(f) = max over callers g of offset(g) + size(g); computed by iterating to a
+    // fixed point, which a cycle would prevent within n rounds.
+    let mut slot = vec![0usize; n];
+    let mut ret = vec![0usize; n];
+    let mut stable = false;
+    for _ in 0..=n {
+        stable = true;
+        for f in 0..n {
+            let (mut so, mut ro) = (0, 0);
+            for &g in &callers[f] {
+                so = so.max(slot[g] + code.funcs[g].nslots);
+                ro = ro.max(ret[g] + 1);
+            }
+            if so != slot[f] || ro != ret[f] {
+                slot[f] = so;
+                ret[f] = ro;
+                stable = false;
+            }
+        }
+        if stable {
+            break;
+        }
+    }
+    if !stable {
+        return;
+    }
+    for (f, info) in code.funcs.iter_mut().enumerate() {
+        info.slot_base = slot[f];
+        info.ret_index = ret[f];
+    }
+    code.total_slots = code
+        .funcs
+        .iter()
+        .map(|f| f.slot_base + f.nslots)
+        .max()
+        .unwrap_or(0);
+    code.total_rets = code
+        .funcs
+        .iter()
+        .map(|f| f.ret_index + 1)
+        .max()
+        .unwrap_or(0);
 }
 
 fn visibility(i: &Instr) -> Visibility {
@@ -322,6 +410,8 @@ struct Compiler {
     gotos: Vec<(usize, LabelId)>,
     entry_of_local: Vec<Option<u8>>,
     call_fixups: Vec<(usize, FuncId)>,
+    /// Functions used as wake functions (`wait->func = f`).
+    wake_fns: Vec<FuncId>,
 }
 
 const PLACEHOLDER: Pc = 0;
@@ -566,7 +656,12 @@ impl Compiler {
                 None => return Err(CompileError("address of a non-entry local".into())),
             },
             ExprKind::Current => Opnd::Current,
-            ExprKind::FuncRef(f) => Opnd::Imm(*f as Value + 2),
+            ExprKind::FuncRef(f) => {
+                if !self.wake_fns.contains(f) {
+                    self.wake_fns.push(*f);
+                }
+                Opnd::Imm(*f as Value + 2)
+            }
             ExprKind::Shared(v) => {
                 let dst = self.temp();
                 self.emit(Instr::ReadVar { dst, var: *v }, span);

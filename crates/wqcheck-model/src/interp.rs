@@ -162,6 +162,36 @@ impl Model {
         self.run(s, t, true, rec)
     }
 
+    /// A cheap, exact answer to "is thread `t` blocked in `s`" for the common cases: a
+    /// sleeping `schedule()`/`futex_wait` or a held spinlock at the thread's `pc` (or first
+    /// in the atomic block there). `false` means "not known to be blocked": the step must
+    /// be tried. Lets an explorer skip copying a state for a thread that cannot move.
+    pub fn surely_blocked(&self, s: &[u8], t: usize) -> bool {
+        let l = &self.layout;
+        let mut pc = l.pc(s, t);
+        if pc == PC_DONE {
+            return true;
+        }
+        if matches!(self.code.instrs[pc as usize], Instr::AtomicBegin) {
+            pc += 1;
+        }
+        match &self.code.instrs[pc as usize] {
+            Instr::Builtin {
+                op: Builtin::Schedule { .. },
+                ..
+            }
+            | Instr::FutexSleep { .. } => {
+                let st = l.task_state(s, t);
+                st != TASK_RUNNING && !Self::signal_pending_state(st, l.sig(s, t))
+            }
+            Instr::Builtin {
+                op: Builtin::SpinLock(q),
+                ..
+            } => l.lock_holder(s, *q as usize) != 0,
+            _ => false,
+        }
+    }
+
     /// How many choices actor `a` has in `s` (0: it cannot act).
     pub fn actor_choices(&self, s: &[u8], a: usize) -> usize {
         if self.layout.actor_done(s, a) {
@@ -217,7 +247,13 @@ impl Model {
     }
 
     /// Whether the instruction at `pc` is a shared operation for thread `t` in state `s`.
+    #[inline]
     pub fn is_shared(&self, s: &[u8], t: usize, pc: Pc) -> bool {
+        match self.code.visibility_class[pc as usize] {
+            0 => return false,
+            1 => return true,
+            _ => {}
+        }
         match self.code.visibility[pc as usize] {
             Visibility::Local => false,
             Visibility::Shared => true,
@@ -230,8 +266,8 @@ impl Model {
                 }
             }
             Visibility::WalkDependent => {
-                let w = self.layout.walk(s, t);
-                w.next != 0 && self.layout.entry_func(s, w.next) < 2
+                let next = self.layout.walk_next(s, t);
+                next != 0 && self.layout.entry_func(s, next) < 2
             }
         }
     }
@@ -359,10 +395,16 @@ impl Model {
                 live &= !(1u128 << d);
             }
             let n = self.code.funcs[f].nslots;
-            for slot in 0..n {
-                if live & (1u128 << slot) == 0 && l.slot(s, t, f, slot) != 0 {
-                    l.set_slot(s, t, f, slot, 0);
-                }
+            let all = if n >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << n) - 1
+            };
+            let mut dead = all & !live;
+            while dead != 0 {
+                let slot = dead.trailing_zeros() as usize;
+                l.set_slot(s, t, f, slot, 0);
+                dead &= dead - 1;
             }
             let r = l.ret(s, t, f);
             if r == RET_TOP || r == 0 {
@@ -381,6 +423,17 @@ impl Model {
     fn opnd(&self, s: &[u8], t: usize, f: usize, o: Opnd) -> Value {
         match o {
             Opnd::Slot(k) => self.layout.slot(s, t, f, k as usize),
+            Opnd::Imm(v) => v,
+            Opnd::OwnEntry(n) => self.layout.handle(t, n as usize) as Value,
+            Opnd::Current => t as Value + 1,
+        }
+    }
+
+    /// `opnd` with the frame's base offset computed once per instruction.
+    #[inline]
+    fn opnd_fb(&self, s: &[u8], t: usize, fb: usize, o: Opnd) -> Value {
+        match o {
+            Opnd::Slot(k) => self.layout.slot_at(s, fb, k as usize),
             Opnd::Imm(v) => v,
             Opnd::OwnEntry(n) => self.layout.handle(t, n as usize) as Value,
             Opnd::Current => t as Value + 1,
@@ -501,10 +554,11 @@ impl Model {
     fn exec(&self, s: &mut [u8], t: usize, pc: Pc, instr: &Instr) -> Flow {
         let l = &self.layout;
         let f = self.code.func_of[pc as usize] as usize;
+        let fb = l.frame_base(t, f);
         let next = Flow::Next(pc + 1);
         macro_rules! v {
             ($o:expr) => {
-                self.opnd(s, t, f, $o)
+                self.opnd_fb(s, t, fb, $o)
             };
         }
         macro_rules! tri {
@@ -541,8 +595,12 @@ impl Model {
                 else_pc,
             } => Flow::Next(if v!(*cond) != 0 { *then_pc } else { *else_pc }),
             Instr::Call { func, args, .. } => {
-                let vals: Vec<Value> = args.iter().map(|a| v!(*a)).collect();
-                self.call(s, t, pc, *func as usize, &vals)
+                let mut vals = [0 as Value; 16];
+                let n = args.len().min(16);
+                for (i, a) in args.iter().take(16).enumerate() {
+                    vals[i] = v!(*a);
+                }
+                self.call(s, t, pc, *func as usize, &vals[..n])
             }
             Instr::Return(val) => {
                 let rv = val.map(|o| v!(o)).unwrap_or(0);

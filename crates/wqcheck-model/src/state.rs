@@ -4,9 +4,15 @@
 //! [ shared part ][ thread 0 ][ thread 1 ] ...
 //! shared part: one byte per shared variable (value - min), one byte per queue (its
 //!              spinlock holder, thread + 1), one byte per actor (has it acted)
-//! thread part: pc (u16) | task state (u16) | signal (u8) | wake walk (16 bytes)
-//!              | entries (4 bytes each) | return pcs (u16 per function) | slots (i16 each)
+//! thread part: pc (u16) | task state (u16) | signal (u8) | entries (4 bytes each)
+//!              | wake walk (16 bytes) | return pcs (u16 per call depth) | slots (i16 each)
 //! ```
+//!
+//! Architecture invariant: a step of thread `t` writes only `t`'s own part and the shared
+//! part, except for other threads' task state, signal and entries, which a wakeup, a signal
+//! or a queue operation may change. Those three are contiguous ([`Layout::foreign`]), so
+//! an explorer can tell whether a thread that did not move changed by comparing a few
+//! bytes.
 //!
 //! A queue's list is not stored in the shared part: each entry records which queue it is
 //! linked on and its position, so a queue is the set of entries that name it, in position
@@ -28,10 +34,9 @@ pub const RET_TOP: u16 = u16::MAX;
 const T_PC: usize = 0;
 const T_STATE: usize = 2;
 const T_SIG: usize = 4;
-const T_WALK: usize = 5;
-const WALK_LEN: usize = 16;
-const T_ENTRIES: usize = T_WALK + WALK_LEN;
+const T_ENTRIES: usize = 5;
 const ENTRY_LEN: usize = 4;
+const WALK_LEN: usize = 16;
 
 /// Where everything lives in a state.
 #[derive(Clone, Debug)]
@@ -46,9 +51,14 @@ pub struct Layout {
     pub thread_len: usize,
     /// Entry slots per thread (entry locals + the futex entry).
     pub entries: usize,
+    walk_off: usize,
     rets_off: usize,
     slots_off: usize,
     pub slot_base: Vec<usize>,
+    ret_index: Vec<usize>,
+    /// Per entry handle (index 0 unused): its owner, its slot and its offset in a state.
+    /// Handles are decoded on every queue operation; a table avoids two divisions each.
+    entry_table: Vec<(u8, u8, u32)>,
 }
 
 /// The state of one in-progress `__wake_up_common` walk.
@@ -83,8 +93,9 @@ impl Layout {
             })
             .unzip();
         let entries = code.entries_per_thread();
-        let rets_off = T_ENTRIES + ENTRY_LEN * entries;
-        let slots_off = rets_off + 2 * code.funcs.len();
+        let walk_off = T_ENTRIES + ENTRY_LEN * entries;
+        let rets_off = walk_off + WALK_LEN;
+        let slots_off = rets_off + 2 * code.total_rets;
         let thread_len = slots_off + 2 * code.total_slots;
         Layout {
             nthreads,
@@ -96,10 +107,27 @@ impl Layout {
             shared_len: nvars + nqueues + nactors,
             thread_len,
             entries,
+            walk_off,
             rets_off,
             slots_off,
             slot_base: code.funcs.iter().map(|f| f.slot_base).collect(),
+            ret_index: code.funcs.iter().map(|f| f.ret_index).collect(),
+            entry_table: std::iter::once((0, 0, 0))
+                .chain((0..nthreads).flat_map(|t| {
+                    (0..entries).map(move |e| {
+                        let off =
+                            nvars + nqueues + nactors + t * thread_len + T_ENTRIES + ENTRY_LEN * e;
+                        (t as u8, e as u8, off as u32)
+                    })
+                }))
+                .collect(),
         }
+    }
+
+    /// The bytes of a thread part that other threads may write (task state, signal,
+    /// entries), as a range within the part.
+    pub fn foreign(&self) -> std::ops::Range<usize> {
+        T_STATE..self.walk_off
     }
 
     pub fn state_len(&self) -> usize {
@@ -196,7 +224,7 @@ impl Layout {
     }
 
     pub fn walk(&self, s: &[u8], t: usize) -> Walk {
-        let o = self.thread_off(t) + T_WALK;
+        let o = self.thread_off(t) + self.walk_off;
         let i32_at = |k: usize| i32::from_le_bytes([s[k], s[k + 1], s[k + 2], s[k + 3]]);
         Walk {
             queue: s[o],
@@ -210,7 +238,7 @@ impl Layout {
     }
 
     pub fn set_walk(&self, s: &mut [u8], t: usize, w: Walk) {
-        let o = self.thread_off(t) + T_WALK;
+        let o = self.thread_off(t) + self.walk_off;
         s[o] = w.queue;
         s[o + 1] = w.cur;
         s[o + 2] = w.next;
@@ -233,16 +261,31 @@ impl Layout {
         if h <= 0 {
             return None;
         }
-        let i = (h - 1) as usize;
-        let t = i / self.entries;
-        (t < self.nthreads).then_some((t, i % self.entries))
+        let &(t, e, _) = self.entry_table.get(h as usize)?;
+        Some((t as usize, e as usize))
     }
 
     #[inline]
     fn entry_off(&self, h: u8) -> usize {
-        let i = h as usize - 1;
-        let (t, e) = (i / self.entries, i % self.entries);
-        self.thread_off(t) + T_ENTRIES + ENTRY_LEN * e
+        self.entry_table[h as usize].2 as usize
+    }
+
+    /// The next entry of thread `t`'s wake walk (0: none), without decoding the walk.
+    #[inline]
+    pub fn walk_next(&self, s: &[u8], t: usize) -> u8 {
+        s[self.thread_off(t) + self.walk_off + 2]
+    }
+
+    /// Offset of function `f`'s slots for thread `t`: `slot_at(s, base, k)` reads slot k.
+    #[inline]
+    pub fn frame_base(&self, t: usize, f: usize) -> usize {
+        self.thread_off(t) + self.slots_off + 2 * self.slot_base[f]
+    }
+
+    #[inline]
+    pub fn slot_at(&self, s: &[u8], base: usize, k: usize) -> Value {
+        let o = base + 2 * k;
+        i16::from_le_bytes([s[o], s[o + 1]]) as Value
     }
 
     #[inline]
@@ -367,12 +410,19 @@ impl Layout {
 
     #[inline]
     pub fn ret(&self, s: &[u8], t: usize, f: usize) -> u16 {
-        Self::u16_at(s, self.thread_off(t) + self.rets_off + 2 * f)
+        Self::u16_at(
+            s,
+            self.thread_off(t) + self.rets_off + 2 * self.ret_index[f],
+        )
     }
 
     #[inline]
     pub fn set_ret(&self, s: &mut [u8], t: usize, f: usize, v: u16) {
-        Self::set_u16_at(s, self.thread_off(t) + self.rets_off + 2 * f, v)
+        Self::set_u16_at(
+            s,
+            self.thread_off(t) + self.rets_off + 2 * self.ret_index[f],
+            v,
+        )
     }
 
     #[inline]
