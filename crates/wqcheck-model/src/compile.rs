@@ -57,6 +57,14 @@ pub enum Instr {
         then_pc: Pc,
         else_pc: Pc,
     },
+    /// `if (a op b)` without a temporary: branch on a comparison or a bit test.
+    BranchBin {
+        op: BinOp,
+        a: Opnd,
+        b: Opnd,
+        then_pc: Pc,
+        else_pc: Pc,
+    },
     Call {
         func: FuncId,
         args: Box<[Opnd]>,
@@ -362,6 +370,7 @@ fn visibility(i: &Instr) -> Visibility {
         | Instr::Binary { .. }
         | Instr::Jump(_)
         | Instr::Branch { .. }
+        | Instr::BranchBin { .. }
         | Instr::Call { .. }
         | Instr::Return(_)
         | Instr::Assert { .. }
@@ -392,6 +401,13 @@ fn visibility(i: &Instr) -> Visibility {
             _ => Shared,
         },
     }
+}
+
+/// A branch instruction's target still to be filled in.
+#[derive(Clone, Copy)]
+enum Fix {
+    Then(usize),
+    Else(usize),
 }
 
 struct LoopCtx {
@@ -457,6 +473,113 @@ impl Compiler {
         }
     }
 
+    fn fix(&mut self, fixes: &[Fix], target: Pc) {
+        for f in fixes {
+            let (at, then_side) = match *f {
+                Fix::Then(a) => (a, true),
+                Fix::Else(a) => (a, false),
+            };
+            match &mut self.code.instrs[at] {
+                Instr::Jump(t) => *t = target,
+                Instr::Branch {
+                    then_pc, else_pc, ..
+                }
+                | Instr::BranchBin {
+                    then_pc, else_pc, ..
+                } => {
+                    if then_side {
+                        *then_pc = target;
+                    } else {
+                        *else_pc = target;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Compile `e` as a condition: jumps whose "true" and "false" targets are returned as
+    /// fixups. `!`, `&&` and `||` become control flow and comparisons branch directly, so a
+    /// condition needs no temporaries.
+    fn cond(&mut self, e: &Expr) -> Result<(Vec<Fix>, Vec<Fix>), CompileError> {
+        match &e.kind {
+            ExprKind::Unary(UnOp::Not, a) => {
+                let (t, f) = self.cond(a)?;
+                Ok((f, t))
+            }
+            ExprKind::Binary(BinOp::And, a, b) => {
+                let (ta, fa) = self.cond(a)?;
+                let here = self.here()?;
+                self.fix(&ta, here);
+                let (tb, mut fb) = self.cond(b)?;
+                fb.extend(fa);
+                Ok((tb, fb))
+            }
+            ExprKind::Binary(BinOp::Or, a, b) => {
+                let (mut ta, fa) = self.cond(a)?;
+                let here = self.here()?;
+                self.fix(&fa, here);
+                let (tb, fb) = self.cond(b)?;
+                ta.extend(tb);
+                Ok((ta, fb))
+            }
+            ExprKind::Binary(
+                op @ (BinOp::Eq
+                | BinOp::Ne
+                | BinOp::Lt
+                | BinOp::Le
+                | BinOp::Gt
+                | BinOp::Ge
+                | BinOp::BitAnd),
+                a,
+                b,
+            ) => {
+                let av = self.expr(a)?;
+                let bv = self.expr(b)?;
+                if let (Opnd::Imm(x), Opnd::Imm(y)) = (av, bv) {
+                    let at = self.emit(Instr::Jump(PLACEHOLDER), e.span);
+                    let truth = eval_binary(*op, x, y).unwrap_or(0) != 0;
+                    return Ok(if truth {
+                        (vec![Fix::Then(at)], vec![])
+                    } else {
+                        (vec![], vec![Fix::Then(at)])
+                    });
+                }
+                let at = self.emit(
+                    Instr::BranchBin {
+                        op: *op,
+                        a: av,
+                        b: bv,
+                        then_pc: PLACEHOLDER,
+                        else_pc: PLACEHOLDER,
+                    },
+                    e.span,
+                );
+                Ok((vec![Fix::Then(at)], vec![Fix::Else(at)]))
+            }
+            _ => {
+                let v = self.expr(e)?;
+                if let Opnd::Imm(x) = v {
+                    let at = self.emit(Instr::Jump(PLACEHOLDER), e.span);
+                    return Ok(if x != 0 {
+                        (vec![Fix::Then(at)], vec![])
+                    } else {
+                        (vec![], vec![Fix::Then(at)])
+                    });
+                }
+                let at = self.emit(
+                    Instr::Branch {
+                        cond: v,
+                        then_pc: PLACEHOLDER,
+                        else_pc: PLACEHOLDER,
+                    },
+                    e.span,
+                );
+                Ok((vec![Fix::Then(at)], vec![Fix::Else(at)]))
+            }
+        }
+    }
+
     fn block(&mut self, stmts: &[Stmt]) -> Result<(), CompileError> {
         for s in stmts {
             self.stmt(s)?;
@@ -482,28 +605,20 @@ impl Compiler {
                 then_branch,
                 else_branch,
             } => {
-                let c = self.expr(cond)?;
-                let br = self.emit(
-                    Instr::Branch {
-                        cond: c,
-                        then_pc: PLACEHOLDER,
-                        else_pc: PLACEHOLDER,
-                    },
-                    cond.span,
-                );
+                let (t, f) = self.cond(cond)?;
                 let then_pc = self.here()?;
-                self.set_branch(br, Some(then_pc), None);
+                self.fix(&t, then_pc);
                 self.block(then_branch)?;
                 if else_branch.is_empty() {
                     let end = self.here()?;
-                    self.set_branch(br, None, Some(end));
+                    self.fix(&f, end);
                 } else {
                     let j = self.emit(Instr::Jump(PLACEHOLDER), s.span);
                     let else_pc = self.here()?;
-                    self.set_branch(br, None, Some(else_pc));
+                    self.fix(&f, else_pc);
                     self.block(else_branch)?;
                     let end = self.here()?;
-                    self.patch_jump(j, end);
+                    self.fix(&[Fix::Then(j)], end);
                 }
             }
             StmtKind::Loop {
@@ -513,21 +628,13 @@ impl Compiler {
                 step,
             } => {
                 let top = self.here()?;
-                let mut exit_branch = None;
+                let mut exits = Vec::new();
                 if *test_first {
                     if let Some(cond) = cond {
-                        let c = self.expr(cond)?;
-                        let br = self.emit(
-                            Instr::Branch {
-                                cond: c,
-                                then_pc: PLACEHOLDER,
-                                else_pc: PLACEHOLDER,
-                            },
-                            cond.span,
-                        );
+                        let (t, f) = self.cond(cond)?;
                         let b = self.here()?;
-                        self.set_branch(br, Some(b), None);
-                        exit_branch = Some(br);
+                        self.fix(&t, b);
+                        exits = f;
                     }
                 }
                 self.loops.push(LoopCtx {
@@ -539,28 +646,18 @@ impl Compiler {
                 if let Some(step) = step {
                     self.expr_effect(step)?;
                 }
-                if !*test_first {
-                    if let Some(cond) = cond {
-                        let c = self.expr(cond)?;
-                        let br = self.emit(
-                            Instr::Branch {
-                                cond: c,
-                                then_pc: top,
-                                else_pc: PLACEHOLDER,
-                            },
-                            cond.span,
-                        );
-                        exit_branch = Some(br);
-                    } else {
+                match (test_first, cond) {
+                    (false, Some(cond)) => {
+                        let (t, f) = self.cond(cond)?;
+                        self.fix(&t, top);
+                        exits = f;
+                    }
+                    _ => {
                         self.emit(Instr::Jump(top), s.span);
                     }
-                } else {
-                    self.emit(Instr::Jump(top), s.span);
                 }
                 let exit = self.here()?;
-                if let Some(br) = exit_branch {
-                    self.set_branch(br, None, Some(exit));
-                }
+                self.fix(&exits, exit);
                 let l = self
                     .loops
                     .pop()
@@ -1051,6 +1148,7 @@ fn uses_defs(i: &Instr) -> (u128, u128) {
         Instr::Unary { dst, a, .. } => (opnd_mask(a), bit(*dst)),
         Instr::Binary { dst, a, b, .. } => (opnd_mask(a) | opnd_mask(b), bit(*dst)),
         Instr::Branch { cond, .. } => (opnd_mask(cond), 0),
+        Instr::BranchBin { a, b, .. } => (opnd_mask(a) | opnd_mask(b), 0),
         Instr::Call { args, dst, .. } => (
             args.iter().map(opnd_mask).fold(0, |a, b| a | b),
             dst.map(bit).unwrap_or(0),
@@ -1081,6 +1179,9 @@ fn successors(pc: usize, i: &Instr) -> [Option<usize>; 2] {
     match i {
         Instr::Jump(t) => [Some(*t as usize), None],
         Instr::Branch {
+            then_pc, else_pc, ..
+        }
+        | Instr::BranchBin {
             then_pc, else_pc, ..
         } => [Some(*then_pc as usize), Some(*else_pc as usize)],
         Instr::Return(_) => [None, None],

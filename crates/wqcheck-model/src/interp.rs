@@ -551,6 +551,7 @@ impl Model {
     }
 
     /// Execute one instruction.
+    #[inline(always)]
     fn exec(&self, s: &mut [u8], t: usize, pc: Pc, instr: &Instr) -> Flow {
         let l = &self.layout;
         let f = self.code.func_of[pc as usize] as usize;
@@ -594,6 +595,26 @@ impl Model {
                 then_pc,
                 else_pc,
             } => Flow::Next(if v!(*cond) != 0 { *then_pc } else { *else_pc }),
+            Instr::BranchBin {
+                op,
+                a,
+                b,
+                then_pc,
+                else_pc,
+            } => {
+                let (x, y) = (v!(*a), v!(*b));
+                let truth = match op {
+                    BinOp::Eq => x == y,
+                    BinOp::Ne => x != y,
+                    BinOp::Lt => x < y,
+                    BinOp::Le => x <= y,
+                    BinOp::Gt => x > y,
+                    BinOp::Ge => x >= y,
+                    BinOp::BitAnd => x & y != 0,
+                    _ => crate::compile::eval_binary(*op, x, y).unwrap_or(0) != 0,
+                };
+                Flow::Next(if truth { *then_pc } else { *else_pc })
+            }
             Instr::Call { func, args, .. } => {
                 let mut vals = [0 as Value; 16];
                 let n = args.len().min(16);

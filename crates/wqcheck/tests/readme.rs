@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use wqcheck_model::Verdict;
 
 fn read(rel: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -29,7 +31,10 @@ fn ci_runs_the_readme_test_command() {
     let readme = read("README.md");
     let ci = read(".ci/run");
     let test_cmd = "cargo test --release --workspace";
-    assert!(readme.contains(&format!("    {test_cmd}\n")), "README gives the test command");
+    assert!(
+        readme.contains(&format!("    {test_cmd}\n")),
+        "README gives the test command"
+    );
     assert!(readme.contains("    cargo run --release -- scenarios/*.ron\n"));
     assert!(ci.lines().any(|l| l.trim() == test_cmd), ".ci/run runs it");
 }
