@@ -20,7 +20,6 @@ use wqcheck_model::interp::Mover;
 use wqcheck_model::{Model, StepResult, Verdict, Violation};
 
 /// Bounds and hooks for one search.
-#[derive(Default)]
 pub struct Options<'a> {
     /// Stop with `Inconclusive` once this many distinct states are stored.
     pub max_states: Option<u64>,
@@ -32,6 +31,24 @@ pub struct Options<'a> {
     /// that `states` counts them all; the violation reported is still the first (shortest)
     /// one found.
     pub full: bool,
+    /// Entries of the step cache (0: off). See [`DEFAULT_STEP_CACHE`].
+    pub step_cache: usize,
+}
+
+/// The step cache's default size: 2^22 entries of 18 bytes (plus the table and the
+/// interned views). The cache only speeds the search up; it never changes its result.
+pub const DEFAULT_STEP_CACHE: usize = 1 << 22;
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            max_states: None,
+            max_time: None,
+            progress: None,
+            full: false,
+            step_cache: DEFAULT_STEP_CACHE,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -125,41 +142,40 @@ impl Interner {
     }
 }
 
-/// Visited states in BFS order: fixed-size keys in chunks, each state's parent, and an
-/// open-addressing table of `(hash tag, state number)` words.
+/// Fixed-size records in chunks (no reallocation copies), found by a key prefix through an
+/// open-addressing table of `(hash tag, record number)` words.
 ///
-/// Why not a general hash map: at tens of millions of states every lookup is a cache miss,
+/// Why not a general hash map: at tens of millions of records every lookup is a cache miss,
 /// and a map that keeps control bytes and entries apart pays two. Here one probe reads one
-/// 8-byte word holding both a 32-bit hash tag and the state number; the key itself is read
-/// only when the tags agree, which is almost always a true duplicate. Growing the table
-/// rehashes from the tags alone, never from the keys.
-struct Visited {
+/// 8-byte word holding both a 32-bit hash tag and the record number; the record itself is
+/// read only when the tags agree, which is almost always a true match. Growing the table
+/// rehashes from the tags alone, never from the records.
+struct Records {
     key_len: usize,
+    rec_len: usize,
+    len: usize,
     chunks: Vec<Box<[u8]>>,
-    parents: Vec<u32>,
-    /// `tag << 32 | (state + 1)`; 0 is an empty slot. Linear probing, power-of-two size.
+    /// `tag << 32 | (record + 1)`; 0 is an empty slot. Linear probing, power-of-two size.
     table: Vec<u64>,
 }
 
-/// Grow the table beyond this fill (in 1/16ths).
+/// Grow a table beyond this fill (in 1/16ths).
 const MAX_FILL_16THS: usize = 13;
 
-impl Visited {
-    fn new(key_len: usize) -> Visited {
-        Visited {
+impl Records {
+    fn new(key_len: usize, rec_len: usize) -> Records {
+        Records {
             key_len,
+            rec_len,
+            len: 0,
             chunks: Vec::new(),
-            parents: Vec::new(),
             table: vec![0; 1 << 12],
         }
     }
 
-    fn len(&self) -> usize {
-        self.parents.len()
-    }
-
-    fn key(&self, i: usize) -> &[u8] {
-        key_in(&self.chunks, self.key_len, i)
+    fn get(&self, i: usize) -> &[u8] {
+        let o = (i % CHUNK_KEYS) * self.rec_len;
+        &self.chunks[i / CHUNK_KEYS][o..o + self.rec_len]
     }
 
     #[inline]
@@ -174,37 +190,42 @@ impl Visited {
         self.table[Self::slot_of(tag, self.table.len() - 1)]
     }
 
-    /// Insert a key with its tag (`hash_tag(key)`); true if it was new.
-    fn insert(&mut self, key: &[u8], tag: u32, parent: u32) -> bool {
+    /// `Ok(record)` if a record with this key exists, else `Err(free table slot)`.
+    fn find(&self, key: &[u8], tag: u32) -> Result<usize, usize> {
         let mask = self.table.len() - 1;
         let mut i = Self::slot_of(tag, mask);
         loop {
             let w = self.table[i];
             if w == 0 {
-                break;
+                return Err(i);
             }
-            if (w >> 32) as u32 == tag
-                && key_in(&self.chunks, self.key_len, (w as u32 - 1) as usize) == key
-            {
-                return false;
+            if (w >> 32) as u32 == tag {
+                let r = (w as u32 - 1) as usize;
+                if &self.get(r)[..self.key_len] == key {
+                    return Ok(r);
+                }
             }
             i = (i + 1) & mask;
         }
-        let n = self.len();
+    }
+
+    /// Append `rec` (whose key is not present) at free table slot `slot`; its number.
+    fn add(&mut self, slot: usize, tag: u32, rec: &[u8]) -> usize {
+        let n = self.len;
         if n.is_multiple_of(CHUNK_KEYS) {
             self.chunks
-                .push(vec![0u8; CHUNK_KEYS * self.key_len].into_boxed_slice());
+                .push(vec![0u8; CHUNK_KEYS * self.rec_len].into_boxed_slice());
         }
-        let o = (n % CHUNK_KEYS) * self.key_len;
+        let o = (n % CHUNK_KEYS) * self.rec_len;
         if let Some(c) = self.chunks.last_mut() {
-            c[o..o + self.key_len].copy_from_slice(key);
+            c[o..o + self.rec_len].copy_from_slice(rec);
         }
-        self.parents.push(parent);
-        self.table[i] = ((tag as u64) << 32) | (n as u64 + 1);
+        self.len += 1;
+        self.table[slot] = ((tag as u64) << 32) | (n as u64 + 1);
         if (n + 1) * 16 > self.table.len() * MAX_FILL_16THS {
             self.grow();
         }
-        true
+        n
     }
 
     fn grow(&mut self) {
@@ -222,9 +243,197 @@ impl Visited {
     }
 
     fn bytes(&self) -> u64 {
-        (self.chunks.len() * CHUNK_KEYS * self.key_len
-            + self.parents.capacity() * 4
-            + self.table.len() * 8) as u64
+        (self.chunks.len() * CHUNK_KEYS * self.rec_len + self.table.len() * 8) as u64
+    }
+}
+
+/// Visited states in BFS order, each with its BFS parent.
+struct Visited {
+    keys: Records,
+    parents: Vec<u32>,
+}
+
+impl Visited {
+    fn new(key_len: usize) -> Visited {
+        Visited {
+            keys: Records::new(key_len, key_len),
+            parents: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.parents.len()
+    }
+
+    fn key(&self, i: usize) -> &[u8] {
+        self.keys.get(i)
+    }
+
+    fn touch(&self, tag: u32) -> u64 {
+        self.keys.touch(tag)
+    }
+
+    /// Insert a key with its tag (`hash_tag(key)`); true if it was new.
+    fn insert(&mut self, key: &[u8], tag: u32, parent: u32) -> bool {
+        match self.keys.find(key, tag) {
+            Ok(_) => false,
+            Err(slot) => {
+                self.keys.add(slot, tag, key);
+                self.parents.push(parent);
+                true
+            }
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        self.keys.bytes() + self.parents.capacity() as u64 * 4
+    }
+}
+
+/// What a thread's step did, remembered by what the step can see.
+///
+/// A step of thread `t` reads and writes only `t`'s own part, the shared part and the
+/// other threads' `foreign` bytes (task state, signal, entries): the architecture invariant
+/// of `wqcheck_model::state`. Call the shared part and every thread's foreign bytes the
+/// state's *view*. A step is then a function of `(t, t's part, view)`, and the same
+/// arguments recur across many states that differ only in other threads' program counters
+/// and locals (in the page-lock models, 98% of steps). Views are interned like thread
+/// parts, so an entry is `(t, part, view) -> (blocked | t's new part, new view)`, 18 bytes;
+/// a hit replaces a run of the interpreter with a lookup. Faults are never cached (the step
+/// is run again to report them). The cache stops growing at a fixed number of entries,
+/// which bounds its memory; it only speeds the search up, and the states found are the
+/// same with or without it.
+struct StepCache {
+    records: Records,
+    views: Interner,
+    view: Vec<u8>,
+    /// The view number of the state being expanded, and the keys of its steps (9 bytes
+    /// each), their tags and what the cache knows of them.
+    view_id: u32,
+    keys: Vec<u8>,
+    tags: Vec<u32>,
+    found: Vec<Option<usize>>,
+    limit: usize,
+    shared_len: usize,
+    foreign: std::ops::Range<usize>,
+}
+
+const STEP_KEY: usize = 9;
+const STEP_REC: usize = STEP_KEY + 9;
+
+/// What the cache says about a step.
+enum Cached<'a> {
+    Unknown,
+    Blocked,
+    /// The successor: `t`'s new part number and the new view.
+    Moved(u32, &'a [u8]),
+}
+
+impl StepCache {
+    fn new(model: &Model, limit: usize) -> StepCache {
+        let l = &model.layout;
+        let foreign = l.foreign();
+        let view_len = l.shared_len + l.nthreads * foreign.len();
+        StepCache {
+            records: Records::new(STEP_KEY, STEP_REC),
+            views: Interner::new(view_len),
+            view: Vec::with_capacity(view_len),
+            view_id: 0,
+            keys: Vec::new(),
+            tags: Vec::new(),
+            found: Vec::new(),
+            limit,
+            shared_len: l.shared_len,
+            foreign,
+        }
+    }
+
+    fn view_of(&mut self, model: &Model, s: &[u8]) -> u32 {
+        let l = &model.layout;
+        self.view.clear();
+        self.view.extend_from_slice(&s[..self.shared_len]);
+        for u in 0..l.nthreads {
+            let o = l.thread_off(u);
+            self.view
+                .extend_from_slice(&s[o + self.foreign.start..o + self.foreign.end]);
+        }
+        self.views.intern(&self.view)
+    }
+
+    /// Start the steps of state `s`.
+    fn begin(&mut self, model: &Model, s: &[u8]) {
+        self.keys.clear();
+        self.tags.clear();
+        self.found.clear();
+        self.view_id = self.view_of(model, s);
+    }
+
+    /// The current state's view.
+    fn current_view(&self) -> &[u8] {
+        self.views.get(self.view_id)
+    }
+
+    /// Add the step of thread `t` (whose part is number `part`) to the batch; its index.
+    fn add(&mut self, t: usize, part: u32) -> usize {
+        let start = self.keys.len();
+        self.keys.push(t as u8);
+        self.keys.extend_from_slice(&part.to_le_bytes());
+        self.keys.extend_from_slice(&self.view_id.to_le_bytes());
+        self.tags.push(hash_tag(&self.keys[start..]));
+        self.tags.len() - 1
+    }
+
+    /// Look every step of the batch up. Each lookup is two dependent cache misses (the
+    /// table word, then the record); doing all first halves, then all second halves, lets
+    /// the misses of different steps overlap.
+    fn resolve(&mut self) {
+        let sink = self
+            .tags
+            .iter()
+            .fold(0u64, |a, &t| a ^ self.records.touch(t));
+        std::hint::black_box(sink);
+        for i in 0..self.tags.len() {
+            let key = &self.keys[i * STEP_KEY..(i + 1) * STEP_KEY];
+            self.found.push(self.records.find(key, self.tags[i]).ok());
+        }
+    }
+
+    fn get(&self, i: usize) -> Cached<'_> {
+        let Some(r) = self.found[i] else {
+            return Cached::Unknown;
+        };
+        let rec = &self.records.get(r)[STEP_KEY..];
+        if rec[0] == 0 {
+            Cached::Blocked
+        } else {
+            let id = u32::from_le_bytes([rec[1], rec[2], rec[3], rec[4]]);
+            let view = u32::from_le_bytes([rec[5], rec[6], rec[7], rec[8]]);
+            Cached::Moved(id, self.views.get(view))
+        }
+    }
+
+    /// Remember the outcome of step `i` of the batch: blocked, or the successor `s` in
+    /// which the moving thread's part is number `id`.
+    fn remember(&mut self, model: &Model, i: usize, next: Option<(&[u8], u32)>) {
+        if self.records.len >= self.limit {
+            return;
+        }
+        let mut rec = [0u8; STEP_REC];
+        rec[..STEP_KEY].copy_from_slice(&self.keys[i * STEP_KEY..(i + 1) * STEP_KEY]);
+        if let Some((s, id)) = next {
+            let view = self.view_of(model, s);
+            rec[STEP_KEY] = 1;
+            rec[STEP_KEY + 1..STEP_KEY + 5].copy_from_slice(&id.to_le_bytes());
+            rec[STEP_KEY + 5..].copy_from_slice(&view.to_le_bytes());
+        }
+        let tag = self.tags[i];
+        if let Err(slot) = self.records.find(&rec[..STEP_KEY], tag) {
+            self.records.add(slot, tag, &rec);
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        self.records.bytes() + self.views.bytes()
     }
 }
 
@@ -247,11 +456,6 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         u64::from_ne_bytes(x.try_into().unwrap_or([0; 8]))
             == u64::from_ne_bytes(y.try_into().unwrap_or([0; 8]))
     })
-}
-
-fn key_in(chunks: &[Box<[u8]>], key_len: usize, i: usize) -> &[u8] {
-    let o = (i % CHUNK_KEYS) * key_len;
-    &chunks[i / CHUNK_KEYS][o..o + key_len]
 }
 
 /// Encodes states to keys and back.
@@ -281,9 +485,10 @@ impl<'m> Codec<'m> {
         parent_ids: &[u32],
         mover: Option<usize>,
         key: &mut [u8],
-    ) -> Result<(), Overflow> {
+    ) -> Result<Option<u32>, Overflow> {
         let l = &self.model.layout;
         let foreign = l.foreign();
+        let mut mover_id = None;
         key[..l.shared_len].copy_from_slice(&s[..l.shared_len]);
         for (t, &parent_id) in parent_ids.iter().enumerate().take(l.nthreads) {
             let o = l.thread_off(t);
@@ -300,6 +505,9 @@ impl<'m> Codec<'m> {
             } else {
                 self.interner.intern(part)
             };
+            if mover == Some(t) {
+                mover_id = Some(id);
+            }
             let k = l.shared_len + t * self.width;
             if self.width == 2 {
                 let Ok(v) = u16::try_from(id) else {
@@ -309,6 +517,59 @@ impl<'m> Codec<'m> {
             } else {
                 key[k..k + 4].copy_from_slice(&id.to_le_bytes());
             }
+        }
+        Ok(mover_id)
+    }
+
+    fn put_id(&self, key: &mut [u8], t: usize, id: u32) -> Result<(), Overflow> {
+        let k = self.model.layout.shared_len + t * self.width;
+        if self.width == 2 {
+            let Ok(v) = u16::try_from(id) else {
+                return Err(Overflow);
+            };
+            key[k..k + 2].copy_from_slice(&v.to_le_bytes());
+        } else {
+            key[k..k + 4].copy_from_slice(&id.to_le_bytes());
+        }
+        Ok(())
+    }
+
+    /// Encode the successor of `cur` that the step cache describes: thread `t`'s new part is
+    /// number `id`, `view` is the new shared part followed by every thread's foreign bytes
+    /// (`old_view` the same of `cur`). Other threads keep their part unless their foreign
+    /// bytes changed.
+    #[expect(clippy::too_many_arguments, reason = "the explorer's scratch buffers")]
+    fn encode_view(
+        &mut self,
+        cur: &[u8],
+        ids: &[u32],
+        t: usize,
+        id: u32,
+        view: &[u8],
+        old_view: &[u8],
+        key: &mut [u8],
+        part: &mut [u8],
+    ) -> Result<(), Overflow> {
+        let l = &self.model.layout;
+        let foreign = l.foreign();
+        let fl = foreign.len();
+        key[..l.shared_len].copy_from_slice(&view[..l.shared_len]);
+        for (u, &old) in ids.iter().enumerate().take(l.nthreads) {
+            let new_id = if u == t {
+                id
+            } else {
+                let seg = l.shared_len + u * fl..l.shared_len + (u + 1) * fl;
+                let fv = &view[seg.clone()];
+                let o = l.thread_off(u);
+                if same_bytes(fv, &old_view[seg]) {
+                    old
+                } else {
+                    part.copy_from_slice(&cur[o..o + l.thread_len]);
+                    part[foreign.clone()].copy_from_slice(fv);
+                    self.interner.intern(part)
+                }
+            };
+            self.put_id(key, u, new_id)?;
         }
         Ok(())
     }
@@ -416,19 +677,29 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
 
     let mut cur = vec![0u8; n];
     let mut next = vec![0u8; n];
+    let mut part = vec![0u8; l.thread_len];
     let mut ids = vec![0u32; l.nthreads];
     let mut movers = Vec::new();
+    let mut cache = (opts.step_cache > 0).then(|| StepCache::new(model, opts.step_cache));
+    let mut batch: Vec<Option<usize>> = Vec::new();
     let mut succ: Vec<u8> = Vec::new();
     let mut tags: Vec<u32> = Vec::new();
     let mut idx = 0usize;
     let mut level_end = 1usize;
     let mut depth = 0u32;
     let mut last_progress = Instant::now();
-    let finish = |mut o: Outcome, visited: &Visited, codec: &Codec, depth: u32| -> Outcome {
+    let finish = |mut o: Outcome,
+                  visited: &Visited,
+                  codec: &Codec,
+                  cache: &Option<StepCache>,
+                  depth: u32|
+     -> Outcome {
         o.states = visited.len() as u64;
         o.depth = depth;
         o.elapsed = start.elapsed();
-        o.store_bytes = visited.bytes() + codec.interner.bytes();
+        o.store_bytes = visited.bytes()
+            + codec.interner.bytes()
+            + cache.as_ref().map(|c| c.bytes()).unwrap_or(0);
         o
     };
     while idx < visited.len() {
@@ -443,7 +714,7 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                         outcome.verdict = Verdict::Inconclusive;
                     }
                     outcome.budget_hit = Some(format!("time limit of {} s", max.as_secs()));
-                    return Ok(finish(outcome, &visited, &codec, depth));
+                    return Ok(finish(outcome, &visited, &codec, &cache, depth));
                 }
             }
             if let Some(p) = opts.progress {
@@ -462,15 +733,55 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
         succ.clear();
         tags.clear();
         moves(model, &cur, &mut movers);
-        for &m in &movers {
-            if let Mover::Thread(t) = m {
-                if model.surely_blocked(&cur, t as usize) {
+        // Which moves the step cache may answer: batch their lookups.
+        batch.clear();
+        if let Some(cache) = cache.as_mut() {
+            cache.begin(model, &cur);
+            for &m in &movers {
+                batch.push(match m {
+                    Mover::Thread(t) if !model.surely_blocked(&cur, t as usize) => {
+                        Some(cache.add(t as usize, ids[t as usize]))
+                    }
+                    _ => None,
+                });
+            }
+            cache.resolve();
+        }
+        for (mi, &m) in movers.iter().enumerate() {
+            let thread = match m {
+                Mover::Thread(t) => Some(t as usize),
+                Mover::Actor { .. } => None,
+            };
+            if let Some(t) = thread {
+                if model.surely_blocked(&cur, t) {
                     continue;
+                }
+            }
+            let slot = batch.get(mi).copied().flatten();
+            if let (Some(cache), Some(i), Some(t)) = (cache.as_ref(), slot, thread) {
+                match cache.get(i) {
+                    Cached::Blocked => continue,
+                    Cached::Moved(id, view) => {
+                        any = true;
+                        outcome.transitions += 1;
+                        let old_view = cache.current_view();
+                        codec
+                            .encode_view(&cur, &ids, t, id, view, old_view, &mut key, &mut part)?;
+                        succ.extend_from_slice(&key);
+                        tags.push(hash_tag(&key));
+                        continue;
+                    }
+                    Cached::Unknown => {}
                 }
             }
             next.copy_from_slice(&cur);
             match model.step(&mut next, m, None) {
-                StepResult::Blocked => continue,
+                StepResult::Blocked => {
+                    if let (Some(cache), Some(i)) = (cache.as_mut(), slot) {
+                        cache.remember(model, i, None);
+                    }
+                    continue;
+                }
                 StepResult::Fault(f) => {
                     any = true;
                     outcome.transitions += 1;
@@ -487,17 +798,16 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                     });
                     outcome.path = path;
                     if !opts.full {
-                        return Ok(finish(outcome, &visited, &codec, depth + 1));
+                        return Ok(finish(outcome, &visited, &codec, &cache, depth + 1));
                     }
                 }
                 StepResult::Moved => {
                     any = true;
                     outcome.transitions += 1;
-                    let mover = match m {
-                        Mover::Thread(t) => Some(t as usize),
-                        Mover::Actor { .. } => None,
-                    };
-                    codec.encode(&next, &cur, &ids, mover, &mut key)?;
+                    let id = codec.encode(&next, &cur, &ids, thread, &mut key)?;
+                    if let (Some(cache), Some(i), Some(id)) = (cache.as_mut(), slot, id) {
+                        cache.remember(model, i, Some((&next, id)));
+                    }
                     succ.extend_from_slice(&key);
                     tags.push(hash_tag(&key));
                 }
@@ -514,7 +824,7 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                             outcome.verdict = Verdict::Inconclusive;
                         }
                         outcome.budget_hit = Some(format!("state limit of {max} distinct states"));
-                        return Ok(finish(outcome, &visited, &codec, depth));
+                        return Ok(finish(outcome, &visited, &codec, &cache, depth));
                     }
                 }
             }
@@ -525,12 +835,12 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
             outcome.violation = Some(v);
             outcome.path = path_to(model, &codec, &visited, idx)?;
             if !opts.full {
-                return Ok(finish(outcome, &visited, &codec, depth));
+                return Ok(finish(outcome, &visited, &codec, &cache, depth));
             }
         }
         idx += 1;
     }
-    Ok(finish(outcome, &visited, &codec, depth))
+    Ok(finish(outcome, &visited, &codec, &cache, depth))
 }
 
 /// The moves from the initial state to state `idx`, following BFS parents and finding, for
@@ -553,8 +863,7 @@ fn path_to(
     let mut cur = vec![0u8; n];
     let mut next = vec![0u8; n];
     let mut ids = vec![0u32; l.nthreads];
-    let mut key = vec![0u8; visited.key_len];
-    // Encoding for comparison must not add thread parts: compare decoded states instead.
+    // Compare decoded states (encoding could add thread parts to the interner).
     let mut target = vec![0u8; n];
     let mut tids = vec![0u32; l.nthreads];
     let mut path = Vec::with_capacity(chain.len());
@@ -571,7 +880,6 @@ fn path_to(
                 break;
             }
         }
-        let _ = &mut key;
         match found {
             Some(m) => path.push(m),
             None => return Ok(path),

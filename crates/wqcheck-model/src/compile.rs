@@ -171,15 +171,18 @@ pub struct Code {
     pub funcs: Vec<FuncInfo>,
     /// Entry locals, in handle order. The futex queue entry of a thread is one more, last.
     pub entries: Vec<EntryLocal>,
+    /// Whether any instruction is a `futex_wait`.
+    pub uses_futex: bool,
     pub total_slots: usize,
     /// Return-pc words per thread.
     pub total_rets: usize,
 }
 
 impl Code {
-    /// Entry slots per thread: the entry locals plus one for `futex_wait`.
+    /// Entry slots per thread: the entry locals, plus one for `futex_wait` when the program
+    /// uses it (the last slot).
     pub fn entries_per_thread(&self) -> usize {
-        self.entries.len() + 1
+        self.entries.len() + self.uses_futex as usize
     }
 }
 
@@ -198,6 +201,7 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             live: Vec::new(),
             funcs: Vec::new(),
             entries: Vec::new(),
+            uses_futex: false,
             total_slots: 0,
             total_rets: 0,
         },
@@ -283,6 +287,15 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             *f = func;
         }
     }
+    c.code.uses_futex = c.code.instrs.iter().any(|i| {
+        matches!(
+            i,
+            Instr::Builtin {
+                op: Builtin::FutexWait(_),
+                ..
+            }
+        )
+    });
     c.code.visibility = c.code.instrs.iter().map(visibility).collect();
     c.code.visibility_class = c
         .code

@@ -282,21 +282,22 @@ impl Model {
         mut rec: Option<&mut StepRecord>,
     ) -> StepResult {
         let l = &self.layout;
+        let code = &self.code;
         let mut pc = l.pc(s, t);
         let mut first = step;
         let mut shared_done = false;
         let mut in_atomic = false;
         let mut atomic_span = Span::default();
         let mut budget = LOCAL_BUDGET;
+        // The running function and its frame's offset, recomputed only when it changes.
+        let mut cur_f = usize::MAX;
+        let mut fb = 0;
         if let Some(r) = rec.as_deref_mut() {
             r.spans.clear();
             r.blocked_at = None;
             r.result = None;
         }
-        loop {
-            if pc == PC_DONE {
-                break;
-            }
+        while pc != PC_DONE {
             let shared = self.is_shared(s, t, pc);
             if shared && !first && !in_atomic {
                 break;
@@ -308,41 +309,44 @@ impl Model {
                         "{} runs {LOCAL_BUDGET} operations without a shared one (an endless local loop?)",
                         self.thread_name(t)
                     ),
-                    span: self.code.spans[pc as usize],
+                    span: code.spans[pc as usize],
                 });
             }
-            let instr = &self.code.instrs[pc as usize];
+            let instr = &code.instrs[pc as usize];
+            let f = code.func_of[pc as usize] as usize;
+            if f != cur_f {
+                cur_f = f;
+                fb = l.frame_base(t, f);
+            }
             if shared {
                 if let Some(r) = rec.as_deref_mut() {
                     if !matches!(instr, Instr::AtomicBegin) {
-                        r.spans.push(self.code.spans[pc as usize]);
+                        r.spans.push(code.spans[pc as usize]);
                     }
                 }
             }
-            match self.exec(s, t, pc, instr) {
+            match self.exec(s, t, pc, instr, f, fb) {
                 Flow::Next(n) => {
                     if shared {
-                        if let Some(r) = rec.as_deref_mut() {
-                            if r.result.is_none() && r.spans.len() == 1 {
-                                r.result = self.result_of(s, t, pc, instr);
+                        match instr {
+                            Instr::AtomicBegin => {
+                                in_atomic = true;
+                                atomic_span = code.spans[pc as usize];
                             }
-                        }
-                    }
-                    match instr {
-                        Instr::AtomicBegin => {
-                            in_atomic = true;
-                            atomic_span = self.code.spans[pc as usize];
-                        }
-                        Instr::AtomicEnd => in_atomic = false,
-                        _ => {
-                            if shared {
+                            _ => {
                                 shared_done = true;
+                                if let Some(r) = rec.as_deref_mut() {
+                                    if r.result.is_none() && r.spans.len() == 1 {
+                                        r.result = self.result_of(s, t, pc, instr);
+                                    }
+                                }
                             }
                         }
+                    } else if matches!(instr, Instr::AtomicEnd) {
+                        in_atomic = false;
                     }
                     first = false;
                     pc = n;
-                    l.set_pc(s, t, pc);
                 }
                 Flow::Block => {
                     if let Some(r) = rec.as_deref_mut() {
@@ -353,17 +357,18 @@ impl Model {
                     }
                     return StepResult::Fault(Fault {
                         message: "this atomic block would block after its first operation (only the first operation of an atomic block may block)".into(),
-                        span: if in_atomic { atomic_span } else { self.code.spans[pc as usize] },
+                        span: if in_atomic { atomic_span } else { code.spans[pc as usize] },
                     });
                 }
                 Flow::Fault(message) => {
                     return StepResult::Fault(Fault {
                         message,
-                        span: self.code.spans[pc as usize],
+                        span: code.spans[pc as usize],
                     })
                 }
             }
         }
+        l.set_pc(s, t, pc);
         self.clear_dead_slots(s, t);
         StepResult::Moved
     }
@@ -552,10 +557,8 @@ impl Model {
 
     /// Execute one instruction.
     #[inline(always)]
-    fn exec(&self, s: &mut [u8], t: usize, pc: Pc, instr: &Instr) -> Flow {
+    fn exec(&self, s: &mut [u8], t: usize, pc: Pc, instr: &Instr, f: usize, fb: usize) -> Flow {
         let l = &self.layout;
-        let f = self.code.func_of[pc as usize] as usize;
-        let fb = l.frame_base(t, f);
         let next = Flow::Next(pc + 1);
         macro_rules! v {
             ($o:expr) => {

@@ -174,6 +174,7 @@ pub fn check(inst: Instance, args: &Args, progress: bool) -> Result<RunReport, S
         max_time,
         progress: if progress { Some(&show) } else { None },
         full: args.full,
+        ..wqcheck_explore::Options::default()
     };
     let out = wqcheck_explore::explore(&model, &opts);
     if progress && out.elapsed >= Duration::from_secs(1) {

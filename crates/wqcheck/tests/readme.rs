@@ -12,17 +12,19 @@ fn read(rel: &str) -> String {
 }
 
 #[test]
-fn readme_defines_each_verdict_as_the_code_does() {
-    let readme = read("README.md");
-    for v in [
-        Verdict::Holds,
-        Verdict::LostWakeup,
-        Verdict::Deadlock,
-        Verdict::AssertionFailed,
-        Verdict::Inconclusive,
-    ] {
-        let line = format!("- `{v}`: {}", v.definition());
-        assert!(readme.contains(&line), "README.md lacks the line\n{line}");
+fn readme_and_dsl_reference_define_each_verdict_as_the_code_does() {
+    for doc in ["README.md", "docs/dsl.md"] {
+        let text = read(doc);
+        for v in [
+            Verdict::Holds,
+            Verdict::LostWakeup,
+            Verdict::Deadlock,
+            Verdict::AssertionFailed,
+            Verdict::Inconclusive,
+        ] {
+            let line = format!("- `{v}`: {}", v.definition());
+            assert!(text.contains(&line), "{doc} lacks the line\n{line}");
+        }
     }
 }
 

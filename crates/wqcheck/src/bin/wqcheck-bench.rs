@@ -46,6 +46,7 @@ fn child(path: &str, full: bool) -> ExitCode {
             max_time,
             progress: None,
             full,
+            ..wqcheck_explore::Options::default()
         },
     );
     println!(
