@@ -297,7 +297,7 @@ impl Visited {
 /// of `wqcheck_model::state`. Call the shared part and every thread's foreign bytes the
 /// state's *view*. A step is then a function of `(t, t's part, view)`, and the same
 /// arguments recur across many states that differ only in other threads' program counters
-/// and locals (in the page-lock models, 98% of steps). Views are interned like thread
+/// and locals (in the page-lock models, 98% of steps). Views are numbered like thread
 /// parts, so an entry is `(t, part, view) -> (blocked | t's new part, new view)`, 18 bytes;
 /// a hit replaces a run of the interpreter with a lookup. Faults are never cached (the step
 /// is run again to report them). The cache stops growing at a fixed number of entries,
@@ -305,14 +305,7 @@ impl Visited {
 /// same with or without it.
 struct StepCache {
     records: Records,
-    views: Interner,
-    view: Vec<u8>,
-    /// The view number of the state being expanded, and the keys of its steps (9 bytes
-    /// each), their tags and what the cache knows of them.
-    view_id: u32,
-    keys: Vec<u8>,
-    tags: Vec<u32>,
-    found: Vec<Option<usize>>,
+    views: Records,
     limit: usize,
     shared_len: usize,
     foreign: std::ops::Range<usize>,
@@ -322,11 +315,11 @@ const STEP_KEY: usize = 9;
 const STEP_REC: usize = STEP_KEY + 9;
 
 /// What the cache says about a step.
-enum Cached<'a> {
+enum Cached {
     Unknown,
     Blocked,
-    /// The successor: `t`'s new part number and the new view.
-    Moved(u32, &'a [u8]),
+    /// The successor: `t`'s new part number and the new view's number.
+    Moved(u32, u32),
 }
 
 impl StepCache {
@@ -336,70 +329,46 @@ impl StepCache {
         let view_len = l.shared_len + l.nthreads * foreign.len();
         StepCache {
             records: Records::new(STEP_KEY, STEP_REC),
-            views: Interner::new(view_len),
-            view: Vec::with_capacity(view_len),
-            view_id: 0,
-            keys: Vec::new(),
-            tags: Vec::new(),
-            found: Vec::new(),
+            views: Records::new(view_len, view_len),
             limit,
             shared_len: l.shared_len,
             foreign,
         }
     }
 
-    fn view_of(&mut self, model: &Model, s: &[u8]) -> u32 {
+    /// Write the view of `s` into `out`.
+    fn view_of(&self, model: &Model, s: &[u8], out: &mut Vec<u8>) {
         let l = &model.layout;
-        self.view.clear();
-        self.view.extend_from_slice(&s[..self.shared_len]);
+        out.clear();
+        out.extend_from_slice(&s[..self.shared_len]);
         for u in 0..l.nthreads {
             let o = l.thread_off(u);
-            self.view
-                .extend_from_slice(&s[o + self.foreign.start..o + self.foreign.end]);
-        }
-        self.views.intern(&self.view)
-    }
-
-    /// Start the steps of state `s`.
-    fn begin(&mut self, model: &Model, s: &[u8]) {
-        self.keys.clear();
-        self.tags.clear();
-        self.found.clear();
-        self.view_id = self.view_of(model, s);
-    }
-
-    /// The current state's view.
-    fn current_view(&self) -> &[u8] {
-        self.views.get(self.view_id)
-    }
-
-    /// Add the step of thread `t` (whose part is number `part`) to the batch; its index.
-    fn add(&mut self, t: usize, part: u32) -> usize {
-        let start = self.keys.len();
-        self.keys.push(t as u8);
-        self.keys.extend_from_slice(&part.to_le_bytes());
-        self.keys.extend_from_slice(&self.view_id.to_le_bytes());
-        self.tags.push(hash_tag(&self.keys[start..]));
-        self.tags.len() - 1
-    }
-
-    /// Look every step of the batch up. Each lookup is two dependent cache misses (the
-    /// table word, then the record); doing all first halves, then all second halves, lets
-    /// the misses of different steps overlap.
-    fn resolve(&mut self) {
-        let sink = self
-            .tags
-            .iter()
-            .fold(0u64, |a, &t| a ^ self.records.touch(t));
-        std::hint::black_box(sink);
-        for i in 0..self.tags.len() {
-            let key = &self.keys[i * STEP_KEY..(i + 1) * STEP_KEY];
-            self.found.push(self.records.find(key, self.tags[i]).ok());
+            out.extend_from_slice(&s[o + self.foreign.start..o + self.foreign.end]);
         }
     }
 
-    fn get(&self, i: usize) -> Cached<'_> {
-        let Some(r) = self.found[i] else {
+    /// The number of a view (numbering it if it is new).
+    fn view_id(&mut self, view: &[u8], tag: u32) -> u32 {
+        match self.views.find(view, tag) {
+            Ok(r) => r as u32,
+            Err(slot) => self.views.add(slot, tag, view) as u32,
+        }
+    }
+
+    fn view(&self, id: u32) -> &[u8] {
+        self.views.get(id as usize)
+    }
+
+    fn key(t: usize, part: u32, view: u32) -> [u8; STEP_KEY] {
+        let mut k = [0u8; STEP_KEY];
+        k[0] = t as u8;
+        k[1..5].copy_from_slice(&part.to_le_bytes());
+        k[5..9].copy_from_slice(&view.to_le_bytes());
+        k
+    }
+
+    fn lookup(&self, key: &[u8; STEP_KEY], tag: u32) -> Cached {
+        let Ok(r) = self.records.find(key, tag) else {
             return Cached::Unknown;
         };
         let rec = &self.records.get(r)[STEP_KEY..];
@@ -408,26 +377,23 @@ impl StepCache {
         } else {
             let id = u32::from_le_bytes([rec[1], rec[2], rec[3], rec[4]]);
             let view = u32::from_le_bytes([rec[5], rec[6], rec[7], rec[8]]);
-            Cached::Moved(id, self.views.get(view))
+            Cached::Moved(id, view)
         }
     }
 
-    /// Remember the outcome of step `i` of the batch: blocked, or the successor `s` in
-    /// which the moving thread's part is number `id`.
-    fn remember(&mut self, model: &Model, i: usize, next: Option<(&[u8], u32)>) {
+    /// Remember a step: blocked (`None`), or moved to thread part `id` and view `view`.
+    fn remember(&mut self, key: &[u8; STEP_KEY], tag: u32, next: Option<(u32, u32)>) {
         if self.records.len >= self.limit {
             return;
         }
         let mut rec = [0u8; STEP_REC];
-        rec[..STEP_KEY].copy_from_slice(&self.keys[i * STEP_KEY..(i + 1) * STEP_KEY]);
-        if let Some((s, id)) = next {
-            let view = self.view_of(model, s);
+        rec[..STEP_KEY].copy_from_slice(key);
+        if let Some((id, view)) = next {
             rec[STEP_KEY] = 1;
             rec[STEP_KEY + 1..STEP_KEY + 5].copy_from_slice(&id.to_le_bytes());
             rec[STEP_KEY + 5..].copy_from_slice(&view.to_le_bytes());
         }
-        let tag = self.tags[i];
-        if let Err(slot) = self.records.find(&rec[..STEP_KEY], tag) {
+        if let Err(slot) = self.records.find(key, tag) {
             self.records.add(slot, tag, &rec);
         }
     }
@@ -634,6 +600,30 @@ fn unreachable_outcome() -> Outcome {
     }
 }
 
+/// States expanded together. Expanding a state costs a handful of cache misses (its view,
+/// its steps in the step cache, its successors in the visited table); doing each stage for
+/// a batch of states before the next stage lets those misses overlap.
+const BATCH: usize = 32;
+
+/// One state of a batch being expanded, and what its expansion found.
+#[derive(Default)]
+struct Expansion {
+    state: Vec<u8>,
+    ids: Vec<u32>,
+    view: Vec<u8>,
+    view_tag: u32,
+    view_id: u32,
+    movers: Vec<Mover>,
+    /// Per mover: the step-cache key and tag, for threads that are not surely blocked.
+    keys: Vec<Option<([u8; STEP_KEY], u32)>>,
+    /// Some move is possible.
+    any: bool,
+    /// Faulting moves, in mover order.
+    faults: Vec<(Mover, wqcheck_model::Fault)>,
+    /// This state's successors in the batch's successor list.
+    succ: std::ops::Range<usize>,
+}
+
 fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Outcome, Overflow> {
     let start = Instant::now();
     let l = &model.layout;
@@ -675,13 +665,11 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
     codec.encode(&init, &blank, &zero_ids, None, &mut key)?;
     visited.insert(&key, hash_tag(&key), u32::MAX);
 
-    let mut cur = vec![0u8; n];
     let mut next = vec![0u8; n];
     let mut part = vec![0u8; l.thread_len];
-    let mut ids = vec![0u32; l.nthreads];
-    let mut movers = Vec::new();
+    let mut view = Vec::new();
     let mut cache = (opts.step_cache > 0).then(|| StepCache::new(model, opts.step_cache));
-    let mut batch: Vec<Option<usize>> = Vec::new();
+    let mut batch: Vec<Expansion> = (0..BATCH).map(|_| Expansion::default()).collect();
     let mut succ: Vec<u8> = Vec::new();
     let mut tags: Vec<u32> = Vec::new();
     let mut idx = 0usize;
@@ -703,142 +691,179 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
         o
     };
     while idx < visited.len() {
-        if idx == level_end {
-            depth += 1;
-            level_end = visited.len();
-        }
-        if idx.is_multiple_of(1024) {
-            if let Some(max) = opts.max_time {
-                if start.elapsed() >= max {
-                    if outcome.violation.is_none() {
-                        outcome.verdict = Verdict::Inconclusive;
-                    }
-                    outcome.budget_hit = Some(format!("time limit of {} s", max.as_secs()));
-                    return Ok(finish(outcome, &visited, &codec, &cache, depth));
+        if let Some(max) = opts.max_time {
+            if start.elapsed() >= max {
+                if outcome.violation.is_none() {
+                    outcome.verdict = Verdict::Inconclusive;
                 }
-            }
-            if let Some(p) = opts.progress {
-                if last_progress.elapsed() >= Duration::from_secs(1) {
-                    last_progress = Instant::now();
-                    p(&Progress {
-                        states: visited.len() as u64,
-                        depth,
-                        elapsed: start.elapsed(),
-                    });
-                }
-            }
-        }
-        codec.decode(visited.key(idx), &mut cur, &mut ids);
-        let mut any = false;
-        succ.clear();
-        tags.clear();
-        moves(model, &cur, &mut movers);
-        // Which moves the step cache may answer: batch their lookups.
-        batch.clear();
-        if let Some(cache) = cache.as_mut() {
-            cache.begin(model, &cur);
-            for &m in &movers {
-                batch.push(match m {
-                    Mover::Thread(t) if !model.surely_blocked(&cur, t as usize) => {
-                        Some(cache.add(t as usize, ids[t as usize]))
-                    }
-                    _ => None,
-                });
-            }
-            cache.resolve();
-        }
-        for (mi, &m) in movers.iter().enumerate() {
-            let thread = match m {
-                Mover::Thread(t) => Some(t as usize),
-                Mover::Actor { .. } => None,
-            };
-            if let Some(t) = thread {
-                if model.surely_blocked(&cur, t) {
-                    continue;
-                }
-            }
-            let slot = batch.get(mi).copied().flatten();
-            if let (Some(cache), Some(i), Some(t)) = (cache.as_ref(), slot, thread) {
-                match cache.get(i) {
-                    Cached::Blocked => continue,
-                    Cached::Moved(id, view) => {
-                        any = true;
-                        outcome.transitions += 1;
-                        let old_view = cache.current_view();
-                        codec
-                            .encode_view(&cur, &ids, t, id, view, old_view, &mut key, &mut part)?;
-                        succ.extend_from_slice(&key);
-                        tags.push(hash_tag(&key));
-                        continue;
-                    }
-                    Cached::Unknown => {}
-                }
-            }
-            next.copy_from_slice(&cur);
-            match model.step(&mut next, m, None) {
-                StepResult::Blocked => {
-                    if let (Some(cache), Some(i)) = (cache.as_mut(), slot) {
-                        cache.remember(model, i, None);
-                    }
-                    continue;
-                }
-                StepResult::Fault(f) => {
-                    any = true;
-                    outcome.transitions += 1;
-                    if outcome.violation.is_some() {
-                        continue;
-                    }
-                    let mut path = path_to(model, &codec, &visited, idx)?;
-                    path.push(m);
-                    outcome.verdict = Verdict::AssertionFailed;
-                    outcome.violation = Some(Violation {
-                        verdict: Verdict::AssertionFailed,
-                        message: f.message,
-                        span: Some(f.span),
-                    });
-                    outcome.path = path;
-                    if !opts.full {
-                        return Ok(finish(outcome, &visited, &codec, &cache, depth + 1));
-                    }
-                }
-                StepResult::Moved => {
-                    any = true;
-                    outcome.transitions += 1;
-                    let id = codec.encode(&next, &cur, &ids, thread, &mut key)?;
-                    if let (Some(cache), Some(i), Some(id)) = (cache.as_mut(), slot, id) {
-                        cache.remember(model, i, Some((&next, id)));
-                    }
-                    succ.extend_from_slice(&key);
-                    tags.push(hash_tag(&key));
-                }
-            }
-        }
-        // Bring every successor's table slot into the cache at once, then insert them.
-        let touched = tags.iter().fold(0u64, |a, &t| a ^ visited.touch(t));
-        std::hint::black_box(touched);
-        for (k, &tag) in succ.chunks_exact(key_len).zip(&tags) {
-            if visited.insert(k, tag, idx as u32) {
-                if let Some(max) = opts.max_states {
-                    if visited.len() as u64 >= max {
-                        if outcome.violation.is_none() {
-                            outcome.verdict = Verdict::Inconclusive;
-                        }
-                        outcome.budget_hit = Some(format!("state limit of {max} distinct states"));
-                        return Ok(finish(outcome, &visited, &codec, &cache, depth));
-                    }
-                }
-            }
-        }
-        if !any && !model.all_done(&cur) && outcome.violation.is_none() {
-            let v = model.classify_stuck(&cur);
-            outcome.verdict = v.verdict;
-            outcome.violation = Some(v);
-            outcome.path = path_to(model, &codec, &visited, idx)?;
-            if !opts.full {
+                outcome.budget_hit = Some(format!("time limit of {} s", max.as_secs()));
                 return Ok(finish(outcome, &visited, &codec, &cache, depth));
             }
         }
-        idx += 1;
+        if let Some(p) = opts.progress {
+            if last_progress.elapsed() >= Duration::from_secs(1) {
+                last_progress = Instant::now();
+                p(&Progress {
+                    states: visited.len() as u64,
+                    depth,
+                    elapsed: start.elapsed(),
+                });
+            }
+        }
+        let count = BATCH.min(visited.len() - idx);
+        let batch = &mut batch[..count];
+        // 1. Decode the states and find their views.
+        for (b, e) in batch.iter_mut().enumerate() {
+            e.state.resize(n, 0);
+            e.ids.resize(l.nthreads, 0);
+            codec.decode(visited.key(idx + b), &mut e.state, &mut e.ids);
+            e.any = false;
+            e.faults.clear();
+            moves(model, &e.state, &mut e.movers);
+            if let Some(c) = cache.as_ref() {
+                c.view_of(model, &e.state, &mut e.view);
+                e.view_tag = hash_tag(&e.view);
+                std::hint::black_box(c.views.touch(e.view_tag));
+            }
+        }
+        // 2. Number the views; make the step-cache keys.
+        if let Some(c) = cache.as_mut() {
+            for e in batch.iter_mut() {
+                e.view_id = c.view_id(&e.view, e.view_tag);
+                e.keys.clear();
+                for &m in &e.movers {
+                    e.keys.push(match m {
+                        Mover::Thread(t) if !model.surely_blocked(&e.state, t as usize) => {
+                            let k = StepCache::key(t as usize, e.ids[t as usize], e.view_id);
+                            let tag = hash_tag(&k);
+                            std::hint::black_box(c.records.touch(tag));
+                            Some((k, tag))
+                        }
+                        _ => None,
+                    });
+                }
+            }
+        } else {
+            for e in batch.iter_mut() {
+                e.keys.clear();
+                e.keys.resize(e.movers.len(), None);
+            }
+        }
+        // 3. Every state's successors, from the cache or the interpreter.
+        succ.clear();
+        tags.clear();
+        for e in batch.iter_mut() {
+            let first = tags.len();
+            for (mi, &m) in e.movers.iter().enumerate() {
+                let thread = match m {
+                    Mover::Thread(t) => Some(t as usize),
+                    Mover::Actor { .. } => None,
+                };
+                if let Some(t) = thread {
+                    if model.surely_blocked(&e.state, t) {
+                        continue;
+                    }
+                }
+                let cached = e.keys[mi];
+                if let (Some(c), Some((k, tag)), Some(t)) = (cache.as_ref(), cached, thread) {
+                    match c.lookup(&k, tag) {
+                        Cached::Blocked => continue,
+                        Cached::Moved(id, v) => {
+                            e.any = true;
+                            outcome.transitions += 1;
+                            let (new_view, old_view) = (c.view(v), c.view(e.view_id));
+                            codec.encode_view(
+                                &e.state, &e.ids, t, id, new_view, old_view, &mut key, &mut part,
+                            )?;
+                            succ.extend_from_slice(&key);
+                            tags.push(hash_tag(&key));
+                            continue;
+                        }
+                        Cached::Unknown => {}
+                    }
+                }
+                next.copy_from_slice(&e.state);
+                match model.step(&mut next, m, None) {
+                    StepResult::Blocked => {
+                        if let (Some(c), Some((k, tag))) = (cache.as_mut(), cached) {
+                            c.remember(&k, tag, None);
+                        }
+                    }
+                    StepResult::Fault(f) => {
+                        e.any = true;
+                        outcome.transitions += 1;
+                        e.faults.push((m, f));
+                    }
+                    StepResult::Moved => {
+                        e.any = true;
+                        outcome.transitions += 1;
+                        let id = codec.encode(&next, &e.state, &e.ids, thread, &mut key)?;
+                        if let (Some(c), Some((k, tag)), Some(id)) = (cache.as_mut(), cached, id)
+                        {
+                            c.view_of(model, &next, &mut view);
+                            let vid = c.view_id(&view, hash_tag(&view));
+                            c.remember(&k, tag, Some((id, vid)));
+                        }
+                        succ.extend_from_slice(&key);
+                        tags.push(hash_tag(&key));
+                    }
+                }
+            }
+            e.succ = first..tags.len();
+        }
+        // 4. Bring every successor's table slot in at once.
+        let touched = tags.iter().fold(0u64, |a, &t| a ^ visited.touch(t));
+        std::hint::black_box(touched);
+        // 5. In BFS order: report, insert, check the budget and stuck states.
+        for (b, e) in batch.iter().enumerate() {
+            let i = idx + b;
+            if i == level_end {
+                depth += 1;
+                level_end = visited.len();
+            }
+            for (m, f) in &e.faults {
+                if outcome.violation.is_some() {
+                    break;
+                }
+                let mut path = path_to(model, &codec, &visited, i)?;
+                path.push(*m);
+                outcome.verdict = Verdict::AssertionFailed;
+                outcome.violation = Some(Violation {
+                    verdict: Verdict::AssertionFailed,
+                    message: f.message.clone(),
+                    span: Some(f.span),
+                });
+                outcome.path = path;
+                if !opts.full {
+                    return Ok(finish(outcome, &visited, &codec, &cache, depth + 1));
+                }
+            }
+            for j in e.succ.clone() {
+                let k = &succ[j * key_len..(j + 1) * key_len];
+                if visited.insert(k, tags[j], i as u32) {
+                    if let Some(max) = opts.max_states {
+                        if visited.len() as u64 >= max {
+                            if outcome.violation.is_none() {
+                                outcome.verdict = Verdict::Inconclusive;
+                            }
+                            outcome.budget_hit =
+                                Some(format!("state limit of {max} distinct states"));
+                            return Ok(finish(outcome, &visited, &codec, &cache, depth));
+                        }
+                    }
+                }
+            }
+            if !e.any && !model.all_done(&e.state) && outcome.violation.is_none() {
+                let v = model.classify_stuck(&e.state);
+                outcome.verdict = v.verdict;
+                outcome.violation = Some(v);
+                outcome.path = path_to(model, &codec, &visited, i)?;
+                if !opts.full {
+                    return Ok(finish(outcome, &visited, &codec, &cache, depth));
+                }
+            }
+        }
+        idx += count;
     }
     Ok(finish(outcome, &visited, &codec, &cache, depth))
 }

@@ -63,3 +63,32 @@ fn variant_d_v4_13_matches_spin_state_counts() {
         (Verdict::LostWakeup, 33_721, 15)
     );
 }
+
+/// The step cache only speeds the search up: with it off, or too small to hold much, the
+/// search stores the same states and finds the same shortest counterexample.
+#[test]
+fn step_cache_changes_nothing_but_speed() {
+    for file in ["lockpage-c-n3.ron", "lockpage-d-n3.ron"] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scenarios/spin")
+            .join(file);
+        let model = Model::new(wqcheck::load(&path).unwrap_or_else(|e| panic!("{e}")))
+            .expect("compiles");
+        let run = |step_cache: usize, full: bool| {
+            let o = explore(
+                &model,
+                &Options {
+                    full,
+                    step_cache,
+                    ..Options::default()
+                },
+            );
+            (o.verdict, o.states, o.transitions, o.path)
+        };
+        for full in [true, false] {
+            let with = run(wqcheck_explore::DEFAULT_STEP_CACHE, full);
+            assert_eq!(with, run(0, full), "{file}: cache off");
+            assert_eq!(with, run(100, full), "{file}: a 100-entry cache");
+        }
+    }
+}
