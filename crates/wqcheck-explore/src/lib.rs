@@ -35,8 +35,8 @@ pub struct Options<'a> {
     pub step_cache: usize,
 }
 
-/// The step cache's default size: 2^22 entries of 18 bytes (plus the table and the
-/// interned views). The cache only speeds the search up; it never changes its result.
+/// The step cache's default size: 2^22 entries of 20 bytes (at most 2^23 slots, 160 MiB,
+/// plus the numbered views). The cache only speeds the search up; it never changes its result.
 pub const DEFAULT_STEP_CACHE: usize = 1 << 22;
 
 impl Default for Options<'_> {
@@ -304,15 +304,20 @@ impl Visited {
 /// which bounds its memory; it only speeds the search up, and the states found are the
 /// same with or without it.
 struct StepCache {
-    records: Records,
+    /// Open addressing; a slot holds a whole entry:
+    /// `[t + 1 | moved << 8, part, view, new part, new view]`, 0 in the first word = empty.
+    /// An entry's home slot depends mostly on its view, so the steps of one state (which
+    /// share the view) are looked up in a few adjacent cache lines.
+    slots: Vec<[u32; 5]>,
+    len: usize,
     views: Records,
     limit: usize,
     shared_len: usize,
     foreign: std::ops::Range<usize>,
 }
 
-const STEP_KEY: usize = 9;
-const STEP_REC: usize = STEP_KEY + 9;
+/// A step's key in the cache: (thread, its part number, the view number).
+type StepKey = (u8, u32, u32);
 
 /// What the cache says about a step.
 enum Cached {
@@ -328,7 +333,8 @@ impl StepCache {
         let foreign = l.foreign();
         let view_len = l.shared_len + l.nthreads * foreign.len();
         StepCache {
-            records: Records::new(STEP_KEY, STEP_REC),
+            slots: vec![[0; 5]; 1 << 12],
+            len: 0,
             views: Records::new(view_len, view_len),
             limit,
             shared_len: l.shared_len,
@@ -359,47 +365,81 @@ impl StepCache {
         self.views.get(id as usize)
     }
 
-    fn key(t: usize, part: u32, view: u32) -> [u8; STEP_KEY] {
-        let mut k = [0u8; STEP_KEY];
-        k[0] = t as u8;
-        k[1..5].copy_from_slice(&part.to_le_bytes());
-        k[5..9].copy_from_slice(&view.to_le_bytes());
-        k
+    #[inline]
+    fn home(key: StepKey, mask: usize) -> usize {
+        let (t, part, view) = key;
+        let v = (view as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20;
+        let w = ((part as u64) << 8 | t as u64).wrapping_mul(0xff51_afd7_ed55_8ccd) >> 60;
+        (v as usize).wrapping_add(w as usize) & mask
     }
 
-    fn lookup(&self, key: &[u8; STEP_KEY], tag: u32) -> Cached {
-        let Ok(r) = self.records.find(key, tag) else {
-            return Cached::Unknown;
-        };
-        let rec = &self.records.get(r)[STEP_KEY..];
-        if rec[0] == 0 {
-            Cached::Blocked
-        } else {
-            let id = u32::from_le_bytes([rec[1], rec[2], rec[3], rec[4]]);
-            let view = u32::from_le_bytes([rec[5], rec[6], rec[7], rec[8]]);
-            Cached::Moved(id, view)
+    /// The first slot of a key's probe, read early so that its cache miss overlaps others.
+    #[inline]
+    fn touch(&self, key: StepKey) -> u32 {
+        self.slots[Self::home(key, self.slots.len() - 1)][0]
+    }
+
+    /// `Ok(slot)` holding the key, or `Err(free slot)`.
+    fn find(&self, key: StepKey) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(key, mask);
+        let first = key.0 as u32 + 1;
+        loop {
+            let e = &self.slots[i];
+            if e[0] == 0 {
+                return Err(i);
+            }
+            if e[0] & 0xff == first && e[1] == key.1 && e[2] == key.2 {
+                return Ok(i);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn lookup(&self, key: StepKey) -> Cached {
+        match self.find(key) {
+            Err(_) => Cached::Unknown,
+            Ok(i) => {
+                let e = &self.slots[i];
+                if e[0] & 0x100 == 0 {
+                    Cached::Blocked
+                } else {
+                    Cached::Moved(e[3], e[4])
+                }
+            }
         }
     }
 
     /// Remember a step: blocked (`None`), or moved to thread part `id` and view `view`.
-    fn remember(&mut self, key: &[u8; STEP_KEY], tag: u32, next: Option<(u32, u32)>) {
-        if self.records.len >= self.limit {
+    fn remember(&mut self, key: StepKey, next: Option<(u32, u32)>) {
+        if self.len >= self.limit {
             return;
         }
-        let mut rec = [0u8; STEP_REC];
-        rec[..STEP_KEY].copy_from_slice(key);
-        if let Some((id, view)) = next {
-            rec[STEP_KEY] = 1;
-            rec[STEP_KEY + 1..STEP_KEY + 5].copy_from_slice(&id.to_le_bytes());
-            rec[STEP_KEY + 5..].copy_from_slice(&view.to_le_bytes());
-        }
-        if let Err(slot) = self.records.find(key, tag) {
-            self.records.add(slot, tag, &rec);
+        let Err(i) = self.find(key) else {
+            return;
+        };
+        let (moved, id, view) = match next {
+            Some((id, view)) => (0x100, id, view),
+            None => (0, 0, 0),
+        };
+        self.slots[i] = [key.0 as u32 + 1 | moved, key.1, key.2, id, view];
+        self.len += 1;
+        if self.len * 8 > self.slots.len() * 5 {
+            let old = std::mem::take(&mut self.slots);
+            self.slots = vec![[0; 5]; old.len() * 2];
+            let mask = self.slots.len() - 1;
+            for e in old.into_iter().filter(|e| e[0] != 0) {
+                let mut j = Self::home(((e[0] & 0xff) as u8 - 1, e[1], e[2]), mask);
+                while self.slots[j][0] != 0 {
+                    j = (j + 1) & mask;
+                }
+                self.slots[j] = e;
+            }
         }
     }
 
     fn bytes(&self) -> u64 {
-        self.records.bytes() + self.views.bytes()
+        (self.slots.len() * 20) as u64 + self.views.bytes()
     }
 }
 
@@ -614,8 +654,8 @@ struct Expansion {
     view_tag: u32,
     view_id: u32,
     movers: Vec<Mover>,
-    /// Per mover: the step-cache key and tag, for threads that are not surely blocked.
-    keys: Vec<Option<([u8; STEP_KEY], u32)>>,
+    /// Per mover: the step-cache key, for threads that are not surely blocked.
+    keys: Vec<Option<StepKey>>,
     /// Some move is possible.
     any: bool,
     /// Faulting moves, in mover order.
@@ -734,10 +774,9 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                 for &m in &e.movers {
                     e.keys.push(match m {
                         Mover::Thread(t) if !model.surely_blocked(&e.state, t as usize) => {
-                            let k = StepCache::key(t as usize, e.ids[t as usize], e.view_id);
-                            let tag = hash_tag(&k);
-                            std::hint::black_box(c.records.touch(tag));
-                            Some((k, tag))
+                            let k = (t, e.ids[t as usize], e.view_id);
+                            std::hint::black_box(c.touch(k));
+                            Some(k)
                         }
                         _ => None,
                     });
@@ -765,8 +804,8 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                     }
                 }
                 let cached = e.keys[mi];
-                if let (Some(c), Some((k, tag)), Some(t)) = (cache.as_ref(), cached, thread) {
-                    match c.lookup(&k, tag) {
+                if let (Some(c), Some(k), Some(t)) = (cache.as_ref(), cached, thread) {
+                    match c.lookup(k) {
                         Cached::Blocked => continue,
                         Cached::Moved(id, v) => {
                             e.any = true;
@@ -785,8 +824,8 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                 next.copy_from_slice(&e.state);
                 match model.step(&mut next, m, None) {
                     StepResult::Blocked => {
-                        if let (Some(c), Some((k, tag))) = (cache.as_mut(), cached) {
-                            c.remember(&k, tag, None);
+                        if let (Some(c), Some(k)) = (cache.as_mut(), cached) {
+                            c.remember(k, None);
                         }
                     }
                     StepResult::Fault(f) => {
@@ -798,11 +837,10 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                         e.any = true;
                         outcome.transitions += 1;
                         let id = codec.encode(&next, &e.state, &e.ids, thread, &mut key)?;
-                        if let (Some(c), Some((k, tag)), Some(id)) = (cache.as_mut(), cached, id)
-                        {
+                        if let (Some(c), Some(k), Some(id)) = (cache.as_mut(), cached, id) {
                             c.view_of(model, &next, &mut view);
                             let vid = c.view_id(&view, hash_tag(&view));
-                            c.remember(&k, tag, Some((id, vid)));
+                            c.remember(k, Some((id, vid)));
                         }
                         succ.extend_from_slice(&key);
                         tags.push(hash_tag(&key));
