@@ -201,9 +201,27 @@ impl Records {
             }
             if (w >> 32) as u32 == tag {
                 let r = (w as u32 - 1) as usize;
-                if &self.get(r)[..self.key_len] == key {
+                if same_bytes(&self.get(r)[..self.key_len], key) {
                     return Ok(r);
                 }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Read the first record whose tag matches, if any: for a duplicate that is the record
+    /// the insert will compare with, and reading it early overlaps its cache miss.
+    #[inline]
+    fn touch_candidate(&self, tag: u32) -> u8 {
+        let mask = self.table.len() - 1;
+        let mut i = Self::slot_of(tag, mask);
+        loop {
+            let w = self.table[i];
+            if w == 0 {
+                return 0;
+            }
+            if (w >> 32) as u32 == tag {
+                return self.get((w as u32 - 1) as usize)[0];
             }
             i = (i + 1) & mask;
         }
@@ -271,6 +289,10 @@ impl Visited {
 
     fn touch(&self, tag: u32) -> u64 {
         self.keys.touch(tag)
+    }
+
+    fn touch_candidate(&self, tag: u32) -> u8 {
+        self.keys.touch_candidate(tag)
     }
 
     /// Insert a key with its tag (`hash_tag(key)`); true if it was new.
@@ -457,11 +479,8 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail = ac.remainder() == bc.remainder();
-    tail && ac.zip(bc).all(|(x, y)| {
-        u64::from_ne_bytes(x.try_into().unwrap_or([0; 8]))
-            == u64::from_ne_bytes(y.try_into().unwrap_or([0; 8]))
-    })
+    let (at, bt) = (ac.remainder(), bc.remainder());
+    ac.zip(bc).all(|(x, y)| x == y) && at.iter().zip(bt).all(|(x, y)| x == y)
 }
 
 /// Encodes states to keys and back.
@@ -849,8 +868,10 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
             }
             e.succ = first..tags.len();
         }
-        // 4. Bring every successor's table slot in at once.
+        // 4. Bring every successor's table slot in at once, then the records they point at.
         let touched = tags.iter().fold(0u64, |a, &t| a ^ visited.touch(t));
+        std::hint::black_box(touched);
+        let touched = tags.iter().fold(0u8, |a, &t| a ^ visited.touch_candidate(t));
         std::hint::black_box(touched);
         // 5. In BFS order: report, insert, check the budget and stuck states.
         for (b, e) in batch.iter().enumerate() {
