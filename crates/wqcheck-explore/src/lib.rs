@@ -265,10 +265,12 @@ impl Records {
     }
 }
 
-/// Visited states in BFS order, each with its BFS parent.
+/// Visited states in BFS order, each with its BFS parent and (for the step cache) the
+/// number of its view.
 struct Visited {
     keys: Records,
     parents: Vec<u32>,
+    views: Vec<u32>,
 }
 
 impl Visited {
@@ -276,6 +278,7 @@ impl Visited {
         Visited {
             keys: Records::new(key_len, key_len),
             parents: Vec::new(),
+            views: Vec::new(),
         }
     }
 
@@ -295,20 +298,21 @@ impl Visited {
         self.keys.touch_candidate(tag)
     }
 
-    /// Insert a key with its tag (`hash_tag(key)`); true if it was new.
-    fn insert(&mut self, key: &[u8], tag: u32, parent: u32) -> bool {
+    /// Insert a key with its tag (`hash_tag(key)`) and view number; true if it was new.
+    fn insert(&mut self, key: &[u8], tag: u32, parent: u32, view: u32) -> bool {
         match self.keys.find(key, tag) {
             Ok(_) => false,
             Err(slot) => {
                 self.keys.add(slot, tag, key);
                 self.parents.push(parent);
+                self.views.push(view);
                 true
             }
         }
     }
 
     fn bytes(&self) -> u64 {
-        self.keys.bytes() + self.parents.capacity() as u64 * 4
+        self.keys.bytes() + (self.parents.capacity() + self.views.capacity()) as u64 * 4
     }
 }
 
@@ -326,11 +330,13 @@ impl Visited {
 /// which bounds its memory; it only speeds the search up, and the states found are the
 /// same with or without it.
 struct StepCache {
-    /// Open addressing; a slot holds a whole entry:
-    /// `[t + 1 | moved << 8, part, view, new part, new view]`, 0 in the first word = empty.
-    /// An entry's home slot depends mostly on its view, so the steps of one state (which
-    /// share the view) are looked up in a few adjacent cache lines.
-    slots: Vec<[u32; 5]>,
+    /// Open addressing; a slot holds a whole entry: `[t + 1 | moved << 8 | changed << 16,
+    /// part, view, new part, new view, new shared part]`, 0 in the first word = empty.
+    /// `changed` has bit u set when thread u's foreign bytes changed (u != t); the new
+    /// shared part is kept when it is at most 4 bytes. An entry's home slot depends mostly
+    /// on its view, so the steps of one state (which share the view) are looked up in a few
+    /// adjacent cache lines, and most hits need nothing else to build the successor.
+    slots: Vec<[u32; 6]>,
     len: usize,
     views: Records,
     limit: usize,
@@ -345,8 +351,20 @@ type StepKey = (u8, u32, u32);
 enum Cached {
     Unknown,
     Blocked,
-    /// The successor: `t`'s new part number and the new view's number.
-    Moved(u32, u32),
+    Moved(Step),
+}
+
+/// A cached successor.
+#[derive(Clone, Copy)]
+struct Step {
+    /// The moving thread's new part number.
+    part: u32,
+    /// The new view's number.
+    view: u32,
+    /// Threads (other than the mover) whose foreign bytes changed.
+    changed: u16,
+    /// The new shared part, when it fits 4 bytes.
+    shared: u32,
 }
 
 impl StepCache {
@@ -355,7 +373,7 @@ impl StepCache {
         let foreign = l.foreign();
         let view_len = l.shared_len + l.nthreads * foreign.len();
         StepCache {
-            slots: vec![[0; 5]; 1 << 12],
+            slots: vec![[0; 6]; 1 << 12],
             len: 0,
             views: Records::new(view_len, view_len),
             limit,
@@ -426,29 +444,65 @@ impl StepCache {
                 if e[0] & 0x100 == 0 {
                     Cached::Blocked
                 } else {
-                    Cached::Moved(e[3], e[4])
+                    Cached::Moved(Step {
+                        part: e[3],
+                        view: e[4],
+                        changed: (e[0] >> 16) as u16,
+                        shared: e[5],
+                    })
                 }
             }
         }
     }
 
-    /// Remember a step: blocked (`None`), or moved to thread part `id` and view `view`.
-    fn remember(&mut self, key: StepKey, next: Option<(u32, u32)>) {
+    /// Describe the step from `cur` to `next` by thread `t`, whose new part is `part` and
+    /// new view `view`.
+    fn step_of(&self, model: &Model, cur: &[u8], next: &[u8], t: usize, part: u32, view: u32) -> Step {
+        let l = &model.layout;
+        let mut changed = 0u16;
+        for u in (0..l.nthreads).filter(|&u| u != t) {
+            let o = l.thread_off(u);
+            let r = o + self.foreign.start..o + self.foreign.end;
+            if !same_bytes(&cur[r.clone()], &next[r]) {
+                changed |= 1 << u;
+            }
+        }
+        let mut shared = [0u8; 4];
+        if self.shared_len <= 4 {
+            shared[..self.shared_len].copy_from_slice(&next[..self.shared_len]);
+        }
+        Step {
+            part,
+            view,
+            changed,
+            shared: u32::from_le_bytes(shared),
+        }
+    }
+
+    /// Remember a step: blocked (`None`) or its successor.
+    fn remember(&mut self, key: StepKey, next: Option<Step>) {
         if self.len >= self.limit {
             return;
         }
         let Err(i) = self.find(key) else {
             return;
         };
-        let (moved, id, view) = match next {
-            Some((id, view)) => (0x100, id, view),
-            None => (0, 0, 0),
+        let first = key.0 as u32 + 1;
+        self.slots[i] = match next {
+            Some(st) => [
+                first | 0x100 | (st.changed as u32) << 16,
+                key.1,
+                key.2,
+                st.part,
+                st.view,
+                st.shared,
+            ],
+            None => [first, key.1, key.2, 0, 0, 0],
         };
-        self.slots[i] = [key.0 as u32 + 1 | moved, key.1, key.2, id, view];
         self.len += 1;
         if self.len * 8 > self.slots.len() * 5 {
             let old = std::mem::take(&mut self.slots);
-            self.slots = vec![[0; 5]; old.len() * 2];
+            self.slots = vec![[0; 6]; old.len() * 2];
             let mask = self.slots.len() - 1;
             for e in old.into_iter().filter(|e| e[0] != 0) {
                 let mut j = Self::home(((e[0] & 0xff) as u8 - 1, e[1], e[2]), mask);
@@ -461,7 +515,7 @@ impl StepCache {
     }
 
     fn bytes(&self) -> u64 {
-        (self.slots.len() * 20) as u64 + self.views.bytes()
+        (self.slots.len() * 24) as u64 + self.views.bytes()
     }
 }
 
@@ -559,40 +613,40 @@ impl<'m> Codec<'m> {
         Ok(())
     }
 
-    /// Encode the successor of `cur` that the step cache describes: thread `t`'s new part is
-    /// number `id`, `view` is the new shared part followed by every thread's foreign bytes
-    /// (`old_view` the same of `cur`). Other threads keep their part unless their foreign
-    /// bytes changed.
+    /// Encode the successor of `cur` that the step cache describes for thread `t`. Other
+    /// threads keep their part unless the step changed their foreign bytes, which are then
+    /// taken from the new view.
     #[expect(clippy::too_many_arguments, reason = "the explorer's scratch buffers")]
-    fn encode_view(
+    fn encode_step(
         &mut self,
         cur: &[u8],
         ids: &[u32],
         t: usize,
-        id: u32,
-        view: &[u8],
-        old_view: &[u8],
+        step: Step,
+        cache: &StepCache,
         key: &mut [u8],
         part: &mut [u8],
     ) -> Result<(), Overflow> {
         let l = &self.model.layout;
         let foreign = l.foreign();
         let fl = foreign.len();
-        key[..l.shared_len].copy_from_slice(&view[..l.shared_len]);
+        if l.shared_len <= 4 {
+            key[..l.shared_len].copy_from_slice(&step.shared.to_le_bytes()[..l.shared_len]);
+        } else {
+            key[..l.shared_len].copy_from_slice(&cache.view(step.view)[..l.shared_len]);
+        }
         for (u, &old) in ids.iter().enumerate().take(l.nthreads) {
             let new_id = if u == t {
-                id
+                step.part
+            } else if step.changed & (1 << u) == 0 {
+                old
             } else {
-                let seg = l.shared_len + u * fl..l.shared_len + (u + 1) * fl;
-                let fv = &view[seg.clone()];
+                let view = cache.view(step.view);
                 let o = l.thread_off(u);
-                if same_bytes(fv, &old_view[seg]) {
-                    old
-                } else {
-                    part.copy_from_slice(&cur[o..o + l.thread_len]);
-                    part[foreign.clone()].copy_from_slice(fv);
-                    self.interner.intern(part)
-                }
+                part.copy_from_slice(&cur[o..o + l.thread_len]);
+                part[foreign.clone()]
+                    .copy_from_slice(&view[l.shared_len + u * fl..l.shared_len + (u + 1) * fl]);
+                self.interner.intern(part)
             };
             self.put_id(key, u, new_id)?;
         }
@@ -669,8 +723,6 @@ const BATCH: usize = 32;
 struct Expansion {
     state: Vec<u8>,
     ids: Vec<u32>,
-    view: Vec<u8>,
-    view_tag: u32,
     view_id: u32,
     movers: Vec<Mover>,
     /// Per mover: the step-cache key, for threads that are not surely blocked.
@@ -722,12 +774,20 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
     let zero_ids = vec![u32::MAX; l.nthreads];
     let blank = vec![0xAAu8; n];
     codec.encode(&init, &blank, &zero_ids, None, &mut key)?;
-    visited.insert(&key, hash_tag(&key), u32::MAX);
+    let mut view = Vec::new();
+    let mut cache = (opts.step_cache > 0).then(|| StepCache::new(model, opts.step_cache));
+    let init_view = match cache.as_mut() {
+        Some(c) => {
+            c.view_of(model, &init, &mut view);
+            c.view_id(&view, hash_tag(&view))
+        }
+        None => 0,
+    };
+    visited.insert(&key, hash_tag(&key), u32::MAX, init_view);
 
     let mut next = vec![0u8; n];
     let mut part = vec![0u8; l.thread_len];
-    let mut view = Vec::new();
-    let mut cache = (opts.step_cache > 0).then(|| StepCache::new(model, opts.step_cache));
+    let mut succ_views: Vec<u32> = Vec::new();
     let mut batch: Vec<Expansion> = (0..BATCH).map(|_| Expansion::default()).collect();
     let mut succ: Vec<u8> = Vec::new();
     let mut tags: Vec<u32> = Vec::new();
@@ -779,16 +839,11 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
             e.any = false;
             e.faults.clear();
             moves(model, &e.state, &mut e.movers);
-            if let Some(c) = cache.as_ref() {
-                c.view_of(model, &e.state, &mut e.view);
-                e.view_tag = hash_tag(&e.view);
-                std::hint::black_box(c.views.touch(e.view_tag));
-            }
+            e.view_id = visited.views[idx + b];
         }
-        // 2. Number the views; make the step-cache keys.
+        // 2. Make the step-cache keys.
         if let Some(c) = cache.as_mut() {
             for e in batch.iter_mut() {
-                e.view_id = c.view_id(&e.view, e.view_tag);
                 e.keys.clear();
                 for &m in &e.movers {
                     e.keys.push(match m {
@@ -810,6 +865,7 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
         // 3. Every state's successors, from the cache or the interpreter.
         succ.clear();
         tags.clear();
+        succ_views.clear();
         for e in batch.iter_mut() {
             let first = tags.len();
             for (mi, &m) in e.movers.iter().enumerate() {
@@ -826,15 +882,13 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                 if let (Some(c), Some(k), Some(t)) = (cache.as_ref(), cached, thread) {
                     match c.lookup(k) {
                         Cached::Blocked => continue,
-                        Cached::Moved(id, v) => {
+                        Cached::Moved(step) => {
                             e.any = true;
                             outcome.transitions += 1;
-                            let (new_view, old_view) = (c.view(v), c.view(e.view_id));
-                            codec.encode_view(
-                                &e.state, &e.ids, t, id, new_view, old_view, &mut key, &mut part,
-                            )?;
+                            codec.encode_step(&e.state, &e.ids, t, step, c, &mut key, &mut part)?;
                             succ.extend_from_slice(&key);
                             tags.push(hash_tag(&key));
+                            succ_views.push(step.view);
                             continue;
                         }
                         Cached::Unknown => {}
@@ -856,13 +910,18 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                         e.any = true;
                         outcome.transitions += 1;
                         let id = codec.encode(&next, &e.state, &e.ids, thread, &mut key)?;
-                        if let (Some(c), Some(k), Some(id)) = (cache.as_mut(), cached, id) {
+                        let mut vid = 0;
+                        if let Some(c) = cache.as_mut() {
                             c.view_of(model, &next, &mut view);
-                            let vid = c.view_id(&view, hash_tag(&view));
-                            c.remember(k, Some((id, vid)));
+                            vid = c.view_id(&view, hash_tag(&view));
+                            if let (Some(k), Some(id), Some(t)) = (cached, id, thread) {
+                                let step = c.step_of(model, &e.state, &next, t, id, vid);
+                                c.remember(k, Some(step));
+                            }
                         }
                         succ.extend_from_slice(&key);
                         tags.push(hash_tag(&key));
+                        succ_views.push(vid);
                     }
                 }
             }
@@ -899,7 +958,7 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
             }
             for j in e.succ.clone() {
                 let k = &succ[j * key_len..(j + 1) * key_len];
-                if visited.insert(k, tags[j], i as u32) {
+                if visited.insert(k, tags[j], i as u32, succ_views[j]) {
                     if let Some(max) = opts.max_states {
                         if visited.len() as u64 >= max {
                             if outcome.violation.is_none() {
