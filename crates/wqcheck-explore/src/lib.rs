@@ -532,6 +532,23 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
+    let n = a.len();
+    if (8..=16).contains(&n) {
+        // Two overlapping 8-byte words cover the whole key.
+        let w = |x: &[u8], o: usize| {
+            u64::from_ne_bytes([
+                x[o],
+                x[o + 1],
+                x[o + 2],
+                x[o + 3],
+                x[o + 4],
+                x[o + 5],
+                x[o + 6],
+                x[o + 7],
+            ])
+        };
+        return w(a, 0) == w(b, 0) && w(a, n - 8) == w(b, n - 8);
+    }
     let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
     let (at, bt) = (ac.remainder(), bc.remainder());
     ac.zip(bc).all(|(x, y)| x == y) && at.iter().zip(bt).all(|(x, y)| x == y)
@@ -716,7 +733,7 @@ fn unreachable_outcome() -> Outcome {
 /// States expanded together. Expanding a state costs a handful of cache misses (its view,
 /// its steps in the step cache, its successors in the visited table); doing each stage for
 /// a batch of states before the next stage lets those misses overlap.
-const BATCH: usize = 32;
+const BATCH: usize = 64;
 
 /// One state of a batch being expanded, and what its expansion found.
 #[derive(Default)]
@@ -727,6 +744,8 @@ struct Expansion {
     movers: Vec<Mover>,
     /// Per mover: the step-cache key, for threads that are not surely blocked.
     keys: Vec<Option<StepKey>>,
+    /// Per mover: a thread that surely cannot move.
+    blocked: Vec<bool>,
     /// Some move is possible.
     any: bool,
     /// Faulting moves, in mover order.
@@ -840,14 +859,21 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
             e.faults.clear();
             moves(model, &e.state, &mut e.movers);
             e.view_id = visited.views[idx + b];
+            e.blocked.clear();
+            for &m in &e.movers {
+                e.blocked.push(match m {
+                    Mover::Thread(t) => model.surely_blocked(&e.state, t as usize),
+                    Mover::Actor { .. } => false,
+                });
+            }
         }
         // 2. Make the step-cache keys.
         if let Some(c) = cache.as_mut() {
             for e in batch.iter_mut() {
                 e.keys.clear();
-                for &m in &e.movers {
+                for (&m, &blocked) in e.movers.iter().zip(&e.blocked) {
                     e.keys.push(match m {
-                        Mover::Thread(t) if !model.surely_blocked(&e.state, t as usize) => {
+                        Mover::Thread(t) if !blocked => {
                             let k = (t, e.ids[t as usize], e.view_id);
                             std::hint::black_box(c.touch(k));
                             Some(k)
@@ -873,10 +899,8 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                     Mover::Thread(t) => Some(t as usize),
                     Mover::Actor { .. } => None,
                 };
-                if let Some(t) = thread {
-                    if model.surely_blocked(&e.state, t) {
-                        continue;
-                    }
+                if e.blocked[mi] {
+                    continue;
                 }
                 let cached = e.keys[mi];
                 if let (Some(c), Some(k), Some(t)) = (cache.as_ref(), cached, thread) {
