@@ -344,7 +344,8 @@ struct StepCache {
     foreign: std::ops::Range<usize>,
 }
 
-/// A step's key in the cache: (thread, its part number, the view number).
+/// A step's key in the cache: (thread, its part number, the view number), or for an actor
+/// (`0x80 | actor`, its choice, the view number): an actor's move depends on the view only.
 type StepKey = (u8, u32, u32);
 
 /// What the cache says about a step.
@@ -455,12 +456,20 @@ impl StepCache {
         }
     }
 
-    /// Describe the step from `cur` to `next` by thread `t`, whose new part is `part` and
-    /// new view `view`.
-    fn step_of(&self, model: &Model, cur: &[u8], next: &[u8], t: usize, part: u32, view: u32) -> Step {
+    /// Describe the step from `cur` to `next` by thread `t` (None: an actor), whose new
+    /// part is `part` and new view `view`.
+    fn step_of(
+        &self,
+        model: &Model,
+        cur: &[u8],
+        next: &[u8],
+        t: Option<usize>,
+        part: u32,
+        view: u32,
+    ) -> Step {
         let l = &model.layout;
         let mut changed = 0u16;
-        for u in (0..l.nthreads).filter(|&u| u != t) {
+        for u in (0..l.nthreads).filter(|&u| Some(u) != t) {
             let o = l.thread_off(u);
             let r = o + self.foreign.start..o + self.foreign.end;
             if !same_bytes(&cur[r.clone()], &next[r]) {
@@ -630,15 +639,15 @@ impl<'m> Codec<'m> {
         Ok(())
     }
 
-    /// Encode the successor of `cur` that the step cache describes for thread `t`. Other
-    /// threads keep their part unless the step changed their foreign bytes, which are then
+    /// Encode the successor of `cur` that the step cache describes for thread `t` (None: an
+    /// actor moved). Other threads keep their part unless the step changed their foreign bytes, which are then
     /// taken from the new view.
     #[expect(clippy::too_many_arguments, reason = "the explorer's scratch buffers")]
     fn encode_step(
         &mut self,
         cur: &[u8],
         ids: &[u32],
-        t: usize,
+        t: Option<usize>,
         step: Step,
         cache: &StepCache,
         key: &mut [u8],
@@ -653,7 +662,7 @@ impl<'m> Codec<'m> {
             key[..l.shared_len].copy_from_slice(&cache.view(step.view)[..l.shared_len]);
         }
         for (u, &old) in ids.iter().enumerate().take(l.nthreads) {
-            let new_id = if u == t {
+            let new_id = if Some(u) == t {
                 step.part
             } else if step.changed & (1 << u) == 0 {
                 old
@@ -872,14 +881,17 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
             for e in batch.iter_mut() {
                 e.keys.clear();
                 for (&m, &blocked) in e.movers.iter().zip(&e.blocked) {
-                    e.keys.push(match m {
-                        Mover::Thread(t) if !blocked => {
-                            let k = (t, e.ids[t as usize], e.view_id);
-                            std::hint::black_box(c.touch(k));
-                            Some(k)
+                    let k = match m {
+                        Mover::Thread(_) if blocked => None,
+                        Mover::Thread(t) => Some((t, e.ids[t as usize], e.view_id)),
+                        Mover::Actor { actor, choice } => {
+                            Some((0x80 | actor, choice as u32, e.view_id))
                         }
-                        _ => None,
-                    });
+                    };
+                    if let Some(k) = k {
+                        std::hint::black_box(c.touch(k));
+                    }
+                    e.keys.push(k);
                 }
             }
         } else {
@@ -903,13 +915,15 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                     continue;
                 }
                 let cached = e.keys[mi];
-                if let (Some(c), Some(k), Some(t)) = (cache.as_ref(), cached, thread) {
+                if let (Some(c), Some(k)) = (cache.as_ref(), cached) {
                     match c.lookup(k) {
                         Cached::Blocked => continue,
                         Cached::Moved(step) => {
                             e.any = true;
                             outcome.transitions += 1;
-                            codec.encode_step(&e.state, &e.ids, t, step, c, &mut key, &mut part)?;
+                            codec.encode_step(
+                                &e.state, &e.ids, thread, step, c, &mut key, &mut part,
+                            )?;
                             succ.extend_from_slice(&key);
                             tags.push(hash_tag(&key));
                             succ_views.push(step.view);
@@ -938,8 +952,15 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                         if let Some(c) = cache.as_mut() {
                             c.view_of(model, &next, &mut view);
                             vid = c.view_id(&view, hash_tag(&view));
-                            if let (Some(k), Some(id), Some(t)) = (cached, id, thread) {
-                                let step = c.step_of(model, &e.state, &next, t, id, vid);
+                            if let Some(k) = cached {
+                                let step = c.step_of(
+                                    model,
+                                    &e.state,
+                                    &next,
+                                    thread,
+                                    id.unwrap_or(0),
+                                    vid,
+                                );
                                 c.remember(k, Some(step));
                             }
                         }
