@@ -538,29 +538,39 @@ fn hash_tag(key: &[u8]) -> u32 {
 /// the comparison for a dozen bytes).
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let n = a.len();
-    if (8..=16).contains(&n) {
-        // Two overlapping 8-byte words cover the whole key.
-        let w = |x: &[u8], o: usize| {
-            u64::from_ne_bytes([
-                x[o],
-                x[o + 1],
-                x[o + 2],
-                x[o + 3],
-                x[o + 4],
-                x[o + 5],
-                x[o + 6],
-                x[o + 7],
-            ])
-        };
-        return w(a, 0) == w(b, 0) && w(a, n - 8) == w(b, n - 8);
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            if word64(a, i) != word64(b, i) {
+                return false;
+            }
+            i += 8;
+        }
+        // The last, possibly overlapping, word covers the tail.
+        i == n || word64(a, n - 8) == word64(b, n - 8)
+    } else if n >= 4 {
+        word32(a, 0) == word32(b, 0) && word32(a, n - 4) == word32(b, n - 4)
+    } else {
+        a.iter().zip(b).all(|(x, y)| x == y)
     }
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (at, bt) = (ac.remainder(), bc.remainder());
-    ac.zip(bc).all(|(x, y)| x == y) && at.iter().zip(bt).all(|(x, y)| x == y)
+}
+
+#[inline(always)]
+fn word64(x: &[u8], o: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&x[o..o + 8]);
+    u64::from_ne_bytes(w)
+}
+
+#[inline(always)]
+fn word32(x: &[u8], o: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&x[o..o + 4]);
+    u32::from_ne_bytes(w)
 }
 
 /// Encodes states to keys and back.
