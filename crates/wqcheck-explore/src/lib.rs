@@ -410,7 +410,7 @@ impl StepCache {
     fn home(key: StepKey, mask: usize) -> usize {
         let (t, part, view) = key;
         let v = (view as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20;
-        let w = ((part as u64) << 8 | t as u64).wrapping_mul(0xff51_afd7_ed55_8ccd) >> 60;
+        let w = ((part as u64) << 8 | t as u64).wrapping_mul(0xff51_afd7_ed55_8ccd) >> 57;
         (v as usize).wrapping_add(w as usize) & mask
     }
 
