@@ -16,6 +16,7 @@
 use hashbrown::HashTable;
 use std::hash::Hasher;
 use std::time::{Duration, Instant};
+use wqcheck_model::compile::PC_DONE;
 use wqcheck_model::interp::Mover;
 use wqcheck_model::{Model, StepResult, Verdict, Violation};
 
@@ -652,10 +653,8 @@ impl<'m> Codec<'m> {
     /// Encode the successor of `cur` that the step cache describes for thread `t` (None: an
     /// actor moved). Other threads keep their part unless the step changed their foreign bytes, which are then
     /// taken from the new view.
-    #[expect(clippy::too_many_arguments, reason = "the explorer's scratch buffers")]
-    fn encode_step(
+        fn encode_step(
         &mut self,
-        cur: &[u8],
         ids: &[u32],
         t: Option<usize>,
         step: Step,
@@ -678,8 +677,7 @@ impl<'m> Codec<'m> {
                 old
             } else {
                 let view = cache.view(step.view);
-                let o = l.thread_off(u);
-                part.copy_from_slice(&cur[o..o + l.thread_len]);
+                part.copy_from_slice(self.interner.get(old));
                 part[foreign.clone()]
                     .copy_from_slice(&view[l.shared_len + u * fl..l.shared_len + (u + 1) * fl]);
                 self.interner.intern(part)
@@ -687,6 +685,19 @@ impl<'m> Codec<'m> {
             self.put_id(key, u, new_id)?;
         }
         Ok(())
+    }
+
+    /// The thread part numbers of a key.
+    fn decode_ids(&self, key: &[u8], ids: &mut [u32]) {
+        let l = &self.model.layout;
+        for (t, id_out) in ids.iter_mut().enumerate().take(l.nthreads) {
+            let k = l.shared_len + t * self.width;
+            *id_out = if self.width == 2 {
+                u16::from_le_bytes([key[k], key[k + 1]]) as u32
+            } else {
+                u32::from_le_bytes([key[k], key[k + 1], key[k + 2], key[k + 3]])
+            };
+        }
     }
 
     fn decode(&self, key: &[u8], s: &mut [u8], ids: &mut [u32]) {
@@ -765,6 +776,10 @@ struct Expansion {
     keys: Vec<Option<StepKey>>,
     /// Per mover: a thread that surely cannot move.
     blocked: Vec<bool>,
+    /// `state` holds the decoded state (it is decoded only for the interpreter).
+    decoded: bool,
+    /// Every thread has returned.
+    all_done: bool,
     /// Some move is possible.
     any: bool,
     /// Faulting moves, in mover order.
@@ -869,21 +884,36 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
         }
         let count = BATCH.min(visited.len() - idx);
         let batch = &mut batch[..count];
-        // 1. Decode the states and find their views.
+        // 1. Read each state's part numbers and moves. The thread parts are read where the
+        // interner keeps them; a whole state is put together only for the interpreter.
         for (b, e) in batch.iter_mut().enumerate() {
-            e.state.resize(n, 0);
+            let k = visited.key(idx + b);
             e.ids.resize(l.nthreads, 0);
-            codec.decode(visited.key(idx + b), &mut e.state, &mut e.ids);
+            codec.decode_ids(k, &mut e.ids);
+            e.decoded = false;
             e.any = false;
             e.faults.clear();
-            moves(model, &e.state, &mut e.movers);
             e.view_id = visited.views[idx + b];
+            e.movers.clear();
             e.blocked.clear();
-            for &m in &e.movers {
-                e.blocked.push(match m {
-                    Mover::Thread(t) => model.surely_blocked(&e.state, t as usize),
-                    Mover::Actor { .. } => false,
-                });
+            e.all_done = true;
+            let shared = &k[..l.shared_len];
+            for t in 0..l.nthreads {
+                let part = codec.interner.get(e.ids[t]);
+                if l.part_pc(part) != PC_DONE {
+                    e.all_done = false;
+                    e.movers.push(Mover::Thread(t as u8));
+                    e.blocked.push(model.surely_blocked_part(shared, part));
+                }
+            }
+            for a in 0..l.nactors {
+                for c in 0..model.actor_choices(shared, a) {
+                    e.movers.push(Mover::Actor {
+                        actor: a as u8,
+                        choice: c as u8,
+                    });
+                    e.blocked.push(false);
+                }
             }
         }
         // 2. Make the step-cache keys.
@@ -914,7 +944,7 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
         succ.clear();
         tags.clear();
         succ_views.clear();
-        for e in batch.iter_mut() {
+        for (b, e) in batch.iter_mut().enumerate() {
             let first = tags.len();
             for (mi, &m) in e.movers.iter().enumerate() {
                 let thread = match m {
@@ -931,9 +961,7 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                         Cached::Moved(step) => {
                             e.any = true;
                             outcome.transitions += 1;
-                            codec.encode_step(
-                                &e.state, &e.ids, thread, step, c, &mut key, &mut part,
-                            )?;
+                            codec.encode_step(&e.ids, thread, step, c, &mut key, &mut part)?;
                             succ.extend_from_slice(&key);
                             tags.push(hash_tag(&key));
                             succ_views.push(step.view);
@@ -941,6 +969,11 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                         }
                         Cached::Unknown => {}
                     }
+                }
+                if !e.decoded {
+                    e.state.resize(n, 0);
+                    codec.decode(visited.key(idx + b), &mut e.state, &mut e.ids);
+                    e.decoded = true;
                 }
                 next.copy_from_slice(&e.state);
                 match model.step(&mut next, m, None) {
@@ -1026,8 +1059,11 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                     }
                 }
             }
-            if !e.any && !model.all_done(&e.state) && outcome.violation.is_none() {
-                let v = model.classify_stuck(&e.state);
+            if !e.any && !e.all_done && outcome.violation.is_none() {
+                let mut state = vec![0u8; n];
+                let mut ids = vec![0u32; l.nthreads];
+                codec.decode(visited.key(i), &mut state, &mut ids);
+                let v = model.classify_stuck(&state);
                 outcome.verdict = v.verdict;
                 outcome.violation = Some(v);
                 outcome.path = path_to(model, &codec, &visited, i)?;

@@ -167,8 +167,15 @@ impl Model {
     /// in the atomic block there). `false` means "not known to be blocked": the step must
     /// be tried. Lets an explorer skip copying a state for a thread that cannot move.
     pub fn surely_blocked(&self, s: &[u8], t: usize) -> bool {
+        let o = self.layout.thread_off(t);
+        self.surely_blocked_part(s, &s[o..o + self.layout.thread_len])
+    }
+
+    /// [`Model::surely_blocked`] for a thread given by its part, with the state's shared
+    /// part in `shared` (only the first `shared_len` bytes are read).
+    pub fn surely_blocked_part(&self, shared: &[u8], part: &[u8]) -> bool {
         let l = &self.layout;
-        let mut pc = l.pc(s, t);
+        let mut pc = l.part_pc(part);
         if pc == PC_DONE {
             return true;
         }
@@ -181,13 +188,13 @@ impl Model {
                 ..
             }
             | Instr::FutexSleep { .. } => {
-                let st = l.task_state(s, t);
-                st != TASK_RUNNING && !Self::signal_pending_state(st, l.sig(s, t))
+                let st = l.part_task_state(part);
+                st != TASK_RUNNING && !Self::signal_pending_state(st, l.part_sig(part))
             }
             Instr::Builtin {
                 op: Builtin::SpinLock(q),
                 ..
-            } => l.lock_holder(s, *q as usize) != 0,
+            } => l.lock_holder(shared, *q as usize) != 0,
             _ => false,
         }
     }

@@ -189,6 +189,22 @@ impl Layout {
         s[o..o + 2].copy_from_slice(&v.to_le_bytes());
     }
 
+    /// The pc in a thread part (a slice of `thread_len` bytes).
+    #[inline]
+    pub fn part_pc(&self, part: &[u8]) -> Pc {
+        Self::u16_at(part, T_PC)
+    }
+
+    #[inline]
+    pub fn part_task_state(&self, part: &[u8]) -> Value {
+        Self::u16_at(part, T_STATE) as Value
+    }
+
+    #[inline]
+    pub fn part_sig(&self, part: &[u8]) -> u8 {
+        part[T_SIG]
+    }
+
     #[inline]
     pub fn pc(&self, s: &[u8], t: usize) -> Pc {
         Self::u16_at(s, self.thread_off(t) + T_PC)
