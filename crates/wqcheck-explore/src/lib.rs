@@ -653,7 +653,7 @@ impl<'m> Codec<'m> {
     /// Encode the successor of `cur` that the step cache describes for thread `t` (None: an
     /// actor moved). Other threads keep their part unless the step changed their foreign bytes, which are then
     /// taken from the new view.
-        fn encode_step(
+    fn encode_step(
         &mut self,
         ids: &[u32],
         t: Option<usize>,
@@ -918,6 +918,9 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
         }
         // 2. Make the step-cache keys.
         if let Some(c) = cache.as_mut() {
+            // The touched words are folded together and kept once at the end: a store per
+            // touch would wait for its load and fill the store buffer.
+            let mut touched = 0u32;
             for e in batch.iter_mut() {
                 e.keys.clear();
                 for (&m, &blocked) in e.movers.iter().zip(&e.blocked) {
@@ -929,11 +932,12 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                         }
                     };
                     if let Some(k) = k {
-                        std::hint::black_box(c.touch(k));
+                        touched ^= c.touch(k);
                     }
                     e.keys.push(k);
                 }
             }
+            std::hint::black_box(touched);
         } else {
             for e in batch.iter_mut() {
                 e.keys.clear();
@@ -996,14 +1000,8 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                             c.view_of(model, &next, &mut view);
                             vid = c.view_id(&view, hash_tag(&view));
                             if let Some(k) = cached {
-                                let step = c.step_of(
-                                    model,
-                                    &e.state,
-                                    &next,
-                                    thread,
-                                    id.unwrap_or(0),
-                                    vid,
-                                );
+                                let step =
+                                    c.step_of(model, &e.state, &next, thread, id.unwrap_or(0), vid);
                                 c.remember(k, Some(step));
                             }
                         }
@@ -1018,7 +1016,9 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
         // 4. Bring every successor's table slot in at once, then the records they point at.
         let touched = tags.iter().fold(0u64, |a, &t| a ^ visited.touch(t));
         std::hint::black_box(touched);
-        let touched = tags.iter().fold(0u8, |a, &t| a ^ visited.touch_candidate(t));
+        let touched = tags
+            .iter()
+            .fold(0u8, |a, &t| a ^ visited.touch_candidate(t));
         std::hint::black_box(touched);
         // 5. In BFS order: report, insert, check the budget and stuck states.
         for (b, e) in batch.iter().enumerate() {

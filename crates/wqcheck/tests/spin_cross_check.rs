@@ -72,8 +72,8 @@ fn step_cache_changes_nothing_but_speed() {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../scenarios/spin")
             .join(file);
-        let model = Model::new(wqcheck::load(&path).unwrap_or_else(|e| panic!("{e}")))
-            .expect("compiles");
+        let model =
+            Model::new(wqcheck::load(&path).unwrap_or_else(|e| panic!("{e}"))).expect("compiles");
         let run = |step_cache: usize, full: bool| {
             let o = explore(
                 &model,
