@@ -210,24 +210,6 @@ impl Records {
         }
     }
 
-    /// Read the first record whose tag matches, if any: for a duplicate that is the record
-    /// the insert will compare with, and reading it early overlaps its cache miss.
-    #[inline]
-    fn touch_candidate(&self, tag: u32) -> u8 {
-        let mask = self.table.len() - 1;
-        let mut i = Self::slot_of(tag, mask);
-        loop {
-            let w = self.table[i];
-            if w == 0 {
-                return 0;
-            }
-            if (w >> 32) as u32 == tag {
-                return self.get((w as u32 - 1) as usize)[0];
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
     /// Append `rec` (whose key is not present) at free table slot `slot`; its number.
     fn add(&mut self, slot: usize, tag: u32, rec: &[u8]) -> usize {
         let n = self.len;
@@ -295,8 +277,8 @@ impl Visited {
         self.keys.touch(tag)
     }
 
-    fn touch_candidate(&self, tag: u32) -> u8 {
-        self.keys.touch_candidate(tag)
+    fn contains(&self, key: &[u8], tag: u32) -> bool {
+        self.keys.find(key, tag).is_ok()
     }
 
     /// Insert a key with its tag (`hash_tag(key)`) and view number; true if it was new.
@@ -841,6 +823,7 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
     let mut next = vec![0u8; n];
     let mut part = vec![0u8; l.thread_len];
     let mut succ_views: Vec<u32> = Vec::new();
+    let mut seen: Vec<bool> = Vec::new();
     let mut batch: Vec<Expansion> = (0..BATCH).map(|_| Expansion::default()).collect();
     let mut succ: Vec<u8> = Vec::new();
     let mut tags: Vec<u32> = Vec::new();
@@ -1013,13 +996,14 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
             }
             e.succ = first..tags.len();
         }
-        // 4. Bring every successor's table slot in at once, then the records they point at.
+        // 4. Bring every successor's table slot in at once, then find the successors that
+        // are already visited: they stay visited, so step 5 need not look them up again.
         let touched = tags.iter().fold(0u64, |a, &t| a ^ visited.touch(t));
         std::hint::black_box(touched);
-        let touched = tags
-            .iter()
-            .fold(0u8, |a, &t| a ^ visited.touch_candidate(t));
-        std::hint::black_box(touched);
+        seen.clear();
+        for (j, &tag) in tags.iter().enumerate() {
+            seen.push(visited.contains(&succ[j * key_len..(j + 1) * key_len], tag));
+        }
         // 5. In BFS order: report, insert, check the budget and stuck states.
         for (b, e) in batch.iter().enumerate() {
             let i = idx + b;
@@ -1044,7 +1028,7 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                     return Ok(finish(outcome, &visited, &codec, &cache, depth + 1));
                 }
             }
-            for j in e.succ.clone() {
+            for j in e.succ.clone().filter(|&j| !seen[j]) {
                 let k = &succ[j * key_len..(j + 1) * key_len];
                 if visited.insert(k, tags[j], i as u32, succ_views[j]) {
                     if let Some(max) = opts.max_states {
