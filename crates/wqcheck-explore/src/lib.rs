@@ -4,14 +4,17 @@
 //!
 //! Storage is what makes it scale. A state is a shared part plus one part per thread; the
 //! thread parts repeat across states far more than whole states do, so each distinct thread
-//! part is stored once ([`Interner`]) and a visited state is the shared bytes followed by
+//! part is stored once (`Interner`) and a visited state is the shared bytes followed by
 //! its thread parts' numbers (2 bytes each, 4 when a run needs more than 65,535 distinct
 //! thread parts). Visited states live in fixed-size chunks (no reallocation copies) and are
 //! numbered in BFS order, so the frontier is simply "the states not expanded yet", and a
-//! state's BFS parent is one `u32`.
+//! state's BFS parent is one `u32`. Speed comes from the step cache (`StepCache`), which
+//! answers most steps without running the interpreter, and from expanding states in
+//! batches so that their cache misses overlap (see ARCHITECTURE.md).
 //!
 //! Architecture invariant: the explorer knows nothing of the DSL or of any builtin; it only
-//! calls [`Model::step`], [`Model::classify_stuck`] and [`Model::initial_state`].
+//! calls [`Model::step`], [`Model::classify_stuck`], [`Model::initial_state`] and the
+//! read-only helpers `surely_blocked_part` and `actor_choices`.
 
 use hashbrown::HashTable;
 use std::hash::Hasher;
@@ -36,8 +39,9 @@ pub struct Options<'a> {
     pub step_cache: usize,
 }
 
-/// The step cache's default size: 2^22 entries of 20 bytes (at most 2^23 slots, 160 MiB,
-/// plus the numbered views). The cache only speeds the search up; it never changes its result.
+/// The step cache's default size: 2^22 entries of 24 bytes (at most 2^23 slots, 192 MiB,
+/// plus the numbered views). The cache only speeds the search up; it never changes the
+/// result.
 pub const DEFAULT_STEP_CACHE: usize = 1 << 22;
 
 impl Default for Options<'_> {
@@ -606,19 +610,12 @@ impl<'m> Codec<'m> {
             if mover == Some(t) {
                 mover_id = Some(id);
             }
-            let k = l.shared_len + t * self.width;
-            if self.width == 2 {
-                let Ok(v) = u16::try_from(id) else {
-                    return Err(Overflow);
-                };
-                key[k..k + 2].copy_from_slice(&v.to_le_bytes());
-            } else {
-                key[k..k + 4].copy_from_slice(&id.to_le_bytes());
-            }
+            self.put_id(key, t, id)?;
         }
         Ok(mover_id)
     }
 
+    /// Write thread `t`'s part number into a key.
     fn put_id(&self, key: &mut [u8], t: usize, id: u32) -> Result<(), Overflow> {
         let k = self.model.layout.shared_len + t * self.width;
         if self.width == 2 {
@@ -632,9 +629,9 @@ impl<'m> Codec<'m> {
         Ok(())
     }
 
-    /// Encode the successor of `cur` that the step cache describes for thread `t` (None: an
-    /// actor moved). Other threads keep their part unless the step changed their foreign bytes, which are then
-    /// taken from the new view.
+    /// Encode the successor that the step cache describes for thread `t` (None: an actor
+    /// moved) of the state whose part numbers are `ids`. Other threads keep their part
+    /// unless the step changed their foreign bytes, which are then taken from the new view.
     fn encode_step(
         &mut self,
         ids: &[u32],

@@ -372,25 +372,25 @@ pub enum Builtin {
 
     // ---- atomics and plain accesses with an ordering ----
     /// `READ_ONCE(x)` (relaxed), `smp_load_acquire(&x)` (acquire), `atomic_read(&x)` (relaxed),
-    /// `atomic_load(&x, ORD)`. Args: [entry if EntryFlags].
+    /// `atomic_load(&x, ORD)`. Args: (entry, if `EntryFlags`).
     Load {
         loc: Loc,
         ord: Ordering,
     },
     /// `WRITE_ONCE(x, v)`, `smp_store_release(&x, v)`, `atomic_set(&x, v)`, `atomic_store(&x, v, ORD)`,
-    /// `smp_store_mb(x, v)` (SeqCst). Args: [entry if EntryFlags], v.
+    /// `smp_store_mb(x, v)` (SeqCst). Args: (entry, if `EntryFlags`), v.
     Store {
         loc: Loc,
         ord: Ordering,
     },
     /// Read-modify-write returning the OLD value: `atomic_xchg`, `atomic_fetch_add`, ... and
-    /// the value-less `atomic_inc(&x)` (`Add`, 1), `atomic_dec(&x)`. Args: [entry], operand.
+    /// the value-less `atomic_inc(&x)` (`Add`, 1), `atomic_dec(&x)`. Args: (entry, if `EntryFlags`), operand.
     Rmw {
         loc: Loc,
         op: RmwOp,
         ord: Ordering,
     },
-    /// `atomic_cmpxchg(&x, old, new)` -> the value read. Args: [entry], old, new.
+    /// `atomic_cmpxchg(&x, old, new)` -> the value read. Args: (entry, if `EntryFlags`), old, new.
     CmpXchg {
         loc: Loc,
         ord: Ordering,
