@@ -185,3 +185,36 @@ fn regex_like_location(s: &str) -> bool {
             && (parts[2].ends_with(".ron") || parts[2].ends_with(".wq"))
     })
 }
+
+/// Replace the elapsed time in result lines, the one part of the output that varies.
+fn without_times(s: &str) -> String {
+    s.lines()
+        .map(|l| match l.find(" s, ") {
+            Some(end) if l.starts_with("PASS ") || l.starts_with("FAIL ") => {
+                let start = l[..end].rfind(", ").map(|i| i + 2).unwrap_or(end);
+                format!("{}<elapsed>{}", &l[..start], &l[end..])
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The headline trace, as a teacher shows it: a change of semantics or of the renderer
+/// shows up here.
+#[test]
+fn headline_trace_renders_one_column_per_thread() {
+    let out = wqcheck(
+        &root(),
+        &["scenarios/linux-4.13-rc6-lock-page-killable.ron"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
+}
+
+#[test]
+fn futex_lost_wakeup_trace() {
+    let out = wqcheck(&root(), &["scenarios/futex-mutex-lost-wake.ron"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
+}
