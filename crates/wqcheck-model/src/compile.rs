@@ -213,7 +213,6 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
         labels: Vec::new(),
         gotos: Vec::new(),
         entry_of_local: Vec::new(),
-        call_fixups: Vec::new(),
         wake_fns: Vec::new(),
     };
     let mut entries_of_func: Vec<Vec<Option<u8>>> = Vec::new();
@@ -280,12 +279,6 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
     overlay_frames(&mut c.code, &wake_fns);
     if c.code.instrs.len() >= PC_DONE as usize {
         return Err(CompileError("program too large".into()));
-    }
-    for (at, func) in std::mem::take(&mut c.call_fixups) {
-        // Calls were emitted before every callee's entry was known.
-        if let Instr::Call { func: f, .. } = &mut c.code.instrs[at] {
-            *f = func;
-        }
     }
     c.code.uses_futex = c.code.instrs.iter().any(|i| {
         matches!(
@@ -438,7 +431,6 @@ struct Compiler {
     labels: Vec<Option<Pc>>,
     gotos: Vec<(usize, LabelId)>,
     entry_of_local: Vec<Option<u8>>,
-    call_fixups: Vec<(usize, FuncId)>,
     /// Functions used as wake functions (`wait->func = f`).
     wake_fns: Vec<FuncId>,
 }
@@ -471,15 +463,6 @@ impl Compiler {
     fn patch_jump(&mut self, at: usize, target: Pc) {
         match &mut self.code.instrs[at] {
             Instr::Jump(t) => *t = target,
-            Instr::Branch {
-                then_pc, else_pc, ..
-            } => {
-                if *then_pc == PLACEHOLDER {
-                    *then_pc = target;
-                } else {
-                    *else_pc = target;
-                }
-            }
             Instr::WalkNext { done } => *done = target,
             Instr::WalkAfter { done, .. } => *done = target,
             _ => {}
@@ -882,7 +865,7 @@ impl Compiler {
                 } else {
                     None
                 };
-                let at = self.emit(
+                self.emit(
                     Instr::Call {
                         func: *func,
                         args: ops.into_boxed_slice(),
@@ -890,7 +873,6 @@ impl Compiler {
                     },
                     span,
                 );
-                self.call_fixups.push((at, *func));
                 match dst {
                     Some(d) => Opnd::Slot(d),
                     None => Opnd::Imm(0),

@@ -100,13 +100,6 @@ impl Model {
         }
     }
 
-    pub fn mover_name(&self, m: Mover) -> &str {
-        match m {
-            Mover::Thread(t) => self.thread_name(t as usize),
-            Mover::Actor { actor, .. } => self.actor_name(actor as usize),
-        }
-    }
-
     /// The initial state: shared variables at their initial values, every thread at the
     /// first shared operation of its body. A fault here (an assert on parameters, say) is
     /// reported against the initial state.

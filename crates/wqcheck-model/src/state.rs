@@ -22,7 +22,7 @@
 //! states are the same configuration exactly when their bytes are equal.
 
 use crate::compile::{Code, Pc, PC_DONE};
-use crate::ir::{Instance, ThreadId, Value, VarType};
+use crate::ir::{Instance, Value, VarType};
 
 /// Signal bits of a thread.
 pub const SIG_PENDING: u8 = 1;
@@ -466,11 +466,5 @@ impl Layout {
     pub fn clear_frame(&self, s: &mut [u8], t: usize, f: usize, nslots: usize) {
         let o = self.slot_off(t, f, 0);
         s[o..o + 2 * nslots].fill(0);
-    }
-
-    /// The bytes of thread `t`'s part.
-    pub fn thread_bytes<'a>(&self, s: &'a [u8], t: ThreadId) -> &'a [u8] {
-        let o = self.thread_off(t as usize);
-        &s[o..o + self.thread_len]
     }
 }

@@ -3,7 +3,7 @@
 //! The definitions here are the README's, word for word; keep them in step.
 
 use crate::compile::Instr;
-use crate::interp::{Model, StepResult};
+use crate::interp::Model;
 use crate::ir::{task, Builtin, Expectation, Span};
 use serde::Serialize;
 use std::fmt;
@@ -233,12 +233,6 @@ impl Model {
             .map(|(v, var)| format!("{}={}", var.name, self.layout.var(s, v)))
             .collect::<Vec<_>>()
             .join(" ")
-    }
-
-    /// Is thread `t` able to move in `s`? (Runs the step on a scratch copy.)
-    pub fn can_move(&self, s: &[u8], t: usize) -> bool {
-        let mut c = s.to_vec();
-        !matches!(self.step_thread(&mut c, t, None), StepResult::Blocked)
     }
 }
 
