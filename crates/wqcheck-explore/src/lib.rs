@@ -85,7 +85,54 @@ pub struct Outcome {
     pub store_bytes: u64,
 }
 
-const CHUNK_KEYS: usize = 1 << 16;
+const CHUNK_KEYS: usize = 1 << 18;
+
+/// A zeroed array in anonymous memory for which the kernel is asked to use huge pages.
+///
+/// Why: the visited table, the stored keys and the step cache are read at random, and over
+/// hundreds of megabytes with 4 KiB pages almost every such read also misses the TLB.
+/// Anonymous memory is also committed only when touched, so a chunk that is only partly
+/// used costs only what is used. Small arrays, and systems where mapping fails, use a `Vec`.
+enum Mem<T: bytemuck::Pod> {
+    Map(memmap2::MmapMut, std::marker::PhantomData<T>),
+    Heap(Vec<T>),
+}
+
+impl<T: bytemuck::Pod> Mem<T> {
+    fn zeroed(n: usize) -> Mem<T> {
+        let bytes = n * std::mem::size_of::<T>();
+        if bytes >= 1 << 21 {
+            if let Ok(m) = memmap2::MmapMut::map_anon(bytes) {
+                #[cfg(target_os = "linux")]
+                let _ = m.advise(memmap2::Advice::HugePage);
+                return Mem::Map(m, std::marker::PhantomData);
+            }
+        }
+        Mem::Heap(vec![T::zeroed(); n])
+    }
+}
+
+impl<T: bytemuck::Pod> std::ops::Deref for Mem<T> {
+    type Target = [T];
+    #[inline]
+    fn deref(&self) -> &[T] {
+        match self {
+            // A mapping is page-aligned, so the cast cannot fail.
+            Mem::Map(m, _) => bytemuck::cast_slice(&m[..]),
+            Mem::Heap(v) => v,
+        }
+    }
+}
+
+impl<T: bytemuck::Pod> std::ops::DerefMut for Mem<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            Mem::Map(m, _) => bytemuck::cast_slice_mut(&mut m[..]),
+            Mem::Heap(v) => v,
+        }
+    }
+}
 
 /// Distinct thread parts, stored once each.
 struct Interner {
@@ -159,9 +206,9 @@ struct Records {
     key_len: usize,
     rec_len: usize,
     len: usize,
-    chunks: Vec<Box<[u8]>>,
+    chunks: Vec<Mem<u8>>,
     /// `tag << 32 | (record + 1)`; 0 is an empty slot. Linear probing, power-of-two size.
-    table: Vec<u64>,
+    table: Mem<u64>,
 }
 
 /// Grow a table beyond this fill (in 1/16ths).
@@ -174,7 +221,7 @@ impl Records {
             rec_len,
             len: 0,
             chunks: Vec::new(),
-            table: vec![0; 1 << 12],
+            table: Mem::zeroed(1 << 12),
         }
     }
 
@@ -218,8 +265,7 @@ impl Records {
     fn add(&mut self, slot: usize, tag: u32, rec: &[u8]) -> usize {
         let n = self.len;
         if n.is_multiple_of(CHUNK_KEYS) {
-            self.chunks
-                .push(vec![0u8; CHUNK_KEYS * self.rec_len].into_boxed_slice());
+            self.chunks.push(Mem::zeroed(CHUNK_KEYS * self.rec_len));
         }
         let o = (n % CHUNK_KEYS) * self.rec_len;
         if let Some(c) = self.chunks.last_mut() {
@@ -234,10 +280,10 @@ impl Records {
     }
 
     fn grow(&mut self) {
-        let old = std::mem::take(&mut self.table);
-        let mut table = vec![0u64; old.len() * 2];
+        let mut table = Mem::<u64>::zeroed(self.table.len() * 2);
+        let old = std::mem::replace(&mut self.table, Mem::Heap(Vec::new()));
         let mask = table.len() - 1;
-        for w in old.into_iter().filter(|&w| w != 0) {
+        for &w in old.iter().filter(|&&w| w != 0) {
             let mut i = Self::slot_of((w >> 32) as u32, mask);
             while table[i] != 0 {
                 i = (i + 1) & mask;
@@ -323,7 +369,7 @@ struct StepCache {
     /// shared part is kept when it is at most 4 bytes. An entry's home slot depends mostly
     /// on its view, so the steps of one state (which share the view) are looked up in a few
     /// adjacent cache lines, and most hits need nothing else to build the successor.
-    slots: Vec<[u32; 6]>,
+    slots: Mem<[u32; 6]>,
     len: usize,
     views: Records,
     limit: usize,
@@ -361,7 +407,7 @@ impl StepCache {
         let foreign = l.foreign();
         let view_len = l.shared_len + l.nthreads * foreign.len();
         StepCache {
-            slots: vec![[0; 6]; 1 << 12],
+            slots: Mem::zeroed(1 << 12),
             len: 0,
             views: Records::new(view_len, view_len),
             limit,
@@ -497,10 +543,10 @@ impl StepCache {
         };
         self.len += 1;
         if self.len * 8 > self.slots.len() * 5 {
-            let old = std::mem::take(&mut self.slots);
-            self.slots = vec![[0; 6]; old.len() * 2];
+            let fresh = Mem::zeroed(self.slots.len() * 2);
+            let old = std::mem::replace(&mut self.slots, fresh);
             let mask = self.slots.len() - 1;
-            for e in old.into_iter().filter(|e| e[0] != 0) {
+            for &e in old.iter().filter(|e| e[0] != 0) {
                 let mut j = Self::home(((e[0] & 0xff) as u8 - 1, e[1], e[2]), mask);
                 while self.slots[j][0] != 0 {
                     j = (j + 1) & mask;
