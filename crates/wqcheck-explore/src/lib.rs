@@ -39,7 +39,7 @@ pub struct Options<'a> {
     pub step_cache: usize,
 }
 
-/// The step cache's default size: 2^22 entries of 24 bytes (at most 2^23 slots, 192 MiB,
+/// The step cache's default size: 2^22 entries of 32 bytes (at most 2^23 slots, 256 MiB,
 /// plus the numbered views). The cache only speeds the search up; it never changes the
 /// result.
 pub const DEFAULT_STEP_CACHE: usize = 1 << 22;
@@ -239,15 +239,17 @@ impl Records {
     /// reading the start slots of several keys in a row lets their cache misses overlap.
     #[inline]
     fn touch(&self, tag: u32) -> u64 {
-        self.table[Self::slot_of(tag, self.table.len() - 1)]
+        let table: &[u64] = &self.table;
+        table[Self::slot_of(tag, table.len() - 1)]
     }
 
     /// `Ok(record)` if a record with this key exists, else `Err(free table slot)`.
     fn find(&self, key: &[u8], tag: u32) -> Result<usize, usize> {
-        let mask = self.table.len() - 1;
+        let table: &[u64] = &self.table;
+        let mask = table.len() - 1;
         let mut i = Self::slot_of(tag, mask);
         loop {
-            let w = self.table[i];
+            let w = table[i];
             if w == 0 {
                 return Err(i);
             }
@@ -280,17 +282,17 @@ impl Records {
     }
 
     fn grow(&mut self) {
-        let mut table = Mem::<u64>::zeroed(self.table.len() * 2);
-        let old = std::mem::replace(&mut self.table, Mem::Heap(Vec::new()));
+        let mut fresh = Mem::<u64>::zeroed(self.table.len() * 2);
+        let table: &mut [u64] = &mut fresh;
         let mask = table.len() - 1;
-        for &w in old.iter().filter(|&&w| w != 0) {
+        for &w in self.table.iter().filter(|&&w| w != 0) {
             let mut i = Self::slot_of((w >> 32) as u32, mask);
             while table[i] != 0 {
                 i = (i + 1) & mask;
             }
             table[i] = w;
         }
-        self.table = table;
+        self.table = fresh;
     }
 
     fn bytes(&self) -> u64 {
@@ -364,12 +366,13 @@ impl Visited {
 /// same with or without it.
 struct StepCache {
     /// Open addressing; a slot holds a whole entry: `[t + 1 | moved << 8 | changed << 16,
-    /// part, view, new part, new view, new shared part]`, 0 in the first word = empty.
+    /// part, view, new part, new view, new shared part, 0, 0]`, 0 in the first word =
+    /// empty (32 bytes, so that a slot never straddles a cache line).
     /// `changed` has bit u set when thread u's foreign bytes changed (u != t); the new
     /// shared part is kept when it is at most 4 bytes. An entry's home slot depends mostly
     /// on its view, so the steps of one state (which share the view) are looked up in a few
     /// adjacent cache lines, and most hits need nothing else to build the successor.
-    slots: Mem<[u32; 6]>,
+    slots: Mem<[u32; 8]>,
     len: usize,
     views: Records,
     limit: usize,
@@ -450,16 +453,18 @@ impl StepCache {
     /// The first slot of a key's probe, read early so that its cache miss overlaps others.
     #[inline]
     fn touch(&self, key: StepKey) -> u32 {
-        self.slots[Self::home(key, self.slots.len() - 1)][0]
+        let slots: &[[u32; 8]] = &self.slots;
+        slots[Self::home(key, slots.len() - 1)][0]
     }
 
     /// `Ok(slot)` holding the key, or `Err(free slot)`.
     fn find(&self, key: StepKey) -> Result<usize, usize> {
-        let mask = self.slots.len() - 1;
+        let slots: &[[u32; 8]] = &self.slots;
+        let mask = slots.len() - 1;
         let mut i = Self::home(key, mask);
         let first = key.0 as u32 + 1;
         loop {
-            let e = &self.slots[i];
+            let e = &slots[i];
             if e[0] == 0 {
                 return Err(i);
             }
@@ -538,8 +543,10 @@ impl StepCache {
                 st.part,
                 st.view,
                 st.shared,
+                0,
+                0,
             ],
-            None => [first, key.1, key.2, 0, 0, 0],
+            None => [first, key.1, key.2, 0, 0, 0, 0, 0],
         };
         self.len += 1;
         if self.len * 8 > self.slots.len() * 5 {
@@ -557,7 +564,7 @@ impl StepCache {
     }
 
     fn bytes(&self) -> u64 {
-        (self.slots.len() * 24) as u64 + self.views.bytes()
+        (self.slots.len() * 32) as u64 + self.views.bytes()
     }
 }
 
