@@ -426,12 +426,7 @@ impl Model {
 
     #[inline]
     fn opnd(&self, s: &[u8], t: usize, f: usize, o: Opnd) -> Value {
-        match o {
-            Opnd::Slot(k) => self.layout.slot(s, t, f, k as usize),
-            Opnd::Imm(v) => v,
-            Opnd::OwnEntry(n) => self.layout.handle(t, n as usize) as Value,
-            Opnd::Current => t as Value + 1,
-        }
+        self.opnd_fb(s, t, self.layout.frame_base(t, f), o)
     }
 
     /// `opnd` with the frame's base offset computed once per instruction.
