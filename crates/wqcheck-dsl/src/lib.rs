@@ -29,8 +29,9 @@ mod tests;
 
 pub use diag::{line_col, render, render_all, render_short, Diagnostic};
 pub use scenario::{
-    parse_scenario, resolve_scenario, InitOverride, ScenarioActor, ScenarioFile, ScenarioThread,
-    MAX_THREADS,
+    parse_scenario, resolve_scenario, InitOverride, ScenarioActor, ScenarioFile, ScenarioLoom,
+    ScenarioShuttle, ScenarioThread, MAX_LOOM_PREEMPTIONS, MAX_SHUTTLE_DEPTH,
+    MAX_SHUTTLE_ITERATIONS, MAX_THREADS,
 };
 pub use wqcheck_model::ir::Span;
 

@@ -5,7 +5,8 @@
 //! This module owns the scenario format (which fields exist, which are optional, unknown
 //! fields being errors), the translation of `ron`/serde errors into diagnostics with
 //! spans and the allowed values, and every semantic rule on scenarios (thread names,
-//! thread bodies and their arguments, signal targets, `init` overrides).
+//! thread bodies and their arguments, signal targets, `init` overrides, backends, loom
+//! and shuttle settings).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -19,6 +20,15 @@ use crate::diag::{did_you_mean, Diagnostic};
 /// The most threads a scenario may have.
 pub const MAX_THREADS: usize = 16;
 
+/// The largest `loom.max_preemptions` a scenario may ask for.
+pub const MAX_LOOM_PREEMPTIONS: u32 = 10;
+
+/// The largest `shuttle.depth` (PCT's bug depth) a scenario may ask for.
+pub const MAX_SHUTTLE_DEPTH: u32 = 10;
+
+/// The largest `shuttle.iterations` a scenario may ask for.
+pub const MAX_SHUTTLE_ITERATIONS: u64 = 10_000_000;
+
 /// A parsed scenario file; names are not resolved yet (see [`resolve_scenario`]).
 /// Every span is a byte range in the scenario text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,9 +41,47 @@ pub struct ScenarioFile {
     pub threads: Vec<ScenarioThread>,
     /// Span of the `threads` field name (for "no threads").
     pub threads_span: Span,
+    /// Span of the `threads` list value, from its `[` to its `]` (becomes
+    /// [`ir::Instance::threads_span`]).
+    pub threads_list_span: Span,
     pub actors: Vec<ScenarioActor>,
     pub bounds: ir::Bounds,
     pub expect: ir::Expectation,
+    /// `backends: [...]` in file order, each with the span of its name; `None` when the
+    /// field is absent (the default, `[Native]`, is applied by [`resolve_scenario`]).
+    pub backends: Option<Vec<(ir::Backend, Span)>>,
+    /// Span of the `backends` list value, `[` to `]` (default when absent).
+    pub backends_span: Span,
+    /// `loom: (...)`; all default when absent.
+    pub loom: ScenarioLoom,
+    /// `shuttle: (...)`; all default when absent.
+    pub shuttle: ScenarioShuttle,
+}
+
+/// `loom: (expect: .., max_preemptions: .., exhaustive: .., max_branches: .., max_seconds: ..)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScenarioLoom {
+    /// The values as written; a field not written is `None` (`exhaustive`: `false`).
+    pub settings: ir::LoomSettings,
+    /// Span of the `max_preemptions` value (default when absent).
+    pub max_preemptions_span: Span,
+    /// Span of the `max_branches` value (default when absent).
+    pub max_branches_span: Span,
+}
+
+/// `shuttle: (expect: .., scheduler: .., depth: .., iterations: .., seed: .., max_seconds: ..)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScenarioShuttle {
+    /// The values as written; a field not written is `None` (defaults are the backend's).
+    pub settings: ir::ShuttleSettings,
+    /// Span of the `scheduler` value (default when absent).
+    pub scheduler_span: Span,
+    /// Span of the `depth` field name (default when absent).
+    pub depth_key_span: Span,
+    /// Span of the `depth` value (default when absent).
+    pub depth_span: Span,
+    /// Span of the `iterations` value (default when absent).
+    pub iterations_span: Span,
 }
 
 /// `"NAME": value` in `init`.
@@ -83,6 +131,12 @@ struct RawScenario {
     actors: Vec<RawActor>,
     #[serde(default)]
     bounds: RawBounds,
+    #[serde(default)]
+    backends: Option<Vec<RawBackend>>,
+    #[serde(default)]
+    loom: RawLoom,
+    #[serde(default)]
+    shuttle: RawShuttle,
     expect: RawExpect,
 }
 
@@ -124,6 +178,85 @@ enum RawExpect {
     AssertionFailed,
 }
 
+impl RawExpect {
+    fn to_ir(self) -> ir::Expectation {
+        match self {
+            RawExpect::Holds => ir::Expectation::Holds,
+            RawExpect::LostWakeup => ir::Expectation::LostWakeup,
+            RawExpect::Deadlock => ir::Expectation::Deadlock,
+            RawExpect::AssertionFailed => ir::Expectation::AssertionFailed,
+        }
+    }
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename = "Backend")]
+enum RawBackend {
+    Native,
+    Loom,
+    Shuttle,
+}
+
+impl RawBackend {
+    fn to_ir(self) -> ir::Backend {
+        match self {
+            RawBackend::Native => ir::Backend::Native,
+            RawBackend::Loom => ir::Backend::Loom,
+            RawBackend::Shuttle => ir::Backend::Shuttle,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename = "Loom")]
+struct RawLoom {
+    #[serde(default)]
+    expect: Option<RawExpect>,
+    #[serde(default)]
+    max_preemptions: Option<u32>,
+    #[serde(default)]
+    exhaustive: bool,
+    #[serde(default)]
+    max_branches: Option<u32>,
+    #[serde(default)]
+    max_seconds: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename = "Shuttle")]
+struct RawShuttle {
+    #[serde(default)]
+    expect: Option<RawExpect>,
+    #[serde(default)]
+    scheduler: Option<RawScheduler>,
+    #[serde(default)]
+    depth: Option<u32>,
+    #[serde(default)]
+    iterations: Option<u64>,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    max_seconds: Option<u64>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename = "Scheduler")]
+enum RawScheduler {
+    Random,
+    Pct,
+    Dfs,
+}
+
+impl RawScheduler {
+    fn to_ir(self) -> ir::ShuttleScheduler {
+        match self {
+            RawScheduler::Random => ir::ShuttleScheduler::Random,
+            RawScheduler::Pct => ir::ShuttleScheduler::Pct,
+            RawScheduler::Dfs => ir::ShuttleScheduler::Dfs,
+        }
+    }
+}
+
 /// `init: { "NAME": value, ... }`, in file order, duplicates kept (reported later).
 #[derive(Default)]
 struct InitMap(Vec<(String, i64)>);
@@ -153,10 +286,12 @@ impl<'de> Deserialize<'de> for InitMap {
 /// What each struct's fields are, for "missing field" and "unknown field" help.
 fn fields_of(outer: &str) -> Option<&'static str> {
     Some(match outer {
-        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `expect`",
+        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `backends` (optional), `loom` (optional), `shuttle` (optional), `expect`",
         "Thread" => "`name`, `run`, `args` (optional)",
         "Signal" => "`target`, `fatal`, `name` (optional)",
         "Bounds" => "`max_states` (optional), `max_seconds` (optional)",
+        "Loom" => "`expect`, `max_preemptions`, `exhaustive`, `max_branches`, `max_seconds` (each optional)",
+        "Shuttle" => "`expect`, `scheduler`, `depth`, `iterations`, `seed`, `max_seconds` (each optional)",
         _ => return None,
     })
 }
@@ -257,6 +392,47 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
         })
         .collect();
     let threads_span = loc.key_span("threads", None).unwrap_or_default();
+    let threads_list_span = loc.value_span("threads", "threads").unwrap_or(threads_span);
+
+    let backends_span = loc.value_span("backends", "backends").unwrap_or_default();
+    let backends = raw.backends.map(|list| {
+        // `ron` accepted the list, so its identifiers are the backend names in order.
+        let names = loc.idents_in(backends_span);
+        list.into_iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let span = names.get(i).copied().unwrap_or(backends_span);
+                (b.to_ir(), span)
+            })
+            .collect()
+    });
+    let loom = ScenarioLoom {
+        settings: ir::LoomSettings {
+            expect: raw.loom.expect.map(RawExpect::to_ir),
+            max_preemptions: raw.loom.max_preemptions,
+            exhaustive: raw.loom.exhaustive,
+            max_branches: raw.loom.max_branches,
+            max_seconds: raw.loom.max_seconds,
+        },
+        max_preemptions_span: loc
+            .value_span("loom", "max_preemptions")
+            .unwrap_or_default(),
+        max_branches_span: loc.value_span("loom", "max_branches").unwrap_or_default(),
+    };
+    let shuttle = ScenarioShuttle {
+        settings: ir::ShuttleSettings {
+            expect: raw.shuttle.expect.map(RawExpect::to_ir),
+            scheduler: raw.shuttle.scheduler.map(RawScheduler::to_ir),
+            depth: raw.shuttle.depth,
+            iterations: raw.shuttle.iterations,
+            seed: raw.shuttle.seed,
+            max_seconds: raw.shuttle.max_seconds,
+        },
+        scheduler_span: loc.value_span("shuttle", "scheduler").unwrap_or_default(),
+        depth_key_span: loc.field_key_span("shuttle", "depth").unwrap_or_default(),
+        depth_span: loc.value_span("shuttle", "depth").unwrap_or_default(),
+        iterations_span: loc.value_span("shuttle", "iterations").unwrap_or_default(),
+    };
 
     let actors = raw
         .actors
@@ -298,17 +474,17 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
         init,
         threads,
         threads_span,
+        threads_list_span,
         actors,
         bounds: ir::Bounds {
             max_states: raw.bounds.max_states,
             max_seconds: raw.bounds.max_seconds,
         },
-        expect: match raw.expect {
-            RawExpect::Holds => ir::Expectation::Holds,
-            RawExpect::LostWakeup => ir::Expectation::LostWakeup,
-            RawExpect::Deadlock => ir::Expectation::Deadlock,
-            RawExpect::AssertionFailed => ir::Expectation::AssertionFailed,
-        },
+        expect: raw.expect.to_ir(),
+        backends,
+        backends_span,
+        loom,
+        shuttle,
     })
 }
 
@@ -372,7 +548,7 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
     };
     let word_span = |w: &str| find_word_before(text, w, at).unwrap_or(point);
     let d = |span: Span, msg: String| Diagnostic::new(name, span, msg);
-    match &e.code {
+    let diag = match &e.code {
         E::NoSuchEnumVariant {
             expected,
             found,
@@ -384,6 +560,28 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
                 "Actor" => (
                     format!("unknown actor `{found}`"),
                     "the only actor is `Signal(target: [\"thread1\"], fatal: true)`".to_string(),
+                ),
+                "Backend" => (
+                    format!("unknown backend `{found}`"),
+                    format!("the backends are {}", quoted_list(expected)),
+                ),
+                "Scheduler" => (
+                    format!("unknown shuttle scheduler `{found}`"),
+                    format!("the schedulers are {}", quoted_list(expected)),
+                ),
+                _ if found == "NoViolationFound" => (
+                    format!("unknown value `{found}` for `expect`"),
+                    format!(
+                        "`{found}` is a verdict, not an expectation: write `Holds`, which a sampled `{found}` meets (`expect` takes one of {})",
+                        quoted_list(expected)
+                    ),
+                ),
+                _ if found == "Inconclusive" => (
+                    format!("unknown value `{found}` for `expect`"),
+                    format!(
+                        "`{found}` is a verdict, not an expectation: `expect` takes one of {}",
+                        quoted_list(expected)
+                    ),
                 ),
                 _ => (
                     format!("unknown value `{found}` for `expect`"),
@@ -439,11 +637,18 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
                 )
                 .with_help(format!("is a closing `]` or `)` missing before `{found}`?"))
             } else {
-                d(
-                    span,
-                    format!("expected `{expected}(...)`, found `{found}(...)`"),
-                )
-                .with_help(format!("write `{expected}(...)`"))
+                let call = text
+                    .get(span.end as usize..)
+                    .is_some_and(|rest| rest.trim_start().starts_with('('));
+                let shown = if call {
+                    format!("{found}(...)")
+                } else {
+                    found.to_string()
+                };
+                let help = field_at(text, span.start as usize)
+                    .and_then(|f| value_help(&f))
+                    .unwrap_or_else(|| format!("write `{expected}(...)`"));
+                d(span, format!("expected `{expected}(...)`, found `{shown}`")).with_help(help)
             }
         }
         E::ExpectedNamedStructLike(n) if !n.is_empty() => {
@@ -465,6 +670,20 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
             point,
             "expected a string in double quotes, like `\"thread1\"`".to_string(),
         ),
+        E::ExpectedInteger if text.get(at..).is_some_and(|r| r.starts_with('-')) => {
+            let b = text.as_bytes();
+            let mut end = at + 1;
+            while b
+                .get(end)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            {
+                end += 1;
+            }
+            d(
+                Span::new(at, end),
+                "expected an integer of at least 0, found a negative number".to_string(),
+            )
+        }
         E::ExpectedInteger => d(point, "expected an integer".to_string()),
         E::ExpectedBoolean => d(point, "expected `true` or `false`".to_string()),
         E::ExpectedArray => d(point, "expected a list `[...]`".to_string()),
@@ -480,7 +699,12 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
         ),
         E::ExpectedStructLike => d(point, "expected `(`".to_string()),
         E::ExpectedStructLikeEnd => d(point, "expected `,` or `)`".to_string()),
+        E::ExpectedIdentifier if text.get(at..).is_some_and(|r| r.starts_with('"')) => d(
+            point,
+            "expected a name without quotes, found a string".to_string(),
+        ),
         E::ExpectedIdentifier => d(point, "expected a field name".to_string()),
+        E::SuggestRawIdentifier(found) => d(point, format!("expected a name, found `{found}`")),
         E::IntegerOutOfBounds => d(point, "integer out of range".to_string()),
         E::TrailingCharacters => d(
             point,
@@ -499,7 +723,129 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
             }
             d(point, m)
         }
+    };
+    // A value of the wrong type: say what the field takes.
+    let type_error = matches!(
+        e.code,
+        E::InvalidValueForType { .. }
+            | E::ExpectedString
+            | E::ExpectedInteger
+            | E::ExpectedBoolean
+            | E::ExpectedArray
+            | E::ExpectedIdentifier
+            | E::SuggestRawIdentifier(_)
+            | E::IntegerOutOfBounds
+            | E::ExpectedNamedStructLike(_)
+            | E::ExpectedStructLike
+    );
+    // `1.5` where an integer is expected: `ron` stops at the `.` and asks for a `,`.
+    let decimal = matches!(e.code, E::ExpectedComma)
+        && text.get(at..).is_some_and(|r| r.starts_with('.'))
+        && number_before(text, at).is_some();
+    let mut diag = if decimal {
+        let start = number_before(text, at).map_or(at, |s| s.start as usize);
+        let b = text.as_bytes();
+        let mut end = at + 1;
+        while b
+            .get(end)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
+            end += 1;
+        }
+        d(
+            Span::new(start, end),
+            "expected an integer, found a decimal number".to_string(),
+        )
+    } else {
+        diag
+    };
+    // `ron` reports a bad number (`1e4`, out of range) after reading it: point at it.
+    if type_error {
+        if let Some(span) = number_before(text, at) {
+            diag.span = span;
+        }
     }
+    match field_at(text, at).and_then(|f| value_help(&f)) {
+        Some(help) if (type_error || decimal) && diag.help.is_none() => diag.with_help(help),
+        _ => diag,
+    }
+}
+
+/// The number-like token (`12`, `-3`, `1e4`, `0x1f`) that ends right at byte `at`.
+fn number_before(text: &str, at: usize) -> Option<Span> {
+    let b = text.as_bytes();
+    let mut start = at.min(b.len());
+    while start > 0
+        && b.get(start - 1)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
+        start -= 1;
+    }
+    if !b.get(start).is_some_and(u8::is_ascii_digit) || start == at {
+        return None;
+    }
+    if start > 0 && matches!(b.get(start - 1), Some(b'-' | b'+')) {
+        start -= 1;
+    }
+    Some(Span::new(start, at))
+}
+
+/// The field whose value contains byte `at`: the innermost `name:` before it whose value
+/// is neither closed nor ended by a `,` before `at`.
+fn field_at(text: &str, at: usize) -> Option<String> {
+    let toks = tokenize(text.get(..at)?);
+    // Groups closed between the token looked at and `at`.
+    let mut depth = 0usize;
+    // A `,` at this level: the keys before it in the same group are siblings.
+    let mut sibling = false;
+    for k in (0..toks.len()).rev() {
+        match toks.get(k) {
+            Some((RTok::Other(')' | ']' | '}'), _)) => depth += 1,
+            Some((RTok::Other('(' | '[' | '{'), _)) => {
+                if depth == 0 {
+                    sibling = false;
+                } else {
+                    depth -= 1;
+                }
+            }
+            Some((RTok::Other(','), _)) if depth == 0 => sibling = true,
+            Some((RTok::Ident(n), _))
+                if depth == 0
+                    && !sibling
+                    && matches!(toks.get(k + 1), Some((RTok::Other(':'), _))) =>
+            {
+                return Some(n.clone());
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// What a field's value must look like, for type errors.
+fn value_help(field: &str) -> Option<String> {
+    Some(match field {
+        "backends" => "`backends` takes a list of backend names without quotes, like `backends: [Native, Loom, Shuttle]`".to_string(),
+        "loom" => "`loom` takes `(expect: .., max_preemptions: .., exhaustive: .., max_branches: .., max_seconds: ..)`, each field optional".to_string(),
+        "max_preemptions" => format!(
+            "`max_preemptions` takes an integer from 0 to {MAX_LOOM_PREEMPTIONS}, like `max_preemptions: 3`"
+        ),
+        "exhaustive" => "`exhaustive` takes `true` or `false`".to_string(),
+        "shuttle" => "`shuttle` takes `(expect: .., scheduler: .., depth: .., iterations: .., seed: .., max_seconds: ..)`, each field optional".to_string(),
+        "scheduler" => "`scheduler` takes one of `Random`, `Pct`, `Dfs`, without quotes".to_string(),
+        "depth" => format!(
+            "`depth` takes an integer from 1 to {MAX_SHUTTLE_DEPTH}, like `depth: 3`"
+        ),
+        "iterations" => format!(
+            "`iterations` takes an integer from 1 to {MAX_SHUTTLE_ITERATIONS}, like `iterations: 10000`"
+        ),
+        "seed" => format!("`seed` takes an integer from 0 to {}, like `seed: 42`", u64::MAX),
+        "max_branches" => "`max_branches` takes a positive integer, like `max_branches: 10000`".to_string(),
+        "max_seconds" => "`max_seconds` takes a whole number of seconds, like `max_seconds: 60`".to_string(),
+        "max_states" => "`max_states` takes a whole number, like `max_states: 1000000`".to_string(),
+        "expect" => "`expect` takes one of `Holds`, `LostWakeup`, `Deadlock`, `AssertionFailed`, without quotes".to_string(),
+        _ => return None,
+    })
 }
 
 // ---------------------------------------------------------------- locating values
@@ -527,6 +873,8 @@ struct KeyLoc {
     name: String,
     elem: Option<usize>,
     span: Span,
+    /// The span of the field's value (see [`value_extent`]).
+    value: Option<Span>,
 }
 
 #[derive(Debug)]
@@ -545,6 +893,8 @@ struct Locator<'a> {
     keys: Vec<KeyLoc>,
     /// Spans of string literals (for the fallback search), comments excluded.
     all: Vec<(String, Span)>,
+    /// Every token, comments excluded.
+    toks: Vec<(RTok, Span)>,
 }
 
 impl<'a> Locator<'a> {
@@ -581,6 +931,7 @@ impl<'a> Locator<'a> {
                         name: name.clone(),
                         elem: elem(&stack, elem_counter),
                         span: *span,
+                        value: value_extent(&toks, i + 2),
                     });
                     pending = Some(name.clone());
                     i += 2;
@@ -635,6 +986,7 @@ impl<'a> Locator<'a> {
             strings,
             keys,
             all,
+            toks,
         }
     }
 
@@ -662,6 +1014,60 @@ impl<'a> Locator<'a> {
             })
             .map(|k| k.span)
     }
+
+    /// The span of the value of the field `name` under the top-level field `top` (for a
+    /// top-level field, `top == name`), outside list elements.
+    fn value_span(&self, top: &str, name: &str) -> Option<Span> {
+        self.keys
+            .iter()
+            .find(|k| k.name == name && k.top.as_deref() == Some(top) && k.elem.is_none())
+            .and_then(|k| k.value)
+    }
+
+    /// The span of the field name `name` under the top-level field `top`, outside list
+    /// elements.
+    fn field_key_span(&self, top: &str, name: &str) -> Option<Span> {
+        self.keys
+            .iter()
+            .find(|k| k.name == name && k.top.as_deref() == Some(top) && k.elem.is_none())
+            .map(|k| k.span)
+    }
+
+    /// The identifiers inside `span`, in order.
+    fn idents_in(&self, span: Span) -> Vec<Span> {
+        self.toks
+            .iter()
+            .filter(|(t, s)| {
+                matches!(t, RTok::Ident(_)) && s.start >= span.start && s.end <= span.end
+            })
+            .map(|(_, s)| *s)
+            .collect()
+    }
+}
+
+/// The span of the value that starts at token `i`: a bracketed value (`[..]`, `(..)`,
+/// `{..}`, and `Name(..)`) up to its closing bracket, a signed number, or one token.
+fn value_extent(toks: &[(RTok, Span)], i: usize) -> Option<Span> {
+    let (first, start) = toks.get(i)?;
+    let open = match (first, toks.get(i + 1)) {
+        (RTok::Other('(' | '[' | '{'), _) => i,
+        (RTok::Ident(_), Some((RTok::Other('('), _))) => i + 1,
+        _ => return value_span_after(toks, i),
+    };
+    let mut depth = 0usize;
+    for (t, s) in toks.get(open..)? {
+        match t {
+            RTok::Other('(' | '[' | '{') => depth += 1,
+            RTok::Other(')' | ']' | '}') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(start.to(*s));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn value_span_after(toks: &[(RTok, Span)], i: usize) -> Option<Span> {
@@ -1094,6 +1500,104 @@ pub fn resolve_scenario(
     }
     init.sort_by_key(|(v, _)| *v);
 
+    // ---- backends
+    let mut backends: Vec<ir::Backend> = Vec::new();
+    match &file.backends {
+        None => backends.push(ir::Backend::Native),
+        Some(list) if list.is_empty() => err(
+            file.backends_span,
+            "the `backends` list is empty".to_string(),
+            Some(
+                "list at least one of `Native`, `Loom`, `Shuttle`, or remove `backends` for the default `[Native]`"
+                    .to_string(),
+            ),
+        ),
+        Some(list) => {
+            for (b, span) in list {
+                if backends.contains(b) {
+                    err(
+                        *span,
+                        format!("backend `{}` is listed twice in `backends`", backend_name(*b)),
+                        Some("list each backend once".to_string()),
+                    );
+                } else {
+                    backends.push(*b);
+                }
+            }
+        }
+    }
+
+    // ---- loom
+    let loom = file.loom.settings;
+    if let Some(n) = loom.max_preemptions.filter(|n| *n > MAX_LOOM_PREEMPTIONS) {
+        err(
+            file.loom.max_preemptions_span,
+            format!("`max_preemptions: {n}` is too large (at most {MAX_LOOM_PREEMPTIONS})"),
+            Some(
+                "loom's cost grows exponentially with the bound; use the shuttle or native backend"
+                    .to_string(),
+            ),
+        );
+    }
+    if loom.max_branches == Some(0) {
+        err(
+            file.loom.max_branches_span,
+            "`max_branches` must be at least 1".to_string(),
+            Some(
+                "it bounds the scheduling decisions of one loom execution; omit it for the default, 10000"
+                    .to_string(),
+            ),
+        );
+    }
+
+    // ---- shuttle
+    let shuttle = file.shuttle.settings;
+    if let Some(d) = shuttle.depth {
+        let range =
+            format!("PCT's bug depth: from 1 to {MAX_SHUTTLE_DEPTH}; omit it for the default, 3");
+        if d == 0 {
+            err(
+                file.shuttle.depth_span,
+                "`depth` must be at least 1".to_string(),
+                Some(range),
+            );
+        } else if d > MAX_SHUTTLE_DEPTH {
+            err(
+                file.shuttle.depth_span,
+                format!("`depth: {d}` is too large (at most {MAX_SHUTTLE_DEPTH})"),
+                Some(range),
+            );
+        }
+        if let Some(s) = shuttle
+            .scheduler
+            .filter(|s| *s != ir::ShuttleScheduler::Pct)
+        {
+            err(
+                file.shuttle.depth_key_span,
+                format!("`depth` is given with `scheduler: {}`", scheduler_name(s)),
+                Some(
+                    "`depth` is PCT's bug depth; use `scheduler: Pct`, or remove `depth`"
+                        .to_string(),
+                ),
+            );
+        }
+    }
+    match shuttle.iterations {
+        Some(0) => err(
+            file.shuttle.iterations_span,
+            "`iterations` must be at least 1".to_string(),
+            Some(
+                "it is the number of shuttle executions; omit it for the default, 1000".to_string(),
+            ),
+        ),
+        Some(n) if n > MAX_SHUTTLE_ITERATIONS => err(
+            file.shuttle.iterations_span,
+            format!("`iterations: {n}` is too large (at most {MAX_SHUTTLE_ITERATIONS})"),
+            Some("for a longer search, run again with another `seed`".to_string()),
+        ),
+        _ => {}
+    }
+
     if !diags.is_empty() {
         diags.sort_by_key(|d| (d.span.start, d.span.end));
         return Err(diags);
@@ -1106,5 +1610,27 @@ pub fn resolve_scenario(
         actors,
         bounds: file.bounds,
         expect: file.expect,
+        backends,
+        loom,
+        shuttle,
+        threads_span: file.threads_list_span,
     })
+}
+
+/// A backend's name as written in scenario files.
+fn backend_name(b: ir::Backend) -> &'static str {
+    match b {
+        ir::Backend::Native => "Native",
+        ir::Backend::Loom => "Loom",
+        ir::Backend::Shuttle => "Shuttle",
+    }
+}
+
+/// A shuttle scheduler's name as written in scenario files.
+fn scheduler_name(s: ir::ShuttleScheduler) -> &'static str {
+    match s {
+        ir::ShuttleScheduler::Random => "Random",
+        ir::ShuttleScheduler::Pct => "Pct",
+        ir::ShuttleScheduler::Dfs => "Dfs",
+    }
 }

@@ -3,10 +3,25 @@
 
 use proptest::prelude::*;
 use proptest::sample::Index;
+use wqcheck_model::ir;
 
 const MODEL: &str = include_str!("fixtures/valid/page-lock.wq");
 const FUTEX: &str = include_str!("fixtures/valid/futex-mutex.wq");
 const SCENARIO: &str = include_str!("fixtures/valid/page-lock.ron");
+const SCENARIO_LOOM: &str = r#"Scenario(
+    model: "page-lock.wq",
+    threads: [Thread(name: "thread1", run: "locker"), Thread(name: "thread2", run: "holder", args: [])],
+    backends: [Native, Loom],
+    loom: (expect: Deadlock, max_preemptions: 3, exhaustive: false, max_branches: 20000, max_seconds: 60),
+    expect: LostWakeup,
+)"#;
+const SCENARIO_SHUTTLE: &str = r#"Scenario(
+    model: "page-lock.wq",
+    threads: [Thread(name: "thread1", run: "locker"), Thread(name: "thread2", run: "holder", args: [])],
+    backends: [Native, Loom, Shuttle],
+    shuttle: (expect: Deadlock, scheduler: Pct, depth: 3, iterations: 10000, seed: 42, max_seconds: 60),
+    expect: LostWakeup,
+)"#;
 
 const DSL_TOKENS: &[&str] = &[
     "(",
@@ -68,9 +83,55 @@ const DSL_TOKENS: &[&str] = &[
 ];
 
 const RON_TOKENS: &[&str] = &[
-    "(", ")", "[", "]", "{", "}", ",", ":", "\"", "Scenario", "Thread", "Signal", "name", "run",
-    "args", "target", "fatal", "expect", "Holds", "Hold", "init", "bounds", "-1", "1e9", "//",
-    "/*", "r#", "\\", "\n", "é", "Some", "true",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "\"",
+    "Scenario",
+    "Thread",
+    "Signal",
+    "name",
+    "run",
+    "args",
+    "target",
+    "fatal",
+    "expect",
+    "Holds",
+    "Hold",
+    "init",
+    "bounds",
+    "-1",
+    "1e9",
+    "//",
+    "/*",
+    "r#",
+    "\\",
+    "\n",
+    "é",
+    "Some",
+    "true",
+    "backends",
+    "Native",
+    "Loom",
+    "loom",
+    "11",
+    "0",
+    "Shuttle",
+    "shuttle",
+    "scheduler",
+    "Random",
+    "Pct",
+    "Dfs",
+    "depth",
+    "iterations",
+    "seed",
+    "18446744073709551616",
+    "1.5",
 ];
 
 #[derive(Debug, Clone)]
@@ -142,10 +203,24 @@ fn exercise_scenario(text: &str) {
     match wqcheck_dsl::parse_scenario("fuzz.ron", text) {
         Ok(f) => {
             if let Ok(p) = wqcheck_dsl::check_model("m.wq", MODEL) {
-                if let Err(d) = wqcheck_dsl::resolve_scenario("fuzz.ron", text, &f, p) {
-                    for x in &d {
-                        assert!(x.span.end as usize <= text.len());
-                        let _ = wqcheck_dsl::render(x, text);
+                match wqcheck_dsl::resolve_scenario("fuzz.ron", text, &f, p) {
+                    Ok(inst) => {
+                        assert!(inst.threads_span.start <= inst.threads_span.end);
+                        assert!(inst.threads_span.end as usize <= text.len());
+                        assert!(!inst.backends.is_empty());
+                        let s = inst.shuttle;
+                        assert!(s.depth.is_none_or(|d| (1..=10).contains(&d)));
+                        assert!(
+                            s.depth.is_none()
+                                || s.scheduler.is_none_or(|x| x == ir::ShuttleScheduler::Pct)
+                        );
+                        assert!(s.iterations.is_none_or(|n| (1..=10_000_000).contains(&n)));
+                    }
+                    Err(d) => {
+                        for x in &d {
+                            assert!(x.span.end as usize <= text.len());
+                            let _ = wqcheck_dsl::render(x, text);
+                        }
                     }
                 }
             }
@@ -180,7 +255,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_scenarios(muts in prop::collection::vec(mutation(RON_TOKENS), 1..6)) {
-        exercise_scenario(&mutate(SCENARIO, &muts));
+    fn mutated_scenarios(base in prop::sample::select(vec![SCENARIO, SCENARIO_LOOM, SCENARIO_SHUTTLE]), muts in prop::collection::vec(mutation(RON_TOKENS), 1..6)) {
+        exercise_scenario(&mutate(base, &muts));
     }
 }

@@ -295,6 +295,393 @@ fn page_lock_scenario_resolves() {
     assert_eq!(inst.expect, ir::Expectation::LostWakeup);
 }
 
+/// The text `span` covers.
+fn spanned(text: &str, span: ir::Span) -> &str {
+    text.get(span.start as usize..span.end as usize)
+        .unwrap_or("<bad span>")
+}
+
+/// Parses and resolves `text` against `page-lock.wq`, panicking with the diagnostics.
+fn resolve_page_lock(text: &str) -> (wqcheck_dsl::ScenarioFile, ir::Instance) {
+    let (_, program) = load("page-lock.wq");
+    let file =
+        parse_scenario("s.ron", text).unwrap_or_else(|d| panic!("{}", render_all(&d, |_| text)));
+    let inst = resolve_scenario("s.ron", text, &file, program)
+        .unwrap_or_else(|d| panic!("{}", render_all(&d, |_| text)));
+    (file, inst)
+}
+
+#[test]
+fn scenario_backends_and_loom_settings() {
+    let text = r#"Scenario(
+    model: "page-lock.wq",
+    threads: [Thread(name: "thread1", run: "locker"), Thread(name: "thread2", run: "holder", args: [])],
+    backends: [Loom, /* both */ Native],
+    loom: (
+        expect: Deadlock,
+        max_preemptions: 10,
+        exhaustive: true,
+        max_branches: 20000,
+        max_seconds: 90,
+    ),
+    expect: LostWakeup,
+)"#;
+    let (file, inst) = resolve_page_lock(text);
+    let names: Vec<(ir::Backend, &str)> = file
+        .backends
+        .iter()
+        .flatten()
+        .map(|(b, s)| (*b, spanned(text, *s)))
+        .collect();
+    assert_eq!(
+        names,
+        vec![(ir::Backend::Loom, "Loom"), (ir::Backend::Native, "Native")]
+    );
+    assert_eq!(
+        spanned(text, file.backends_span),
+        "[Loom, /* both */ Native]"
+    );
+    assert_eq!(spanned(text, file.loom.max_preemptions_span), "10");
+    assert_eq!(spanned(text, file.loom.max_branches_span), "20000");
+
+    assert_eq!(inst.backends, vec![ir::Backend::Loom, ir::Backend::Native]);
+    assert_eq!(
+        inst.loom,
+        ir::LoomSettings {
+            expect: Some(ir::Expectation::Deadlock),
+            max_preemptions: Some(10),
+            exhaustive: true,
+            max_branches: Some(20000),
+            max_seconds: Some(90),
+        }
+    );
+    assert_eq!(inst.expect, ir::Expectation::LostWakeup);
+    assert_eq!(
+        inst.expect_on(ir::Backend::Native),
+        ir::Expectation::LostWakeup
+    );
+    assert_eq!(inst.expect_on(ir::Backend::Loom), ir::Expectation::Deadlock);
+    // `loom` does not set shuttle's settings.
+    assert_eq!(inst.shuttle, ir::ShuttleSettings::default());
+    assert_eq!(
+        inst.expect_on(ir::Backend::Shuttle),
+        ir::Expectation::LostWakeup
+    );
+    // The scenario's `bounds` are not touched by `loom.max_seconds`.
+    assert_eq!(inst.bounds, ir::Bounds::default());
+    assert_eq!(
+        spanned(text, inst.threads_span),
+        r#"[Thread(name: "thread1", run: "locker"), Thread(name: "thread2", run: "holder", args: [])]"#
+    );
+
+    // `loom.expect` without `Loom` among the backends is allowed (the command line may
+    // still select loom); a partial `loom` leaves the other fields unset.
+    let text = r#"Scenario(
+    model: "page-lock.wq",
+    threads: [Thread(name: "thread1", run: "locker")],
+    backends: [Native],
+    loom: (expect: Holds, max_preemptions: 0),
+    expect: Deadlock,
+)"#;
+    let (_, inst) = resolve_page_lock(text);
+    assert_eq!(inst.backends, vec![ir::Backend::Native]);
+    assert_eq!(
+        inst.loom,
+        ir::LoomSettings {
+            expect: Some(ir::Expectation::Holds),
+            max_preemptions: Some(0),
+            ..ir::LoomSettings::default()
+        }
+    );
+    assert_eq!(inst.expect_on(ir::Backend::Loom), ir::Expectation::Holds);
+}
+
+#[test]
+fn scenario_shuttle_settings() {
+    // Every field, each at the edge of its range.
+    let text = r#"Scenario(
+    model: "page-lock.wq",
+    threads: [Thread(name: "thread1", run: "locker"), Thread(name: "thread2", run: "holder", args: [])],
+    bounds: (max_seconds: 30),
+    backends: [Native, Loom, Shuttle],
+    loom: (expect: Deadlock),
+    shuttle: (
+        expect: AssertionFailed,
+        scheduler: Pct,
+        depth: 10,
+        iterations: 10000000,
+        seed: 18446744073709551615,
+        max_seconds: 120,
+    ),
+    expect: LostWakeup,
+)"#;
+    let (file, inst) = resolve_page_lock(text);
+    let names: Vec<(ir::Backend, &str)> = file
+        .backends
+        .iter()
+        .flatten()
+        .map(|(b, s)| (*b, spanned(text, *s)))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            (ir::Backend::Native, "Native"),
+            (ir::Backend::Loom, "Loom"),
+            (ir::Backend::Shuttle, "Shuttle")
+        ]
+    );
+    assert_eq!(spanned(text, file.shuttle.scheduler_span), "Pct");
+    assert_eq!(spanned(text, file.shuttle.depth_key_span), "depth");
+    assert_eq!(spanned(text, file.shuttle.depth_span), "10");
+    assert_eq!(spanned(text, file.shuttle.iterations_span), "10000000");
+
+    assert_eq!(
+        inst.backends,
+        vec![ir::Backend::Native, ir::Backend::Loom, ir::Backend::Shuttle]
+    );
+    assert_eq!(
+        inst.shuttle,
+        ir::ShuttleSettings {
+            expect: Some(ir::Expectation::AssertionFailed),
+            scheduler: Some(ir::ShuttleScheduler::Pct),
+            depth: Some(10),
+            iterations: Some(10_000_000),
+            seed: Some(u64::MAX),
+            max_seconds: Some(120),
+        }
+    );
+    assert_eq!(
+        inst.expect_on(ir::Backend::Native),
+        ir::Expectation::LostWakeup
+    );
+    assert_eq!(inst.expect_on(ir::Backend::Loom), ir::Expectation::Deadlock);
+    assert_eq!(
+        inst.expect_on(ir::Backend::Shuttle),
+        ir::Expectation::AssertionFailed
+    );
+    // `shuttle` does not touch the other settings.
+    assert_eq!(
+        inst.loom,
+        ir::LoomSettings {
+            expect: Some(ir::Expectation::Deadlock),
+            ..ir::LoomSettings::default()
+        }
+    );
+    assert_eq!(
+        inst.bounds,
+        ir::Bounds {
+            max_states: None,
+            max_seconds: Some(30)
+        }
+    );
+
+    // Each scheduler by name; `depth` goes with `Pct` or with no scheduler (the default
+    // is PCT); the lowest values; the struct may be named `Shuttle(...)`.
+    let cases = [
+        ("(scheduler: Random)", ir::ShuttleScheduler::Random),
+        (
+            "(scheduler: Dfs, iterations: 1, seed: 0)",
+            ir::ShuttleScheduler::Dfs,
+        ),
+        (
+            "Shuttle(scheduler: Pct, depth: 1)",
+            ir::ShuttleScheduler::Pct,
+        ),
+    ];
+    for (shuttle, scheduler) in cases {
+        let text = format!(
+            r#"Scenario(
+    model: "page-lock.wq",
+    threads: [Thread(name: "thread1", run: "locker")],
+    backends: [Shuttle],
+    shuttle: {shuttle},
+    expect: Holds,
+)"#
+        );
+        let (file, inst) = resolve_page_lock(&text);
+        assert_eq!(inst.backends, vec![ir::Backend::Shuttle], "{shuttle}");
+        assert_eq!(inst.shuttle.scheduler, Some(scheduler), "{shuttle}");
+        assert_eq!(inst.shuttle.expect, None, "{shuttle}");
+        assert_eq!(inst.expect_on(ir::Backend::Shuttle), ir::Expectation::Holds);
+        assert_eq!(inst.shuttle.max_seconds, None, "{shuttle}");
+        let scheduler_text = spanned(&text, file.shuttle.scheduler_span);
+        assert!(shuttle.contains(&format!("scheduler: {scheduler_text}")));
+        match scheduler {
+            ir::ShuttleScheduler::Random => {
+                assert_eq!(
+                    (
+                        inst.shuttle.depth,
+                        inst.shuttle.iterations,
+                        inst.shuttle.seed
+                    ),
+                    (None, None, None)
+                );
+            }
+            ir::ShuttleScheduler::Dfs => {
+                assert_eq!(
+                    (
+                        inst.shuttle.depth,
+                        inst.shuttle.iterations,
+                        inst.shuttle.seed
+                    ),
+                    (None, Some(1), Some(0))
+                );
+            }
+            ir::ShuttleScheduler::Pct => {
+                assert_eq!(
+                    (
+                        inst.shuttle.depth,
+                        inst.shuttle.iterations,
+                        inst.shuttle.seed
+                    ),
+                    (Some(1), None, None)
+                );
+            }
+        }
+    }
+
+    // `depth` without `scheduler`; `shuttle` without `Shuttle` among the backends (the
+    // command line may still select shuttle); `shuttle: ()` is all defaults.
+    let text = r#"Scenario(
+    model: "page-lock.wq",
+    threads: [Thread(name: "thread1", run: "locker")],
+    shuttle: (depth: 5, seed: 0x2a),
+    expect: Deadlock,
+)"#;
+    let (_, inst) = resolve_page_lock(text);
+    assert_eq!(inst.backends, vec![ir::Backend::Native]);
+    assert_eq!(
+        inst.shuttle,
+        ir::ShuttleSettings {
+            depth: Some(5),
+            seed: Some(42),
+            ..ir::ShuttleSettings::default()
+        }
+    );
+    assert_eq!(
+        inst.expect_on(ir::Backend::Shuttle),
+        ir::Expectation::Deadlock
+    );
+    let text = r#"Scenario(
+    model: "page-lock.wq",
+    threads: [Thread(name: "thread1", run: "locker")],
+    shuttle: (),
+    expect: Holds,
+)"#;
+    let (file, inst) = resolve_page_lock(text);
+    assert_eq!(file.shuttle, wqcheck_dsl::ScenarioShuttle::default());
+    assert_eq!(inst.shuttle, ir::ShuttleSettings::default());
+}
+
+#[test]
+fn scenario_defaults_and_threads_span() {
+    // The existing page-lock scenario has neither `backends` nor `loom`.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/page-lock.ron");
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let (file, inst) = resolve_page_lock(&text);
+    assert_eq!(file.backends, None);
+    assert_eq!(file.loom, wqcheck_dsl::ScenarioLoom::default());
+    assert_eq!(file.shuttle, wqcheck_dsl::ScenarioShuttle::default());
+    assert_eq!(inst.backends, vec![ir::Backend::Native]);
+    assert_eq!(inst.loom, ir::LoomSettings::default());
+    assert_eq!(inst.shuttle, ir::ShuttleSettings::default());
+    assert_eq!(
+        inst.expect_on(ir::Backend::Loom),
+        ir::Expectation::LostWakeup
+    );
+    assert_eq!(
+        inst.expect_on(ir::Backend::Shuttle),
+        ir::Expectation::LostWakeup
+    );
+    // `threads_span` runs from the list's `[` to its `]`, over several lines.
+    let start = text.find("threads: [").map(|i| i + "threads: ".len());
+    let end = text.find("],\n    actors").map(|i| i + 1);
+    assert_eq!(
+        Some((
+            inst.threads_span.start as usize,
+            inst.threads_span.end as usize
+        )),
+        start.zip(end)
+    );
+    let listed = spanned(&text, inst.threads_span);
+    assert!(
+        listed.starts_with("[\n        Thread(name: \"thread1\""),
+        "{listed}"
+    );
+    assert!(listed.ends_with("args: []),\n    ]"), "{listed}");
+    // `ScenarioFile::threads_span` is still the field name (for "no threads").
+    assert_eq!(spanned(&text, file.threads_span), "threads");
+
+    // Brackets in strings and comments do not end the list.
+    let text = r#"Scenario(
+    model: "page-lock.wq",
+    threads: [
+        Thread(name: "a]", run: "locker"), // ] not the end
+        /* ) ] */ Thread(name: "b", run: "locker"),
+    ],
+    expect: Holds,
+)"#;
+    let (_, inst) = resolve_page_lock(text);
+    assert_eq!(
+        spanned(text, inst.threads_span),
+        "[\n        Thread(name: \"a]\", run: \"locker\"), // ] not the end\n        /* ) ] */ Thread(name: \"b\", run: \"locker\"),\n    ]"
+    );
+    assert_eq!(inst.backends, vec![ir::Backend::Native]);
+}
+
+#[test]
+fn dsl_reference_scenario_examples_parse() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/dsl.md");
+    let doc = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let blocks: Vec<&str> = doc
+        .split("```ron\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(
+        blocks.len(),
+        3,
+        "docs/dsl.md §10 has three scenario examples"
+    );
+    let files: Vec<wqcheck_dsl::ScenarioFile> = blocks
+        .iter()
+        .map(|b| {
+            parse_scenario("dsl.md", b).unwrap_or_else(|d| panic!("{}", render_all(&d, |_| b)))
+        })
+        .collect();
+    assert!(files.iter().take(1).all(|f| f.backends.is_none()));
+    let [_, loom, shuttle] = files.as_slice() else {
+        panic!("three examples");
+    };
+    let backends: Vec<ir::Backend> = loom.backends.iter().flatten().map(|(b, _)| *b).collect();
+    assert_eq!(backends, vec![ir::Backend::Native, ir::Backend::Loom]);
+    // The examples write out every default (except `expect`).
+    assert_eq!(
+        loom.loom.settings,
+        ir::LoomSettings {
+            expect: Some(ir::Expectation::LostWakeup),
+            max_preemptions: Some(3),
+            exhaustive: false,
+            max_branches: Some(10000),
+            max_seconds: Some(60),
+        }
+    );
+    let backends: Vec<ir::Backend> = shuttle.backends.iter().flatten().map(|(b, _)| *b).collect();
+    assert_eq!(backends, vec![ir::Backend::Native, ir::Backend::Shuttle]);
+    assert_eq!(
+        shuttle.shuttle.settings,
+        ir::ShuttleSettings {
+            expect: None,
+            scheduler: Some(ir::ShuttleScheduler::Pct),
+            depth: Some(3),
+            iterations: Some(1000),
+            seed: Some(0),
+            max_seconds: Some(60),
+        }
+    );
+    assert_eq!(shuttle.loom, wqcheck_dsl::ScenarioLoom::default());
+}
+
 #[test]
 fn check_then_sleep_model() {
     let (_, p) = load("check-then-sleep.wq");

@@ -4,13 +4,16 @@
 //!
 //! Storage is what makes it scale. A state is a shared part plus one part per thread; the
 //! thread parts repeat across states far more than whole states do, so each distinct thread
-//! part is stored once (`Interner`) and a visited state is the shared bytes followed by
-//! its thread parts' numbers (2 bytes each, 4 when a run needs more than 65,535 distinct
-//! thread parts). Visited states live in fixed-size chunks (no reallocation copies) and are
-//! numbered in BFS order, so the frontier is simply "the states not expanded yet", and a
-//! state's BFS parent is one `u32`. Speed comes from the step cache (`StepCache`), which
-//! answers most steps without running the interpreter, and from expanding states in
-//! batches so that their cache misses overlap (see ARCHITECTURE.md).
+//! part is stored once (`Interner`) and a visited state's key is its thread parts' numbers
+//! (2 bytes each, 4 when a run needs more than 65,535 distinct thread parts) followed by
+//! the shared bytes, packed into 64-bit words. The keys live in the visited table itself
+//! (`Seen`), so that recognising a state seen before costs one cache line. States are
+//! numbered in BFS order: each one's BFS parent and the place of the move that reached it
+//! are kept (`Parents`), so a path is rebuilt by replaying moves, and the states not
+//! expanded yet are a FIFO of keys (`Frontier`) whose chunks are freed once expanded.
+//! Speed comes from the step cache (`StepCache`), which answers most steps without running
+//! the interpreter, from small memos around it (`Recolor`, `Blocked`), and from expanding
+//! states in batches so that their cache misses overlap (see ARCHITECTURE.md).
 //!
 //! Architecture invariant: the explorer knows nothing of the DSL or of any builtin; it only
 //! calls [`Model::step`], [`Model::classify_stuck`], [`Model::initial_state`] and the
@@ -21,6 +24,7 @@ use std::hash::Hasher;
 use std::time::{Duration, Instant};
 use wqcheck_model::compile::PC_DONE;
 use wqcheck_model::interp::Mover;
+use wqcheck_model::state::Layout;
 use wqcheck_model::{Model, StepResult, Verdict, Violation};
 
 /// Bounds and hooks for one search.
@@ -89,7 +93,7 @@ const CHUNK_KEYS: usize = 1 << 18;
 
 /// A zeroed array in anonymous memory for which the kernel is asked to use huge pages.
 ///
-/// Why: the visited table, the stored keys and the step cache are read at random, and over
+/// Why: the visited table and the step cache are read at random, and over
 /// hundreds of megabytes with 4 KiB pages almost every such read also misses the TLB.
 /// Anonymous memory is also committed only when touched, so a chunk that is only partly
 /// used costs only what is used. Small arrays, and systems where mapping fails, use a `Vec`.
@@ -135,10 +139,14 @@ impl<T: bytemuck::Pod> std::ops::DerefMut for Mem<T> {
 }
 
 /// Distinct thread parts, stored once each.
-struct Interner {
+/// Distinct thread parts, stored once each, with whether the thread has returned.
+struct Interner<'m> {
+    layout: &'m Layout,
     len: usize,
     data: Vec<u8>,
     table: HashTable<u32>,
+    /// Per part: its pc is `PC_DONE`.
+    done: Vec<bool>,
 }
 
 fn hash_bytes(b: &[u8]) -> u64 {
@@ -152,17 +160,19 @@ fn hash_bytes(b: &[u8]) -> u64 {
     x
 }
 
-impl Interner {
-    fn new(len: usize) -> Interner {
+impl<'m> Interner<'m> {
+    fn new(layout: &'m Layout) -> Interner<'m> {
         Interner {
-            len,
+            layout,
+            len: layout.thread_len,
             data: Vec::new(),
             table: HashTable::new(),
+            done: Vec::new(),
         }
     }
 
     fn count(&self) -> usize {
-        self.data.len() / self.len.max(1)
+        self.done.len()
     }
 
     fn get(&self, id: u32) -> &[u8] {
@@ -181,6 +191,7 @@ impl Interner {
         }
         let id = self.count() as u32;
         self.data.extend_from_slice(part);
+        self.done.push(self.layout.part_pc(part) == PC_DONE);
         let (len, data) = (self.len, &self.data);
         self.table.insert_unique(h, id, |&id| {
             let o = id as usize * len;
@@ -190,18 +201,121 @@ impl Interner {
     }
 
     fn bytes(&self) -> u64 {
-        (self.data.capacity() + self.table.capacity() * 5) as u64
+        (self.data.capacity() + self.table.capacity() * 5 + self.done.capacity()) as u64
+    }
+}
+
+/// `Model::surely_blocked_part`, remembered by (part number, shared part) when the shared
+/// part is at most 4 bytes: a state's threads are checked on every expansion, and there are
+/// few distinct pairs.
+struct Blocked {
+    /// `[part + 1, shared, answer]`; `part + 1 == 0` is an empty slot.
+    slots: Vec<[u32; 3]>,
+    on: bool,
+}
+
+const BLOCKED_BITS: u32 = 12;
+
+impl Blocked {
+    fn new(shared_len: usize) -> Blocked {
+        let on = shared_len <= 4;
+        Blocked {
+            slots: vec![[0; 3]; if on { 1 << BLOCKED_BITS } else { 0 }],
+            on,
+        }
+    }
+
+    /// The shared part as a number, for `get`.
+    fn key(&self, shared: &[u8]) -> u32 {
+        if !self.on {
+            return 0;
+        }
+        shared
+            .iter()
+            .enumerate()
+            .fold(0, |a, (j, &x)| a | (x as u32) << (8 * j))
+    }
+
+    /// Whether the thread with part `id` surely cannot move; `sh` is `key(shared)`.
+    #[inline]
+    fn get(&mut self, model: &Model, interner: &Interner, id: u32, shared: &[u8], sh: u32) -> bool {
+        if !self.on {
+            return model.surely_blocked_part(shared, interner.get(id));
+        }
+        let x = (id as u64) << 32 | sh as u64;
+        let i = (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - BLOCKED_BITS)) as usize;
+        let e = &mut self.slots[i];
+        if e[0] == id.wrapping_add(1) && e[1] == sh {
+            return e[2] != 0;
+        }
+        let r = model.surely_blocked_part(shared, interner.get(id));
+        *e = [id.wrapping_add(1), sh, r as u32];
+        r
+    }
+}
+
+/// Thread parts with other foreign bytes: `(part, foreign)` -> the part `part` becomes when
+/// its foreign bytes are replaced by those numbered `foreign` (`StepCache::fid`). A step of another thread
+/// changes a thread's foreign bytes (a wakeup, a signal, a queue operation) in about a third
+/// of all transitions; this direct-mapped memo answers almost all of them without hashing
+/// and interning a whole thread part.
+struct Recolor {
+    /// `[part + 1, foreign, new part, 0]`; `part + 1 == 0` is an empty slot.
+    slots: Vec<[u32; 4]>,
+    /// A thread part being put together.
+    scratch: Vec<u8>,
+}
+
+const RECOLOR_BITS: u32 = 14;
+
+impl Recolor {
+    fn new(thread_len: usize) -> Recolor {
+        Recolor {
+            slots: vec![[0; 4]; 1 << RECOLOR_BITS],
+            scratch: vec![0; thread_len],
+        }
+    }
+
+    #[inline]
+    fn slot(part: u32, foreign: u32) -> usize {
+        let x = (part as u64) << 32 ^ foreign as u64;
+        (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECOLOR_BITS)) as usize
+    }
+
+    /// The new part, from the memo or by interning it.
+    fn get(
+        &mut self,
+        part: u32,
+        view: u32,
+        u: usize,
+        interner: &mut Interner,
+        cache: &StepCache,
+    ) -> u32 {
+        let foreign = cache.fid(view, u);
+        let i = Self::slot(part, foreign);
+        let e = self.slots[i];
+        if e[0] == part.wrapping_add(1) && e[1] == foreign {
+            return e[2];
+        }
+        let fl = cache.foreign.len();
+        let v = cache.view(view);
+        let scratch = &mut self.scratch;
+        scratch.copy_from_slice(interner.get(part));
+        scratch[cache.foreign.clone()]
+            .copy_from_slice(&v[cache.shared_len + u * fl..cache.shared_len + (u + 1) * fl]);
+        let new = interner.intern(scratch);
+        self.slots[i] = [part.wrapping_add(1), foreign, new, 0];
+        new
     }
 }
 
 /// Fixed-size records in chunks (no reallocation copies), found by a key prefix through an
-/// open-addressing table of `(hash tag, record number)` words.
+/// open-addressing table of `(hash tag, record number)` words. The step cache numbers its
+/// views with it.
 ///
-/// Why not a general hash map: at tens of millions of records every lookup is a cache miss,
-/// and a map that keeps control bytes and entries apart pays two. Here one probe reads one
-/// 8-byte word holding both a 32-bit hash tag and the record number; the record itself is
-/// read only when the tags agree, which is almost always a true match. Growing the table
-/// rehashes from the tags alone, never from the records.
+/// One probe reads one 8-byte word holding both a 32-bit hash tag and the record number;
+/// the record itself is read only when the tags agree, which is almost always a true match.
+/// Growing the table rehashes from the tags alone, never from the records.
 struct Records {
     key_len: usize,
     rec_len: usize,
@@ -233,14 +347,6 @@ impl Records {
     #[inline]
     fn slot_of(tag: u32, mask: usize) -> usize {
         ((tag as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
-    }
-
-    /// The table word a key's probe starts at, read only to bring its cache line in early:
-    /// reading the start slots of several keys in a row lets their cache misses overlap.
-    #[inline]
-    fn touch(&self, tag: u32) -> u64 {
-        let table: &[u64] = &self.table;
-        table[Self::slot_of(tag, table.len() - 1)]
     }
 
     /// `Ok(record)` if a record with this key exists, else `Err(free table slot)`.
@@ -300,55 +406,310 @@ impl Records {
     }
 }
 
-/// Visited states in BFS order, each with its BFS parent and (for the step cache) the
-/// number of its view.
-struct Visited {
-    keys: Records,
-    parents: Vec<u32>,
-    views: Vec<u32>,
+/// The visited states: every state's key packed into `w` 64-bit words (the key's bytes in
+/// little-endian order, then bit 63 of the last word set, so that an empty slot is all
+/// zeros), kept in the slots of an open-addressing table (linear probing, power-of-two
+/// size, a key's home slot given by the top bits of its hash).
+///
+/// Why the keys live in the table: most successors are states seen before, and a table of
+/// numbers pointing at keys stored elsewhere pays a second cache miss to compare each of
+/// them. Here one probe reads the key itself, and the batch brings every successor's home
+/// slot in at once. The table needs no state numbers: BFS order, parents and the frontier's
+/// keys are kept apart (`Frontier`, `parents`). Growing streams the table: a slot's keys
+/// move to slots `2i` and `2i + 1`.
+struct Seen {
+    w: usize,
+    len: usize,
+    /// 64 - log2(slots).
+    shift: u32,
+    /// slots - 1.
+    mask: usize,
+    /// `!(slots per cache line - 1)`: a key's home is the first slot of a cache line, so
+    /// that a probe reads as few lines as it can.
+    align: usize,
+    table: Mem<u64>,
+    /// For keys longer than 15 bytes, and for tables that would otherwise reach
+    /// `BIG_TABLE` bytes: a table of `(hash tag, state number)` words and the keys in
+    /// chunks, which keeps memory per state near the key's length (at the price of a
+    /// second cache miss to compare a key).
+    big: Option<(Records, Vec<u8>)>,
+    key_len: usize,
 }
 
-impl Visited {
-    fn new(key_len: usize) -> Visited {
-        Visited {
-            keys: Records::new(key_len, key_len),
-            parents: Vec::new(),
-            views: Vec::new(),
+/// The size at which the visited table stops keeping keys in its slots (see `Seen::big`):
+/// growing to it would hold the old and the new table, 1.5 GiB, at once.
+const BIG_TABLE: usize = 1 << 30;
+
+/// Bit 63 of a packed key's last word: the slot is in use.
+const MARK: u64 = 1 << 63;
+
+impl Seen {
+    fn new(w: usize, key_len: usize) -> Seen {
+        const BITS: u32 = 12;
+        Seen {
+            w,
+            len: 0,
+            shift: 64 - BITS,
+            mask: (1 << BITS) - 1,
+            align: !(if 64 % (8 * w) == 0 {
+                64 / (8 * w) - 1
+            } else {
+                0
+            }),
+            table: Mem::zeroed(w << BITS),
+            big: (w > 2).then(|| (Records::new(key_len, key_len), vec![0; 8 * w])),
+            key_len,
         }
     }
 
-    fn len(&self) -> usize {
-        self.parents.len()
+    /// Move the keys to the `big` representation.
+    fn move_to_big(&mut self) {
+        let w = self.w;
+        let mut r = Records::new(self.key_len, self.key_len);
+        let mut scratch = vec![0u8; 8 * w];
+        let key_len = self.key_len;
+        for k in self.table.chunks_exact(w).filter(|k| k[w - 1] != 0) {
+            for (b, &x) in scratch.chunks_exact_mut(8).zip(k) {
+                b.copy_from_slice(&x.to_le_bytes());
+            }
+            let tag = (hash_words(k) >> 32) as u32;
+            if let Err(slot) = r.find(&scratch[..key_len], tag) {
+                r.add(slot, tag, &scratch[..key_len]);
+            }
+        }
+        self.table = Mem::zeroed(w);
+        self.big = Some((r, scratch));
     }
 
-    fn key(&self, i: usize) -> &[u8] {
-        self.keys.get(i)
+    /// The table words the keys' probes start at, folded together: read only to bring
+    /// their cache lines in early, so that the misses of a batch overlap.
+    fn touch_all(&self, succ: &[Succ]) -> u64 {
+        if let Some((r, _)) = &self.big {
+            let table: &[u64] = &r.table;
+            let mask = table.len() - 1;
+            return succ.iter().fold(0, |a, s| {
+                a ^ table[Records::slot_of((s.hash >> 32) as u32, mask)]
+            });
+        }
+        let table: &[u64] = &self.table;
+        succ.iter().fold(0, |a, s| {
+            a ^ table[((s.hash >> self.shift) as usize & self.align) * self.w]
+        })
     }
 
-    fn touch(&self, tag: u32) -> u64 {
-        self.keys.touch(tag)
-    }
-
-    fn contains(&self, key: &[u8], tag: u32) -> bool {
-        self.keys.find(key, tag).is_ok()
-    }
-
-    /// Insert a key with its tag (`hash_tag(key)`) and view number; true if it was new.
-    fn insert(&mut self, key: &[u8], tag: u32, parent: u32, view: u32) -> bool {
-        match self.keys.find(key, tag) {
-            Ok(_) => false,
-            Err(slot) => {
-                self.keys.add(slot, tag, key);
-                self.parents.push(parent);
-                self.views.push(view);
-                true
+    /// Make room for `extra` more keys.
+    #[inline]
+    fn reserve(&mut self, extra: usize) {
+        while self.big.is_none() && (self.len + extra) * 16 > (self.mask + 1) * MAX_FILL_16THS {
+            if (self.mask + 1) * 2 * self.w * 8 >= BIG_TABLE {
+                self.move_to_big();
+            } else {
+                self.grow();
             }
         }
     }
 
-    fn bytes(&self) -> u64 {
-        self.keys.bytes() + (self.parents.capacity() + self.views.capacity()) as u64 * 4
+    /// Insert packed keys (`w` words each) with their hashes (`hash_words`), after a
+    /// `reserve` for them; pushes the place of each new one to `fresh`.
+    #[inline]
+    fn insert_all(&mut self, keys: &[u64], succ: &[Succ], fresh: &mut Vec<usize>) {
+        let w = self.w;
+        if let Some((r, scratch)) = &mut self.big {
+            let key_len = self.key_len;
+            for (j, (k, s)) in keys.chunks_exact(w).zip(succ).enumerate() {
+                for (b, &x) in scratch.chunks_exact_mut(8).zip(k) {
+                    b.copy_from_slice(&x.to_le_bytes());
+                }
+                let key = &scratch[..key_len];
+                let tag = (s.hash >> 32) as u32;
+                if let Err(slot) = r.find(key, tag) {
+                    r.add(slot, tag, key);
+                    fresh.push(j);
+                    self.len += 1;
+                }
+            }
+            return;
+        }
+        let mask = self.mask;
+        let shift = self.shift;
+        let table: &mut [u64] = &mut self.table;
+        let mut added = 0;
+        let align = self.align;
+        for (j, (k, s)) in keys.chunks_exact(w).zip(succ).enumerate() {
+            let mut i = (s.hash >> shift) as usize & align;
+            if w == 2 {
+                let (k0, k1) = (k[0], k[1]);
+                loop {
+                    let s = &mut table[2 * i..2 * i + 2];
+                    if s[1] == 0 {
+                        s[0] = k0;
+                        s[1] = k1;
+                        fresh.push(j);
+                        added += 1;
+                        break;
+                    }
+                    if s[0] == k0 && s[1] == k1 {
+                        break;
+                    }
+                    i = (i + 1) & mask;
+                }
+            } else {
+                loop {
+                    let s = &mut table[w * i..w * i + w];
+                    if s[w - 1] == 0 {
+                        s.copy_from_slice(k);
+                        fresh.push(j);
+                        added += 1;
+                        break;
+                    }
+                    if *s == *k {
+                        break;
+                    }
+                    i = (i + 1) & mask;
+                }
+            }
+        }
+        self.len += added;
     }
+
+    fn grow(&mut self) {
+        let w = self.w;
+        let slots = self.table.len() / w * 2;
+        let mut fresh = Mem::<u64>::zeroed(slots * w);
+        let shift = self.shift - 1;
+        let mask = slots - 1;
+        let t: &mut [u64] = &mut fresh;
+        for k in self.table.chunks_exact(w).filter(|k| k[w - 1] != 0) {
+            let mut i = (hash_words(k) >> shift) as usize & self.align;
+            while t[w * i + w - 1] != 0 {
+                i = (i + 1) & mask;
+            }
+            t[w * i..w * i + w].copy_from_slice(k);
+        }
+        self.table = fresh;
+        self.shift = shift;
+        self.mask = mask;
+    }
+
+    fn bytes(&self) -> u64 {
+        self.table.len() as u64 * 8 + self.big.as_ref().map_or(0, |(r, _)| r.bytes())
+    }
+}
+
+/// The hash of a packed key (its home slot is the top bits).
+#[inline]
+fn hash_words(k: &[u64]) -> u64 {
+    let mut h = 0u64;
+    for &x in k {
+        h = (h ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h ^= h >> 29;
+    }
+    h.wrapping_mul(0xff51_afd7_ed55_8ccd)
+}
+
+/// States in a FIFO of chunks.
+const CHUNK_RECS: usize = 1 << 16;
+
+/// The states not expanded yet, in BFS order: each one's packed key and view number.
+/// Records are appended in chunks, and a chunk is freed once all its states are expanded,
+/// so only the frontier's keys are kept twice (the visited table has them all).
+struct Frontier {
+    w: usize,
+    rec: usize,
+    chunks: std::collections::VecDeque<Mem<u8>>,
+    /// The number of the first state in `chunks[0]` (a multiple of `CHUNK_RECS`).
+    base: usize,
+    /// States ever pushed.
+    len: usize,
+}
+
+impl Frontier {
+    fn new(w: usize) -> Frontier {
+        Frontier {
+            w,
+            rec: 8 * w + 4,
+            chunks: Default::default(),
+            base: 0,
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, key: &[u64], view: u32) {
+        let n = self.len;
+        if n.is_multiple_of(CHUNK_RECS) {
+            self.chunks.push_back(Mem::zeroed(CHUNK_RECS * self.rec));
+        }
+        let o = (n % CHUNK_RECS) * self.rec;
+        let w = self.w;
+        if let Some(c) = self.chunks.back_mut() {
+            let r = &mut c[o..o + self.rec];
+            for (d, &x) in r.chunks_exact_mut(8).zip(key) {
+                d.copy_from_slice(&x.to_le_bytes());
+            }
+            r[8 * w..8 * w + 4].copy_from_slice(&view.to_le_bytes());
+        }
+        self.len += 1;
+    }
+
+    /// State `i`'s packed key (into `key`) and view number.
+    #[inline]
+    fn get(&self, i: usize, key: &mut [u64]) -> u32 {
+        let j = i - self.base;
+        let o = (j % CHUNK_RECS) * self.rec;
+        let r = &self.chunks[j / CHUNK_RECS][o..o + self.rec];
+        for (x, s) in key.iter_mut().zip(r.chunks_exact(8)) {
+            *x = word64(s, 0);
+        }
+        let w = self.w;
+        u32::from_le_bytes([r[8 * w], r[8 * w + 1], r[8 * w + 2], r[8 * w + 3]])
+    }
+
+    /// Forget the states before `i`.
+    fn release(&mut self, i: usize) {
+        while i - self.base >= CHUNK_RECS && !self.chunks.is_empty() {
+            self.chunks.pop_front();
+            self.base += CHUNK_RECS;
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        (self.chunks.len() * CHUNK_RECS * self.rec) as u64
+    }
+}
+
+/// Write the low `n` bytes (at most 8) of `val` at byte `off` of a packed key.
+#[inline]
+fn put_bytes(k: &mut [u64], off: usize, val: u64, n: usize) {
+    let m = if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    };
+    let val = val & m;
+    let wi = off >> 3;
+    let sh = (off & 7) * 8;
+    k[wi] = (k[wi] & !(m << sh)) | (val << sh);
+    if sh + 8 * n > 64 {
+        let sh2 = 64 - sh;
+        k[wi + 1] = (k[wi + 1] & !(m >> sh2)) | (val >> sh2);
+    }
+}
+
+/// Read `n` bytes (at most 8) at byte `off` of a packed key.
+#[inline]
+fn get_bytes(k: &[u64], off: usize, n: usize) -> u64 {
+    let m = if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    };
+    let wi = off >> 3;
+    let sh = (off & 7) * 8;
+    let mut v = k[wi] >> sh;
+    if sh + 8 * n > 64 {
+        v |= k[wi + 1] << (64 - sh);
+    }
+    v & m
 }
 
 /// What a thread's step did, remembered by what the step can see.
@@ -378,6 +739,11 @@ struct StepCache {
     limit: usize,
     shared_len: usize,
     foreign: std::ops::Range<usize>,
+    nthreads: usize,
+    /// Per view, per thread: the number of the thread's foreign bytes in the view.
+    fids: Vec<u32>,
+    /// Distinct foreign bytes, numbered.
+    foreigns: std::collections::HashMap<Vec<u8>, u32>,
 }
 
 /// A step's key in the cache: (thread, its part number, the view number), or for an actor
@@ -385,6 +751,7 @@ struct StepCache {
 type StepKey = (u8, u32, u32);
 
 /// What the cache says about a step.
+#[derive(Clone, Copy)]
 enum Cached {
     Unknown,
     Blocked,
@@ -416,6 +783,9 @@ impl StepCache {
             limit,
             shared_len: l.shared_len,
             foreign,
+            nthreads: l.nthreads,
+            fids: Vec::new(),
+            foreigns: Default::default(),
         }
     }
 
@@ -434,8 +804,23 @@ impl StepCache {
     fn view_id(&mut self, view: &[u8], tag: u32) -> u32 {
         match self.views.find(view, tag) {
             Ok(r) => r as u32,
-            Err(slot) => self.views.add(slot, tag, view) as u32,
+            Err(slot) => {
+                let fl = self.foreign.len();
+                for u in 0..self.nthreads {
+                    let f = &view[self.shared_len + u * fl..self.shared_len + (u + 1) * fl];
+                    let next = self.foreigns.len() as u32;
+                    let fid = *self.foreigns.entry(f.to_vec()).or_insert(next);
+                    self.fids.push(fid);
+                }
+                self.views.add(slot, tag, view) as u32
+            }
         }
+    }
+
+    /// The number of thread `u`'s foreign bytes in view `view`.
+    #[inline]
+    fn fid(&self, view: u32, u: usize) -> u32 {
+        self.fids[view as usize * self.nthreads + u]
     }
 
     fn view(&self, id: u32) -> &[u8] {
@@ -450,16 +835,21 @@ impl StepCache {
         (v as usize).wrapping_add(w as usize) & mask
     }
 
-    /// The first slot of a key's probe, read early so that its cache miss overlaps others.
-    #[inline]
-    fn touch(&self, key: StepKey) -> u32 {
+    /// The first slots of the keys' probes, folded together: read early so that their
+    /// cache misses overlap.
+    fn touch_all(&self, keys: impl Iterator<Item = StepKey>) -> u32 {
         let slots: &[[u32; 8]] = &self.slots;
-        slots[Self::home(key, slots.len() - 1)][0]
+        let mask = slots.len() - 1;
+        keys.fold(0, |a, k| a ^ slots[Self::home(k, mask)][0])
     }
 
     /// `Ok(slot)` holding the key, or `Err(free slot)`.
     fn find(&self, key: StepKey) -> Result<usize, usize> {
-        let slots: &[[u32; 8]] = &self.slots;
+        Self::find_in(&self.slots, key)
+    }
+
+    #[inline(always)]
+    fn find_in(slots: &[[u32; 8]], key: StepKey) -> Result<usize, usize> {
         let mask = slots.len() - 1;
         let mut i = Self::home(key, mask);
         let first = key.0 as u32 + 1;
@@ -475,11 +865,18 @@ impl StepCache {
         }
     }
 
-    fn lookup(&self, key: StepKey) -> Cached {
-        match self.find(key) {
+    /// What the cache says about each key, in order.
+    fn lookup_all(&self, keys: impl Iterator<Item = StepKey>, out: &mut Vec<Cached>) {
+        let slots: &[[u32; 8]] = &self.slots;
+        out.extend(keys.map(|k| Self::lookup_in(slots, k)));
+    }
+
+    #[inline(always)]
+    fn lookup_in(slots: &[[u32; 8]], key: StepKey) -> Cached {
+        match Self::find_in(slots, key) {
             Err(_) => Cached::Unknown,
             Ok(i) => {
-                let e = &self.slots[i];
+                let e = &slots[i];
                 if e[0] & 0x100 == 0 {
                     Cached::Blocked
                 } else {
@@ -613,38 +1010,154 @@ fn word32(x: &[u8], o: usize) -> u32 {
     u32::from_ne_bytes(w)
 }
 
-/// Encodes states to keys and back.
+/// Encodes states to packed keys and back. A key's bytes are each thread part's number
+/// (`width` bytes, little-endian, at byte `t * width`), then the shared part, so that the
+/// part numbers that a step changes are written at fixed, aligned places.
 struct Codec<'m> {
     model: &'m Model,
-    width: usize,
-    interner: Interner,
+    /// 64-bit words per packed key.
+    words: usize,
+    interner: Interner<'m>,
+    recolor: Recolor,
+    /// Per thread: where its part number is, as (word, bit shift, whether it runs into
+    /// the next word).
+    pos: Vec<(usize, u32, bool)>,
+    /// The largest part number that fits.
+    idmask: u64,
+    /// Where the shared part starts (after the part numbers).
+    soff: usize,
 }
 
 struct Overflow;
 
 impl<'m> Codec<'m> {
-    fn key_len(&self) -> usize {
-        let l = &self.model.layout;
-        l.shared_len + l.nthreads * self.width
+    fn new(model: &'m Model, width: usize) -> Codec<'m> {
+        let l = &model.layout;
+        let key_len = l.shared_len + l.nthreads * width;
+        Codec {
+            model,
+            words: (key_len + 1).div_ceil(8),
+            interner: Interner::new(l),
+            recolor: Recolor::new(l.thread_len),
+            pos: (0..l.nthreads)
+                .map(|t| {
+                    let b = 8 * (t * width) as u32;
+                    ((b / 64) as usize, b % 64, b % 64 + 8 * width as u32 > 64)
+                })
+                .collect(),
+            idmask: (1u64 << (8 * width)) - 1,
+            soff: l.nthreads * width,
+        }
     }
 
-    /// Encode `s`, a successor of `parent` (whose part ids are `parent_ids`) by a move of
-    /// `mover` (a thread, or None for an actor); a parent id of `u32::MAX` means "no
-    /// parent" (the initial state). Only the mover's part can differ from the
-    /// parent's outside the `foreign` bytes (see `wqcheck_model::state`), so the other
-    /// parts are compared on those bytes only.
+    /// An all-zero packed key (with its mark).
+    fn blank(&self) -> Vec<u64> {
+        let mut k = vec![0u64; self.words];
+        k[self.words - 1] = MARK;
+        k
+    }
+
+    /// Thread `t`'s part number in a packed key.
+    #[inline]
+    fn id(&self, k: &[u64], t: usize) -> u32 {
+        let (wi, sh, straddle) = self.pos[t];
+        let mut v = k[wi] >> sh;
+        if straddle {
+            v |= k[wi + 1] << (64 - sh);
+        }
+        (v & self.idmask) as u32
+    }
+
+    /// Write thread `t`'s part number into a packed key.
+    #[inline]
+    fn put_id(&self, k: &mut [u64], t: usize, id: u32) -> Result<(), Overflow> {
+        let v = id as u64;
+        if v > self.idmask {
+            return Err(Overflow);
+        }
+        let (wi, sh, straddle) = self.pos[t];
+        k[wi] = (k[wi] & !(self.idmask << sh)) | (v << sh);
+        if straddle {
+            k[wi + 1] = (k[wi + 1] & !(self.idmask >> (64 - sh))) | (v >> (64 - sh));
+        }
+        Ok(())
+    }
+
+    /// `apply` for keys of at most 15 bytes (two words), `key` being the parent's.
+    #[inline]
+    fn apply16<const WIDTH: usize>(
+        &mut self,
+        key: [u64; 2],
+        ids: &[u32],
+        t: Option<usize>,
+        step: Step,
+        cache: &StepCache,
+    ) -> Result<[u64; 2], Overflow> {
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&key[0].to_le_bytes());
+        k[8..].copy_from_slice(&key[1].to_le_bytes());
+        let put = |k: &mut [u8; 16], u: usize, id: u32| -> Result<(), Overflow> {
+            if WIDTH == 2 && id > 0xffff {
+                return Err(Overflow);
+            }
+            let o = u * WIDTH;
+            k[o..o + WIDTH].copy_from_slice(&id.to_le_bytes()[..WIDTH]);
+            Ok(())
+        };
+        if let Some(t) = t {
+            put(&mut k, t, step.part)?;
+        }
+        let mut changed = step.changed as u32;
+        while changed != 0 {
+            let u = changed.trailing_zeros() as usize;
+            changed &= changed - 1;
+            let new = self
+                .recolor
+                .get(ids[u], step.view, u, &mut self.interner, cache);
+            put(&mut k, u, new)?;
+        }
+        let (o, sl) = (self.soff, self.model.layout.shared_len);
+        if sl <= 4 && o + 4 <= 16 {
+            // The bytes after the shared part are zero in `step.shared`; the mark is
+            // set again below.
+            k[o..o + 4].copy_from_slice(&step.shared.to_le_bytes());
+        } else if sl <= 4 {
+            k[o..o + sl].copy_from_slice(&step.shared.to_le_bytes()[..sl]);
+        } else {
+            k[o..o + sl].copy_from_slice(&cache.view(step.view)[..sl]);
+        }
+        k[15] |= 0x80;
+        Ok([word64(&k, 0), word64(&k, 8)])
+    }
+
+    /// The shared part of a packed key.
+    fn shared(&self, k: &[u64], out: &mut [u8]) {
+        for (j, b) in out.iter_mut().enumerate() {
+            *b = get_bytes(k, self.soff + j, 1) as u8;
+        }
+    }
+
+    /// Encode `s` into a packed key: a successor of `parent` (whose part ids are
+    /// `parent_ids`) by a move of `mover` (a thread, or None for an actor); a parent id of
+    /// `u32::MAX` means "no parent" (the initial state). Only the mover's part can differ
+    /// from the parent's outside the `foreign` bytes (see `wqcheck_model::state`), so the
+    /// other parts are compared on those bytes only. Returns the mover's part number.
     fn encode(
         &mut self,
         s: &[u8],
         parent: &[u8],
         parent_ids: &[u32],
         mover: Option<usize>,
-        key: &mut [u8],
+        k: &mut [u64],
     ) -> Result<Option<u32>, Overflow> {
         let l = &self.model.layout;
         let foreign = l.foreign();
+        k.fill(0);
+        k[self.words - 1] = MARK;
+        for (j, &b) in s[..l.shared_len].iter().enumerate() {
+            put_bytes(k, self.soff + j, b as u64, 1);
+        }
         let mut mover_id = None;
-        key[..l.shared_len].copy_from_slice(&s[..l.shared_len]);
         for (t, &parent_id) in parent_ids.iter().enumerate().take(l.nthreads) {
             let o = l.thread_off(t);
             let part = &s[o..o + l.thread_len];
@@ -663,88 +1176,56 @@ impl<'m> Codec<'m> {
             if mover == Some(t) {
                 mover_id = Some(id);
             }
-            self.put_id(key, t, id)?;
+            self.put_id(k, t, id)?;
         }
         Ok(mover_id)
     }
 
-    /// Write thread `t`'s part number into a key.
-    fn put_id(&self, key: &mut [u8], t: usize, id: u32) -> Result<(), Overflow> {
-        let k = self.model.layout.shared_len + t * self.width;
-        if self.width == 2 {
-            let Ok(v) = u16::try_from(id) else {
-                return Err(Overflow);
-            };
-            key[k..k + 2].copy_from_slice(&v.to_le_bytes());
-        } else {
-            key[k..k + 4].copy_from_slice(&id.to_le_bytes());
-        }
-        Ok(())
-    }
-
-    /// Encode the successor that the step cache describes for thread `t` (None: an actor
-    /// moved) of the state whose part numbers are `ids`. Other threads keep their part
-    /// unless the step changed their foreign bytes, which are then taken from the new view.
-    fn encode_step(
+    /// Turn `k`, a copy of the packed key of the state whose part numbers are `ids`, into
+    /// the successor that the step cache describes for thread `t` (None: an actor moved).
+    /// Other threads keep their part unless the step changed their foreign bytes, which
+    /// are then taken from the new view.
+    #[inline]
+    fn apply(
         &mut self,
+        k: &mut [u64],
         ids: &[u32],
         t: Option<usize>,
         step: Step,
         cache: &StepCache,
-        key: &mut [u8],
-        part: &mut [u8],
     ) -> Result<(), Overflow> {
-        let l = &self.model.layout;
-        let foreign = l.foreign();
-        let fl = foreign.len();
-        if l.shared_len <= 4 {
-            key[..l.shared_len].copy_from_slice(&step.shared.to_le_bytes()[..l.shared_len]);
+        let sl = self.model.layout.shared_len;
+        if sl <= 4 {
+            if sl > 0 {
+                put_bytes(k, self.soff, step.shared as u64, sl);
+            }
         } else {
-            key[..l.shared_len].copy_from_slice(&cache.view(step.view)[..l.shared_len]);
+            for (j, &b) in cache.view(step.view)[..sl].iter().enumerate() {
+                put_bytes(k, self.soff + j, b as u64, 1);
+            }
         }
-        for (u, &old) in ids.iter().enumerate().take(l.nthreads) {
-            let new_id = if Some(u) == t {
-                step.part
-            } else if step.changed & (1 << u) == 0 {
-                old
-            } else {
-                let view = cache.view(step.view);
-                part.copy_from_slice(self.interner.get(old));
-                part[foreign.clone()]
-                    .copy_from_slice(&view[l.shared_len + u * fl..l.shared_len + (u + 1) * fl]);
-                self.interner.intern(part)
-            };
-            self.put_id(key, u, new_id)?;
+        if let Some(t) = t {
+            self.put_id(k, t, step.part)?;
+        }
+        let mut changed = step.changed as u32;
+        while changed != 0 {
+            let u = changed.trailing_zeros() as usize;
+            changed &= changed - 1;
+            let new = self
+                .recolor
+                .get(ids[u], step.view, u, &mut self.interner, cache);
+            self.put_id(k, u, new)?;
         }
         Ok(())
     }
 
-    /// The thread part numbers of a key.
-    fn decode_ids(&self, key: &[u8], ids: &mut [u32]) {
+    /// The state of a packed key.
+    fn decode(&self, k: &[u64], s: &mut [u8]) {
         let l = &self.model.layout;
-        for (t, id_out) in ids.iter_mut().enumerate().take(l.nthreads) {
-            let k = l.shared_len + t * self.width;
-            *id_out = if self.width == 2 {
-                u16::from_le_bytes([key[k], key[k + 1]]) as u32
-            } else {
-                u32::from_le_bytes([key[k], key[k + 1], key[k + 2], key[k + 3]])
-            };
-        }
-    }
-
-    fn decode(&self, key: &[u8], s: &mut [u8], ids: &mut [u32]) {
-        let l = &self.model.layout;
-        s[..l.shared_len].copy_from_slice(&key[..l.shared_len]);
-        for (t, id_out) in ids.iter_mut().enumerate().take(l.nthreads) {
-            let k = l.shared_len + t * self.width;
-            let id = if self.width == 2 {
-                u16::from_le_bytes([key[k], key[k + 1]]) as u32
-            } else {
-                u32::from_le_bytes([key[k], key[k + 1], key[k + 2], key[k + 3]])
-            };
-            *id_out = id;
+        self.shared(k, &mut s[..l.shared_len]);
+        for t in 0..l.nthreads {
             let o = l.thread_off(t);
-            s[o..o + l.thread_len].copy_from_slice(self.interner.get(id));
+            s[o..o + l.thread_len].copy_from_slice(self.interner.get(self.id(k, t)));
         }
     }
 }
@@ -792,45 +1273,107 @@ fn unreachable_outcome() -> Outcome {
     }
 }
 
-/// States expanded together. Expanding a state costs a handful of cache misses (its view,
-/// its steps in the step cache, its successors in the visited table); doing each stage for
-/// a batch of states before the next stage lets those misses overlap.
+/// States expanded together. Expanding a state costs a handful of cache misses (its steps
+/// in the step cache, its successors in the visited table); doing each stage for a batch
+/// of states before the next stage lets those misses overlap.
 const BATCH: usize = 64;
 
-/// One state of a batch being expanded, and what its expansion found.
-#[derive(Default)]
-struct Expansion {
-    state: Vec<u8>,
-    ids: Vec<u32>,
-    view_id: u32,
-    movers: Vec<Mover>,
-    /// Per mover: the step-cache key, for threads that are not surely blocked.
-    keys: Vec<Option<StepKey>>,
-    /// Per mover: a thread that surely cannot move.
-    blocked: Vec<bool>,
-    /// `state` holds the decoded state (it is decoded only for the interpreter).
-    decoded: bool,
-    /// Every thread has returned.
-    all_done: bool,
-    /// Some move is possible.
-    any: bool,
-    /// Faulting moves, in mover order.
-    faults: Vec<(Mover, wqcheck_model::Fault)>,
-    /// This state's successors in the batch's successor list.
-    succ: std::ops::Range<usize>,
+/// A move to try in a state of the batch.
+#[derive(Clone, Copy)]
+struct Try {
+    /// The move's place in the state's list of moves (`moves`), for paths.
+    index: u32,
+    mover: Mover,
+    /// The step-cache key.
+    key: StepKey,
+}
+
+/// A successor in the batch (its key is kept apart).
+#[derive(Clone, Copy)]
+struct Succ {
+    /// `hash_words` of the key.
+    hash: u64,
+    /// Its view number.
+    view: u32,
+    /// The move's place in the state's list of moves.
+    index: u32,
+}
+
+/// How each state was reached: its BFS parent and the move's place in the parent's list
+/// of moves, so that a path is rebuilt by replaying moves from the initial state.
+struct Parents {
+    parent: Vec<u32>,
+    index: Vec<u8>,
+    /// Move indices of 255 and more, by state.
+    far: std::collections::HashMap<u32, u32>,
+}
+
+impl Parents {
+    fn len(&self) -> usize {
+        self.parent.len()
+    }
+
+    fn push(&mut self, parent: u32, index: u32) {
+        let i = self.parent.len() as u32;
+        self.parent.push(parent);
+        if index < 255 {
+            self.index.push(index as u8);
+        } else {
+            self.index.push(255);
+            self.far.insert(i, index);
+        }
+    }
+
+    /// The moves from the initial state to state `i`.
+    fn path_to(&self, model: &Model, i: usize) -> Vec<Mover> {
+        let mut chain = Vec::new();
+        let mut j = i;
+        while self.parent[j] != u32::MAX {
+            chain.push(match self.index[j] {
+                255 => self.far.get(&(j as u32)).copied().unwrap_or(u32::MAX),
+                x => x as u32,
+            });
+            j = self.parent[j] as usize;
+        }
+        chain.reverse();
+        let Ok(mut cur) = model.initial_state() else {
+            return Vec::new();
+        };
+        let mut movers = Vec::new();
+        let mut path = Vec::with_capacity(chain.len());
+        for x in chain {
+            moves(model, &cur, &mut movers);
+            let Some(&m) = movers.get(x as usize) else {
+                break;
+            };
+            if model.step(&mut cur, m, None) != StepResult::Moved {
+                break;
+            }
+            path.push(m);
+        }
+        path
+    }
+
+    fn bytes(&self) -> u64 {
+        (self.parent.capacity() * 4 + self.index.capacity() + self.far.capacity() * 8) as u64
+    }
 }
 
 fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Outcome, Overflow> {
     let start = Instant::now();
     let l = &model.layout;
     let n = l.state_len();
-    let mut codec = Codec {
-        model,
-        width,
-        interner: Interner::new(l.thread_len),
+    let nt = l.nthreads;
+    let sl = l.shared_len;
+    let mut codec = Codec::new(model, width);
+    let w = codec.words;
+    let mut seen = Seen::new(w, l.shared_len + nt * width);
+    let mut frontier = Frontier::new(w);
+    let mut parents = Parents {
+        parent: Vec::new(),
+        index: Vec::new(),
+        far: Default::default(),
     };
-    let key_len = codec.key_len();
-    let mut visited = Visited::new(key_len);
     let mut outcome = Outcome {
         verdict: Verdict::Holds,
         states: 0,
@@ -855,10 +1398,10 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
             return Ok(outcome);
         }
     };
-    let mut key = vec![0u8; key_len];
-    let zero_ids = vec![u32::MAX; l.nthreads];
+    let mut key = codec.blank();
+    let no_ids = vec![u32::MAX; nt];
     let blank = vec![0xAAu8; n];
-    codec.encode(&init, &blank, &zero_ids, None, &mut key)?;
+    codec.encode(&init, &blank, &no_ids, None, &mut key)?;
     let mut view = Vec::new();
     let mut cache = (opts.step_cache > 0).then(|| StepCache::new(model, opts.step_cache));
     let init_view = match cache.as_mut() {
@@ -868,204 +1411,264 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
         }
         None => 0,
     };
-    visited.insert(&key, hash_tag(&key), u32::MAX, init_view);
+    let mut fresh: Vec<usize> = Vec::new();
+    seen.reserve(1);
+    let first = Succ {
+        hash: hash_words(&key),
+        view: init_view,
+        index: 0,
+    };
+    seen.insert_all(&key, &[first], &mut fresh);
+    parents.push(u32::MAX, 0);
+    frontier.push(&key, init_view);
 
+    // The batch: per state, its packed key, part numbers, shared part, view, and (only for
+    // the interpreter) the decoded state.
+    let mut b_key = vec![0u64; BATCH * w];
+    let mut b_ids = vec![0u32; BATCH * nt];
+    let mut b_shared = vec![0u8; BATCH * sl];
+    let mut b_view = [0u32; BATCH];
+    let mut b_state = vec![0u8; BATCH * n];
+    let mut b_decoded = [false; BATCH];
+    // Every thread has returned / some move is possible.
+    let mut b_all_done = [false; BATCH];
+    let mut b_any = [false; BATCH];
+    // Each state's successors: `s_*[b_succ[b]..b_succ[b + 1]]`.
+    let mut b_succ = [0usize; BATCH + 1];
+    let mut tries: Vec<Try> = Vec::new();
+    let mut blocked = Blocked::new(sl);
+    let mut looked: Vec<Cached> = Vec::new();
+    let mut faults: Vec<(usize, Mover, wqcheck_model::Fault)> = Vec::new();
+    // The batch's successors: packed keys (`w` words each) and the rest.
+    let mut s_key: Vec<u64> = Vec::new();
+    let mut succ: Vec<Succ> = Vec::new();
+    // Each state's moves to try: `tries[b_tries[b]..b_tries[b + 1]]`.
+    let mut b_tries = [0usize; BATCH + 1];
     let mut next = vec![0u8; n];
-    let mut part = vec![0u8; l.thread_len];
-    let mut succ_views: Vec<u32> = Vec::new();
-    let mut seen: Vec<bool> = Vec::new();
-    let mut batch: Vec<Expansion> = (0..BATCH).map(|_| Expansion::default()).collect();
-    let mut succ: Vec<u8> = Vec::new();
-    let mut tags: Vec<u32> = Vec::new();
+    let mut stuck = vec![0u8; n];
     let mut idx = 0usize;
     let mut level_end = 1usize;
     let mut depth = 0u32;
     let mut last_progress = Instant::now();
     let finish = |mut o: Outcome,
-                  visited: &Visited,
+                  seen: &Seen,
+                  parents: &Parents,
+                  frontier: &Frontier,
                   codec: &Codec,
                   cache: &Option<StepCache>,
                   depth: u32|
      -> Outcome {
-        o.states = visited.len() as u64;
+        o.states = parents.len() as u64;
         o.depth = depth;
         o.elapsed = start.elapsed();
-        o.store_bytes = visited.bytes()
+        o.store_bytes = seen.bytes()
+            + parents.bytes()
+            + frontier.bytes()
             + codec.interner.bytes()
             + cache.as_ref().map(|c| c.bytes()).unwrap_or(0);
         o
     };
-    while idx < visited.len() {
+    macro_rules! finish {
+        ($depth:expr) => {
+            finish(outcome, &seen, &parents, &frontier, &codec, &cache, $depth)
+        };
+    }
+    while idx < parents.len() {
         if let Some(max) = opts.max_time {
             if start.elapsed() >= max {
                 if outcome.violation.is_none() {
                     outcome.verdict = Verdict::Inconclusive;
                 }
                 outcome.budget_hit = Some(format!("time limit of {} s", max.as_secs()));
-                return Ok(finish(outcome, &visited, &codec, &cache, depth));
+                return Ok(finish!(depth));
             }
         }
         if let Some(p) = opts.progress {
             if last_progress.elapsed() >= Duration::from_secs(1) {
                 last_progress = Instant::now();
                 p(&Progress {
-                    states: visited.len() as u64,
+                    states: parents.len() as u64,
                     depth,
                     elapsed: start.elapsed(),
                 });
             }
         }
-        let count = BATCH.min(visited.len() - idx);
-        let batch = &mut batch[..count];
-        // 1. Read each state's part numbers and moves. The thread parts are read where the
-        // interner keeps them; a whole state is put together only for the interpreter.
-        for (b, e) in batch.iter_mut().enumerate() {
-            let k = visited.key(idx + b);
-            e.ids.resize(l.nthreads, 0);
-            codec.decode_ids(k, &mut e.ids);
-            e.decoded = false;
-            e.any = false;
-            e.faults.clear();
-            e.view_id = visited.views[idx + b];
-            e.movers.clear();
-            e.blocked.clear();
-            e.all_done = true;
-            let shared = &k[..l.shared_len];
-            for t in 0..l.nthreads {
-                let part = codec.interner.get(e.ids[t]);
-                if l.part_pc(part) != PC_DONE {
-                    e.all_done = false;
-                    e.movers.push(Mover::Thread(t as u8));
-                    e.blocked.push(model.surely_blocked_part(shared, part));
+        let count = BATCH.min(parents.len() - idx);
+        frontier.release(idx);
+        // 1. Read each state's key, part numbers and moves. The thread parts are read where
+        // the interner keeps them; a whole state is put together only for the interpreter.
+        tries.clear();
+        for b in 0..count {
+            b_tries[b] = tries.len();
+            let k = &mut b_key[b * w..(b + 1) * w];
+            let view_id = frontier.get(idx + b, k);
+            b_view[b] = view_id;
+            let shared = &mut b_shared[b * sl..(b + 1) * sl];
+            let ids = &mut b_ids[b * nt..(b + 1) * nt];
+            if w == 2 && width == 2 {
+                let mut kb = [0u8; 16];
+                kb[..8].copy_from_slice(&k[0].to_le_bytes());
+                kb[8..].copy_from_slice(&k[1].to_le_bytes());
+                for (t, id) in ids.iter_mut().enumerate() {
+                    let o = 2 * t;
+                    *id = u16::from_le_bytes([kb[o], kb[o + 1]]) as u32;
                 }
+                for (j, x) in shared.iter_mut().enumerate() {
+                    *x = kb[codec.soff + j];
+                }
+            } else {
+                for (t, id) in ids.iter_mut().enumerate() {
+                    *id = codec.id(k, t);
+                }
+                codec.shared(k, shared);
             }
+            b_decoded[b] = false;
+            b_any[b] = false;
+            let mut all_done = true;
+            let mut index = 0u32;
+            let sh = blocked.key(shared);
+            for t in 0..nt {
+                let id = b_ids[b * nt + t];
+                if codec.interner.done[id as usize] {
+                    continue;
+                }
+                all_done = false;
+                if !blocked.get(model, &codec.interner, id, shared, sh) {
+                    tries.push(Try {
+                        index,
+                        mover: Mover::Thread(t as u8),
+                        key: (t as u8, id, view_id),
+                    });
+                }
+                index += 1;
+            }
+            b_all_done[b] = all_done;
             for a in 0..l.nactors {
                 for c in 0..model.actor_choices(shared, a) {
-                    e.movers.push(Mover::Actor {
-                        actor: a as u8,
-                        choice: c as u8,
+                    tries.push(Try {
+                        index,
+                        mover: Mover::Actor {
+                            actor: a as u8,
+                            choice: c as u8,
+                        },
+                        key: (0x80 | a as u8, c as u32, view_id),
                     });
-                    e.blocked.push(false);
+                    index += 1;
                 }
             }
         }
-        // 2. Make the step-cache keys.
-        if let Some(c) = cache.as_mut() {
-            // The touched words are folded together and kept once at the end: a store per
-            // touch would wait for its load and fill the store buffer.
-            let mut touched = 0u32;
-            for e in batch.iter_mut() {
-                e.keys.clear();
-                for (&m, &blocked) in e.movers.iter().zip(&e.blocked) {
-                    let k = match m {
-                        Mover::Thread(_) if blocked => None,
-                        Mover::Thread(t) => Some((t, e.ids[t as usize], e.view_id)),
-                        Mover::Actor { actor, choice } => {
-                            Some((0x80 | actor, choice as u32, e.view_id))
-                        }
-                    };
-                    if let Some(k) = k {
-                        touched ^= c.touch(k);
-                    }
-                    e.keys.push(k);
-                }
-            }
+        b_tries[count] = tries.len();
+        // 2. Bring the step-cache entries in. The touched words are folded together and
+        // kept once at the end: a store per touch would wait for its load and fill the
+        // store buffer.
+        looked.clear();
+        if let Some(c) = cache.as_ref() {
+            let touched = c.touch_all(tries.iter().map(|tr| tr.key));
             std::hint::black_box(touched);
+            c.lookup_all(tries.iter().map(|tr| tr.key), &mut looked);
         } else {
-            for e in batch.iter_mut() {
-                e.keys.clear();
-                e.keys.resize(e.movers.len(), None);
-            }
+            looked.resize(tries.len(), Cached::Unknown);
         }
         // 3. Every state's successors, from the cache or the interpreter.
+        s_key.clear();
         succ.clear();
-        tags.clear();
-        succ_views.clear();
-        for (b, e) in batch.iter_mut().enumerate() {
-            let first = tags.len();
-            for (mi, &m) in e.movers.iter().enumerate() {
-                let thread = match m {
+        faults.clear();
+        for b in 0..count {
+            b_succ[b] = succ.len();
+            let ids = &b_ids[b * nt..(b + 1) * nt];
+            for ti in b_tries[b]..b_tries[b + 1] {
+                let tr = &tries[ti];
+                let thread = match tr.mover {
                     Mover::Thread(t) => Some(t as usize),
                     Mover::Actor { .. } => None,
                 };
-                if e.blocked[mi] {
-                    continue;
-                }
-                let cached = e.keys[mi];
-                if let (Some(c), Some(k)) = (cache.as_ref(), cached) {
-                    match c.lookup(k) {
+                if let Some(c) = cache.as_ref() {
+                    match looked[ti] {
                         Cached::Blocked => continue,
                         Cached::Moved(step) => {
-                            e.any = true;
-                            outcome.transitions += 1;
-                            codec.encode_step(&e.ids, thread, step, c, &mut key, &mut part)?;
-                            succ.extend_from_slice(&key);
-                            tags.push(hash_tag(&key));
-                            succ_views.push(step.view);
+                            b_any[b] = true;
+                            let hash = if w == 2 {
+                                let key = [b_key[2 * b], b_key[2 * b + 1]];
+                                let k = if width == 2 {
+                                    codec.apply16::<2>(key, ids, thread, step, c)?
+                                } else {
+                                    codec.apply16::<4>(key, ids, thread, step, c)?
+                                };
+                                s_key.extend_from_slice(&k);
+                                hash_words(&k)
+                            } else {
+                                let o = s_key.len();
+                                s_key.extend_from_slice(&b_key[b * w..(b + 1) * w]);
+                                let k = &mut s_key[o..o + w];
+                                codec.apply(k, ids, thread, step, c)?;
+                                hash_words(k)
+                            };
+                            succ.push(Succ {
+                                hash,
+                                view: step.view,
+                                index: tr.index,
+                            });
                             continue;
                         }
                         Cached::Unknown => {}
                     }
                 }
-                if !e.decoded {
-                    e.state.resize(n, 0);
-                    codec.decode(visited.key(idx + b), &mut e.state, &mut e.ids);
-                    e.decoded = true;
+                let cur = &mut b_state[b * n..(b + 1) * n];
+                if !b_decoded[b] {
+                    codec.decode(&b_key[b * w..(b + 1) * w], cur);
+                    b_decoded[b] = true;
                 }
-                next.copy_from_slice(&e.state);
-                match model.step(&mut next, m, None) {
+                next.copy_from_slice(cur);
+                match model.step(&mut next, tr.mover, None) {
                     StepResult::Blocked => {
-                        if let (Some(c), Some(k)) = (cache.as_mut(), cached) {
-                            c.remember(k, None);
+                        if let Some(c) = cache.as_mut() {
+                            c.remember(tr.key, None);
                         }
                     }
                     StepResult::Fault(f) => {
-                        e.any = true;
+                        b_any[b] = true;
                         outcome.transitions += 1;
-                        e.faults.push((m, f));
+                        faults.push((b, tr.mover, f));
                     }
                     StepResult::Moved => {
-                        e.any = true;
-                        outcome.transitions += 1;
-                        let id = codec.encode(&next, &e.state, &e.ids, thread, &mut key)?;
+                        b_any[b] = true;
+                        let o = s_key.len();
+                        s_key.resize(o + w, 0);
+                        let k = &mut s_key[o..o + w];
+                        let id = codec.encode(&next, cur, ids, thread, k)?;
                         let mut vid = 0;
                         if let Some(c) = cache.as_mut() {
                             c.view_of(model, &next, &mut view);
                             vid = c.view_id(&view, hash_tag(&view));
-                            if let Some(k) = cached {
-                                let step =
-                                    c.step_of(model, &e.state, &next, thread, id.unwrap_or(0), vid);
-                                c.remember(k, Some(step));
-                            }
+                            let step = c.step_of(model, cur, &next, thread, id.unwrap_or(0), vid);
+                            c.remember(tr.key, Some(step));
                         }
-                        succ.extend_from_slice(&key);
-                        tags.push(hash_tag(&key));
-                        succ_views.push(vid);
+                        succ.push(Succ {
+                            hash: hash_words(k),
+                            view: vid,
+                            index: tr.index,
+                        });
                     }
                 }
             }
-            e.succ = first..tags.len();
         }
-        // 4. Bring every successor's table slot in at once, then find the successors that
-        // are already visited: they stay visited, so step 5 need not look them up again.
-        let touched = tags.iter().fold(0u64, |a, &t| a ^ visited.touch(t));
+        b_succ[count] = succ.len();
+        outcome.transitions += succ.len() as u64;
+        // 4. Bring every successor's home slot in at once.
+        let touched = seen.touch_all(&succ);
         std::hint::black_box(touched);
-        seen.clear();
-        for (j, &tag) in tags.iter().enumerate() {
-            seen.push(visited.contains(&succ[j * key_len..(j + 1) * key_len], tag));
-        }
         // 5. In BFS order: report, insert, check the budget and stuck states.
-        for (b, e) in batch.iter().enumerate() {
+        for b in 0..count {
             let i = idx + b;
             if i == level_end {
                 depth += 1;
-                level_end = visited.len();
+                level_end = parents.len();
             }
-            for (m, f) in &e.faults {
+            for (_, m, f) in faults.iter().filter(|f| f.0 == b) {
                 if outcome.violation.is_some() {
                     break;
                 }
-                let mut path = path_to(model, &codec, &visited, i)?;
+                let mut path = parents.path_to(model, i);
                 path.push(*m);
                 outcome.verdict = Verdict::AssertionFailed;
                 outcome.violation = Some(Violation {
@@ -1075,83 +1678,39 @@ fn explore_with_width(model: &Model, opts: &Options, width: usize) -> Result<Out
                 });
                 outcome.path = path;
                 if !opts.full {
-                    return Ok(finish(outcome, &visited, &codec, &cache, depth + 1));
+                    return Ok(finish!(depth + 1));
                 }
             }
-            for j in e.succ.clone().filter(|&j| !seen[j]) {
-                let k = &succ[j * key_len..(j + 1) * key_len];
-                if visited.insert(k, tags[j], i as u32, succ_views[j]) {
-                    if let Some(max) = opts.max_states {
-                        if visited.len() as u64 >= max {
-                            if outcome.violation.is_none() {
-                                outcome.verdict = Verdict::Inconclusive;
-                            }
-                            outcome.budget_hit =
-                                Some(format!("state limit of {max} distinct states"));
-                            return Ok(finish(outcome, &visited, &codec, &cache, depth));
+            let (first, end) = (b_succ[b], b_succ[b + 1]);
+            seen.reserve(end - first);
+            fresh.clear();
+            seen.insert_all(&s_key[first * w..end * w], &succ[first..end], &mut fresh);
+            for &j in fresh.iter() {
+                let j = first + j;
+                parents.push(i as u32, succ[j].index);
+                frontier.push(&s_key[j * w..(j + 1) * w], succ[j].view);
+                if let Some(max) = opts.max_states {
+                    if parents.len() as u64 >= max {
+                        if outcome.violation.is_none() {
+                            outcome.verdict = Verdict::Inconclusive;
                         }
+                        outcome.budget_hit = Some(format!("state limit of {max} distinct states"));
+                        return Ok(finish!(depth));
                     }
                 }
             }
-            if !e.any && !e.all_done && outcome.violation.is_none() {
-                let mut state = vec![0u8; n];
-                let mut ids = vec![0u32; l.nthreads];
-                codec.decode(visited.key(i), &mut state, &mut ids);
-                let v = model.classify_stuck(&state);
+            if !b_any[b] && !b_all_done[b] && outcome.violation.is_none() {
+                codec.decode(&b_key[b * w..(b + 1) * w], &mut stuck);
+                let v = model.classify_stuck(&stuck);
                 outcome.verdict = v.verdict;
                 outcome.violation = Some(v);
-                outcome.path = path_to(model, &codec, &visited, i)?;
+                outcome.path = parents.path_to(model, i);
                 if !opts.full {
-                    return Ok(finish(outcome, &visited, &codec, &cache, depth));
+                    return Ok(finish!(depth));
                 }
             }
         }
         idx += count;
     }
-    Ok(finish(outcome, &visited, &codec, &cache, depth))
-}
-
-/// The moves from the initial state to state `idx`, following BFS parents and finding, for
-/// each parent, the move that produces the child.
-fn path_to(
-    model: &Model,
-    codec: &Codec,
-    visited: &Visited,
-    idx: usize,
-) -> Result<Vec<Mover>, Overflow> {
-    let mut chain = vec![idx];
-    let mut i = idx;
-    while visited.parents[i] != u32::MAX {
-        i = visited.parents[i] as usize;
-        chain.push(i);
-    }
-    chain.reverse();
-    let l = &model.layout;
-    let n = l.state_len();
-    let mut cur = vec![0u8; n];
-    let mut next = vec![0u8; n];
-    let mut ids = vec![0u32; l.nthreads];
-    // Compare decoded states (encoding could add thread parts to the interner).
-    let mut target = vec![0u8; n];
-    let mut tids = vec![0u32; l.nthreads];
-    let mut path = Vec::with_capacity(chain.len());
-    for w in chain.windows(2) {
-        codec.decode(visited.key(w[0]), &mut cur, &mut ids);
-        codec.decode(visited.key(w[1]), &mut target, &mut tids);
-        let mut found = None;
-        let mut movers = Vec::new();
-        moves(model, &cur, &mut movers);
-        for &m in &movers {
-            next.copy_from_slice(&cur);
-            if model.step(&mut next, m, None) == StepResult::Moved && next == target {
-                found = Some(m);
-                break;
-            }
-        }
-        match found {
-            Some(m) => path.push(m),
-            None => return Ok(path),
-        }
-    }
-    Ok(path)
+    Ok(finish!(depth))
 }

@@ -13,10 +13,112 @@
 
 use crate::compile::{Code, Instr, Opnd, Pc, Visibility, PC_DONE};
 use crate::ir::{
-    errno, task::*, wq_flag::*, Actor, BinOp, Builtin, EntryField, Instance, Loc, QueueKind, RmwOp,
-    Span, Value,
+    errno, task::*, wq_flag::*, Actor, BinOp, Builtin, EntryField, Fence, Instance, Loc, Ordering,
+    QueueKind, RmwOp, Span, Value,
 };
 use crate::state::{Layout, Walk, RET_TOP, SIG_FATAL, SIG_PENDING};
+
+/// A memory location with C11 semantics on a weak-memory engine: a shared variable or a
+/// wait entry's `flags` word. Everything else a step touches (queues, locks, task states,
+/// signals, a thread's own frames) is kernel state that the engines keep sequentially
+/// consistent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemLoc {
+    Var(usize),
+    EntryFlags(u8),
+}
+
+/// Where the interpreter's memory accesses go: the one seam between the reference
+/// semantics and an engine's memory model (DESIGN.md §4).
+///
+/// Every load, store, read-modify-write and fence of a builtin reaches memory through
+/// this trait, with the ordering the builtin has (docs/dsl.md, "Memory orderings"). The
+/// native explorer plugs in [`Direct`], the state's own bytes: sequential consistency.
+/// The loom engine plugs in loom atomics, so the same builtin code runs under C11.
+///
+/// Architecture invariant: a builtin's meaning is written once, in this module; an
+/// implementation of `Memory` decides only which store a load may read.
+pub trait Memory {
+    fn load(&mut self, l: &Layout, s: &[u8], loc: MemLoc, ord: Ordering) -> Value;
+    /// `x` is in the location's range (the interpreter checked).
+    fn store(&mut self, l: &Layout, s: &mut [u8], loc: MemLoc, x: Value, ord: Ordering);
+    /// Atomically: read the old value, and if `f(old)` is `Some(new)`, write `new`.
+    /// Returns the old value. `f` may be called more than once; it must be pure.
+    fn rmw<F: FnMut(Value) -> Option<Value>>(
+        &mut self,
+        l: &Layout,
+        s: &mut [u8],
+        loc: MemLoc,
+        ord: Ordering,
+        f: F,
+    ) -> Value;
+    fn fence(&mut self, f: Fence);
+    /// `waitqueue_active(q)`: the lockless read of q's list head.
+    fn queue_active(&mut self, l: &Layout, s: &[u8], q: usize) -> bool;
+    /// Queue `q`'s list just changed under its lock (the `WRITE_ONCE` of the list head
+    /// that a lockless `waitqueue_active()` reads).
+    fn queue_changed(&mut self, l: &Layout, s: &[u8], q: usize);
+}
+
+/// Sequentially consistent memory: the state's own bytes (the native explorer).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Direct;
+
+impl Memory for Direct {
+    #[inline(always)]
+    fn load(&mut self, l: &Layout, s: &[u8], loc: MemLoc, _: Ordering) -> Value {
+        match loc {
+            MemLoc::Var(v) => l.var(s, v),
+            MemLoc::EntryFlags(h) => l.entry_flags(s, h) as Value,
+        }
+    }
+    #[inline(always)]
+    fn store(&mut self, l: &Layout, s: &mut [u8], loc: MemLoc, x: Value, _: Ordering) {
+        match loc {
+            MemLoc::Var(v) => {
+                l.set_var(s, v, x);
+            }
+            MemLoc::EntryFlags(h) => l.set_entry_flags(s, h, x as u8),
+        }
+    }
+    #[inline(always)]
+    fn rmw<F: FnMut(Value) -> Option<Value>>(
+        &mut self,
+        l: &Layout,
+        s: &mut [u8],
+        loc: MemLoc,
+        ord: Ordering,
+        mut f: F,
+    ) -> Value {
+        let old = self.load(l, s, loc, ord);
+        if let Some(new) = f(old) {
+            self.store(l, s, loc, new, ord);
+        }
+        old
+    }
+    #[inline(always)]
+    fn fence(&mut self, _: Fence) {}
+    #[inline(always)]
+    fn queue_active(&mut self, l: &Layout, s: &[u8], q: usize) -> bool {
+        l.queue_len(s, q) > 0
+    }
+    #[inline(always)]
+    fn queue_changed(&mut self, _: &Layout, _: &[u8], _: usize) {}
+}
+
+/// The ordering of `set_bit`-style builtins that do not name one (docs/dsl.md).
+fn bitop_rmw(op: &Builtin) -> Ordering {
+    match op {
+        Builtin::TestAndSetBit { lock: true, .. } => Ordering::Acquire,
+        Builtin::TestAndSetBit { lock: false, .. } | Builtin::TestAndClearBit(_) => {
+            Ordering::SeqCst
+        }
+        Builtin::ClearBitUnlock(_) | Builtin::ClearBitUnlockIsNegativeByte { .. } => {
+            Ordering::Release
+        }
+        _ => Ordering::Relaxed,
+    }
+}
 
 /// A model ready to run: the instance, its compiled code and its state layout.
 #[derive(Clone, Debug)]
@@ -140,7 +242,7 @@ impl Model {
             }
             l.set_ret(&mut s, t, f, RET_TOP);
             l.set_pc(&mut s, t, fi.entry);
-            if let StepResult::Fault(e) = self.run(&mut s, t, false, None) {
+            if let StepResult::Fault(e) = self.run(&mut s, t, false, None, &mut Direct) {
                 return Err(e);
             }
         }
@@ -149,10 +251,21 @@ impl Model {
 
     /// One step of thread `t` on `s` (a scratch copy: on `Blocked` its content is garbage).
     pub fn step_thread(&self, s: &mut [u8], t: usize, rec: Option<&mut StepRecord>) -> StepResult {
+        self.step_thread_in(s, t, rec, &mut Direct)
+    }
+
+    /// [`Model::step_thread`] with the memory accesses going to `mem`.
+    pub fn step_thread_in<M: Memory>(
+        &self,
+        s: &mut [u8],
+        t: usize,
+        rec: Option<&mut StepRecord>,
+        mem: &mut M,
+    ) -> StepResult {
         if self.layout.done(s, t) {
             return StepResult::Blocked;
         }
-        self.run(s, t, true, rec)
+        self.run(s, t, true, rec, mem)
     }
 
     /// A cheap, exact answer to "is thread `t` blocked in `s`" for the common cases: a
@@ -247,6 +360,11 @@ impl Model {
     }
 
     /// Whether the instruction at `pc` is a shared operation for thread `t` in state `s`.
+    ///
+    /// It looks at the state only for an operation on an entry (local while the entry is
+    /// the thread's own and unlinked: only its owner links it, so a stale copy that says
+    /// "unlinked" is right) and for a walk step (local when it calls a model wake
+    /// function; an entry's function cannot change while the entry is linked).
     #[inline]
     pub fn is_shared(&self, s: &[u8], t: usize, pc: Pc) -> bool {
         match self.code.visibility_class[pc as usize] {
@@ -274,12 +392,13 @@ impl Model {
 
     /// Run thread `t`: if `step`, one shared operation and the local ones after it;
     /// otherwise only local operations (the thread's start).
-    fn run(
+    fn run<M: Memory>(
         &self,
         s: &mut [u8],
         t: usize,
         step: bool,
         mut rec: Option<&mut StepRecord>,
+        mem: &mut M,
     ) -> StepResult {
         let l = &self.layout;
         let code = &self.code;
@@ -325,7 +444,7 @@ impl Model {
                     }
                 }
             }
-            match self.exec(s, t, pc, instr, f, fb) {
+            match self.exec(s, t, pc, instr, f, fb, mem) {
                 Flow::Next(n) => {
                     if shared {
                         match instr {
@@ -500,16 +619,89 @@ impl Model {
         }
     }
 
-    fn write_var(&self, s: &mut [u8], v: usize, x: Value) -> Result<(), String> {
-        if self.layout.set_var(s, v, x) {
-            Ok(())
-        } else {
-            let var = &self.inst.program.vars[v];
-            Err(format!(
-                "store of {x} to `{}` is outside its range {}..{}",
-                var.name, self.layout.var_min[v], self.layout.var_max[v]
-            ))
+    /// The range check of a store to `loc` (a model error, not a memory event).
+    fn check_store(&self, loc: MemLoc, x: Value) -> Result<(), String> {
+        match loc {
+            MemLoc::Var(v) => {
+                let l = &self.layout;
+                if x < l.var_min[v] || x > l.var_max[v] {
+                    let var = &self.inst.program.vars[v];
+                    return Err(format!(
+                        "store of {x} to `{}` is outside its range {}..{}",
+                        var.name, l.var_min[v], l.var_max[v]
+                    ));
+                }
+                Ok(())
+            }
+            MemLoc::EntryFlags(_) if !(0..=255).contains(&x) => {
+                Err(format!("entry flags value {x} out of range"))
+            }
+            MemLoc::EntryFlags(_) => Ok(()),
         }
+    }
+
+    fn write_mem<M: Memory>(
+        &self,
+        s: &mut [u8],
+        mem: &mut M,
+        loc: MemLoc,
+        x: Value,
+        ord: Ordering,
+    ) -> Result<(), String> {
+        self.check_store(loc, x)?;
+        mem.store(&self.layout, s, loc, x, ord);
+        Ok(())
+    }
+
+    /// A read-modify-write of `loc`: `new(old)` is the value to write (`None`: no write,
+    /// a failed compare-and-exchange). Returns the old value.
+    fn rmw_mem<M: Memory>(
+        &self,
+        s: &mut [u8],
+        mem: &mut M,
+        loc: MemLoc,
+        ord: Ordering,
+        new: impl Fn(Value) -> Option<Value>,
+    ) -> Result<Value, String> {
+        let old = mem.rmw(&self.layout, s, loc, ord, |old| {
+            new(old).filter(|x| self.check_store(loc, *x).is_ok())
+        });
+        // An out-of-range result was not written; report it.
+        if let Some(x) = new(old) {
+            self.check_store(loc, x)?;
+        }
+        Ok(old)
+    }
+
+    fn link<M: Memory>(&self, s: &mut [u8], mem: &mut M, q: usize, h: u8, tail: bool) {
+        if tail {
+            self.layout.link_tail(s, q, h);
+        } else {
+            self.layout.link_head(s, q, h);
+        }
+        mem.queue_changed(&self.layout, s, q);
+    }
+
+    fn unlink<M: Memory>(&self, s: &mut [u8], mem: &mut M, h: u8) {
+        if let Some(q) = self.layout.entry_queue(s, h) {
+            self.layout.unlink(s, h);
+            mem.queue_changed(&self.layout, s, q);
+        }
+    }
+
+    /// An entry's flags, read by kernel code that holds the queue lock (relaxed).
+    fn flags<M: Memory>(&self, s: &[u8], mem: &mut M, h: u8) -> Value {
+        mem.load(&self.layout, s, MemLoc::EntryFlags(h), Ordering::Relaxed)
+    }
+
+    fn set_flags<M: Memory>(&self, s: &mut [u8], mem: &mut M, h: u8, x: Value) {
+        mem.store(
+            &self.layout,
+            s,
+            MemLoc::EntryFlags(h),
+            x & 0xff,
+            Ordering::Relaxed,
+        );
     }
 
     fn set_dst(
@@ -551,8 +743,21 @@ impl Model {
     }
 
     /// Execute one instruction.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the interpreter's hot path, kept flat"
+    )]
     #[inline(always)]
-    fn exec(&self, s: &mut [u8], t: usize, pc: Pc, instr: &Instr, f: usize, fb: usize) -> Flow {
+    fn exec<M: Memory>(
+        &self,
+        s: &mut [u8],
+        t: usize,
+        pc: Pc,
+        instr: &Instr,
+        f: usize,
+        fb: usize,
+        mem: &mut M,
+    ) -> Flow {
         let l = &self.layout;
         let next = Flow::Next(pc + 1);
         macro_rules! v {
@@ -671,19 +876,19 @@ impl Model {
             }
             Instr::AtomicBegin | Instr::AtomicEnd => next,
             Instr::ReadVar { dst, var } => {
-                let x = l.var(s, *var as usize);
+                let x = mem.load(l, s, MemLoc::Var(*var as usize), Ordering::Relaxed);
                 tri!(self.set_dst(s, t, f, Some(*dst), x));
                 next
             }
             Instr::WriteVar { var, src } => {
                 let x = v!(*src);
-                tri!(self.write_var(s, *var as usize, x));
+                tri!(self.write_mem(s, mem, MemLoc::Var(*var as usize), x, Ordering::Relaxed));
                 next
             }
             Instr::ReadField { dst, entry, field } => {
                 let h = tri!(self.entry(v!(*entry)));
                 let x = match field {
-                    EntryField::Flags => l.entry_flags(s, h) as Value,
+                    EntryField::Flags => self.flags(s, mem, h),
                     EntryField::Func => l.entry_func(s, h) as Value,
                     EntryField::Private => l
                         .entry_of(h as Value)
@@ -698,10 +903,7 @@ impl Model {
                 let x = v!(*src);
                 match field {
                     EntryField::Flags => {
-                        if !(0..=255).contains(&x) {
-                            fault!("entry flags value {x} out of range");
-                        }
-                        l.set_entry_flags(s, h, x as u8)
+                        tri!(self.write_mem(s, mem, MemLoc::EntryFlags(h), x, Ordering::Relaxed))
                     }
                     EntryField::Func => {
                         if !(0..=255).contains(&x) {
@@ -718,7 +920,7 @@ impl Model {
                 for (i, o) in args.iter().enumerate().take(4) {
                     a[i] = v!(*o);
                 }
-                match self.builtin(s, t, *op, &a) {
+                match self.builtin(s, t, *op, &a, mem) {
                     Ok(Some(x)) => {
                         tri!(self.set_dst(s, t, f, *dst, x));
                         next
@@ -763,7 +965,7 @@ impl Model {
                 }
                 w.cur = h;
                 w.next = l.queue_next(s, h).unwrap_or(0);
-                w.flags = l.entry_flags(s, h);
+                w.flags = self.flags(s, mem, h) as u8;
                 w.ret = 0;
                 let func = l.entry_func(s, h);
                 let mode = w.mode;
@@ -775,8 +977,8 @@ impl Model {
                         } else {
                             Builtin::DefaultWakeFunction
                         };
-                        let r =
-                            tri!(self.builtin(s, t, op, &[h as Value, mode, 0, 0])).unwrap_or(0);
+                        let r = tri!(self.builtin(s, t, op, &[h as Value, mode, 0, 0], mem))
+                            .unwrap_or(0);
                         let mut w = l.walk(s, t);
                         w.ret = r;
                         l.set_walk(s, t, w);
@@ -816,7 +1018,7 @@ impl Model {
                 l.set_task_state(s, t, TASK_RUNNING);
                 let h = l.handle(t, l.entries - 1);
                 let r = if l.entry_queue(s, h).is_some() {
-                    l.unlink(s, h);
+                    self.unlink(s, mem, h);
                     -errno::EINTR
                 } else {
                     0
@@ -828,114 +1030,98 @@ impl Model {
     }
 
     /// A builtin. `Ok(None)` means it blocks (it must not have changed anything then).
-    fn builtin(
+    fn builtin<M: Memory>(
         &self,
         s: &mut [u8],
         t: usize,
         op: Builtin,
         a: &[Value],
+        mem: &mut M,
     ) -> Result<Option<Value>, String> {
         let l = &self.layout;
         let me = t as u8 + 1;
         let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+        // The location of an atomic builtin, and the index of its first value argument.
+        let located = |loc: Loc| -> Result<(MemLoc, usize), String> {
+            Ok(match loc {
+                Loc::Var(v) => (MemLoc::Var(v as usize), 0),
+                Loc::EntryFlags => (MemLoc::EntryFlags(self.entry(arg(0))?), 1),
+            })
+        };
         let r = match op {
-            Builtin::TestBit(v) => l.var(s, v as usize),
+            Builtin::TestBit(v) => mem.load(l, s, MemLoc::Var(v as usize), Ordering::Relaxed),
             Builtin::SetBit(v) => {
-                self.write_var(s, v as usize, 1)?;
+                self.rmw_mem(s, mem, MemLoc::Var(v as usize), bitop_rmw(&op), |_| Some(1))?;
                 0
             }
-            Builtin::ClearBit(v) | Builtin::ClearBitUnlock(v) => {
-                self.write_var(s, v as usize, 0)?;
+            Builtin::ClearBit(v) => {
+                self.rmw_mem(s, mem, MemLoc::Var(v as usize), bitop_rmw(&op), |_| Some(0))?;
+                0
+            }
+            Builtin::ClearBitUnlock(v) => {
+                self.write_mem(s, mem, MemLoc::Var(v as usize), 0, bitop_rmw(&op))?;
                 0
             }
             Builtin::TestAndSetBit { var, .. } => {
-                let old = l.var(s, var as usize);
-                self.write_var(s, var as usize, 1)?;
-                old
+                self.rmw_mem(s, mem, MemLoc::Var(var as usize), bitop_rmw(&op), |_| {
+                    Some(1)
+                })?
             }
             Builtin::TestAndClearBit(v) => {
-                let old = l.var(s, v as usize);
-                self.write_var(s, v as usize, 0)?;
-                old
+                self.rmw_mem(s, mem, MemLoc::Var(v as usize), bitop_rmw(&op), |_| Some(0))?
             }
             Builtin::ClearBitUnlockIsNegativeByte { var, negative } => {
-                self.write_var(s, var as usize, 0)?;
-                l.var(s, negative as usize)
+                self.rmw_mem(s, mem, MemLoc::Var(var as usize), bitop_rmw(&op), |_| {
+                    Some(0)
+                })?;
+                // The kernel clears B and reads N in one operation on one byte; here they
+                // are two locations, and the full fence keeps the read of N from returning
+                // a value older than the clear, as the single-byte operation guarantees.
+                mem.fence(Fence::Full);
+                mem.load(l, s, MemLoc::Var(negative as usize), Ordering::Relaxed)
             }
-            Builtin::Load { loc, .. } => match loc {
-                Loc::Var(v) => l.var(s, v as usize),
-                Loc::EntryFlags => l.entry_flags(s, self.entry(arg(0))?) as Value,
-            },
-            Builtin::Store { loc, .. } => {
-                match loc {
-                    Loc::Var(v) => self.write_var(s, v as usize, arg(0))?,
-                    Loc::EntryFlags => {
-                        let h = self.entry(arg(0))?;
-                        let x = arg(1);
-                        if !(0..=255).contains(&x) {
-                            return Err(format!("entry flags value {x} out of range"));
-                        }
-                        l.set_entry_flags(s, h, x as u8);
-                    }
-                }
+            Builtin::Load { loc, ord } => {
+                let (m, _) = located(loc)?;
+                mem.load(l, s, m, ord)
+            }
+            Builtin::Store { loc, ord } => {
+                let (m, i) = located(loc)?;
+                self.write_mem(s, mem, m, arg(i), ord)?;
                 0
             }
-            Builtin::Rmw { loc, op, .. } => {
-                let (old, operand) = match loc {
-                    Loc::Var(v) => (l.var(s, v as usize), arg(0)),
-                    Loc::EntryFlags => (l.entry_flags(s, self.entry(arg(0))?) as Value, arg(1)),
-                };
-                let new = match op {
-                    RmwOp::Xchg => operand,
-                    RmwOp::Add => old.wrapping_add(operand),
-                    RmwOp::Sub => old.wrapping_sub(operand),
-                    RmwOp::Or => old | operand,
-                    RmwOp::And => old & operand,
-                    RmwOp::AndNot => old & !operand,
-                };
-                match loc {
-                    Loc::Var(v) => self.write_var(s, v as usize, new)?,
-                    Loc::EntryFlags => {
-                        if !(0..=255).contains(&new) {
-                            return Err(format!("entry flags value {new} out of range"));
-                        }
-                        l.set_entry_flags(s, self.entry(arg(0))?, new as u8)
-                    }
-                }
-                old
+            Builtin::Rmw { loc, op: rop, ord } => {
+                let (m, i) = located(loc)?;
+                let operand = arg(i);
+                self.rmw_mem(s, mem, m, ord, |old| {
+                    Some(match rop {
+                        RmwOp::Xchg => operand,
+                        RmwOp::Add => old.wrapping_add(operand),
+                        RmwOp::Sub => old.wrapping_sub(operand),
+                        RmwOp::Or => old | operand,
+                        RmwOp::And => old & operand,
+                        RmwOp::AndNot => old & !operand,
+                    })
+                })?
             }
-            Builtin::CmpXchg { loc, .. } => {
-                let (base, h) = match loc {
-                    Loc::Var(_) => (0, None),
-                    Loc::EntryFlags => (1, Some(self.entry(arg(0))?)),
-                };
-                let (old_expected, new) = (arg(base), arg(base + 1));
-                let cur = match (loc, h) {
-                    (Loc::Var(v), _) => l.var(s, v as usize),
-                    (_, Some(h)) => l.entry_flags(s, h) as Value,
-                    _ => 0,
-                };
-                if cur == old_expected {
-                    match (loc, h) {
-                        (Loc::Var(v), _) => self.write_var(s, v as usize, new)?,
-                        (_, Some(h)) => {
-                            if !(0..=255).contains(&new) {
-                                return Err(format!("entry flags value {new} out of range"));
-                            }
-                            l.set_entry_flags(s, h, new as u8)
-                        }
-                        _ => {}
-                    }
-                }
-                cur
+            Builtin::CmpXchg { loc, ord } => {
+                let (m, i) = located(loc)?;
+                let (expected, new) = (arg(i), arg(i + 1));
+                self.rmw_mem(s, mem, m, ord, |cur| (cur == expected).then_some(new))?
             }
-            Builtin::Fence(_) => 0,
+            Builtin::Fence(f) => {
+                mem.fence(f);
+                0
+            }
             Builtin::SetCurrentState { .. } => {
                 let st = arg(0);
                 if !(0..=0xffff).contains(&st) {
                     return Err(format!("invalid task state {st}"));
                 }
                 l.set_task_state(s, t, st);
+                if let Builtin::SetCurrentState { barrier: true } = op {
+                    // set_current_state() is smp_store_mb(current->state, S).
+                    mem.fence(Fence::Full);
+                }
                 0
             }
             Builtin::Schedule { .. } => {
@@ -977,7 +1163,7 @@ impl Model {
                 if l.entry_queue(s, h).is_some() {
                     return Err("init_wait() of an entry that is linked on a queue".into());
                 }
-                l.set_entry_flags(s, h, 0);
+                self.set_flags(s, mem, h, 0);
                 l.set_entry_func(s, h, 0);
                 0
             }
@@ -1001,17 +1187,13 @@ impl Model {
                         "adding a wait entry that is already on a queue (list corruption)".into(),
                     );
                 }
-                let fl = l.entry_flags(s, h) as Value;
+                let fl = self.flags(s, mem, h);
                 if exclusive {
-                    l.set_entry_flags(s, h, (fl | WQ_FLAG_EXCLUSIVE) as u8);
+                    self.set_flags(s, mem, h, fl | WQ_FLAG_EXCLUSIVE);
                 } else if takes_lock {
-                    l.set_entry_flags(s, h, (fl & !WQ_FLAG_EXCLUSIVE) as u8);
+                    self.set_flags(s, mem, h, fl & !WQ_FLAG_EXCLUSIVE);
                 }
-                if tail {
-                    l.link_tail(s, q, h);
-                } else {
-                    l.link_head(s, q, h);
-                }
+                self.link(s, mem, q, h, tail);
                 0
             }
             Builtin::RemoveWaitQueue(q) => {
@@ -1020,14 +1202,14 @@ impl Model {
                 if l.lock_holder(s, q) != 0 {
                     return Ok(None);
                 }
-                l.unlink(s, h);
+                self.unlink(s, mem, h);
                 0
             }
             Builtin::ListDelInit => {
                 let h = self.entry(arg(0))?;
                 if let Some(q) = l.entry_queue(s, h) {
                     self.require_lock(s, t, q, "list_del_init() of a wait entry")?;
-                    l.unlink(s, h);
+                    self.unlink(s, mem, h);
                 }
                 0
             }
@@ -1041,25 +1223,23 @@ impl Model {
                 if l.lock_holder(s, q) != 0 {
                     return Ok(None);
                 }
-                let fl = l.entry_flags(s, h) as Value;
+                let fl = self.flags(s, mem, h);
                 let fl = if exclusive {
                     fl | WQ_FLAG_EXCLUSIVE
                 } else {
                     fl & !WQ_FLAG_EXCLUSIVE
                 };
-                l.set_entry_flags(s, h, fl as u8);
+                self.set_flags(s, mem, h, fl);
                 if l.entry_queue(s, h).is_none() {
-                    if exclusive {
-                        l.link_tail(s, q, h);
-                    } else {
-                        l.link_head(s, q, h);
-                    }
+                    self.link(s, mem, q, h, exclusive);
                 }
                 let st = arg(1);
                 if !(0..=0xffff).contains(&st) {
                     return Err(format!("invalid task state {st}"));
                 }
                 l.set_task_state(s, t, st);
+                // prepare_to_wait() calls set_current_state(), smp_store_mb().
+                mem.fence(Fence::Full);
                 0
             }
             Builtin::FinishWait(q) => {
@@ -1071,12 +1251,14 @@ impl Model {
                 }
                 l.set_task_state(s, t, TASK_RUNNING);
                 if linked {
-                    l.unlink(s, h);
+                    self.unlink(s, mem, h);
                 }
                 0
             }
-            Builtin::WaitqueueActive(q) | Builtin::WqHasSleeper(q) => {
-                (l.queue_len(s, q as usize) > 0) as Value
+            Builtin::WaitqueueActive(q) => mem.queue_active(l, s, q as usize) as Value,
+            Builtin::WqHasSleeper(q) => {
+                mem.fence(Fence::Full);
+                mem.queue_active(l, s, q as usize) as Value
             }
             Builtin::WakeUp { .. } => {
                 return Err("internal: wake_up reached the interpreter uncompiled".into())
@@ -1088,7 +1270,7 @@ impl Model {
                 if r != 0 && op == Builtin::AutoremoveWakeFunction {
                     if let Some(q) = l.entry_queue(s, h) {
                         self.require_lock(s, t, q, "autoremove_wake_function()")?;
-                        l.unlink(s, h);
+                        self.unlink(s, mem, h);
                     }
                 }
                 r
@@ -1098,12 +1280,17 @@ impl Model {
                 let QueueKind::Futex(var) = self.inst.program.queues[q].kind else {
                     return Err("futex_wait on a queue that is not a futex".into());
                 };
-                if l.var(s, var as usize) != arg(0) {
+                // futex_wait() reads the futex word under the hash bucket's lock, after
+                // the full barrier of futex_q_lock().
+                mem.fence(Fence::Full);
+                if mem.load(l, s, MemLoc::Var(var as usize), Ordering::Relaxed) != arg(0) {
                     -errno::EAGAIN
                 } else {
                     let h = l.handle(t, l.entries - 1);
-                    l.link_tail(s, q, h);
+                    self.link(s, mem, q, h, true);
+                    // futex_wait_queue(): set_current_state(TASK_INTERRUPTIBLE).
                     l.set_task_state(s, t, TASK_INTERRUPTIBLE);
+                    mem.fence(Fence::Full);
                     0
                 }
             }
@@ -1115,7 +1302,7 @@ impl Model {
                     if n > 0 && woken >= n {
                         break;
                     }
-                    l.unlink(s, h);
+                    self.unlink(s, mem, h);
                     let owner = l.entry_of(h as Value).map(|(o, _)| o).unwrap_or(0);
                     self.try_to_wake_up(s, owner, TASK_NORMAL);
                     woken += 1;

@@ -508,6 +508,94 @@ pub struct Instance {
     pub actors: Vec<Actor>,
     pub bounds: Bounds,
     pub expect: Expectation,
+    /// The engines that run this scenario when the command line does not choose
+    /// (`backends: [Native, Loom]`; default `[Native]`).
+    pub backends: Vec<Backend>,
+    /// Settings of the loom backend (`loom: (...)`).
+    pub loom: LoomSettings,
+    /// Settings of the shuttle backend (`shuttle: (...)`).
+    pub shuttle: ShuttleSettings,
+    /// Where the `threads:` list is in the scenario file (for diagnostics about the thread
+    /// count, such as loom's limit).
+    pub threads_span: Span,
+}
+
+/// An engine that runs scenarios.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Backend {
+    /// The native explicit-state explorer (sequentially consistent, breadth-first).
+    Native,
+    /// loom: exhaustive exploration under the C11 memory model.
+    Loom,
+    /// shuttle: randomized (random, PCT) or depth-first schedules, with replay.
+    Shuttle,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Native => "native",
+            Backend::Loom => "loom",
+            Backend::Shuttle => "shuttle",
+        }
+    }
+}
+
+/// `loom: (expect: LostWakeup, max_preemptions: 3, exhaustive: false, max_branches: 10000,
+/// max_seconds: 60)`: every field optional.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoomSettings {
+    /// The verdict expected on loom when it differs from `expect` (a weak-memory behaviour).
+    pub expect: Option<Expectation>,
+    /// The highest preemption bound of the iterative search (bound 0, 1, 2, ...).
+    pub max_preemptions: Option<u32>,
+    /// Run one unbounded exhaustive search instead of iterative preemption bounding.
+    pub exhaustive: bool,
+    /// loom's `max_branches` (scheduling decisions per execution).
+    pub max_branches: Option<u32>,
+    /// Wall-clock limit of the whole loom run, in seconds.
+    pub max_seconds: Option<u64>,
+}
+
+/// shuttle's schedulers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ShuttleScheduler {
+    /// A uniformly random choice at every scheduling point.
+    Random,
+    /// Probabilistic concurrency testing: random priorities with `depth - 1` priority
+    /// change points per execution; finds a bug of depth d with probability at least
+    /// 1/(n k^(d-1)) per execution.
+    Pct,
+    /// Depth-first enumeration of schedules (exhaustive when it runs to the end).
+    Dfs,
+}
+
+/// `shuttle: (expect: LostWakeup, scheduler: Pct, depth: 3, iterations: 10000, seed: 1,
+/// max_seconds: 60)`: every field optional.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShuttleSettings {
+    /// The verdict expected on shuttle when it differs from `expect`.
+    pub expect: Option<Expectation>,
+    pub scheduler: Option<ShuttleScheduler>,
+    /// PCT's bug depth.
+    pub depth: Option<u32>,
+    /// Executions to run (the iteration budget).
+    pub iterations: Option<u64>,
+    /// The seed of the random and PCT schedulers.
+    pub seed: Option<u64>,
+    /// Wall-clock limit of the whole shuttle run, in seconds.
+    pub max_seconds: Option<u64>,
+}
+
+impl Instance {
+    /// What the scenario expects on `backend`.
+    pub fn expect_on(&self, backend: Backend) -> Expectation {
+        match backend {
+            Backend::Native => self.expect,
+            Backend::Loom => self.loom.expect.unwrap_or(self.expect),
+            Backend::Shuttle => self.shuttle.expect.unwrap_or(self.expect),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

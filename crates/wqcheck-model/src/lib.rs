@@ -7,8 +7,9 @@
 //! - [`verdict`]: the verdicts and the oracle for stuck states;
 //! - [`trace`]: replaying a path of moves into a readable trace.
 //!
-//! Engines (the native explorer, later loom and shuttle) drive [`interp::Model`]; none of
-//! them interprets the DSL itself.
+//! Engines (the native explorer; loom and shuttle through `wqcheck-threads`) drive
+//! [`interp::Model`], with their memory behind [`interp::Memory`]; none of them
+//! interprets the DSL itself.
 pub mod compile;
 pub mod interp;
 pub mod ir;

@@ -1,17 +1,19 @@
 //! Traces: a path of moves replayed into rows a reader can put next to the kernel source.
 //!
-//! Every engine reports a counterexample as the list of [`Mover`]s from the initial state;
-//! [`Model::replay`] re-executes it with recording on, so the rendering never depends on
-//! which engine found the path.
+//! The native explorer reports a counterexample as the list of [`Mover`]s from the initial
+//! state, and [`Model::replay`] re-executes it with recording on. An engine that cannot
+//! replay (loom: a load's value depends on the memory model, not only on the moves)
+//! records each step as it runs and renders it with [`Model::trace_step`]. Either way a
+//! row is built in one place, so the rendering never depends on which engine found it.
 
-use crate::interp::{Model, Mover, StepRecord, StepResult};
+use crate::interp::{Fault, Model, Mover, StepRecord, StepResult};
 use crate::ir::{wq_flag::*, Actor, Value};
 use crate::state::{SIG_FATAL, SIG_PENDING};
 use crate::verdict::state_name;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One row: who moved, the DSL line(s) it executed, and what changed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceStep {
     /// Thread or actor name.
     pub thread: String,
@@ -55,60 +57,78 @@ impl Model {
         for (i, &m) in moves.iter().enumerate() {
             let before = s.clone();
             let r = self.step(&mut s, m, Some(&mut rec));
-            let (thread, column) = match m {
-                Mover::Thread(t) => (self.thread_name(t as usize).to_string(), t as usize),
-                Mover::Actor { actor, .. } => (
-                    self.actor_name(actor as usize).to_string(),
-                    self.inst.threads.len() + actor as usize,
-                ),
-            };
-            let mut lines: Vec<u32> = rec.spans.iter().map(|sp| self.span_line(*sp)).collect();
-            lines.dedup();
-            let text = match m {
-                Mover::Thread(_) => rec
-                    .spans
-                    .first()
-                    .map(|sp| self.span_line_text(*sp))
-                    .unwrap_or_default(),
-                Mover::Actor { actor, choice } => self.actor_text(actor as usize, choice as usize),
-            };
             match r {
-                StepResult::Moved => {
-                    let effects = self.effects(&before, &s);
-                    steps.push(TraceStep {
-                        thread,
-                        column,
-                        text,
-                        lines,
-                        result: rec.result,
-                        effects,
-                    });
-                }
+                StepResult::Moved => steps.push(self.trace_step(m, &rec, &before, &s, None)),
                 StepResult::Fault(f) if i + 1 == moves.len() => {
-                    steps.push(TraceStep {
-                        thread,
-                        column,
-                        text: if text.is_empty() {
-                            self.span_line_text(f.span)
-                        } else {
-                            text
-                        },
-                        lines,
-                        result: None,
-                        effects: vec![format!("error: {}", f.message)],
-                    });
+                    steps.push(self.trace_step(m, &rec, &before, &s, Some(&f)))
                 }
                 StepResult::Fault(f) => return Err(ReplayError(f.message)),
                 StepResult::Blocked => {
                     return Err(ReplayError(format!(
                         "move {} of the trace ({}) is not possible",
                         i + 1,
-                        thread
+                        self.mover_name(m)
                     )))
                 }
             }
         }
         Ok(Trace { steps })
+    }
+
+    /// The thread or actor name of a move.
+    pub fn mover_name(&self, m: Mover) -> &str {
+        match m {
+            Mover::Thread(t) => self.thread_name(t as usize),
+            Mover::Actor { actor, .. } => self.actor_name(actor as usize),
+        }
+    }
+
+    /// One row of a trace: move `m`, which took `before` to `after` and executed what `rec`
+    /// recorded, or failed with `fault`. Every engine renders its steps through this.
+    pub fn trace_step(
+        &self,
+        m: Mover,
+        rec: &StepRecord,
+        before: &[u8],
+        after: &[u8],
+        fault: Option<&Fault>,
+    ) -> TraceStep {
+        let column = match m {
+            Mover::Thread(t) => t as usize,
+            Mover::Actor { actor, .. } => self.inst.threads.len() + actor as usize,
+        };
+        let mut lines: Vec<u32> = rec.spans.iter().map(|sp| self.span_line(*sp)).collect();
+        lines.dedup();
+        let text = match m {
+            Mover::Thread(_) => rec
+                .spans
+                .first()
+                .map(|sp| self.span_line_text(*sp))
+                .unwrap_or_default(),
+            Mover::Actor { actor, choice } => self.actor_text(actor as usize, choice as usize),
+        };
+        match fault {
+            None => TraceStep {
+                thread: self.mover_name(m).to_string(),
+                column,
+                text,
+                lines,
+                result: rec.result,
+                effects: self.effects(before, after),
+            },
+            Some(f) => TraceStep {
+                thread: self.mover_name(m).to_string(),
+                column,
+                text: if text.is_empty() {
+                    self.span_line_text(f.span)
+                } else {
+                    text
+                },
+                lines,
+                result: None,
+                effects: vec![format!("error: {}", f.message)],
+            },
+        }
     }
 
     fn actor_text(&self, a: usize, choice: usize) -> String {

@@ -5,10 +5,10 @@
 use crate::compile::Instr;
 use crate::interp::Model;
 use crate::ir::{task, Builtin, Expectation, Span};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Verdict {
     /// No reachable violation within the bounds.
     Holds,
@@ -22,6 +22,9 @@ pub enum Verdict {
     AssertionFailed,
     /// A budget ran out before the search finished.
     Inconclusive,
+    /// A randomized search (shuttle's random or PCT scheduler) ran its executions without
+    /// finding a violation: a sample, not a proof.
+    NoViolationFound,
 }
 
 impl Verdict {
@@ -32,15 +35,19 @@ impl Verdict {
             Verdict::Deadlock => "a reachable state where no thread or actor can move, someone is blocked, and what they wait for is not available",
             Verdict::AssertionFailed => "an assert is false, or the model did something the kernel forbids (a run-time error)",
             Verdict::Inconclusive => "a budget ran out before the search finished; nothing is claimed",
+            Verdict::NoViolationFound => "a randomized search ran its executions without finding a violation; a sample, not a proof",
         }
     }
 
-    /// Whether this verdict meets `expect`.
+    /// Whether this verdict meets `expect`. A sampled `NoViolationFound` meets `Holds`
+    /// (the gate accepts it, and the report labels it as sampled).
     pub fn meets(self, expect: Expectation) -> bool {
         matches!(
             (self, expect),
-            (Verdict::Holds, Expectation::Holds)
-                | (Verdict::LostWakeup, Expectation::LostWakeup)
+            (
+                Verdict::Holds | Verdict::NoViolationFound,
+                Expectation::Holds
+            ) | (Verdict::LostWakeup, Expectation::LostWakeup)
                 | (Verdict::Deadlock, Expectation::Deadlock)
                 | (Verdict::AssertionFailed, Expectation::AssertionFailed)
         )

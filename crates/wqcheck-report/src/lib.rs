@@ -5,7 +5,7 @@
 //! Linus laid out the 2017 race; [`JsonLines`] writes one versioned JSON object per line.
 //! Printers only format: they never decide a verdict or an exit code.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use wqcheck_model::trace::TraceStep;
 use wqcheck_model::Verdict;
@@ -14,7 +14,7 @@ use wqcheck_model::Verdict;
 pub const JSON_VERSION: u32 = 1;
 
 /// The outcome of one (scenario, backend) run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunReport {
     /// The scenario's path as given on the command line.
     pub scenario: String,
@@ -24,7 +24,7 @@ pub struct RunReport {
     pub expected: String,
     /// Whether the verdict met the expectation.
     pub ok: bool,
-    /// Distinct states explored (native explorer).
+    /// Distinct states explored (native explorer), or executions run (loom).
     pub states: u64,
     pub transitions: u64,
     /// BFS depth reached; for a violation, the number of steps of the trace.
@@ -39,9 +39,17 @@ pub struct RunReport {
     /// Column headers of the trace: threads, then actors.
     pub columns: Vec<String>,
     pub trace: Vec<TraceStep>,
+    /// loom: the preemption bound of the last search (`None`: unbounded, or not loom).
+    pub preemption_bound: Option<u32>,
+    /// shuttle: the token that replays the counterexample.
+    pub replay: Option<String>,
 }
 
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one event per (scenario, backend), printed and dropped"
+)]
 pub enum Event {
     Result(RunReport),
     /// Bad input or an internal error for one scenario (rendered diagnostics).
@@ -92,6 +100,8 @@ impl Reporter for JsonLines {
                 "budget_hit": r.budget_hit,
                 "message": r.message,
                 "columns": r.columns,
+                "preemption_bound": r.preemption_bound,
+                "replay": r.replay,
                 "trace": r.trace.iter().map(|s| JsonTraceStep {
                     thread: &s.thread,
                     text: &s.text,
@@ -226,19 +236,37 @@ impl Reporter for Human {
                 } else {
                     format!("expected {}", r.expected)
                 };
+                let (loom, shuttle) = (r.backend == "loom", r.backend == "shuttle");
                 let extent = match (&r.budget_hit, r.verdict) {
                     (Some(b), _) => format!("stopped by the {b}"),
+                    (None, Verdict::Holds) if loom => {
+                        "every execution within the preemption bound".to_string()
+                    }
+                    (None, Verdict::Holds) if shuttle => "every schedule (DFS)".to_string(),
                     (None, Verdict::Holds) => "exhaustive".to_string(),
+                    (None, Verdict::NoViolationFound) => "sampled, not a proof".to_string(),
+                    (None, _) if loom => match r.preemption_bound {
+                        Some(b) => format!("found at preemption bound {b}"),
+                        None => "found by the unbounded search".to_string(),
+                    },
+                    (None, _) if shuttle => format!("found in execution {}", thousands(r.states)),
                     (None, _) => "shortest counterexample".to_string(),
+                };
+                let size = if loom || shuttle {
+                    format!(
+                        "{} execution{}",
+                        thousands(r.states),
+                        if r.states == 1 { "" } else { "s" }
+                    )
+                } else {
+                    format!("{} states, depth {}", thousands(r.states), r.depth)
                 };
                 writeln!(
                     out,
-                    "{status} {} [{}]: {}, {expect} ({} states, depth {}, {:.3} s, {extent}; bounds: {})",
+                    "{status} {} [{}]: {}, {expect} ({size}, {:.3} s, {extent}; bounds: {})",
                     r.scenario,
                     r.backend,
                     r.verdict,
-                    thousands(r.states),
-                    r.depth,
                     r.elapsed_ms / 1000.0,
                     r.bounds
                 )?;
@@ -248,6 +276,13 @@ impl Reporter for Human {
                 }
                 if let Some(m) = &r.message {
                     writeln!(out, "  => {m}")?;
+                }
+                if let Some(token) = &r.replay {
+                    writeln!(
+                        out,
+                        "  replay: wqcheck --backend shuttle --replay {token} {}",
+                        r.scenario
+                    )?;
                 }
                 if self.traces && (!r.trace.is_empty() || r.message.is_some()) {
                     writeln!(out)?;

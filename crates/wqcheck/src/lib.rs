@@ -1,18 +1,25 @@
 //! The wqcheck command line: the only crate that touches files, terminals and JSON.
 //!
 //! `wqcheck [OPTIONS] <PATH>...` loads each scenario (a `.ron` file, or every `.ron` file
-//! directly inside a directory), checks its model, runs the native explorer and reports
-//! through one [`wqcheck_report::Reporter`]. Bad input is reported with `file:line:col` and
-//! makes the exit code 2, but never stops the other scenarios from being checked.
+//! directly inside a directory), checks its model, runs it on each selected backend and
+//! reports through one [`wqcheck_report::Reporter`]. Bad input is reported with
+//! `file:line:col` and makes the exit code 2, but never stops the other scenarios from
+//! being checked.
+//!
+//! The native explorer runs in this process ([`engines`]). loom and shuttle runs happen
+//! in a child process of this same executable ([`child`]): both report failures by
+//! panicking, loom can abort the process, and neither may take the other scenarios down.
+
+pub mod child;
+pub mod engines;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use wqcheck_model::ir::{Expectation, Instance};
-use wqcheck_model::verdict::expectation_name;
-use wqcheck_model::Model;
+use wqcheck_model::ir::{Backend as Engine, Instance};
 use wqcheck_report::{Event, RunReport};
+
+pub use engines::{backends_for, check_native as check};
 
 /// Exit codes.
 pub mod exit {
@@ -36,6 +43,23 @@ pub enum Format {
 pub enum Backend {
     /// The native explicit-state explorer (breadth-first, shortest counterexamples).
     Native,
+    /// loom: exhaustive interleavings under the C11 memory model (at most 5 threads).
+    Loom,
+    /// shuttle: randomized (random, PCT) or depth-first schedules, with replay tokens.
+    Shuttle,
+    /// Every backend that can run the scenario, one after the other.
+    All,
+}
+
+/// shuttle's schedulers on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchedulerArg {
+    /// A uniformly random choice at every scheduling point.
+    Random,
+    /// Probabilistic concurrency testing with `--pct-depth`.
+    Pct,
+    /// Depth-first enumeration of schedules.
+    Dfs,
 }
 
 /// A model checker for sleep/wakeup (wait-queue) protocols.
@@ -48,9 +72,9 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// The engine to run.
-    #[arg(long, value_enum, default_value_t = Backend::Native)]
-    pub backend: Backend,
+    /// The engine(s) to run [default: each scenario's own `backends` list].
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
     /// Override every scenario's state budget (distinct states).
     #[arg(long)]
     pub max_states: Option<u64>,
@@ -67,6 +91,39 @@ pub struct Args {
     /// state count is the full count; the reported violation is still a shortest one.
     #[arg(long)]
     pub full: bool,
+    /// loom: the highest preemption bound of the iterative search [default: the
+    /// scenario's `loom.max_preemptions`, else 3].
+    #[arg(long)]
+    pub loom_max_preemptions: Option<u32>,
+    /// loom: one unbounded (exhaustive) search instead of iterative preemption bounding.
+    #[arg(long)]
+    pub loom_exhaustive: bool,
+    /// loom: scheduling decisions allowed per execution [default: the scenario's
+    /// `loom.max_branches`, else 10000].
+    #[arg(long)]
+    pub loom_max_branches: Option<u32>,
+    /// shuttle: the scheduler [default: the scenario's `shuttle.scheduler`, else pct].
+    #[arg(long, value_enum)]
+    pub scheduler: Option<SchedulerArg>,
+    /// shuttle: PCT's bug depth [default: the scenario's `shuttle.depth`, else 3].
+    #[arg(long)]
+    pub pct_depth: Option<u32>,
+    /// shuttle: executions to run [default: the scenario's `shuttle.iterations`, else 1000].
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    /// shuttle: the seed of the random and PCT schedulers [default: the scenario's
+    /// `shuttle.seed`, else 0]. Always printed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// shuttle: replay the counterexample of this token (printed with it) on the one
+    /// scenario given, instead of searching.
+    #[arg(long, value_name = "TOKEN")]
+    pub replay: Option<String>,
+    /// Internal: run the one scenario given on `--backend` (loom or shuttle) in this
+    /// process and print its result as one JSON line; the parent wqcheck isolates those
+    /// backends this way.
+    #[arg(long, hide = true)]
+    pub child: bool,
 }
 
 /// Expand directories into their `.ron` files (sorted; not recursive).
@@ -135,84 +192,18 @@ pub fn load(path: &Path) -> Result<Instance, String> {
     })
 }
 
-fn bounds_text(max_states: Option<u64>, max_time: Option<Duration>) -> String {
-    let mut v = Vec::new();
-    if let Some(s) = max_states {
-        v.push(format!("max_states={s}"));
-    }
-    if let Some(t) = max_time {
-        v.push(format!("max_seconds={}", t.as_secs()));
-    }
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(" ")
-    }
-}
-
-/// Check one loaded scenario on the native explorer.
-pub fn check(inst: Instance, args: &Args, progress: bool) -> Result<RunReport, String> {
-    let scenario = inst.name.clone();
-    let expect: Expectation = inst.expect;
-    let max_states = args.max_states.or(inst.bounds.max_states);
-    let max_time = args
-        .max_seconds
-        .or(inst.bounds.max_seconds)
-        .map(Duration::from_secs);
-    let model = Model::new(inst).map_err(|e| format!("error: {scenario}: {}", e.0))?;
-    let show = |p: &wqcheck_explore::Progress| {
-        eprint!(
-            "\r  {scenario}: {} states, depth {}, {:.0} s ...",
-            p.states,
-            p.depth,
-            p.elapsed.as_secs_f64()
-        );
-        let _ = io::stderr().flush();
-    };
-    let opts = wqcheck_explore::Options {
-        max_states,
-        max_time,
-        progress: if progress { Some(&show) } else { None },
-        full: args.full,
-        ..wqcheck_explore::Options::default()
-    };
-    let out = wqcheck_explore::explore(&model, &opts);
-    if progress && out.elapsed >= Duration::from_secs(1) {
-        eprint!("\r{}\r", " ".repeat(scenario.len() + 60));
-    }
-    let trace = if out.path.is_empty() {
-        Vec::new()
-    } else {
-        model
-            .replay(&out.path)
-            .map_err(|e| {
-                format!(
-                    "error: {scenario}: internal: the counterexample does not replay: {}",
-                    e.0
-                )
-            })?
-            .steps
-    };
-    Ok(RunReport {
-        scenario,
-        backend: "native".into(),
-        verdict: out.verdict,
-        expected: expectation_name(expect).into(),
-        ok: out.verdict.meets(expect),
-        states: out.states,
-        transitions: out.transitions,
-        depth: out.depth,
-        elapsed_ms: out.elapsed.as_secs_f64() * 1000.0,
-        bounds: bounds_text(max_states, max_time),
-        budget_hit: out.budget_hit,
-        message: out.violation.map(|v| v.message),
-        columns: model.columns(),
-        trace,
-    })
-}
-
 /// Run the CLI; returns the exit code.
 pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
+    if args.child {
+        return child::run(args, out);
+    }
+    if args.replay.is_some() && (args.paths.len() != 1 || args.paths[0].is_dir()) {
+        let _ = writeln!(
+            io::stderr(),
+            "wqcheck: --replay replays one scenario: give the scenario file the token came from"
+        );
+        return exit::ERROR;
+    }
     let mut reporter: Box<dyn wqcheck_report::Reporter> = match args.format {
         Format::Human => Box::new(wqcheck_report::Human {
             traces: !args.quiet,
@@ -231,43 +222,45 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     let (mut passed, mut failed, mut errors) = (0, 0, 0);
     for path in &paths {
         let name = path.display().to_string();
+        let mut events = Vec::new();
         // A bug in wqcheck must not take the other scenarios down with it.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            load(path).and_then(|inst| check(inst, args, progress))
-        }));
-        let event = match result {
-            Ok(Ok(r)) => {
-                if r.ok {
-                    passed += 1;
+        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(path)));
+        match loaded {
+            Ok(Ok(inst)) => {
+                let engines = if args.replay.is_some() {
+                    vec![Engine::Shuttle]
                 } else {
+                    backends_for(&inst, args)
+                };
+                for engine in engines {
+                    let result =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match engine {
+                            Engine::Native => check(inst.clone(), args, progress),
+                            Engine::Loom | Engine::Shuttle => {
+                                child::check(path, &inst, args, engine)
+                            }
+                        }));
+                    events.push(event_of(&name, result));
+                }
+            }
+            Ok(Err(message)) => events.push(Event::Error {
+                scenario: name.clone(),
+                message,
+            }),
+            Err(p) => events.push(event_of(&name, Err(p))),
+        }
+        for event in events {
+            match &event {
+                Event::Result(r) if r.ok => passed += 1,
+                Event::Result(_) => failed += 1,
+                _ => {
+                    errors += 1;
                     failed += 1;
                 }
-                Event::Result(r)
             }
-            Ok(Err(message)) => {
-                errors += 1;
-                failed += 1;
-                Event::Error {
-                    scenario: name,
-                    message,
-                }
+            if reporter.report(&event, out).is_err() {
+                return exit::ERROR;
             }
-            Err(p) => {
-                errors += 1;
-                failed += 1;
-                let what = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                Event::Error {
-                    scenario: name.clone(),
-                    message: format!("error: internal error while checking {name}: {what}\n  = help: this is a bug in wqcheck; please report it with the scenario"),
-                }
-            }
-        };
-        if reporter.report(&event, out).is_err() {
-            return exit::ERROR;
         }
     }
     let _ = reporter.report(
@@ -284,5 +277,23 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         exit::FAILED
     } else {
         exit::OK
+    }
+}
+
+/// The event of one (scenario, backend) run.
+fn event_of(name: &str, result: std::thread::Result<Result<RunReport, String>>) -> Event {
+    match result {
+        Ok(Ok(r)) => Event::Result(r),
+        Ok(Err(message)) => Event::Error {
+            scenario: name.to_string(),
+            message,
+        },
+        Err(p) => Event::Error {
+            scenario: name.to_string(),
+            message: format!(
+                "error: internal error while checking {name}: {}\n  = help: this is a bug in wqcheck; please report it with the scenario",
+                wqcheck_threads::panic_text(&*p)
+            ),
+        },
     }
 }

@@ -1,26 +1,9 @@
 //! The command line as a user (or a CI job) sees it: output formats and exit codes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn wqcheck(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wqcheck"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("runs wqcheck")
-}
-
-fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
+use common::{json_lines, root, wqcheck};
+use std::path::PathBuf;
 
 #[test]
 fn headline_race_is_reported_as_a_lost_wakeup_in_json() {
@@ -116,6 +99,8 @@ fn human_output_ends_with_the_summary_line() {
     let out = wqcheck(
         &root(),
         &[
+            "--backend",
+            "native",
             "scenarios/classic-check-then-sleep.ron",
             "scenarios/classic-prepare-then-check.ron",
         ],
@@ -130,7 +115,7 @@ fn human_output_ends_with_the_summary_line() {
 
 #[test]
 fn a_directory_argument_checks_its_scenarios() {
-    let out = wqcheck(&root(), &["--quiet", "scenarios"]);
+    let out = wqcheck(&root(), &["--quiet", "--backend", "native", "scenarios"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let n = std::fs::read_dir(root().join("scenarios"))
         .expect("dir")
@@ -212,6 +197,7 @@ fn headline_trace_renders_one_column_per_thread() {
     insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
 }
 
+/// The same lost wakeup as each backend reports it (the scenario lists all three).
 #[test]
 fn futex_lost_wakeup_trace() {
     let out = wqcheck(&root(), &["scenarios/futex-mutex-lost-wake.ron"]);

@@ -21,6 +21,7 @@ fn readme_and_dsl_reference_define_each_verdict_as_the_code_does() {
             Verdict::Deadlock,
             Verdict::AssertionFailed,
             Verdict::Inconclusive,
+            Verdict::NoViolationFound,
         ] {
             let line = format!("- `{v}`: {}", v.definition());
             assert!(text.contains(&line), "{doc} lacks the line\n{line}");

@@ -1,0 +1,248 @@
+//! The loom backend: the checked IR on loom threads, atomics, a mutex and a condition
+//! variable, so that loom enumerates the interleavings AND the C11 weak-memory behaviours
+//! of a scenario.
+//!
+//! # How a scenario becomes a loom model
+//!
+//! `wqcheck-threads` does it, for any thread runtime: every thread and actor a loom
+//! thread, shared variables, entry flags and the lockless view of each queue loom atomics
+//! (accessed with each builtin's C11 ordering), kernel state behind one loom mutex, and
+//! blocking on a loom condition variable so that a lost wakeup is loom's deadlock. This
+//! crate plugs in loom's primitives ([`Loom`]) and the search.
+//!
+//! # Search
+//!
+//! loom without a preemption bound is exhaustive but can be hopeless: on the 2017 page-lock
+//! race it ran 300,000 executions without reaching the bug, while a bound of 2 finds it in a
+//! few hundred. So the default is iterative preemption bounding — bound 0, 1, 2, ... up to
+//! [`Options::max_preemptions`] — and the result says which bound was reached.
+//! [`Options::exhaustive`] runs one unbounded search instead.
+//!
+//! # Limits
+//!
+//! - loom runs at most [`MAX_THREADS`] threads, its main thread included: threads plus
+//!   actors must not exceed it ([`thread_limit_error`]).
+//! - loom reports failures by panicking, and some of its panics abort the process; the CLI
+//!   runs every loom check in a child process. Set a silent panic hook before calling
+//!   [`check`] if loom's messages must not reach stderr.
+//! - `executions` counts loom executions (complete interleavings), not distinct states.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wqcheck_model::trace::TraceStep;
+use wqcheck_model::{Model, Verdict, Violation};
+use wqcheck_threads::{Failure, Recorder};
+
+/// loom's thread limit (`loom::MAX_THREADS`), its main thread included.
+pub const MAX_THREADS: usize = 5;
+
+/// How to search.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The highest preemption bound of the iterative search.
+    pub max_preemptions: u32,
+    /// One unbounded search instead of iterative preemption bounding.
+    pub exhaustive: bool,
+    /// loom's `max_branches`: scheduling decisions per execution.
+    pub max_branches: usize,
+    /// Wall-clock budget of the whole check.
+    pub max_time: Duration,
+    /// Test hook: panic inside the first loom thread's first step (an engine bug).
+    pub inject_panic: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_preemptions: 3,
+            exhaustive: false,
+            max_branches: 10_000,
+            max_time: Duration::from_secs(60),
+            inject_panic: false,
+        }
+    }
+}
+
+/// The result of a loom check.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// loom executions run, over every bound and every actor choice.
+    pub executions: u64,
+    /// The preemption bound of the last search run (`None`: unbounded).
+    pub preemption_bound: Option<u32>,
+    /// For a violation: the stuck state or the error, in words.
+    pub violation: Option<Violation>,
+    /// The failing execution, one row per step.
+    pub trace: Vec<TraceStep>,
+    pub elapsed: Duration,
+    /// For `Inconclusive`: which budget ran out.
+    pub budget_hit: Option<String>,
+    /// The bounds that applied, e.g. `preemptions<=3 max_branches=10000 max_seconds=60`.
+    pub bounds: String,
+}
+
+/// `Some(message)` when the scenario has more threads and actors than loom can run.
+pub fn thread_limit_error(model: &Model) -> Option<String> {
+    let (t, a) = (model.inst.threads.len(), model.inst.actors.len());
+    (t + a > MAX_THREADS).then(|| {
+        format!(
+            "loom runs at most {MAX_THREADS} threads, its main thread included; this scenario needs {} ({t} thread{} and {a} actor{})",
+            t + a,
+            if t == 1 { "" } else { "s" },
+            if a == 1 { "" } else { "s" },
+        )
+    })
+}
+
+/// Check `model` on loom. `Err` is an internal error (a panic loom or this crate raised
+/// that is not a verdict), never a verdict.
+pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
+    if let Some(m) = thread_limit_error(model) {
+        return Err(m);
+    }
+    let start = Instant::now();
+    let initial = match model.initial_state() {
+        Ok(s) => s,
+        Err(f) => {
+            return Ok(Outcome {
+                verdict: Verdict::AssertionFailed,
+                executions: 0,
+                preemption_bound: None,
+                violation: Some(Violation {
+                    verdict: Verdict::AssertionFailed,
+                    message: f.message,
+                    span: Some(f.span),
+                }),
+                trace: Vec::new(),
+                elapsed: start.elapsed(),
+                budget_hit: None,
+                bounds: String::new(),
+            })
+        }
+    };
+    let model = Arc::new(model.clone());
+    let record = Recorder::new();
+    let bounds: Vec<Option<u32>> = if opts.exhaustive {
+        vec![None]
+    } else {
+        (0..=opts.max_preemptions).map(Some).collect()
+    };
+    let bounds_text = |b: Option<u32>| {
+        format!(
+            "{} max_branches={} max_seconds={}",
+            match b {
+                Some(b) => format!("preemptions<={b}"),
+                None => "preemptions=unbounded".into(),
+            },
+            opts.max_branches,
+            opts.max_time.as_secs()
+        )
+    };
+    let mut last_bound = None;
+    for &bound in &bounds {
+        last_bound = bound;
+        for choices in wqcheck_threads::actor_choices(&model) {
+            let remaining = opts.max_time.saturating_sub(start.elapsed());
+            if remaining.is_zero() {
+                return Ok(inconclusive(&record, bound, start, bounds_text(bound)));
+            }
+            let mut builder = loom::model::Builder::new();
+            builder.max_threads = model.inst.threads.len() + model.inst.actors.len();
+            builder.max_branches = opts.max_branches;
+            builder.preemption_bound = bound.map(|b| b as usize);
+            builder.max_duration = Some(remaining);
+            // loom looks at max_duration only every `checkpoint_interval` executions.
+            builder.checkpoint_interval = 1;
+            builder.checkpoint_file = None;
+            builder.max_permutations = None;
+            builder.log = false;
+            let (m, rec, init) = (model.clone(), record.clone(), initial.clone());
+            let inject = opts.inject_panic;
+            let movers = wqcheck_threads::movers(&model, &choices);
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                builder.check(move || {
+                    wqcheck_threads::execution::<Loom>(&m, &rec, &init, &movers, inject)
+                })
+            }));
+            let payload = match run {
+                Ok(()) if start.elapsed() >= opts.max_time => {
+                    return Ok(inconclusive(&record, bound, start, bounds_text(bound)));
+                }
+                Ok(()) => continue,
+                Err(payload) => payload,
+            };
+            let what = wqcheck_threads::panic_text(&*payload);
+            let executions = record.executions();
+            let (violation, trace) = match record.failure(&model, &initial, &what) {
+                Failure::Violation(v, t) => (v, t),
+                Failure::Other(m) if m.contains("maximum number of branches") => {
+                    return Ok(Outcome {
+                        verdict: Verdict::Inconclusive,
+                        executions,
+                        preemption_bound: bound,
+                        violation: None,
+                        trace: Vec::new(),
+                        elapsed: start.elapsed(),
+                        budget_hit: Some(format!(
+                            "max_branches={} (an execution made more scheduling decisions; a busy-waiting loop?)",
+                            opts.max_branches
+                        )),
+                        bounds: bounds_text(bound),
+                    });
+                }
+                Failure::Other(m) => {
+                    return Err(format!("internal error in the loom backend: {m}"))
+                }
+            };
+            return Ok(Outcome {
+                verdict: violation.verdict,
+                executions,
+                preemption_bound: bound,
+                violation: Some(violation),
+                trace,
+                elapsed: start.elapsed(),
+                budget_hit: None,
+                bounds: bounds_text(bound),
+            });
+        }
+    }
+    Ok(Outcome {
+        verdict: Verdict::Holds,
+        executions: record.executions(),
+        preemption_bound: last_bound,
+        violation: None,
+        trace: Vec::new(),
+        elapsed: start.elapsed(),
+        budget_hit: None,
+        bounds: bounds_text(last_bound),
+    })
+}
+
+fn inconclusive(record: &Recorder, bound: Option<u32>, start: Instant, bounds: String) -> Outcome {
+    Outcome {
+        verdict: Verdict::Inconclusive,
+        executions: record.executions(),
+        preemption_bound: bound,
+        violation: None,
+        trace: Vec::new(),
+        elapsed: start.elapsed(),
+        budget_hit: Some(match bound {
+            Some(0) | None => format!(
+                "max_seconds (the {} search did not finish)",
+                if bound.is_some() { "bound-0" } else { "unbounded" }
+            ),
+            Some(b) => format!(
+                "max_seconds (preemption bounds 0..={} complete without a violation; bound {b} did not finish)",
+                b - 1
+            ),
+        }),
+        bounds,
+    }
+}
+
+/// loom's primitives.
+pub struct Loom;
+
+wqcheck_threads::std_shaped_runtime!(Loom, loom);

@@ -1,0 +1,407 @@
+//! The shuttle backend: randomized (random, PCT) and depth-first schedules of a scenario,
+//! with a replay token for every counterexample.
+//!
+//! Exhaustive search stops scaling at a handful of threads; loom stops at five. shuttle
+//! runs many executions of a much larger scenario, each with one schedule chosen by its
+//! scheduler, and is very good at bugs of small *depth* (few ordering constraints).
+//!
+//! # How a scenario runs
+//!
+//! `wqcheck-threads` turns the model into threads on shuttle's primitives ([`Shuttle`]),
+//! exactly as it does for loom: steps are the native explorer's steps, kernel state sits
+//! behind one shuttle mutex, blocking waits on a shuttle condition variable, and a lost
+//! wakeup ends as shuttle's deadlock, classified by the native explorer's oracle. shuttle's
+//! atomics are sequentially consistent, so orderings and fences change nothing here.
+//! An actor that may hit one of several threads picks its target with shuttle's
+//! deterministic random source (the DFS scheduler runs each choice separately instead).
+//!
+//! # Verdicts
+//!
+//! A violation is definite, and comes with a replay token. No violation in `N` executions
+//! of the random or PCT scheduler is [`Verdict::NoViolationFound`], never `Holds`. The DFS
+//! scheduler that runs to the end has seen every schedule: that is `Holds`; cut short by
+//! its iteration budget it is `NoViolationFound` too.
+//!
+//! # Replay
+//!
+//! The token ([`Outcome::replay`]) is shuttle's schedule of the failing execution (every
+//! scheduling decision and random value), recorded by this crate as it ran.
+//! [`replay`] runs that one schedule again and reports the same verdict and trace.
+//!
+//! # Isolation
+//!
+//! shuttle installs a process-wide panic hook and reports failures by panicking; the CLI
+//! runs every shuttle check in a child process.
+
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
+
+use shuttle::scheduler::{
+    DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
+};
+use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
+use wqcheck_model::ir::ShuttleScheduler;
+use wqcheck_model::trace::TraceStep;
+use wqcheck_model::{Model, Verdict, Violation};
+use wqcheck_threads::{Failure, Recorder};
+
+/// The prefix of a replay token (the version of its format).
+pub const TOKEN_PREFIX: &str = "wqs1-";
+
+/// How to search.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub scheduler: ShuttleScheduler,
+    /// PCT's bug depth.
+    pub depth: u32,
+    /// Executions to run.
+    pub iterations: u64,
+    /// The seed of the random and PCT schedulers (always printed).
+    pub seed: u64,
+    /// Wall-clock budget of the whole check.
+    pub max_time: Duration,
+    /// Scheduling points allowed in one execution (a livelock guard).
+    pub max_steps: usize,
+    /// Test hook: panic inside the first thread's first step (an engine bug).
+    pub inject_panic: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            scheduler: ShuttleScheduler::Pct,
+            depth: 3,
+            iterations: 1000,
+            seed: 0,
+            max_time: Duration::from_secs(60),
+            max_steps: 100_000,
+            inject_panic: false,
+        }
+    }
+}
+
+/// The result of a shuttle check.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Executions run.
+    pub executions: u64,
+    /// For a violation: the stuck state or the error, in words.
+    pub violation: Option<Violation>,
+    /// The failing execution, one row per step.
+    pub trace: Vec<TraceStep>,
+    pub elapsed: Duration,
+    /// For `Inconclusive`, or a search stopped before its iterations: which budget.
+    pub budget_hit: Option<String>,
+    /// The settings, e.g. `scheduler=pct depth=3 seed=0 iterations=1000 max_seconds=60`.
+    pub bounds: String,
+    /// For a violation: the token that replays it.
+    pub replay: Option<String>,
+}
+
+/// Check `model` on shuttle. `Err` is an internal error, never a verdict.
+pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
+    let start = Instant::now();
+    let bounds = match opts.scheduler {
+        ShuttleScheduler::Pct => format!(
+            "scheduler=pct depth={} seed={} iterations={} max_seconds={}",
+            opts.depth,
+            opts.seed,
+            opts.iterations,
+            opts.max_time.as_secs()
+        ),
+        ShuttleScheduler::Random => format!(
+            "scheduler=random seed={} iterations={} max_seconds={}",
+            opts.seed,
+            opts.iterations,
+            opts.max_time.as_secs()
+        ),
+        ShuttleScheduler::Dfs => format!(
+            "scheduler=dfs iterations={} max_seconds={}",
+            opts.iterations,
+            opts.max_time.as_secs()
+        ),
+    };
+    let initial = match model.initial_state() {
+        Ok(s) => s,
+        Err(f) => {
+            return Ok(Outcome {
+                verdict: Verdict::AssertionFailed,
+                executions: 0,
+                violation: Some(Violation {
+                    verdict: Verdict::AssertionFailed,
+                    message: f.message,
+                    span: Some(f.span),
+                }),
+                trace: Vec::new(),
+                elapsed: start.elapsed(),
+                budget_hit: None,
+                bounds,
+                replay: None,
+            })
+        }
+    };
+    let model = Arc::new(model.clone());
+    let record = Recorder::new();
+    let last = Arc::new(StdMutex::new(Schedule::new(0)));
+    let iterations = opts.iterations.max(1) as usize;
+    // DFS explores every choice of the actors in turn; the randomized schedulers draw them.
+    let choice_sets: Vec<Option<Vec<u8>>> = match opts.scheduler {
+        ShuttleScheduler::Dfs => wqcheck_threads::actor_choices(&model)
+            .into_iter()
+            .map(Some)
+            .collect(),
+        _ => vec![None],
+    };
+    let mut complete = true;
+    for choices in choice_sets {
+        let remaining = opts.max_time.saturating_sub(start.elapsed());
+        let left = iterations.saturating_sub(record.executions() as usize);
+        if remaining.is_zero() || left == 0 {
+            complete = false;
+            break;
+        }
+        let inner: Box<dyn Scheduler + Send> = match opts.scheduler {
+            ShuttleScheduler::Random => Box::new(RandomScheduler::new_from_seed(opts.seed, left)),
+            ShuttleScheduler::Pct => Box::new(PctScheduler::new_from_seed(
+                opts.seed,
+                opts.depth.max(1) as usize,
+                left,
+            )),
+            ShuttleScheduler::Dfs => Box::new(DfsScheduler::new(Some(left), false)),
+        };
+        let before = record.executions();
+        let run = run_once(
+            &model,
+            &record,
+            &initial,
+            Recording::new(inner, last.clone()),
+            remaining,
+            opts,
+            choices,
+        );
+        if let Some(payload) = run {
+            return finish(&model, &record, &initial, &last, payload, start, bounds);
+        }
+        let ran = record.executions() - before;
+        // DFS that ran fewer schedules than it was allowed has run them all.
+        if ran >= left as u64 || start.elapsed() >= opts.max_time {
+            complete = false;
+        }
+    }
+    let executions = record.executions();
+    let timed_out = start.elapsed() >= opts.max_time && executions < iterations as u64;
+    let (verdict, budget_hit) = match opts.scheduler {
+        ShuttleScheduler::Dfs if complete => (Verdict::Holds, None),
+        _ if timed_out => (
+            Verdict::NoViolationFound,
+            Some(format!(
+                "max_seconds ({executions} of {iterations} executions run)"
+            )),
+        ),
+        ShuttleScheduler::Dfs => (
+            Verdict::NoViolationFound,
+            Some(format!(
+                "iterations ({iterations} schedules run; DFS did not finish)"
+            )),
+        ),
+        _ => (Verdict::NoViolationFound, None),
+    };
+    Ok(Outcome {
+        verdict,
+        executions,
+        violation: None,
+        trace: Vec::new(),
+        elapsed: start.elapsed(),
+        budget_hit,
+        bounds,
+        replay: None,
+    })
+}
+
+/// Run the one schedule of `token` and report what it does.
+pub fn replay(model: &Model, token: &str, opts: &Options) -> Result<Outcome, String> {
+    let start = Instant::now();
+    let schedule = decode(token)?;
+    let initial = model
+        .initial_state()
+        .map_err(|f| format!("the initial state faults: {}", f.message))?;
+    let model = Arc::new(model.clone());
+    let record = Recorder::new();
+    let last = Arc::new(StdMutex::new(Schedule::new(0)));
+    let bounds = "replay".to_string();
+    let scheduler = ReplayScheduler::new_from_schedule(schedule);
+    let mismatch = "the token's schedule does not fit this scenario: was it printed for another scenario, or for another version of the model?";
+    match run_once(
+        &model,
+        &record,
+        &initial,
+        Recording::new(Box::new(scheduler), last.clone()),
+        opts.max_time,
+        opts,
+        None,
+    ) {
+        Some(payload) => match finish(&model, &record, &initial, &last, payload, start, bounds) {
+            Ok(o) if o.violation.is_some() => Ok(o),
+            _ => Err(mismatch.into()),
+        },
+        None => Err(mismatch.into()),
+    }
+}
+
+/// Run shuttle with `scheduler`; `Some(panic payload)` if an execution failed.
+fn run_once(
+    model: &Arc<Model>,
+    record: &Recorder,
+    initial: &[u8],
+    scheduler: Recording,
+    max_time: Duration,
+    opts: &Options,
+    choices: Option<Vec<u8>>,
+) -> Option<Box<dyn std::any::Any + Send>> {
+    let mut config = Config::new();
+    config.failure_persistence = FailurePersistence::None;
+    config.max_steps = MaxSteps::FailAfter(opts.max_steps);
+    config.max_time = Some(max_time);
+    config.silence_warnings = true;
+    let runner = Runner::new(scheduler, config);
+    let (m, rec, init) = (model.clone(), record.clone(), initial.to_vec());
+    let inject = opts.inject_panic;
+    let arities = wqcheck_threads::actor_arities(model);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        runner.run(move || {
+            let choices = choices.clone().unwrap_or_else(|| {
+                use shuttle::rand::RngCore;
+                let mut rng = shuttle::rand::thread_rng();
+                arities
+                    .iter()
+                    .map(|&n| (rng.next_u64() % n.max(1) as u64) as u8)
+                    .collect()
+            });
+            let movers = wqcheck_threads::movers(&m, &choices);
+            wqcheck_threads::execution::<Shuttle>(&m, &rec, &init, &movers, inject)
+        });
+    }))
+    .err()
+}
+
+fn finish(
+    model: &Model,
+    record: &Recorder,
+    initial: &[u8],
+    last: &StdMutex<Schedule>,
+    payload: Box<dyn std::any::Any + Send>,
+    start: Instant,
+    bounds: String,
+) -> Result<Outcome, String> {
+    let what = wqcheck_threads::panic_text(&*payload);
+    let executions = record.executions();
+    match record.failure(model, initial, &what) {
+        Failure::Violation(v, trace) => {
+            let schedule = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            Ok(Outcome {
+                verdict: v.verdict,
+                executions,
+                violation: Some(v),
+                trace,
+                elapsed: start.elapsed(),
+                budget_hit: None,
+                bounds,
+                replay: Some(encode(&schedule)),
+            })
+        }
+        Failure::Other(m) if m.contains("exceeded max_steps") => Ok(Outcome {
+            verdict: Verdict::Inconclusive,
+            executions,
+            violation: None,
+            trace: Vec::new(),
+            elapsed: start.elapsed(),
+            budget_hit: Some(
+                "max_steps (an execution made 100,000 scheduling decisions; a busy-waiting loop?)"
+                    .into(),
+            ),
+            bounds,
+            replay: None,
+        }),
+        Failure::Other(m) => Err(format!("internal error in the shuttle backend: {m}")),
+    }
+}
+
+/// A replay token: the schedule in shuttle's own encoding, on one line.
+fn encode(s: &Schedule) -> String {
+    let hex: String = shuttle_engine::scheduler::serialization::serialize_schedule(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    format!("{TOKEN_PREFIX}{hex}")
+}
+
+fn decode(token: &str) -> Result<Schedule, String> {
+    let bad = || {
+        format!("`{token}` is not a wqcheck replay token (they start with `{TOKEN_PREFIX}`, as printed with a shuttle counterexample)")
+    };
+    let hex = token.trim().strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
+    if hex.is_empty() || hex.len() % 2 != 0 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    // shuttle's decoder indexes without checking: a corrupt token must be an error, not a
+    // crash.
+    std::panic::catch_unwind(|| shuttle_engine::scheduler::serialization::deserialize_schedule(hex))
+        .ok()
+        .flatten()
+        .ok_or_else(bad)
+}
+
+/// A scheduler that records the schedule it produces, so that a failure can be replayed
+/// without reading shuttle's output.
+struct Recording {
+    inner: Box<dyn Scheduler + Send>,
+    current: Schedule,
+    last: Arc<StdMutex<Schedule>>,
+}
+
+impl Recording {
+    fn new(inner: Box<dyn Scheduler + Send>, last: Arc<StdMutex<Schedule>>) -> Recording {
+        Recording {
+            inner,
+            current: Schedule::new(0),
+            last,
+        }
+    }
+
+    fn publish(&self) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = self.current.clone();
+    }
+}
+
+impl Scheduler for Recording {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        let s = self.inner.new_execution()?;
+        self.current = Schedule::new(s.seed);
+        self.publish();
+        Some(s)
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        let t = self.inner.next_task(runnable, current, is_yielding)?;
+        self.current.push_task(t);
+        self.publish();
+        Some(t)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.current.push_random();
+        self.publish();
+        self.inner.next_u64()
+    }
+}
+
+/// shuttle's primitives.
+pub struct Shuttle;
+
+wqcheck_threads::std_shaped_runtime!(Shuttle, shuttle);

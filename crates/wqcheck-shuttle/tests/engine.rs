@@ -1,0 +1,178 @@
+//! The shuttle engine on its own: verdicts, replay, determinism and budgets.
+//!
+//! Execution counts are pinned: for a given seed shuttle's schedulers are deterministic,
+//! so a changed count means the backend's semantics or its scheduling points changed.
+
+#[path = "../../wqcheck-loom/tests/common/mod.rs"]
+mod common;
+
+use std::time::Duration;
+use wqcheck_model::ir::ShuttleScheduler;
+use wqcheck_model::{Model, Verdict};
+use wqcheck_shuttle::{check, replay, Options};
+
+fn silence() {
+    // shuttle reports a deadlock by panicking; its message is noise here. Other panics
+    // (failed assertions) still print.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let text = info.payload_as_str().unwrap_or("");
+            let from_shuttle = info
+                .location()
+                .is_some_and(|l| l.file().contains(".cargo/registry"));
+            if !(from_shuttle || text.contains("deadlock") || text.contains("exceeded max_steps")) {
+                default(info);
+            }
+        }));
+    });
+}
+
+fn opts(scheduler: ShuttleScheduler) -> Options {
+    Options {
+        scheduler,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn pct_finds_the_headline_race_and_its_token_replays_it() {
+    silence();
+    let m = common::load("scenarios/linux-4.13-rc6-lock-page-killable.ron");
+    let o = check(&m, &opts(ShuttleScheduler::Pct)).expect("runs");
+    assert_eq!(o.verdict, Verdict::LostWakeup);
+    assert_eq!(o.executions, 16);
+    assert!(o.bounds.contains("seed=0"), "{}", o.bounds);
+    let token = o.replay.clone().expect("a token");
+    assert!(token.starts_with(wqcheck_shuttle::TOKEN_PREFIX));
+    let r = replay(&m, &token, &Options::default()).expect("replays");
+    assert_eq!(r.verdict, o.verdict);
+    assert_eq!(r.executions, 1);
+    assert_eq!(r.trace, o.trace);
+    assert_eq!(
+        r.violation.map(|v| v.message),
+        o.violation.map(|v| v.message)
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_search() {
+    silence();
+    let m = common::load("scenarios/linux-5.9-lock-page-killable-unfair.ron");
+    let random = Options {
+        iterations: 20_000,
+        ..opts(ShuttleScheduler::Random)
+    };
+    let a = check(&m, &random).expect("runs");
+    let b = check(&m, &random).expect("runs");
+    assert_eq!(a.verdict, Verdict::LostWakeup);
+    assert_eq!(
+        (a.executions, &a.trace, &a.replay),
+        (b.executions, &b.trace, &b.replay)
+    );
+    let c = check(&m, &Options { seed: 1, ..random }).expect("runs");
+    assert_ne!(a.replay, c.replay, "another seed, another schedule");
+}
+
+#[test]
+fn no_violation_in_a_sample_is_never_holds() {
+    silence();
+    let m = common::load("scenarios/linux-5.9-lock-page-killable.ron");
+    for s in [ShuttleScheduler::Pct, ShuttleScheduler::Random] {
+        let o = check(
+            &m,
+            &Options {
+                iterations: 300,
+                ..opts(s)
+            },
+        )
+        .expect("runs");
+        assert_eq!(o.verdict, Verdict::NoViolationFound, "{s:?}");
+        assert_eq!(o.executions, 300, "{s:?}");
+        assert!(o.replay.is_none());
+    }
+}
+
+#[test]
+fn dfs_run_to_the_end_is_holds_and_cut_short_is_a_sample() {
+    silence();
+    let m = common::load("scenarios/classic-prepare-then-check.ron");
+    let all = check(
+        &m,
+        &Options {
+            iterations: 100_000,
+            ..opts(ShuttleScheduler::Dfs)
+        },
+    )
+    .expect("runs");
+    assert_eq!(all.verdict, Verdict::Holds);
+    assert_eq!(all.executions, 24_732);
+    let cut = check(
+        &m,
+        &Options {
+            iterations: 10,
+            ..opts(ShuttleScheduler::Dfs)
+        },
+    )
+    .expect("runs");
+    assert_eq!(cut.verdict, Verdict::NoViolationFound);
+    assert!(cut
+        .budget_hit
+        .expect("which budget")
+        .contains("DFS did not finish"));
+}
+
+#[test]
+fn a_busy_wait_that_never_ends_is_inconclusive() {
+    silence();
+    let text = "bit flag;\nwaitqueue q until flag;\nvoid spinner(void) { while (!READ_ONCE(flag)) { } }\nvoid idle(void) { }\n";
+    let scenario = r#"Scenario(model: "m.wq", threads: [Thread(name: "a", run: "spinner"), Thread(name: "b", run: "idle")], expect: Holds)"#;
+    let program = wqcheck_dsl::check_model("m.wq", text).expect("model");
+    let file = wqcheck_dsl::parse_scenario("s.ron", scenario).expect("scenario");
+    let inst = wqcheck_dsl::resolve_scenario("s.ron", scenario, &file, program).expect("resolves");
+    let m = Model::new(inst).expect("compiles");
+    let o = check(
+        &m,
+        &Options {
+            max_steps: 500,
+            ..opts(ShuttleScheduler::Random)
+        },
+    )
+    .expect("runs");
+    assert_eq!(o.verdict, Verdict::Inconclusive);
+    assert!(o.budget_hit.expect("which budget").contains("max_steps"));
+}
+
+#[test]
+fn a_spent_time_budget_stops_the_sample_and_says_so() {
+    silence();
+    let m = common::load("scenarios/linux-5.9-lock-page-killable.ron");
+    let o = check(
+        &m,
+        &Options {
+            max_time: Duration::ZERO,
+            ..opts(ShuttleScheduler::Pct)
+        },
+    )
+    .expect("runs");
+    assert_eq!(o.verdict, Verdict::NoViolationFound);
+    assert!(o.budget_hit.expect("which budget").contains("max_seconds"));
+}
+
+#[test]
+fn a_malformed_token_is_an_error_not_a_crash() {
+    silence();
+    let m = common::load("scenarios/linux-4.13-rc6-lock-page-killable.ron");
+    for bad in [
+        "",
+        "wqs1-",
+        "wqs1-0",
+        "wqs1-zz",
+        "wqs1-91",
+        "wqs1-ffffffffffffffff",
+        "hello",
+    ] {
+        assert!(replay(&m, bad, &Options::default()).is_err(), "{bad:?}");
+    }
+}
