@@ -27,12 +27,14 @@ const ERROR: &str = "wqcheck-child-error ";
 /// Extra wall-clock time a child gets past its own budget before it is killed.
 pub const GRACE: Duration = Duration::from_secs(30);
 
-/// Check one scenario on `engine` (loom or shuttle) in a child process.
+/// Check one scenario on `engine` (loom or shuttle) in a child process. With `progress`,
+/// a run that takes more than a second shows its elapsed time and budget on stderr.
 pub fn check(
     path: &Path,
     inst: &Instance,
     args: &Args,
     engine: Engine,
+    progress: bool,
 ) -> Result<RunReport, String> {
     engines::refusal(path, inst, engine)?;
     let exe = std::env::current_exe()
@@ -95,9 +97,22 @@ pub fn check(
         let _ = err_pipe.read_to_end(&mut v);
         v
     });
-    let limit = engines::budget(inst, args, engine) + GRACE;
+    let budget = engines::budget(inst, args, engine);
+    let limit = budget + GRACE;
     let start = Instant::now();
+    let mut shown = 0;
     let status = loop {
+        let secs = start.elapsed().as_secs();
+        if progress && secs > shown {
+            shown = secs;
+            eprint!(
+                "\r  {} [{}]: {secs} s of at most {} s ...",
+                inst.name,
+                engine.name(),
+                budget.as_secs()
+            );
+            let _ = io::stderr().flush();
+        }
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
             Ok(None) if start.elapsed() > limit => {
@@ -114,6 +129,9 @@ pub fn check(
             }
         }
     };
+    if shown > 0 {
+        eprint!("\r{}\r", " ".repeat(inst.name.len() + 50));
+    }
     let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
     let scenario = &inst.name;

@@ -237,7 +237,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match engine {
                             Engine::Native => check(inst.clone(), args, progress),
                             Engine::Loom | Engine::Shuttle => {
-                                child::check(path, &inst, args, engine)
+                                child::check(path, &inst, args, engine, progress)
                             }
                         }));
                     events.push(event_of(&name, result));
