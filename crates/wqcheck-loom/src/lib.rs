@@ -30,8 +30,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wqcheck_model::trace::TraceStep;
-use wqcheck_model::{Model, Verdict, Violation};
+use wqcheck_model::{Model, Verdict};
+pub use wqcheck_threads::Outcome;
 use wqcheck_threads::{Failure, Recorder};
 
 /// loom's thread limit (`loom::MAX_THREADS`), its main thread included.
@@ -64,25 +64,6 @@ impl Default for Options {
     }
 }
 
-/// The result of a loom check.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    pub verdict: Verdict,
-    /// loom executions run, over every bound and every actor choice.
-    pub executions: u64,
-    /// The preemption bound of the last search run (`None`: unbounded).
-    pub preemption_bound: Option<u32>,
-    /// For a violation: the stuck state or the error, in words.
-    pub violation: Option<Violation>,
-    /// The failing execution, one row per step.
-    pub trace: Vec<TraceStep>,
-    pub elapsed: Duration,
-    /// For `Inconclusive`: which budget ran out.
-    pub budget_hit: Option<String>,
-    /// The bounds that applied, e.g. `preemptions<=3 max_branches=10000 max_seconds=60`.
-    pub bounds: String,
-}
-
 /// `Some(message)` when the scenario has more threads and actors than loom can run.
 pub fn thread_limit_error(model: &Model) -> Option<String> {
     let (t, a) = (model.inst.threads.len(), model.inst.actors.len());
@@ -105,22 +86,7 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
     let start = Instant::now();
     let initial = match model.initial_state() {
         Ok(s) => s,
-        Err(f) => {
-            return Ok(Outcome {
-                verdict: Verdict::AssertionFailed,
-                executions: 0,
-                preemption_bound: None,
-                violation: Some(Violation {
-                    verdict: Verdict::AssertionFailed,
-                    message: f.message,
-                    span: Some(f.span),
-                }),
-                trace: Vec::new(),
-                elapsed: start.elapsed(),
-                budget_hit: None,
-                bounds: String::new(),
-            })
-        }
+        Err(f) => return Ok(Outcome::initial_fault(f, start, String::new())),
     };
     let model = Arc::new(model.clone());
     let record = Recorder::new();
@@ -175,71 +141,58 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
             };
             let what = wqcheck_threads::panic_text(&*payload);
             let executions = record.executions();
-            let (violation, trace) = match record.failure(&model, &initial, &what) {
-                Failure::Violation(v, t) => (v, t),
-                Failure::Other(m) if m.contains("maximum number of branches") => {
-                    return Ok(Outcome {
-                        verdict: Verdict::Inconclusive,
-                        executions,
-                        preemption_bound: bound,
-                        violation: None,
-                        trace: Vec::new(),
-                        elapsed: start.elapsed(),
-                        budget_hit: Some(format!(
+            let done = |o: Outcome| {
+                Ok(Outcome {
+                    preemption_bound: bound,
+                    ..o
+                })
+            };
+            return match record.failure(&model, &initial, &what) {
+                Failure::Violation(v, trace) => done(Outcome::violation(
+                    v,
+                    trace,
+                    executions,
+                    start,
+                    bounds_text(bound),
+                )),
+                Failure::Other(m) if m.contains("maximum number of branches") => done(
+                    Outcome::new(Verdict::Inconclusive, executions, start, bounds_text(bound))
+                        .stopped(format!(
                             "max_branches={} (an execution made more scheduling decisions; a busy-waiting loop?)",
                             opts.max_branches
                         )),
-                        bounds: bounds_text(bound),
-                    });
-                }
-                Failure::Other(m) => {
-                    return Err(format!("internal error in the loom backend: {m}"))
-                }
+                ),
+                Failure::Other(m) => Err(format!("internal error in the loom backend: {m}")),
             };
-            return Ok(Outcome {
-                verdict: violation.verdict,
-                executions,
-                preemption_bound: bound,
-                violation: Some(violation),
-                trace,
-                elapsed: start.elapsed(),
-                budget_hit: None,
-                bounds: bounds_text(bound),
-            });
         }
     }
     Ok(Outcome {
-        verdict: Verdict::Holds,
-        executions: record.executions(),
         preemption_bound: last_bound,
-        violation: None,
-        trace: Vec::new(),
-        elapsed: start.elapsed(),
-        budget_hit: None,
-        bounds: bounds_text(last_bound),
+        ..Outcome::new(
+            Verdict::Holds,
+            record.executions(),
+            start,
+            bounds_text(last_bound),
+        )
     })
 }
 
 fn inconclusive(record: &Recorder, bound: Option<u32>, start: Instant, bounds: String) -> Outcome {
+    let budget = match bound {
+        Some(0) | None => format!(
+            "max_seconds (the {} search did not finish)",
+            if bound.is_some() { "bound-0" } else { "unbounded" }
+        ),
+        Some(b) => format!(
+            "max_seconds (preemption bounds 0..={} complete without a violation; bound {b} did not finish)",
+            b - 1
+        ),
+    };
     Outcome {
-        verdict: Verdict::Inconclusive,
-        executions: record.executions(),
         preemption_bound: bound,
-        violation: None,
-        trace: Vec::new(),
-        elapsed: start.elapsed(),
-        budget_hit: Some(match bound {
-            Some(0) | None => format!(
-                "max_seconds (the {} search did not finish)",
-                if bound.is_some() { "bound-0" } else { "unbounded" }
-            ),
-            Some(b) => format!(
-                "max_seconds (preemption bounds 0..={} complete without a violation; bound {b} did not finish)",
-                b - 1
-            ),
-        }),
-        bounds,
+        ..Outcome::new(Verdict::Inconclusive, record.executions(), start, bounds)
     }
+    .stopped(budget)
 }
 
 /// loom's primitives.

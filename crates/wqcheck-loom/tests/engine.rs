@@ -8,34 +8,11 @@ mod common;
 
 use std::time::Duration;
 use wqcheck_loom::{check, Options};
-use wqcheck_model::{Model, Verdict};
-
-fn silence_loom() {
-    // loom reports a deadlock by panicking; its message is noise here. Other panics
-    // (failed assertions) still print.
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let text = info.payload_as_str().unwrap_or("");
-            let from_loom = info.location().is_some_and(|l| l.file().contains("loom-0"));
-            if !(from_loom || text.contains("deadlock")) {
-                default(info);
-            }
-        }));
-    });
-}
-
-fn model_from(model: &str, scenario: &str) -> Model {
-    let program = wqcheck_dsl::check_model("m.wq", model).expect("valid model");
-    let file = wqcheck_dsl::parse_scenario("s.ron", scenario).expect("valid scenario");
-    let inst = wqcheck_dsl::resolve_scenario("s.ron", scenario, &file, program).expect("resolves");
-    Model::new(inst).expect("compiles")
-}
+use wqcheck_model::Verdict;
 
 #[test]
 fn headline_race_is_found_at_one_preemption() {
-    silence_loom();
+    common::silence_engine_panics();
     let m = common::load("scenarios/linux-4.13-rc6-lock-page-killable.ron");
     let o = check(&m, &Options::default()).expect("runs");
     assert_eq!(o.verdict, Verdict::LostWakeup);
@@ -53,7 +30,7 @@ fn headline_race_is_found_at_one_preemption() {
 
 #[test]
 fn prepare_then_check_holds_on_every_execution_within_three_preemptions() {
-    silence_loom();
+    common::silence_engine_panics();
     let m = common::load("scenarios/classic-prepare-then-check.ron");
     let o = check(&m, &Options::default()).expect("runs");
     assert_eq!(o.verdict, Verdict::Holds);
@@ -64,7 +41,7 @@ fn prepare_then_check_holds_on_every_execution_within_three_preemptions() {
 
 #[test]
 fn store_buffering_past_waitqueue_active_needs_no_preemption() {
-    silence_loom();
+    common::silence_engine_panics();
     let m = common::load("scenarios/classic-waitqueue-active-no-barrier.ron");
     let o = check(&m, &Options::default()).expect("runs");
     assert_eq!(o.verdict, Verdict::LostWakeup);
@@ -76,7 +53,7 @@ fn store_buffering_past_waitqueue_active_needs_no_preemption() {
 
 #[test]
 fn an_unbounded_search_is_exhaustive() {
-    silence_loom();
+    common::silence_engine_panics();
     let m = common::load("scenarios/classic-check-then-sleep.ron");
     let o = check(
         &m,
@@ -91,15 +68,10 @@ fn an_unbounded_search_is_exhaustive() {
     assert!(o.bounds.contains("preemptions=unbounded"), "{}", o.bounds);
 }
 
-const SPIN: &str = "bit flag;\nwaitqueue q until flag;\nvoid spinner(void) { while (!READ_ONCE(flag)) { } }\nvoid idle(void) { }\n";
-
 #[test]
 fn a_busy_wait_that_never_ends_is_inconclusive_by_the_branch_budget() {
-    silence_loom();
-    let m = model_from(
-        SPIN,
-        r#"Scenario(model: "m.wq", threads: [Thread(name: "a", run: "spinner"), Thread(name: "b", run: "idle")], expect: Holds)"#,
-    );
+    common::silence_engine_panics();
+    let m = common::busy_wait_model();
     let o = check(
         &m,
         &Options {
@@ -115,7 +87,7 @@ fn a_busy_wait_that_never_ends_is_inconclusive_by_the_branch_budget() {
 
 #[test]
 fn a_spent_time_budget_is_inconclusive_never_holds() {
-    silence_loom();
+    common::silence_engine_panics();
     let m = common::load("scenarios/linux-4.13-lock-page-killable.ron");
     let o = check(
         &m,

@@ -41,8 +41,8 @@ use shuttle::scheduler::{
 };
 use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
 use wqcheck_model::ir::ShuttleScheduler;
-use wqcheck_model::trace::TraceStep;
-use wqcheck_model::{Model, Verdict, Violation};
+use wqcheck_model::{Model, Verdict};
+pub use wqcheck_threads::Outcome;
 use wqcheck_threads::{Failure, Recorder};
 
 /// The prefix of a replay token (the version of its format).
@@ -80,25 +80,6 @@ impl Default for Options {
     }
 }
 
-/// The result of a shuttle check.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    pub verdict: Verdict,
-    /// Executions run.
-    pub executions: u64,
-    /// For a violation: the stuck state or the error, in words.
-    pub violation: Option<Violation>,
-    /// The failing execution, one row per step.
-    pub trace: Vec<TraceStep>,
-    pub elapsed: Duration,
-    /// For `Inconclusive`, or a search stopped before its iterations: which budget.
-    pub budget_hit: Option<String>,
-    /// The settings, e.g. `scheduler=pct depth=3 seed=0 iterations=1000 max_seconds=60`.
-    pub bounds: String,
-    /// For a violation: the token that replays it.
-    pub replay: Option<String>,
-}
-
 /// Check `model` on shuttle. `Err` is an internal error, never a verdict.
 pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
     let start = Instant::now();
@@ -124,22 +105,7 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
     };
     let initial = match model.initial_state() {
         Ok(s) => s,
-        Err(f) => {
-            return Ok(Outcome {
-                verdict: Verdict::AssertionFailed,
-                executions: 0,
-                violation: Some(Violation {
-                    verdict: Verdict::AssertionFailed,
-                    message: f.message,
-                    span: Some(f.span),
-                }),
-                trace: Vec::new(),
-                elapsed: start.elapsed(),
-                budget_hit: None,
-                bounds,
-                replay: None,
-            })
-        }
+        Err(f) => return Ok(Outcome::initial_fault(f, start, bounds)),
     };
     let model = Arc::new(model.clone());
     let record = Recorder::new();
@@ -181,7 +147,9 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
             choices,
         );
         if let Some(payload) = run {
-            return finish(&model, &record, &initial, &last, payload, start, bounds);
+            return finish(
+                &model, &record, &initial, &last, payload, start, bounds, opts,
+            );
         }
         let ran = record.executions() - before;
         // DFS that ran fewer schedules than it was allowed has run them all.
@@ -191,31 +159,19 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
     }
     let executions = record.executions();
     let timed_out = start.elapsed() >= opts.max_time && executions < iterations as u64;
-    let (verdict, budget_hit) = match opts.scheduler {
-        ShuttleScheduler::Dfs if complete => (Verdict::Holds, None),
-        _ if timed_out => (
-            Verdict::NoViolationFound,
-            Some(format!(
-                "max_seconds ({executions} of {iterations} executions run)"
-            )),
-        ),
-        ShuttleScheduler::Dfs => (
-            Verdict::NoViolationFound,
-            Some(format!(
-                "iterations ({iterations} schedules run; DFS did not finish)"
-            )),
-        ),
-        _ => (Verdict::NoViolationFound, None),
-    };
-    Ok(Outcome {
-        verdict,
-        executions,
-        violation: None,
-        trace: Vec::new(),
-        elapsed: start.elapsed(),
-        budget_hit,
-        bounds,
-        replay: None,
+    let sample = Outcome::new(Verdict::NoViolationFound, executions, start, bounds);
+    Ok(match opts.scheduler {
+        ShuttleScheduler::Dfs if complete => Outcome {
+            verdict: Verdict::Holds,
+            ..sample
+        },
+        _ if timed_out => sample.stopped(format!(
+            "max_seconds ({executions} of {iterations} executions run)"
+        )),
+        ShuttleScheduler::Dfs => sample.stopped(format!(
+            "iterations ({iterations} schedules run; DFS did not finish)"
+        )),
+        _ => sample,
     })
 }
 
@@ -241,7 +197,9 @@ pub fn replay(model: &Model, token: &str, opts: &Options) -> Result<Outcome, Str
         opts,
         None,
     ) {
-        Some(payload) => match finish(&model, &record, &initial, &last, payload, start, bounds) {
+        Some(payload) => match finish(
+            &model, &record, &initial, &last, payload, start, bounds, opts,
+        ) {
             Ok(o) if o.violation.is_some() => Ok(o),
             _ => Err(mismatch.into()),
         },
@@ -285,6 +243,10 @@ fn run_once(
     .err()
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the state of one check, passed once"
+)]
 fn finish(
     model: &Model,
     record: &Recorder,
@@ -293,6 +255,7 @@ fn finish(
     payload: Box<dyn std::any::Any + Send>,
     start: Instant,
     bounds: String,
+    opts: &Options,
 ) -> Result<Outcome, String> {
     let what = wqcheck_threads::panic_text(&*payload);
     let executions = record.executions();
@@ -300,29 +263,18 @@ fn finish(
         Failure::Violation(v, trace) => {
             let schedule = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
             Ok(Outcome {
-                verdict: v.verdict,
-                executions,
-                violation: Some(v),
-                trace,
-                elapsed: start.elapsed(),
-                budget_hit: None,
-                bounds,
                 replay: Some(encode(&schedule)),
+                ..Outcome::violation(v, trace, executions, start, bounds)
             })
         }
-        Failure::Other(m) if m.contains("exceeded max_steps") => Ok(Outcome {
-            verdict: Verdict::Inconclusive,
-            executions,
-            violation: None,
-            trace: Vec::new(),
-            elapsed: start.elapsed(),
-            budget_hit: Some(
-                "max_steps (an execution made 100,000 scheduling decisions; a busy-waiting loop?)"
-                    .into(),
-            ),
-            bounds,
-            replay: None,
-        }),
+        Failure::Other(m) if m.contains("exceeded max_steps") => {
+            Ok(
+                Outcome::new(Verdict::Inconclusive, executions, start, bounds).stopped(format!(
+            "max_steps={} (an execution made that many scheduling decisions; a busy-waiting loop?)",
+            opts.max_steps
+        )),
+            )
+        }
         Failure::Other(m) => Err(format!("internal error in the shuttle backend: {m}")),
     }
 }

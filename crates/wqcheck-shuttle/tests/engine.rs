@@ -8,26 +8,8 @@ mod common;
 
 use std::time::Duration;
 use wqcheck_model::ir::ShuttleScheduler;
-use wqcheck_model::{Model, Verdict};
+use wqcheck_model::Verdict;
 use wqcheck_shuttle::{check, replay, Options};
-
-fn silence() {
-    // shuttle reports a deadlock by panicking; its message is noise here. Other panics
-    // (failed assertions) still print.
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let text = info.payload_as_str().unwrap_or("");
-            let from_shuttle = info
-                .location()
-                .is_some_and(|l| l.file().contains(".cargo/registry"));
-            if !(from_shuttle || text.contains("deadlock") || text.contains("exceeded max_steps")) {
-                default(info);
-            }
-        }));
-    });
-}
 
 fn opts(scheduler: ShuttleScheduler) -> Options {
     Options {
@@ -38,7 +20,7 @@ fn opts(scheduler: ShuttleScheduler) -> Options {
 
 #[test]
 fn pct_finds_the_headline_race_and_its_token_replays_it() {
-    silence();
+    common::silence_engine_panics();
     let m = common::load("scenarios/linux-4.13-rc6-lock-page-killable.ron");
     let o = check(&m, &opts(ShuttleScheduler::Pct)).expect("runs");
     assert_eq!(o.verdict, Verdict::LostWakeup);
@@ -58,7 +40,7 @@ fn pct_finds_the_headline_race_and_its_token_replays_it() {
 
 #[test]
 fn the_same_seed_gives_the_same_search() {
-    silence();
+    common::silence_engine_panics();
     let m = common::load("scenarios/linux-5.9-lock-page-killable-unfair.ron");
     let random = Options {
         iterations: 20_000,
@@ -77,7 +59,7 @@ fn the_same_seed_gives_the_same_search() {
 
 #[test]
 fn no_violation_in_a_sample_is_never_holds() {
-    silence();
+    common::silence_engine_panics();
     let m = common::load("scenarios/linux-5.9-lock-page-killable.ron");
     for s in [ShuttleScheduler::Pct, ShuttleScheduler::Random] {
         let o = check(
@@ -96,7 +78,7 @@ fn no_violation_in_a_sample_is_never_holds() {
 
 #[test]
 fn dfs_run_to_the_end_is_holds_and_cut_short_is_a_sample() {
-    silence();
+    common::silence_engine_panics();
     let m = common::load("scenarios/classic-prepare-then-check.ron");
     let all = check(
         &m,
@@ -125,13 +107,8 @@ fn dfs_run_to_the_end_is_holds_and_cut_short_is_a_sample() {
 
 #[test]
 fn a_busy_wait_that_never_ends_is_inconclusive() {
-    silence();
-    let text = "bit flag;\nwaitqueue q until flag;\nvoid spinner(void) { while (!READ_ONCE(flag)) { } }\nvoid idle(void) { }\n";
-    let scenario = r#"Scenario(model: "m.wq", threads: [Thread(name: "a", run: "spinner"), Thread(name: "b", run: "idle")], expect: Holds)"#;
-    let program = wqcheck_dsl::check_model("m.wq", text).expect("model");
-    let file = wqcheck_dsl::parse_scenario("s.ron", scenario).expect("scenario");
-    let inst = wqcheck_dsl::resolve_scenario("s.ron", scenario, &file, program).expect("resolves");
-    let m = Model::new(inst).expect("compiles");
+    common::silence_engine_panics();
+    let m = common::busy_wait_model();
     let o = check(
         &m,
         &Options {
@@ -146,7 +123,7 @@ fn a_busy_wait_that_never_ends_is_inconclusive() {
 
 #[test]
 fn a_spent_time_budget_stops_the_sample_and_says_so() {
-    silence();
+    common::silence_engine_panics();
     let m = common::load("scenarios/linux-5.9-lock-page-killable.ron");
     let o = check(
         &m,
@@ -162,7 +139,7 @@ fn a_spent_time_budget_stops_the_sample_and_says_so() {
 
 #[test]
 fn a_malformed_token_is_an_error_not_a_crash() {
-    silence();
+    common::silence_engine_panics();
     let m = common::load("scenarios/linux-4.13-rc6-lock-page-killable.ron");
     for bad in [
         "",

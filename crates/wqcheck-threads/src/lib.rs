@@ -35,6 +35,7 @@
 
 use std::sync::atomic::Ordering as StdOrdering;
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdGuard};
+use std::time::{Duration, Instant};
 
 use wqcheck_model::compile::{Instr, PC_DONE};
 use wqcheck_model::interp::{MemLoc, Memory};
@@ -155,6 +156,80 @@ struct Row {
 /// A poisoned lock only means a runtime thread panicked while holding it; the data is ours.
 fn lock<T>(m: &StdMutex<T>) -> StdGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The result of a check on a thread runtime (loom or shuttle).
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Executions run.
+    pub executions: u64,
+    /// For a violation: the stuck state or the error, in words.
+    pub violation: Option<Violation>,
+    /// The failing execution, one row per step.
+    pub trace: Vec<TraceStep>,
+    pub elapsed: Duration,
+    /// Which budget stopped the search, if one did.
+    pub budget_hit: Option<String>,
+    /// The settings that applied, e.g. `preemptions<=3 max_branches=10000 max_seconds=60`.
+    pub bounds: String,
+    /// loom: the preemption bound of the last search (`None`: unbounded, or not loom).
+    pub preemption_bound: Option<u32>,
+    /// shuttle: for a violation, the token that replays it.
+    pub replay: Option<String>,
+}
+
+impl Outcome {
+    /// `verdict` after `executions` executions of a search that began at `start`.
+    pub fn new(verdict: Verdict, executions: u64, start: Instant, bounds: String) -> Outcome {
+        Outcome {
+            verdict,
+            executions,
+            violation: None,
+            trace: Vec::new(),
+            elapsed: start.elapsed(),
+            budget_hit: None,
+            bounds,
+            preemption_bound: None,
+            replay: None,
+        }
+    }
+
+    /// A violation found, with the execution that shows it.
+    pub fn violation(
+        violation: Violation,
+        trace: Vec<TraceStep>,
+        executions: u64,
+        start: Instant,
+        bounds: String,
+    ) -> Outcome {
+        Outcome {
+            trace,
+            ..Outcome::new(violation.verdict, executions, start, bounds)
+        }
+        .with_violation(violation)
+    }
+
+    fn with_violation(mut self, v: Violation) -> Outcome {
+        self.violation = Some(v);
+        self
+    }
+
+    /// A search a budget stopped: `Inconclusive`, or a sample's `NoViolationFound`.
+    pub fn stopped(mut self, budget: String) -> Outcome {
+        self.budget_hit = Some(budget);
+        self
+    }
+
+    /// The model faults before any thread moves (an assert on parameters, say).
+    pub fn initial_fault(f: Fault, start: Instant, bounds: String) -> Outcome {
+        let v = Violation {
+            verdict: Verdict::AssertionFailed,
+            message: f.message,
+            span: Some(f.span),
+        };
+        Outcome::violation(v, Vec::new(), 0, start, bounds)
+    }
 }
 
 /// Why an execution ended in a panic.

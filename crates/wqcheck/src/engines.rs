@@ -229,64 +229,43 @@ pub fn check_here(inst: Instance, args: &Args, engine: Engine) -> Result<RunRepo
     let scenario = inst.name.clone();
     let expect = inst.expect_on(engine);
     let model = Model::new(inst.clone()).map_err(|e| format!("error: {scenario}: {}", e.0))?;
-    let report = |verdict: wqcheck_model::Verdict| RunReport {
-        scenario: scenario.clone(),
-        backend: engine.name().into(),
-        verdict,
-        expected: expectation_name(expect).into(),
-        ok: verdict.meets(expect),
-        states: 0,
-        transitions: 0,
-        depth: 0,
-        elapsed_ms: 0.0,
-        bounds: String::new(),
-        budget_hit: None,
-        message: None,
-        columns: model.columns(),
-        trace: Vec::new(),
-        preemption_bound: None,
-        replay: None,
-    };
-    match engine {
-        Engine::Native => Err(internal(
-            &scenario,
-            "the native explorer runs in process".into(),
-        )),
-        Engine::Loom => {
-            let out = wqcheck_loom::check(&model, &loom_options(&inst, args))
-                .map_err(|e| internal(&scenario, e))?;
-            Ok(RunReport {
-                states: out.executions,
-                depth: out.trace.len() as u32,
-                elapsed_ms: out.elapsed.as_secs_f64() * 1000.0,
-                bounds: out.bounds,
-                budget_hit: out.budget_hit,
-                message: out.violation.map(|v| v.message),
-                trace: out.trace,
-                preemption_bound: out.preemption_bound,
-                ..report(out.verdict)
-            })
+    let out = match engine {
+        Engine::Native => {
+            return Err(internal(
+                &scenario,
+                "the native explorer runs in process".into(),
+            ))
         }
+        Engine::Loom => wqcheck_loom::check(&model, &loom_options(&inst, args))
+            .map_err(|e| internal(&scenario, e))?,
         Engine::Shuttle => {
             let opts = shuttle_options(&inst, args);
-            let out = match &args.replay {
+            match &args.replay {
                 Some(token) => wqcheck_shuttle::replay(&model, token, &opts)
                     .map_err(|e| format!("error: {scenario}: cannot replay: {e}"))?,
                 None => {
                     wqcheck_shuttle::check(&model, &opts).map_err(|e| internal(&scenario, e))?
                 }
-            };
-            Ok(RunReport {
-                states: out.executions,
-                depth: out.trace.len() as u32,
-                elapsed_ms: out.elapsed.as_secs_f64() * 1000.0,
-                bounds: out.bounds,
-                budget_hit: out.budget_hit,
-                message: out.violation.map(|v| v.message),
-                trace: out.trace,
-                replay: out.replay,
-                ..report(out.verdict)
-            })
+            }
         }
-    }
+    };
+    Ok(RunReport {
+        scenario,
+        backend: engine.name().into(),
+        verdict: out.verdict,
+        expected: expectation_name(expect).into(),
+        ok: out.verdict.meets(expect),
+        // For loom and shuttle, `states` counts executions (README, docs/loom.md).
+        states: out.executions,
+        transitions: 0,
+        depth: out.trace.len() as u32,
+        elapsed_ms: out.elapsed.as_secs_f64() * 1000.0,
+        bounds: out.bounds,
+        budget_hit: out.budget_hit,
+        message: out.violation.map(|v| v.message),
+        columns: model.columns(),
+        trace: out.trace,
+        preemption_bound: out.preemption_bound,
+        replay: out.replay,
+    })
 }

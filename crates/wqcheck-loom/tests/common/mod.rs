@@ -1,4 +1,7 @@
-//! Loading scenarios for the tests (the CLI crate does this for users).
+//! Loading scenarios for the engine tests (the CLI crate does this for users); shared by
+//! the loom and shuttle test suites.
+
+#![allow(dead_code, reason = "each test file uses a different subset")]
 
 use std::path::{Path, PathBuf};
 use wqcheck_model::Model;
@@ -17,4 +20,38 @@ pub fn load(rel: &str) -> Model {
     let program = wqcheck_dsl::check_model("model.wq", &model_text).unwrap();
     let inst = wqcheck_dsl::resolve_scenario(rel, &text, &file, program).unwrap();
     Model::new(inst).unwrap()
+}
+
+/// A thread that busy-waits for a bit nobody sets: an execution that never ends.
+pub fn busy_wait_model() -> Model {
+    model_from(
+        "bit flag;\nwaitqueue q until flag;\nvoid spinner(void) { while (!READ_ONCE(flag)) { } }\nvoid idle(void) { }\n",
+        r#"Scenario(model: "m.wq", threads: [Thread(name: "a", run: "spinner"), Thread(name: "b", run: "idle")], expect: Holds)"#,
+    )
+}
+
+/// A model and scenario given as text.
+pub fn model_from(model: &str, scenario: &str) -> Model {
+    let program = wqcheck_dsl::check_model("m.wq", model).expect("valid model");
+    let file = wqcheck_dsl::parse_scenario("s.ron", scenario).expect("valid scenario");
+    let inst = wqcheck_dsl::resolve_scenario("s.ron", scenario, &file, program).expect("resolves");
+    Model::new(inst).expect("compiles")
+}
+
+/// loom and shuttle report a deadlock (and their own limits) by panicking; those messages
+/// are noise in a test. Other panics, such as failed assertions, still print.
+pub fn silence_engine_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let text = info.payload_as_str().unwrap_or("");
+            let from_engine = info
+                .location()
+                .is_some_and(|l| l.file().contains(".cargo/registry"));
+            if !(from_engine || text.contains("deadlock") || text.contains("exceeded max_steps")) {
+                default(info);
+            }
+        }));
+    });
 }
