@@ -18,6 +18,12 @@
 //! [`Options::max_preemptions`] — and the result says which bound was reached.
 //! [`Options::exhaustive`] runs one unbounded search instead.
 //!
+//! Some bugs need more preemptions than any affordable bound (the three-locker page-lock
+//! race needs four, among five loom threads). [`check_directed`] follows a schedule, the
+//! native explorer's counterexample, so that loom runs that execution and checks it with
+//! its own deadlock detection; the CLI does this when loom's own search finds no violation
+//! and the native explorer finds one.
+//!
 //! # Limits
 //!
 //! - loom runs at most [`MAX_THREADS`] threads, its main thread included: threads plus
@@ -30,7 +36,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wqcheck_model::{Model, Verdict};
+use wqcheck_model::{Model, Mover, Verdict};
 pub use wqcheck_threads::Outcome;
 use wqcheck_threads::{Failure, Recorder};
 
@@ -80,6 +86,60 @@ pub fn thread_limit_error(model: &Model) -> Option<String> {
 /// Check `model` on loom. `Err` is an internal error (a panic loom or this crate raised
 /// that is not a verdict), never a verdict.
 pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
+    let bounds: Vec<Option<u32>> = if opts.exhaustive {
+        vec![None]
+    } else {
+        (0..=opts.max_preemptions).map(Some).collect()
+    };
+    search(
+        model,
+        opts,
+        &bounds,
+        &wqcheck_threads::actor_choices(model),
+        &[],
+    )
+}
+
+/// Follow `schedule` (the native explorer's counterexample: one mover per step) on loom:
+/// a directed search in which each loom thread waits for its turn in the schedule
+/// (preemption bound 0). The turns order every step after the one before, so this
+/// reproduces the schedule's sequentially consistent execution: one loom execution when
+/// the schedule is the model's.
+///
+/// A violation found this way is a real loom execution, checked by loom's own deadlock
+/// detection and the same oracles; it is how a scenario whose bug lies beyond loom's
+/// preemption bounds still gets loom's verdict. A schedule that loom cannot reproduce
+/// (`Holds` here) means the engines disagree.
+pub fn check_directed(
+    model: &Model,
+    schedule: &[Mover],
+    opts: &Options,
+) -> Result<Outcome, String> {
+    // Each actor makes the choice the schedule shows (an actor the schedule never moves:
+    // its first).
+    let choices = (0..model.inst.actors.len())
+        .map(|a| {
+            schedule
+                .iter()
+                .find_map(|m| match *m {
+                    Mover::Actor { actor, choice } if actor as usize == a => Some(choice),
+                    _ => None,
+                })
+                .unwrap_or(0)
+        })
+        .collect();
+    search(model, opts, &[Some(0)], &[choices], schedule)
+}
+
+/// One loom search per preemption bound in `bounds` and set of actor choices, until a
+/// violation or the time budget; `schedule` directs every execution (empty: none).
+fn search(
+    model: &Model,
+    opts: &Options,
+    bounds: &[Option<u32>],
+    choice_sets: &[Vec<u8>],
+    schedule: &[Mover],
+) -> Result<Outcome, String> {
     if let Some(m) = thread_limit_error(model) {
         return Err(m);
     }
@@ -90,14 +150,14 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
     };
     let model = Arc::new(model.clone());
     let record = Recorder::new();
-    let bounds: Vec<Option<u32>> = if opts.exhaustive {
-        vec![None]
-    } else {
-        (0..=opts.max_preemptions).map(Some).collect()
-    };
     let bounds_text = |b: Option<u32>| {
         format!(
-            "{} max_branches={} max_seconds={}",
+            "{}{} max_branches={} max_seconds={}",
+            if schedule.is_empty() {
+                String::new()
+            } else {
+                format!("schedule=native counterexample ({} steps) ", schedule.len())
+            },
             match b {
                 Some(b) => format!("preemptions<={b}"),
                 None => "preemptions=unbounded".into(),
@@ -106,10 +166,11 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
             opts.max_time.as_secs()
         )
     };
+    let schedule: Arc<[Mover]> = schedule.into();
     let mut last_bound = None;
-    for &bound in &bounds {
+    for &bound in bounds {
         last_bound = bound;
-        for choices in wqcheck_threads::actor_choices(&model) {
+        for choices in choice_sets {
             let remaining = opts.max_time.saturating_sub(start.elapsed());
             if remaining.is_zero() {
                 return Ok(inconclusive(&record, bound, start, bounds_text(bound)));
@@ -126,10 +187,19 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
             builder.log = false;
             let (m, rec, init) = (model.clone(), record.clone(), initial.clone());
             let inject = opts.inject_panic;
-            let movers = wqcheck_threads::movers(&model, &choices);
+            let movers = wqcheck_threads::movers(&model, choices);
+            let schedule = schedule.clone();
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 builder.check(move || {
-                    wqcheck_threads::execution::<Loom>(&m, &rec, &init, &movers, inject)
+                    wqcheck_threads::execution::<Loom>(
+                        &m,
+                        &rec,
+                        &init,
+                        &movers,
+                        &schedule,
+                        wqcheck_threads::Wakeups::Precise,
+                        inject,
+                    )
                 })
             }));
             let payload = match run {

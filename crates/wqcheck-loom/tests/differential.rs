@@ -576,6 +576,8 @@ struct Stats {
     bounded: usize,
     /// Bounded searches that held against a native violation and were run deeper.
     escalated: usize,
+    /// Native counterexamples that loom reproduced by following them.
+    followed: usize,
 }
 
 /// How loom searches a case. Exhaustive loom is cheap with two loom threads (hundreds of
@@ -633,6 +635,27 @@ fn run_case(p: &Protocol, stats: &Mutex<Stats>) -> CaseResult {
         },
     );
     let native_time = t0.elapsed();
+    if !native.path.is_empty() {
+        // On these programs C11 allows every sequentially consistent execution, so loom,
+        // following the native counterexample, must reach the same violation.
+        let followed = loom_directed(&model, &native.path, &Search::Bounded(0).options())
+            .unwrap_or_else(|e| {
+                panic!(
+                    "loom internal error: {e}
+--- gen.wq\n{}",
+                    numbered(&p.model)
+                )
+            });
+        assert_eq!(
+            followed.verdict,
+            native.verdict,
+            "loom, following the native counterexample ({} executions)\n--- gen.wq\n{}--- gen.ron\n{}",
+            followed.executions,
+            numbered(&p.model),
+            p.scenario
+        );
+        stats.lock().unwrap_or_else(|e| e.into_inner()).followed += 1;
+    }
     let loom_threads = model.inst.threads.len() + model.inst.actors.len();
     let search = Search::for_threads(loom_threads);
     let run = |search: Search| {
@@ -801,13 +824,25 @@ fn loom_check(
     r
 }
 
+fn loom_directed(
+    model: &Model,
+    schedule: &[Mover],
+    opts: &wqcheck_loom::Options,
+) -> Result<wqcheck_loom::Outcome, String> {
+    IN_LOOM.with(|f| f.set(true));
+    let r = wqcheck_loom::check_directed(model, schedule, opts);
+    IN_LOOM.with(|f| f.set(false));
+    r
+}
+
 fn report(stats: &Stats) -> String {
     format!(
-        "{} cases ({} exhaustive, {} bounded, {} escalated), {} skipped (loom budget), loom verdicts {:?}, {} with different but reachable violations, native {:.1}s, loom {:.1}s",
+        "{} cases ({} exhaustive, {} bounded, {} escalated, {} native counterexamples followed on loom), {} skipped (loom budget), loom verdicts {:?}, {} with different but reachable violations, native {:.1}s, loom {:.1}s",
         stats.cases,
         stats.exhaustive,
         stats.bounded,
         stats.escalated,
+        stats.followed,
         stats.skipped,
         stats.verdicts,
         stats.different_violation,

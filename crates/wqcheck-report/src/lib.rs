@@ -43,6 +43,20 @@ pub struct RunReport {
     pub preemption_bound: Option<u32>,
     /// shuttle: the token that replays the counterexample.
     pub replay: Option<String>,
+    /// loom: the violation was found by following the native explorer's counterexample,
+    /// after loom's own search found none.
+    pub directed: Option<Directed>,
+}
+
+/// How a loom violation was found by following the native explorer's counterexample.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Directed {
+    /// Steps of the counterexample followed.
+    pub steps: u32,
+    /// Executions of loom's own search before it.
+    pub own_executions: u64,
+    /// How loom's own search ended, e.g. `no violation up to preemption bound 1`.
+    pub own_result: String,
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +116,7 @@ impl Reporter for JsonLines {
                 "columns": r.columns,
                 "preemption_bound": r.preemption_bound,
                 "replay": r.replay,
+                "directed": r.directed,
                 "trace": r.trace.iter().map(|s| JsonTraceStep {
                     thread: &s.thread,
                     text: &s.text,
@@ -245,6 +260,15 @@ impl Reporter for Human {
                     (None, Verdict::Holds) if shuttle => "every schedule (DFS)".to_string(),
                     (None, Verdict::Holds) => "exhaustive".to_string(),
                     (None, Verdict::NoViolationFound) => "sampled, not a proof".to_string(),
+                    (None, _) if loom && r.directed.is_some() => {
+                        let d = r.directed.as_ref().expect("checked");
+                        format!(
+                            "found by following the native counterexample ({} steps) after loom's own search found none ({} executions, {})",
+                            d.steps,
+                            thousands(d.own_executions),
+                            d.own_result
+                        )
+                    }
                     (None, _) if loom => match r.preemption_bound {
                         Some(b) => format!("found at preemption bound {b}"),
                         None => "found by the unbounded search".to_string(),
@@ -307,5 +331,51 @@ impl Reporter for Human {
                 writeln!(out, "wqcheck: {passed} passed, {failed} failed")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loom_report(directed: Option<Directed>) -> RunReport {
+        RunReport {
+            scenario: "s.ron".into(),
+            backend: "loom".into(),
+            verdict: Verdict::LostWakeup,
+            expected: "LostWakeup".into(),
+            ok: true,
+            states: 205_867,
+            transitions: 0,
+            depth: 26,
+            elapsed_ms: 13_568.0,
+            bounds: "preemptions<=1 max_branches=10000 max_seconds=30".into(),
+            budget_hit: None,
+            message: None,
+            columns: Vec::new(),
+            trace: Vec::new(),
+            preemption_bound: Some(1),
+            replay: None,
+            directed,
+        }
+    }
+
+    fn line(r: RunReport) -> String {
+        let mut out = Vec::new();
+        Human::default()
+            .report(&Event::Result(r), &mut out)
+            .expect("writes");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn a_loom_violation_found_by_following_the_native_counterexample_says_so() {
+        let directed = Directed {
+            steps: 26,
+            own_executions: 205_866,
+            own_result: "no violation up to preemption bound 1".into(),
+        };
+        insta::assert_snapshot!(line(loom_report(Some(directed))), @"PASS s.ron [loom]: LostWakeup, as expected (205,867 executions, 13.568 s, found by following the native counterexample (26 steps) after loom's own search found none (205,866 executions, no violation up to preemption bound 1); bounds: preemptions<=1 max_branches=10000 max_seconds=30)");
+        assert!(line(loom_report(None)).contains("found at preemption bound 1;"));
     }
 }

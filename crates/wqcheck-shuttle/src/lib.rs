@@ -237,7 +237,15 @@ fn run_once(
                     .collect()
             });
             let movers = wqcheck_threads::movers(&m, &choices);
-            wqcheck_threads::execution::<Shuttle>(&m, &rec, &init, &movers, inject)
+            wqcheck_threads::execution::<Shuttle>(
+                &m,
+                &rec,
+                &init,
+                &movers,
+                &[],
+                wqcheck_threads::Wakeups::Broadcast,
+                inject,
+            )
         });
     }))
     .err()

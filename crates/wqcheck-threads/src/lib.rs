@@ -22,9 +22,11 @@
 //!   operation is a memory access runs without it; that is where weak memory can show.
 //! - **Blocking** — a step that blocks (a held spinlock, `schedule()` while not runnable)
 //!   waits on a runtime condition variable under the kernel lock and retries when a kernel
-//!   step changed something. A lost wakeup therefore ends as the runtime's deadlock
-//!   ("all threads blocked"), which [`Recorder::failure`] classifies with the native
-//!   explorer's own oracle, [`Model::classify_stuck`].
+//!   step may have lifted the block ([`Wakeups`]). A lost wakeup therefore ends as the
+//!   runtime's deadlock ("all threads blocked"), which [`Recorder::failure`] classifies
+//!   with the native explorer's own oracle, [`Model::classify_stuck`].
+//! - **Directed executions** — given a schedule (one mover per step, such as a native
+//!   counterexample), each mover waits for its turn before each step; see [`execution`].
 //!
 //! The executor records its own trace (who moved, the DSL line, what changed) while the
 //! execution runs: it never parses the tool's output.
@@ -143,8 +145,14 @@ struct Record {
     state: Vec<u8>,
     rows: Vec<Row>,
     fault: Option<(Mover, StepRecord, Fault)>,
-    /// Threads waiting on `World::changed`.
-    waiting: usize,
+    /// The threads waiting on their `World::wake` condition variable for a step that
+    /// blocked.
+    waiting: Vec<bool>,
+    /// A directed execution: the index of the next step of `World::schedule`, or
+    /// `usize::MAX` once the schedule is done or cannot be followed.
+    turn: usize,
+    /// The movers (threads, then actors) waiting for their turn in the schedule.
+    turn_waiting: Vec<bool>,
 }
 
 struct Row {
@@ -350,8 +358,15 @@ struct World<R: Runtime> {
     record: Recorder,
     /// The kernel lock: held by every step that touches kernel state.
     kernel: R::Mutex,
-    /// Signalled when a kernel step changed something a blocked step may wait for.
+    /// One per mover (threads, then actors), signalled when its turn in the schedule
+    /// came, or (with [`Wakeups::Precise`]) when a kernel step lifted what blocked its step.
+    wake: Vec<R::Condvar>,
+    /// With [`Wakeups::Broadcast`]: signalled when a kernel step changed anything while a
+    /// thread waits.
     changed: R::Condvar,
+    wakeups: Wakeups,
+    /// The steps a directed execution follows (empty: none).
+    schedule: Vec<Mover>,
     vars: Vec<R::Atomic>,
     /// Indexed by entry handle (0 unused).
     flags: Vec<R::Atomic>,
@@ -359,13 +374,40 @@ struct World<R: Runtime> {
     heads: Vec<R::Atomic>,
 }
 
+/// How a kernel step wakes the threads whose step blocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wakeups {
+    /// Only the threads whose step may now proceed ([`Model::surely_blocked`] is exact for
+    /// a sleeping `schedule()` and a held spinlock, and says "try" otherwise). For an
+    /// exhaustive tool: a thread woken for nothing adds a scheduling point, and a
+    /// backtracking point, at every kernel step (on the three-locker page-lock race,
+    /// loom's search to preemption bound 1 went from more than 1.5 million executions to
+    /// 205,866).
+    Precise,
+    /// Every waiting thread, after every kernel step; each retries its step. shuttle's PCT
+    /// finds the page-lock races several times sooner this way (median executions to the
+    /// headline race: 63 against 220), as the retries give its priority changes more
+    /// places to land.
+    Broadcast,
+}
+
 /// Run one execution: call it from inside the tool's model closure. `inject_panic` is a
 /// test hook that makes the first thread panic as an engine bug would.
+///
+/// A non-empty `schedule` makes the execution *directed*: each mover waits for its turn
+/// in that sequence of steps (a counterexample of the native explorer, say) under the
+/// kernel lock, and takes its step holding it. The hand-over orders every step after the
+/// one before, so along the schedule the execution is sequentially consistent: it
+/// reproduces a schedule, it does not look for weak-memory variants of it. When the
+/// schedule is done, or names a mover that cannot take the step (it blocked, or returned:
+/// a schedule this model does not have), every mover runs freely.
 pub fn execution<R: Runtime>(
     model: &Arc<Model>,
     record: &Recorder,
     initial: &[u8],
     movers: &[Mover],
+    schedule: &[Mover],
+    wakeups: Wakeups,
     inject_panic: bool,
 ) {
     {
@@ -374,7 +416,9 @@ pub fn execution<R: Runtime>(
         r.state = initial.to_vec();
         r.rows.clear();
         r.fault = None;
-        r.waiting = 0;
+        r.waiting = vec![false; model.inst.threads.len()];
+        r.turn = if schedule.is_empty() { usize::MAX } else { 0 };
+        r.turn_waiting = vec![false; movers.len()];
     }
     let l = &model.layout;
     // loom records an atomic's initial value as a release store, which a later SeqCst load
@@ -389,7 +433,10 @@ pub fn execution<R: Runtime>(
         model: model.clone(),
         record: record.clone(),
         kernel: R::mutex(),
+        wake: (0..movers.len()).map(|_| R::condvar()).collect(),
         changed: R::condvar(),
+        wakeups,
+        schedule: schedule.to_vec(),
         vars: (0..model.inst.program.vars.len())
             .map(|v| atomic(l.var(initial, v)))
             .collect(),
@@ -444,10 +491,20 @@ fn touches_kernel(model: &Model, pc: u16) -> bool {
     }
 }
 
+/// The index of `m` among the movers of an execution: threads, then actors.
+fn mover_index(model: &Model, m: Mover) -> usize {
+    match m {
+        Mover::Thread(t) => t as usize,
+        Mover::Actor { actor, .. } => model.inst.threads.len() + actor as usize,
+    }
+}
+
 /// Run one thread (all its steps) or one actor (its one action).
 fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
     let model = &*w.model;
     let l = &model.layout;
+    let me = mover_index(model, m);
+    let directed = !w.schedule.is_empty();
     let mut rec = StepRecord::default();
     loop {
         let kernel = match m {
@@ -463,7 +520,12 @@ fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
         if inject_panic {
             panic!("injected panic (WQCHECK_INJECT_PANIC): a bug inside the engine");
         }
-        let mut guard = kernel.then(|| R::lock(&w.kernel));
+        // A directed execution waits for its turn under the kernel lock, and keeps it
+        // for the step: nobody else may move before the step is done anyway.
+        let mut guard = (kernel || directed).then(|| R::lock(&w.kernel));
+        if let Some(g) = guard.take() {
+            guard = Some(wait_for_turn(w, me, g));
+        }
         loop {
             let before = lock(&w.record.0).state.clone();
             let mut mine = before.clone();
@@ -479,20 +541,37 @@ fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
             };
             match r {
                 StepResult::Moved => {
-                    let waiting = commit(w, m, &rec, &before, &mine, &mem.pending);
-                    if kernel && waiting > 0 {
-                        R::notify_all(&w.changed);
+                    let (wake, waiting) = commit(w, m, &rec, &before, &mine, &mem.pending);
+                    // Only kernel steps change what a step blocks on (lock holders, task
+                    // states, signals); they notify under the kernel lock, so no wakeup
+                    // is lost between a waiter's `waiting` mark and its wait.
+                    if guard.is_some() {
+                        for t in wake {
+                            R::notify_all(&w.wake[t]);
+                        }
+                        if kernel && waiting && w.wakeups == Wakeups::Broadcast {
+                            R::notify_all(&w.changed);
+                        }
                     }
                     break;
                 }
                 StepResult::Blocked => {
-                    let Some(g) = guard.take() else {
-                        // Memory operations never block.
-                        panic!("internal: a memory step blocked");
+                    let (Some(g), Mover::Thread(t)) = (guard.take(), m) else {
+                        // Memory operations and actors never block.
+                        panic!("internal: a memory step or an actor blocked");
                     };
-                    lock(&w.record.0).waiting += 1;
-                    let g = R::wait(&w.changed, g);
-                    lock(&w.record.0).waiting -= 1;
+                    // The schedule cannot be followed from here: let everyone run.
+                    for i in end_schedule(w) {
+                        R::notify_all(&w.wake[i]);
+                    }
+                    let t = t as usize;
+                    let cv = match w.wakeups {
+                        Wakeups::Precise => &w.wake[t],
+                        Wakeups::Broadcast => &w.changed,
+                    };
+                    lock(&w.record.0).waiting[t] = true;
+                    let g = R::wait(cv, g);
+                    lock(&w.record.0).waiting[t] = false;
                     guard = Some(g);
                 }
                 StepResult::Fault(f) => {
@@ -508,8 +587,40 @@ fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
     }
 }
 
+/// In a directed execution, wait (releasing the kernel lock) until the schedule's next
+/// step is `me`'s, or the schedule has ended.
+fn wait_for_turn<'a, R: Runtime>(w: &'a World<R>, me: usize, mut g: R::Guard<'a>) -> R::Guard<'a> {
+    loop {
+        let mut r = lock(&w.record.0);
+        match w.schedule.get(r.turn) {
+            Some(&next) if mover_index(&w.model, next) != me => {
+                r.turn_waiting[me] = true;
+                drop(r);
+                g = R::wait(&w.wake[me], g);
+                lock(&w.record.0).turn_waiting[me] = false;
+            }
+            _ => return g,
+        }
+    }
+}
+
+/// Stop following the schedule; returns the movers waiting for their turn (to be woken).
+fn end_schedule<R: Runtime>(w: &World<R>) -> Vec<usize> {
+    let mut r = lock(&w.record.0);
+    if r.turn == usize::MAX {
+        return Vec::new();
+    }
+    r.turn = usize::MAX;
+    (0..r.turn_waiting.len())
+        .filter(|&i| r.turn_waiting[i])
+        .collect()
+}
+
 /// Write the step's changes into the shared state: the bytes it changed in its copy, then
-/// the memory values it stored. Returns the number of threads waiting for a change.
+/// the memory values it stored, and advance a directed execution's schedule. Returns the
+/// movers to wake on their own condition variable (with [`Wakeups::Precise`], waiting
+/// threads whose step may now proceed; the mover whose turn it now is), and whether any
+/// thread waits for its blocked step.
 fn commit<R: Runtime>(
     w: &World<R>,
     m: Mover,
@@ -517,7 +628,7 @@ fn commit<R: Runtime>(
     before: &[u8],
     after: &[u8],
     pending: &[(MemLoc, Value)],
-) -> usize {
+) -> (Vec<usize>, bool) {
     let l = &w.model.layout;
     let mut r = lock(&w.record.0);
     for (i, (a, b)) in before.iter().zip(after).enumerate() {
@@ -534,12 +645,42 @@ fn commit<R: Runtime>(
         }
     }
     let after = r.state.clone();
+    let waiting = r.waiting.contains(&true);
+    let mut wake: Vec<usize> = match w.wakeups {
+        Wakeups::Precise => (0..r.waiting.len())
+            .filter(|&t| r.waiting[t] && !w.model.surely_blocked(&after, t))
+            .collect(),
+        Wakeups::Broadcast => Vec::new(),
+    };
+    if r.turn != usize::MAX {
+        r.turn += 1;
+        let next = w.schedule.get(r.turn).copied();
+        let gone = |m: Mover| match m {
+            Mover::Thread(t) => l.done(&after, t as usize),
+            Mover::Actor { actor, .. } => l.actor_done(&after, actor as usize),
+        };
+        match next {
+            Some(n) if !gone(n) => {
+                let i = mover_index(&w.model, n);
+                if r.turn_waiting[i] {
+                    wake.push(i);
+                }
+            }
+            // The schedule is done, or names a mover that has returned: let everyone run.
+            _ => {
+                r.turn = usize::MAX;
+                wake.extend((0..r.turn_waiting.len()).filter(|&i| r.turn_waiting[i]));
+            }
+        }
+        wake.sort_unstable();
+        wake.dedup();
+    }
     r.rows.push(Row {
         mover: m,
         rec: rec.clone(),
         after,
     });
-    r.waiting
+    (wake, waiting)
 }
 
 /// Memory on runtime atomics. Stores also go to `pending` and land in the recorded state

@@ -163,6 +163,7 @@ pub fn check(
             trace: Vec::new(),
             preemption_bound: None,
             replay: None,
+            directed: None,
         });
     };
     for line in stdout.lines() {

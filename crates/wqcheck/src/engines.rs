@@ -10,7 +10,7 @@ use std::time::Duration;
 use wqcheck_model::ir::{Backend as Engine, Expectation, Instance, ShuttleScheduler};
 use wqcheck_model::verdict::expectation_name;
 use wqcheck_model::Model;
-use wqcheck_report::RunReport;
+use wqcheck_report::{Directed, RunReport};
 
 use crate::{Args, Backend, SchedulerArg};
 
@@ -32,15 +32,21 @@ fn bounds_text(max_states: Option<u64>, max_time: Option<Duration>) -> String {
     }
 }
 
+/// The native explorer's bounds: command line, then scenario.
+fn native_bounds(inst: &Instance, args: &Args) -> (Option<u64>, Option<Duration>) {
+    (
+        args.max_states.or(inst.bounds.max_states),
+        args.max_seconds
+            .or(inst.bounds.max_seconds)
+            .map(Duration::from_secs),
+    )
+}
+
 /// Check one loaded scenario on the native explorer.
 pub fn check_native(inst: Instance, args: &Args, progress: bool) -> Result<RunReport, String> {
     let scenario = inst.name.clone();
     let expect: Expectation = inst.expect;
-    let max_states = args.max_states.or(inst.bounds.max_states);
-    let max_time = args
-        .max_seconds
-        .or(inst.bounds.max_seconds)
-        .map(Duration::from_secs);
+    let (max_states, max_time) = native_bounds(&inst, args);
     let model = Model::new(inst).map_err(|e| format!("error: {scenario}: {}", e.0))?;
     let show = |p: &wqcheck_explore::Progress| {
         eprint!(
@@ -92,6 +98,7 @@ pub fn check_native(inst: Instance, args: &Args, progress: bool) -> Result<RunRe
         trace,
         preemption_bound: None,
         replay: None,
+        directed: None,
     })
 }
 
@@ -166,10 +173,12 @@ pub fn shuttle_options(inst: &Instance, args: &Args) -> wqcheck_shuttle::Options
 }
 
 /// The wall-clock budget of a backend run (the child process gets a grace period more).
+/// loom's is twice its search budget: following the native counterexample after a search
+/// without a violation gets as long again ([`check_loom`]).
 pub fn budget(inst: &Instance, args: &Args, engine: Engine) -> Duration {
     match engine {
         Engine::Native => seconds(args, None, inst),
-        Engine::Loom => loom_options(inst, args).max_time,
+        Engine::Loom => loom_options(inst, args).max_time * 2,
         Engine::Shuttle => shuttle_options(inst, args).max_time,
     }
 }
@@ -227,7 +236,6 @@ fn internal(scenario: &str, e: String) -> String {
 /// Check one loaded scenario on loom or shuttle in this process (a child's side).
 pub fn check_here(inst: Instance, args: &Args, engine: Engine) -> Result<RunReport, String> {
     let scenario = inst.name.clone();
-    let expect = inst.expect_on(engine);
     let model = Model::new(inst.clone()).map_err(|e| format!("error: {scenario}: {}", e.0))?;
     let out = match engine {
         Engine::Native => {
@@ -236,8 +244,10 @@ pub fn check_here(inst: Instance, args: &Args, engine: Engine) -> Result<RunRepo
                 "the native explorer runs in process".into(),
             ))
         }
-        Engine::Loom => wqcheck_loom::check(&model, &loom_options(&inst, args))
-            .map_err(|e| internal(&scenario, e))?,
+        Engine::Loom => {
+            let (out, directed) = check_loom(&model, &inst, args)?;
+            return Ok(report(&model, &inst, engine, out, directed));
+        }
         Engine::Shuttle => {
             let opts = shuttle_options(&inst, args);
             match &args.replay {
@@ -249,8 +259,91 @@ pub fn check_here(inst: Instance, args: &Args, engine: Engine) -> Result<RunRepo
             }
         }
     };
-    Ok(RunReport {
-        scenario,
+    Ok(report(&model, &inst, engine, out, None))
+}
+
+/// Check `model` on loom: loom's own search, then, if it found no violation and the
+/// native explorer finds one, a directed loom search along that counterexample.
+///
+/// Why: loom's preemption-bounded search cannot reach a bug that needs many preemptions
+/// among five threads (the three-locker page-lock race needs four), while following a
+/// schedule costs loom one execution. The violation it then reports is still a
+/// loom execution, checked by loom; the report says how it was found. A counterexample
+/// loom cannot reproduce is an internal error: the engines disagree.
+fn check_loom(
+    model: &Model,
+    inst: &Instance,
+    args: &Args,
+) -> Result<(wqcheck_threads::Outcome, Option<Directed>), String> {
+    let scenario = &inst.name;
+    let opts = loom_options(inst, args);
+    let own = wqcheck_loom::check(model, &opts).map_err(|e| internal(scenario, e))?;
+    if own.violation.is_some() {
+        return Ok((own, None));
+    }
+    let start = std::time::Instant::now();
+    let (max_states, max_time) = native_bounds(inst, args);
+    let native = wqcheck_explore::explore(
+        model,
+        &wqcheck_explore::Options {
+            max_states,
+            // The directed phase shares one budget as long as the search's.
+            max_time: Some(max_time.map_or(opts.max_time, |t| t.min(opts.max_time))),
+            ..wqcheck_explore::Options::default()
+        },
+    );
+    if native.path.is_empty() {
+        return Ok((own, None));
+    }
+    let opts = wqcheck_loom::Options {
+        max_time: opts.max_time.saturating_sub(start.elapsed()),
+        ..opts
+    };
+    let followed = wqcheck_loom::check_directed(model, &native.path, &opts)
+        .map_err(|e| internal(scenario, e))?;
+    if followed.violation.is_none() {
+        return Err(internal(
+            scenario,
+            format!(
+                "the native explorer's counterexample ({} steps, {}) did not reproduce on loom ({}, {} executions): the engines disagree",
+                native.path.len(),
+                native.verdict,
+                followed.verdict,
+                followed.executions
+            ),
+        ));
+    }
+    let own_result = match (&own.budget_hit, own.preemption_bound) {
+        (Some(b), _) => format!("stopped by the {b}"),
+        (None, Some(b)) => format!("no violation up to preemption bound {b}"),
+        (None, None) => "no violation in the unbounded search".into(),
+    };
+    let directed = Directed {
+        steps: native.path.len() as u32,
+        own_executions: own.executions,
+        own_result,
+    };
+    let out = wqcheck_threads::Outcome {
+        executions: own.executions + followed.executions,
+        elapsed: own.elapsed + start.elapsed(),
+        bounds: own.bounds,
+        preemption_bound: own.preemption_bound,
+        ..followed
+    };
+    Ok((out, Some(directed)))
+}
+
+/// The report of a loom or shuttle run.
+fn report(
+    model: &Model,
+    inst: &Instance,
+    engine: Engine,
+    out: wqcheck_threads::Outcome,
+    directed: Option<Directed>,
+) -> RunReport {
+    let expect = inst.expect_on(engine);
+    RunReport {
+        scenario: inst.name.clone(),
         backend: engine.name().into(),
         verdict: out.verdict,
         expected: expectation_name(expect).into(),
@@ -267,5 +360,6 @@ pub fn check_here(inst: Instance, args: &Args, engine: Engine) -> Result<RunRepo
         trace: out.trace,
         preemption_bound: out.preemption_bound,
         replay: out.replay,
-    })
+        directed,
+    }
 }
