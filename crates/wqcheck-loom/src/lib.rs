@@ -156,7 +156,7 @@ fn search(
             if schedule.is_empty() {
                 String::new()
             } else {
-                format!("schedule=native counterexample ({} steps) ", schedule.len())
+                format!("schedule={}_steps ", schedule.len())
             },
             match b {
                 Some(b) => format!("preemptions<={b}"),

@@ -130,8 +130,7 @@ fn three_locker_race_beyond_the_bounds_is_reproduced_by_following_the_native_cou
     assert_eq!(o.executions, 1);
     assert_eq!(o.trace.len(), native.path.len());
     assert!(
-        o.bounds
-            .contains("schedule=native counterexample (26 steps)"),
+        o.bounds.contains("schedule=26_steps preemptions<=0"),
         "{}",
         o.bounds
     );

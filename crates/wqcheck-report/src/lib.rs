@@ -254,9 +254,10 @@ impl Reporter for Human {
                 let (loom, shuttle) = (r.backend == "loom", r.backend == "shuttle");
                 let extent = match (&r.budget_hit, r.verdict) {
                     (Some(b), _) => format!("stopped by the {b}"),
-                    (None, Verdict::Holds) if loom => {
-                        "every execution within the preemption bound".to_string()
-                    }
+                    (None, Verdict::Holds) if loom => match r.preemption_bound {
+                        Some(_) => "every execution within the preemption bound".to_string(),
+                        None => "every execution, unbounded".to_string(),
+                    },
                     (None, Verdict::Holds) if shuttle => "every schedule (DFS)".to_string(),
                     (None, Verdict::Holds) => "exhaustive".to_string(),
                     (None, Verdict::NoViolationFound) => "sampled, not a proof".to_string(),
@@ -377,5 +378,17 @@ mod tests {
         };
         insta::assert_snapshot!(line(loom_report(Some(directed))), @"PASS s.ron [loom]: LostWakeup, as expected (205,867 executions, 13.568 s, found by following the native counterexample (26 steps) after loom's own search found none (205,866 executions, no violation up to preemption bound 1); bounds: preemptions<=1 max_branches=10000 max_seconds=30)");
         assert!(line(loom_report(None)).contains("found at preemption bound 1;"));
+    }
+
+    #[test]
+    fn a_loom_holds_names_its_preemption_bound_or_says_unbounded() {
+        let holds = |bound| RunReport {
+            verdict: Verdict::Holds,
+            expected: "Holds".into(),
+            preemption_bound: bound,
+            ..loom_report(None)
+        };
+        assert!(line(holds(Some(1))).contains("every execution within the preemption bound;"));
+        assert!(line(holds(None)).contains("every execution, unbounded;"));
     }
 }
