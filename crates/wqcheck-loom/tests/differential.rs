@@ -44,7 +44,7 @@ use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use wqcheck_model::{Model, Mover, StepResult, Verdict};
 
 const CASES: u32 = 48;
@@ -867,6 +867,15 @@ fn native_and_loom_agree_on_sc_protocols() {
         // A case runs loom exhaustively: shrinking may take a while, but not forever.
         config.max_shrink_iters = 256;
     }
+    // A new seed each run covers more protocols over time; it is printed with any failure
+    // (and with WQCHECK_DIFF_STATS) so that the run can be repeated.
+    let seed = match config.rng_seed {
+        RngSeed::Fixed(s) => s,
+        RngSeed::Random => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    };
+    config.rng_seed = RngSeed::Fixed(seed);
     let mut runner = TestRunner::new(config);
     let result = runner.run(&prop::collection::vec(any::<u8>(), 48), |bytes| {
         let p = generate(&bytes);
@@ -876,21 +885,22 @@ fn native_and_loom_agree_on_sc_protocols() {
         }
     });
     let stats = stats.into_inner().unwrap_or_else(|e| e.into_inner());
+    let again = format!("PROPTEST_RNG_SEED={seed} repeats this run");
     if let Err(e) = result {
-        panic!("{e}\n{}", report(&stats));
+        panic!("{e}\n{}\n{again}", report(&stats));
     }
     if std::env::var_os("WQCHECK_DIFF_STATS").is_some() {
-        eprintln!("{}", report(&stats));
+        eprintln!("{}; {again}", report(&stats));
     }
     assert!(
         stats.skipped * 5 < stats.cases,
-        "too many cases ran out of loom's budget: {}",
+        "too many cases ran out of loom's budget: {}; {again}",
         report(&stats)
     );
     let holds = stats.verdicts.get("Holds").copied().unwrap_or(0);
     assert!(
         holds > 0 && holds < stats.cases - stats.skipped,
-        "the generator must produce both holding and violating protocols: {}",
+        "the generator must produce both holding and violating protocols: {}; {again}",
         report(&stats)
     );
 }
