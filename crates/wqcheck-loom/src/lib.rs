@@ -115,6 +115,18 @@ pub fn check_directed(
     schedule: &[Mover],
     opts: &Options,
 ) -> Result<Outcome, String> {
+    let arities = wqcheck_threads::actor_arities(model);
+    let valid = |m: &Mover| match *m {
+        Mover::Thread(t) => (t as usize) < model.inst.threads.len(),
+        Mover::Actor { actor, choice } => arities
+            .get(actor as usize)
+            .is_some_and(|&n| (choice as usize) < n),
+    };
+    if let Some(m) = schedule.iter().find(|m| !valid(m)) {
+        return Err(format!(
+            "the schedule names {m:?}, which this scenario does not have"
+        ));
+    }
     // Each actor makes the choice the schedule shows (an actor the schedule never moves:
     // its first).
     let choices = (0..model.inst.actors.len())

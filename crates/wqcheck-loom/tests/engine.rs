@@ -150,6 +150,8 @@ fn a_schedule_loom_cannot_follow_is_let_go_never_a_false_violation() {
         assert_eq!(o.verdict, Verdict::Holds, "schedule of thread {t}");
         assert!(o.executions >= 1);
     }
+    let e = check_directed(&m, &[Mover::Thread(7)], &Options::default()).expect_err("bad");
+    assert!(e.contains("does not have"), "{e}");
 }
 
 /// The fewest preemptions (a switch away from a mover that could still move) of any

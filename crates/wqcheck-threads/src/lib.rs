@@ -417,7 +417,11 @@ pub fn execution<R: Runtime>(
         r.rows.clear();
         r.fault = None;
         r.waiting = vec![false; model.inst.threads.len()];
-        r.turn = if schedule.is_empty() { usize::MAX } else { 0 };
+        // A schedule whose first mover cannot move is not followed at all.
+        r.turn = match schedule.first() {
+            Some(&m) if !mover_done(&model.layout, initial, m) => 0,
+            _ => usize::MAX,
+        };
         r.turn_waiting = vec![false; movers.len()];
     }
     let l = &model.layout;
@@ -496,6 +500,14 @@ fn mover_index(model: &Model, m: Mover) -> usize {
     match m {
         Mover::Thread(t) => t as usize,
         Mover::Actor { actor, .. } => model.inst.threads.len() + actor as usize,
+    }
+}
+
+/// Whether `m` has returned (a thread) or acted (an actor) in `s`.
+fn mover_done(l: &Layout, s: &[u8], m: Mover) -> bool {
+    match m {
+        Mover::Thread(t) => l.done(s, t as usize),
+        Mover::Actor { actor, .. } => l.actor_done(s, actor as usize),
     }
 }
 
@@ -655,12 +667,8 @@ fn commit<R: Runtime>(
     if r.turn != usize::MAX {
         r.turn += 1;
         let next = w.schedule.get(r.turn).copied();
-        let gone = |m: Mover| match m {
-            Mover::Thread(t) => l.done(&after, t as usize),
-            Mover::Actor { actor, .. } => l.actor_done(&after, actor as usize),
-        };
         match next {
-            Some(n) if !gone(n) => {
+            Some(n) if !mover_done(l, &after, n) => {
                 let i = mover_index(&w.model, n);
                 if r.turn_waiting[i] {
                     wake.push(i);
