@@ -18,7 +18,9 @@
 //! - when both do, loom's verdict is the native one or another violation that a reference
 //!   search (a plain BFS over [`Model::step`]) reaches too. The engines stop at the first
 //!   violation they meet (native: a shortest one; loom: the first in its schedule order),
-//!   so when a program can fail in two ways they may legitimately name different ones.
+//!   so when a program can fail in two ways they may legitimately name different ones;
+//! - loom, following the native counterexample step by step (`check_directed`), reaches
+//!   the native violation itself: C11 allows every sequentially consistent execution.
 //!
 //! loom searches exhaustively when it runs two threads; with three or more it runs
 //! iterative preemption bounding (see [`Search`]), and a bounded `Holds` against a native
@@ -641,8 +643,7 @@ fn run_case(p: &Protocol, stats: &Mutex<Stats>) -> CaseResult {
         let followed = loom_directed(&model, &native.path, &Search::Bounded(0).options())
             .unwrap_or_else(|e| {
                 panic!(
-                    "loom internal error: {e}
---- gen.wq\n{}",
+                    "loom internal error: {e}\n--- gen.wq\n{}",
                     numbered(&p.model)
                 )
             });
