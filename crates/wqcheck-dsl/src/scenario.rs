@@ -670,20 +670,10 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
             point,
             "expected a string in double quotes, like `\"thread1\"`".to_string(),
         ),
-        E::ExpectedInteger if text.get(at..).is_some_and(|r| r.starts_with('-')) => {
-            let b = text.as_bytes();
-            let mut end = at + 1;
-            while b
-                .get(end)
-                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
-            {
-                end += 1;
-            }
-            d(
-                Span::new(at, end),
-                "expected an integer of at least 0, found a negative number".to_string(),
-            )
-        }
+        E::ExpectedInteger if text.get(at..).is_some_and(|r| r.starts_with('-')) => d(
+            Span::new(at, word_end(text, at + 1)),
+            "expected an integer of at least 0, found a negative number".to_string(),
+        ),
         E::ExpectedInteger => d(point, "expected an integer".to_string()),
         E::ExpectedBoolean => d(point, "expected `true` or `false`".to_string()),
         E::ExpectedArray => d(point, "expected a list `[...]`".to_string()),
@@ -744,16 +734,8 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
         && number_before(text, at).is_some();
     let mut diag = if decimal {
         let start = number_before(text, at).map_or(at, |s| s.start as usize);
-        let b = text.as_bytes();
-        let mut end = at + 1;
-        while b
-            .get(end)
-            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
-        {
-            end += 1;
-        }
         d(
-            Span::new(start, end),
+            Span::new(start, word_end(text, at + 1)),
             "expected an integer, found a decimal number".to_string(),
         )
     } else {
@@ -769,6 +751,20 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
         Some(help) if (type_error || decimal) && diag.help.is_none() => diag.with_help(help),
         _ => diag,
     }
+}
+
+/// Where the word (letters, digits, `_`) that continues at byte `from` ends: the rest of
+/// a number such as `-3` or `1.5` that a diagnostic underlines.
+fn word_end(text: &str, from: usize) -> usize {
+    let b = text.as_bytes();
+    let mut end = from;
+    while b
+        .get(end)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
+        end += 1;
+    }
+    end
 }
 
 /// The number-like token (`12`, `-3`, `1e4`, `0x1f`) that ends right at byte `at`.

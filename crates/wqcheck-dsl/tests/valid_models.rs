@@ -301,6 +301,18 @@ fn spanned(text: &str, span: ir::Span) -> &str {
         .unwrap_or("<bad span>")
 }
 
+/// The scenario's `backends`, each with the text its span covers.
+fn backend_names<'a>(
+    text: &'a str,
+    file: &wqcheck_dsl::ScenarioFile,
+) -> Vec<(ir::Backend, &'a str)> {
+    file.backends
+        .iter()
+        .flatten()
+        .map(|(b, s)| (*b, spanned(text, *s)))
+        .collect()
+}
+
 /// Parses and resolves `text` against `page-lock.wq`, panicking with the diagnostics.
 fn resolve_page_lock(text: &str) -> (wqcheck_dsl::ScenarioFile, ir::Instance) {
     let (_, program) = load("page-lock.wq");
@@ -327,12 +339,7 @@ fn scenario_backends_and_loom_settings() {
     expect: LostWakeup,
 )"#;
     let (file, inst) = resolve_page_lock(text);
-    let names: Vec<(ir::Backend, &str)> = file
-        .backends
-        .iter()
-        .flatten()
-        .map(|(b, s)| (*b, spanned(text, *s)))
-        .collect();
+    let names = backend_names(text, &file);
     assert_eq!(
         names,
         vec![(ir::Backend::Loom, "Loom"), (ir::Backend::Native, "Native")]
@@ -416,12 +423,7 @@ fn scenario_shuttle_settings() {
     expect: LostWakeup,
 )"#;
     let (file, inst) = resolve_page_lock(text);
-    let names: Vec<(ir::Backend, &str)> = file
-        .backends
-        .iter()
-        .flatten()
-        .map(|(b, s)| (*b, spanned(text, *s)))
-        .collect();
+    let names = backend_names(text, &file);
     assert_eq!(
         names,
         vec![

@@ -996,6 +996,28 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Write thread `t`'s part number into a packed key whose part numbers sit at `pos`
+/// (word, shift, whether it straddles into the next word), `idmask` wide.
+#[inline]
+fn put_packed_id(
+    k: &mut [u64],
+    pos: &[(usize, u32, bool)],
+    idmask: u64,
+    t: usize,
+    id: u32,
+) -> Result<(), Overflow> {
+    let v = id as u64;
+    if v > idmask {
+        return Err(Overflow);
+    }
+    let (wi, sh, straddle) = pos[t];
+    k[wi] = (k[wi] & !(idmask << sh)) | (v << sh);
+    if straddle {
+        k[wi + 1] = (k[wi + 1] & !(idmask >> (64 - sh))) | (v >> (64 - sh));
+    }
+    Ok(())
+}
+
 #[inline(always)]
 fn word64(x: &[u8], o: usize) -> u64 {
     let mut w = [0u8; 8];
@@ -1071,16 +1093,7 @@ impl<'m> Codec<'m> {
     /// Write thread `t`'s part number into a packed key.
     #[inline]
     fn put_id(&self, k: &mut [u64], t: usize, id: u32) -> Result<(), Overflow> {
-        let v = id as u64;
-        if v > self.idmask {
-            return Err(Overflow);
-        }
-        let (wi, sh, straddle) = self.pos[t];
-        k[wi] = (k[wi] & !(self.idmask << sh)) | (v << sh);
-        if straddle {
-            k[wi + 1] = (k[wi + 1] & !(self.idmask >> (64 - sh))) | (v >> (64 - sh));
-        }
-        Ok(())
+        put_packed_id(k, &self.pos, self.idmask, t, id)
     }
 
     /// `apply` for keys of at most 15 bytes (two words), `key` being the parent's.
@@ -1104,18 +1117,15 @@ impl<'m> Codec<'m> {
             k[o..o + WIDTH].copy_from_slice(&id.to_le_bytes()[..WIDTH]);
             Ok(())
         };
-        if let Some(t) = t {
-            put(&mut k, t, step.part)?;
-        }
-        let mut changed = step.changed as u32;
-        while changed != 0 {
-            let u = changed.trailing_zeros() as usize;
-            changed &= changed - 1;
-            let new = self
-                .recolor
-                .get(ids[u], step.view, u, &mut self.interner, cache);
-            put(&mut k, u, new)?;
-        }
+        Self::new_ids(
+            &mut self.recolor,
+            &mut self.interner,
+            ids,
+            t,
+            step,
+            cache,
+            |u, id| put(&mut k, u, id),
+        )?;
         let (o, sl) = (self.soff, self.model.layout.shared_len);
         if sl <= 4 && o + 4 <= 16 {
             // The bytes after the shared part are zero in `step.shared`; the mark is
@@ -1204,17 +1214,40 @@ impl<'m> Codec<'m> {
                 put_bytes(k, self.soff + j, b as u64, 1);
             }
         }
+        let (pos, idmask) = (&self.pos, self.idmask);
+        Self::new_ids(
+            &mut self.recolor,
+            &mut self.interner,
+            ids,
+            t,
+            step,
+            cache,
+            |u, id| put_packed_id(k, pos, idmask, u, id),
+        )
+    }
+
+    /// The part numbers a step gives, each handed to `put` (thread, number): the mover's
+    /// new part, then, for each thread whose foreign bytes the step changed, its part
+    /// recoloured from the new view. It takes the two fields it changes rather than `self`,
+    /// so that `put` may borrow the others.
+    #[inline]
+    fn new_ids(
+        recolor: &mut Recolor,
+        interner: &mut Interner<'m>,
+        ids: &[u32],
+        t: Option<usize>,
+        step: Step,
+        cache: &StepCache,
+        mut put: impl FnMut(usize, u32) -> Result<(), Overflow>,
+    ) -> Result<(), Overflow> {
         if let Some(t) = t {
-            self.put_id(k, t, step.part)?;
+            put(t, step.part)?;
         }
         let mut changed = step.changed as u32;
         while changed != 0 {
             let u = changed.trailing_zeros() as usize;
             changed &= changed - 1;
-            let new = self
-                .recolor
-                .get(ids[u], step.view, u, &mut self.interner, cache);
-            self.put_id(k, u, new)?;
+            put(u, recolor.get(ids[u], step.view, u, interner, cache))?;
         }
         Ok(())
     }

@@ -750,17 +750,7 @@ fn run_case(p: &Protocol, stats: &Mutex<Stats>) -> CaseResult {
     );
     if !native.path.is_empty() {
         match model.replay(&native.path) {
-            Ok(t) => {
-                for s in &t.steps {
-                    let _ = writeln!(
-                        msg,
-                        "  {:>8} | {} | {}",
-                        s.thread,
-                        s.text,
-                        s.effects.join(", ")
-                    );
-                }
-            }
+            Ok(t) => write_trace(&mut msg, &t.steps),
             Err(e) => {
                 let _ = writeln!(msg, "  (replay failed: {e:?}) path {:?}", native.path);
             }
@@ -782,7 +772,14 @@ fn run_case(p: &Protocol, stats: &Mutex<Stats>) -> CaseResult {
             .map(|v| format!(": {}", v.message))
             .unwrap_or_default()
     );
-    for s in &loom.trace {
+    write_trace(&mut msg, &loom.trace);
+    let _ = writeln!(msg, "--- reference search reaches: {reachable:?}");
+    panic!("{msg}");
+}
+
+/// One line per step: who, the DSL line, what changed.
+fn write_trace(msg: &mut String, steps: &[wqcheck_model::trace::TraceStep]) {
+    for s in steps {
         let _ = writeln!(
             msg,
             "  {:>8} | {} | {}",
@@ -791,8 +788,6 @@ fn run_case(p: &Protocol, stats: &Mutex<Stats>) -> CaseResult {
             s.effects.join(", ")
         );
     }
-    let _ = writeln!(msg, "--- reference search reaches: {reachable:?}");
-    panic!("{msg}");
 }
 
 thread_local! {

@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdGuard};
 use std::time::{Duration, Instant};
 
 use wqcheck_model::compile::{Instr, PC_DONE};
-use wqcheck_model::interp::{MemLoc, Memory};
+use wqcheck_model::interp::{Direct, MemLoc, Memory};
 use wqcheck_model::ir::{Actor, Builtin, EntryField, Fence, Ordering, Value};
 use wqcheck_model::state::Layout;
 use wqcheck_model::trace::TraceStep;
@@ -648,13 +648,9 @@ fn commit<R: Runtime>(
             r.state[i] = *b;
         }
     }
+    // The recorded state keeps the last value stored, as the native layout does.
     for &(loc, x) in pending {
-        match loc {
-            MemLoc::Var(v) => {
-                l.set_var(&mut r.state, v, x);
-            }
-            MemLoc::EntryFlags(h) => l.set_entry_flags(&mut r.state, h, x as u8),
-        }
+        Direct.store(l, &mut r.state, loc, x, Ordering::SeqCst);
     }
     let after = r.state.clone();
     let waiting = r.waiting.contains(&true);

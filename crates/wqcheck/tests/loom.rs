@@ -90,19 +90,16 @@ fn every_scenario_gets_the_native_verdict_on_loom_unless_it_expects_weak_memory(
     );
 }
 
+/// `wqcheck --format json <rel>` on the scenario's own backends, which must all pass.
+fn passing_json_run(rel: &str) -> Vec<serde_json::Value> {
+    let out = wqcheck(&root(), &["--format", "json", rel], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    json_lines(&out)
+}
+
 #[test]
 fn waitqueue_active_without_a_barrier_holds_natively_and_loses_a_wakeup_on_loom() {
-    let out = wqcheck(
-        &root(),
-        &[
-            "--format",
-            "json",
-            "scenarios/classic-waitqueue-active-no-barrier.ron",
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let lines = json_lines(&out);
+    let lines = passing_json_run("scenarios/classic-waitqueue-active-no-barrier.ron");
     assert_eq!(result(&lines, "native")["verdict"], "Holds");
     let loom = result(&lines, "loom");
     assert_eq!(loom["verdict"], "LostWakeup");
@@ -119,17 +116,7 @@ fn waitqueue_active_without_a_barrier_holds_natively_and_loses_a_wakeup_on_loom(
 
 #[test]
 fn waitqueue_active_after_smp_mb_holds_on_both_backends() {
-    let out = wqcheck(
-        &root(),
-        &[
-            "--format",
-            "json",
-            "scenarios/classic-waitqueue-active-mb.ron",
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let lines = json_lines(&out);
+    let lines = passing_json_run("scenarios/classic-waitqueue-active-mb.ron");
     assert_eq!(result(&lines, "native")["verdict"], "Holds");
     assert_eq!(result(&lines, "loom")["verdict"], "Holds");
 }
@@ -145,36 +132,5 @@ fn six_threads_on_loom_are_refused_with_a_diagnostic_at_the_thread_list() {
 
 #[test]
 fn an_injected_panic_is_an_internal_error_for_that_scenario_only() {
-    for kind in ["panic", "abort"] {
-        let out = wqcheck(
-            &root(),
-            &[
-                "--backend",
-                "loom",
-                "--format",
-                "json",
-                "scenarios/linux-4.13-rc6-lock-page-killable.ron",
-                "scenarios/classic-check-then-sleep.ron",
-            ],
-            &[("WQCHECK_INJECT_PANIC", &format!("{kind}:rc6-lock-page"))],
-        );
-        assert_eq!(out.status.code(), Some(2), "{kind}: {out:?}");
-        let lines = json_lines(&out);
-        assert_eq!(lines.len(), 3, "{kind}: {lines:?}");
-        assert_eq!(lines[0]["type"], "error", "{kind}");
-        let message = lines[0]["message"].as_str().expect("message");
-        assert!(message.contains("internal error"), "{kind}: {message}");
-        assert!(
-            !message.contains("panicked at"),
-            "no panic noise: {message}"
-        );
-        assert_eq!(lines[1]["type"], "result", "{kind}");
-        assert_eq!(lines[1]["verdict"], "LostWakeup", "{kind}");
-        assert_eq!(
-            lines[2],
-            serde_json::json!({"type": "summary", "v": 1, "passed": 1, "failed": 1, "errors": 1})
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "{kind}: {stderr}");
-    }
+    common::assert_injected_failures_are_internal_errors("loom");
 }

@@ -115,28 +115,7 @@ fn shuttle_finds_every_native_violation_and_no_other() {
 
 #[test]
 fn an_injected_panic_or_abort_in_shuttle_is_an_internal_error_for_that_scenario_only() {
-    for kind in ["panic", "abort"] {
-        let out = wqcheck(
-            &root(),
-            &[
-                "--backend",
-                "shuttle",
-                "--format",
-                "json",
-                HEADLINE,
-                "scenarios/classic-check-then-sleep.ron",
-            ],
-            &[("WQCHECK_INJECT_PANIC", &format!("{kind}:rc6-lock-page"))],
-        );
-        assert_eq!(out.status.code(), Some(2), "{kind}: {out:?}");
-        let lines = json_lines(&out);
-        assert_eq!(lines[0]["type"], "error", "{kind}");
-        let message = lines[0]["message"].as_str().expect("message");
-        assert!(message.contains("internal error"), "{kind}: {message}");
-        assert_eq!(lines[1]["verdict"], "LostWakeup", "{kind}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "{kind}: {stderr}");
-    }
+    common::assert_injected_failures_are_internal_errors("shuttle");
 }
 
 /// The scale scenarios: 4, 6 and 8 lockers with two signals. PCT finds the v4.13-rc6 lost

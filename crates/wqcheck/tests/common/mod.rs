@@ -42,3 +42,44 @@ pub fn scenario_files() -> Vec<String> {
     v.sort();
     v
 }
+
+/// An injected panic, and an injected abort, inside a `backend` run of the headline
+/// scenario: each is an internal error for that scenario only (exit 2, no panic noise),
+/// and the other scenario still reports its verdict.
+pub fn assert_injected_failures_are_internal_errors(backend: &str) {
+    for kind in ["panic", "abort"] {
+        let out = wqcheck_env(
+            &root(),
+            &[
+                "--backend",
+                backend,
+                "--format",
+                "json",
+                "scenarios/linux-4.13-rc6-lock-page-killable.ron",
+                "scenarios/classic-check-then-sleep.ron",
+            ],
+            &[("WQCHECK_INJECT_PANIC", &format!("{kind}:rc6-lock-page"))],
+        );
+        assert_eq!(out.status.code(), Some(2), "{backend} {kind}: {out:?}");
+        let lines = json_lines(&out);
+        assert_eq!(lines.len(), 3, "{backend} {kind}: {lines:?}");
+        assert_eq!(lines[0]["type"], "error", "{backend} {kind}");
+        let message = lines[0]["message"].as_str().expect("message");
+        assert!(
+            message.contains("internal error"),
+            "{backend} {kind}: {message}"
+        );
+        assert!(
+            !message.contains("panicked at"),
+            "no panic noise: {message}"
+        );
+        assert_eq!(lines[1]["type"], "result", "{backend} {kind}");
+        assert_eq!(lines[1]["verdict"], "LostWakeup", "{backend} {kind}");
+        assert_eq!(
+            lines[2],
+            serde_json::json!({"type": "summary", "v": 1, "passed": 1, "failed": 1, "errors": 1})
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{backend} {kind}: {stderr}");
+    }
+}
