@@ -1,0 +1,399 @@
+//! The breadth-first driver (`explore_with_width`): it expands the frontier's states in
+//! batches of `BATCH`, stage by stage (moves, step-cache lookups, successors, table probes,
+//! then insertion in BFS order) so that the cache misses of a batch overlap, and it
+//! assembles the `Outcome` (verdict, first violation and its shortest path, budgets,
+//! memory). The other modules are the stores and encodings this loop drives.
+
+use crate::bytes::hash_tag;
+use crate::codec::{Codec, Overflow};
+use crate::frontier::Frontier;
+use crate::memo::Blocked;
+use crate::parents::Parents;
+use crate::seen::{hash_words, Seen};
+use crate::step_cache::{Cached, StepCache, StepKey};
+use crate::{Options, Outcome, Progress};
+use std::time::{Duration, Instant};
+use wqcheck_model::interp::Mover;
+use wqcheck_model::{Model, StepResult, Verdict, Violation};
+
+/// States expanded together. Expanding a state costs a handful of cache misses (its steps
+/// in the step cache, its successors in the visited table); doing each stage for a batch
+/// of states before the next stage lets those misses overlap.
+const BATCH: usize = 64;
+
+/// A move to try in a state of the batch.
+#[derive(Clone, Copy)]
+struct Try {
+    /// The move's place in the state's list of moves (`moves`), for paths.
+    index: u32,
+    mover: Mover,
+    /// The step-cache key.
+    key: StepKey,
+}
+
+/// A successor in the batch (its key is kept apart).
+#[derive(Clone, Copy)]
+pub(crate) struct Succ {
+    /// `hash_words` of the key.
+    pub(crate) hash: u64,
+    /// Its view number.
+    view: u32,
+    /// The move's place in the state's list of moves.
+    index: u32,
+}
+
+pub(crate) fn explore_with_width(
+    model: &Model,
+    opts: &Options,
+    width: usize,
+) -> Result<Outcome, Overflow> {
+    let start = Instant::now();
+    let l = &model.layout;
+    let n = l.state_len();
+    let nt = l.nthreads;
+    let sl = l.shared_len;
+    let mut codec = Codec::new(model, width);
+    let w = codec.words;
+    let mut seen = Seen::new(w, l.shared_len + nt * width);
+    let mut frontier = Frontier::new(w);
+    let mut parents = Parents::new();
+    let mut outcome = Outcome {
+        verdict: Verdict::Holds,
+        states: 0,
+        transitions: 0,
+        depth: 0,
+        elapsed: Duration::ZERO,
+        violation: None,
+        path: Vec::new(),
+        budget_hit: None,
+        store_bytes: 0,
+    };
+    let init = match model.initial_state() {
+        Ok(s) => s,
+        Err(f) => {
+            outcome.verdict = Verdict::AssertionFailed;
+            outcome.violation = Some(Violation {
+                verdict: Verdict::AssertionFailed,
+                message: f.message,
+                span: Some(f.span),
+            });
+            outcome.elapsed = start.elapsed();
+            return Ok(outcome);
+        }
+    };
+    let mut key = codec.blank();
+    let no_ids = vec![u32::MAX; nt];
+    let blank = vec![0xAAu8; n];
+    codec.encode(&init, &blank, &no_ids, None, &mut key)?;
+    let mut view = Vec::new();
+    let mut cache = (opts.step_cache > 0).then(|| StepCache::new(model, opts.step_cache));
+    let init_view = match cache.as_mut() {
+        Some(c) => {
+            c.view_of(model, &init, &mut view);
+            c.view_id(&view, hash_tag(&view))
+        }
+        None => 0,
+    };
+    let mut fresh: Vec<usize> = Vec::new();
+    seen.reserve(1);
+    let first = Succ {
+        hash: hash_words(&key),
+        view: init_view,
+        index: 0,
+    };
+    seen.insert_all(&key, &[first], &mut fresh);
+    parents.push(u32::MAX, 0);
+    frontier.push(&key, init_view);
+
+    // The batch: per state, its packed key, part numbers, shared part, view, and (only for
+    // the interpreter) the decoded state.
+    let mut b_key = vec![0u64; BATCH * w];
+    let mut b_ids = vec![0u32; BATCH * nt];
+    let mut b_shared = vec![0u8; BATCH * sl];
+    let mut b_view = [0u32; BATCH];
+    let mut b_state = vec![0u8; BATCH * n];
+    let mut b_decoded = [false; BATCH];
+    // Every thread has returned / some move is possible.
+    let mut b_all_done = [false; BATCH];
+    let mut b_any = [false; BATCH];
+    // Each state's successors: `s_*[b_succ[b]..b_succ[b + 1]]`.
+    let mut b_succ = [0usize; BATCH + 1];
+    let mut tries: Vec<Try> = Vec::new();
+    let mut blocked = Blocked::new(sl);
+    let mut looked: Vec<Cached> = Vec::new();
+    let mut faults: Vec<(usize, Mover, wqcheck_model::Fault)> = Vec::new();
+    // The batch's successors: packed keys (`w` words each) and the rest.
+    let mut s_key: Vec<u64> = Vec::new();
+    let mut succ: Vec<Succ> = Vec::new();
+    // Each state's moves to try: `tries[b_tries[b]..b_tries[b + 1]]`.
+    let mut b_tries = [0usize; BATCH + 1];
+    let mut next = vec![0u8; n];
+    let mut stuck = vec![0u8; n];
+    let mut idx = 0usize;
+    let mut level_end = 1usize;
+    let mut depth = 0u32;
+    let mut last_progress = Instant::now();
+    let finish = |mut o: Outcome,
+                  seen: &Seen,
+                  parents: &Parents,
+                  frontier: &Frontier,
+                  codec: &Codec,
+                  cache: &Option<StepCache>,
+                  depth: u32|
+     -> Outcome {
+        o.states = parents.len() as u64;
+        o.depth = depth;
+        o.elapsed = start.elapsed();
+        o.store_bytes = seen.bytes()
+            + parents.bytes()
+            + frontier.bytes()
+            + codec.interner.bytes()
+            + cache.as_ref().map(|c| c.bytes()).unwrap_or(0);
+        o
+    };
+    macro_rules! finish {
+        ($depth:expr) => {
+            finish(outcome, &seen, &parents, &frontier, &codec, &cache, $depth)
+        };
+    }
+    while idx < parents.len() {
+        if let Some(max) = opts.max_time {
+            if start.elapsed() >= max {
+                if outcome.violation.is_none() {
+                    outcome.verdict = Verdict::Inconclusive;
+                }
+                outcome.budget_hit = Some(format!("time limit of {} s", max.as_secs()));
+                return Ok(finish!(depth));
+            }
+        }
+        if let Some(p) = opts.progress {
+            if last_progress.elapsed() >= Duration::from_secs(1) {
+                last_progress = Instant::now();
+                p(&Progress {
+                    states: parents.len() as u64,
+                    depth,
+                    elapsed: start.elapsed(),
+                });
+            }
+        }
+        let count = BATCH.min(parents.len() - idx);
+        frontier.release(idx);
+        // 1. Read each state's key, part numbers and moves. The thread parts are read where
+        // the interner keeps them; a whole state is put together only for the interpreter.
+        tries.clear();
+        for b in 0..count {
+            b_tries[b] = tries.len();
+            let k = &mut b_key[b * w..(b + 1) * w];
+            let view_id = frontier.get(idx + b, k);
+            b_view[b] = view_id;
+            let shared = &mut b_shared[b * sl..(b + 1) * sl];
+            let ids = &mut b_ids[b * nt..(b + 1) * nt];
+            if w == 2 && width == 2 {
+                let mut kb = [0u8; 16];
+                kb[..8].copy_from_slice(&k[0].to_le_bytes());
+                kb[8..].copy_from_slice(&k[1].to_le_bytes());
+                for (t, id) in ids.iter_mut().enumerate() {
+                    let o = 2 * t;
+                    *id = u16::from_le_bytes([kb[o], kb[o + 1]]) as u32;
+                }
+                for (j, x) in shared.iter_mut().enumerate() {
+                    *x = kb[codec.soff + j];
+                }
+            } else {
+                for (t, id) in ids.iter_mut().enumerate() {
+                    *id = codec.id(k, t);
+                }
+                codec.shared(k, shared);
+            }
+            b_decoded[b] = false;
+            b_any[b] = false;
+            let mut all_done = true;
+            let mut index = 0u32;
+            let sh = blocked.key(shared);
+            for t in 0..nt {
+                let id = b_ids[b * nt + t];
+                if codec.interner.done[id as usize] {
+                    continue;
+                }
+                all_done = false;
+                if !blocked.get(model, &codec.interner, id, shared, sh) {
+                    tries.push(Try {
+                        index,
+                        mover: Mover::Thread(t as u8),
+                        key: (t as u8, id, view_id),
+                    });
+                }
+                index += 1;
+            }
+            b_all_done[b] = all_done;
+            for a in 0..l.nactors {
+                for c in 0..model.actor_choices(shared, a) {
+                    tries.push(Try {
+                        index,
+                        mover: Mover::Actor {
+                            actor: a as u8,
+                            choice: c as u8,
+                        },
+                        key: (0x80 | a as u8, c as u32, view_id),
+                    });
+                    index += 1;
+                }
+            }
+        }
+        b_tries[count] = tries.len();
+        // 2. Bring the step-cache entries in. The touched words are folded together and
+        // kept once at the end: a store per touch would wait for its load and fill the
+        // store buffer.
+        looked.clear();
+        if let Some(c) = cache.as_ref() {
+            let touched = c.touch_all(tries.iter().map(|tr| tr.key));
+            std::hint::black_box(touched);
+            c.lookup_all(tries.iter().map(|tr| tr.key), &mut looked);
+        } else {
+            looked.resize(tries.len(), Cached::Unknown);
+        }
+        // 3. Every state's successors, from the cache or the interpreter.
+        s_key.clear();
+        succ.clear();
+        faults.clear();
+        for b in 0..count {
+            b_succ[b] = succ.len();
+            let ids = &b_ids[b * nt..(b + 1) * nt];
+            for ti in b_tries[b]..b_tries[b + 1] {
+                let tr = &tries[ti];
+                let thread = match tr.mover {
+                    Mover::Thread(t) => Some(t as usize),
+                    Mover::Actor { .. } => None,
+                };
+                if let Some(c) = cache.as_ref() {
+                    match looked[ti] {
+                        Cached::Blocked => continue,
+                        Cached::Moved(step) => {
+                            b_any[b] = true;
+                            let hash = if w == 2 {
+                                let key = [b_key[2 * b], b_key[2 * b + 1]];
+                                let k = if width == 2 {
+                                    codec.apply16::<2>(key, ids, thread, step, c)?
+                                } else {
+                                    codec.apply16::<4>(key, ids, thread, step, c)?
+                                };
+                                s_key.extend_from_slice(&k);
+                                hash_words(&k)
+                            } else {
+                                let o = s_key.len();
+                                s_key.extend_from_slice(&b_key[b * w..(b + 1) * w]);
+                                let k = &mut s_key[o..o + w];
+                                codec.apply(k, ids, thread, step, c)?;
+                                hash_words(k)
+                            };
+                            succ.push(Succ {
+                                hash,
+                                view: step.view,
+                                index: tr.index,
+                            });
+                            continue;
+                        }
+                        Cached::Unknown => {}
+                    }
+                }
+                let cur = &mut b_state[b * n..(b + 1) * n];
+                if !b_decoded[b] {
+                    codec.decode(&b_key[b * w..(b + 1) * w], cur);
+                    b_decoded[b] = true;
+                }
+                next.copy_from_slice(cur);
+                match model.step(&mut next, tr.mover, None) {
+                    StepResult::Blocked => {
+                        if let Some(c) = cache.as_mut() {
+                            c.remember(tr.key, None);
+                        }
+                    }
+                    StepResult::Fault(f) => {
+                        b_any[b] = true;
+                        outcome.transitions += 1;
+                        faults.push((b, tr.mover, f));
+                    }
+                    StepResult::Moved => {
+                        b_any[b] = true;
+                        let o = s_key.len();
+                        s_key.resize(o + w, 0);
+                        let k = &mut s_key[o..o + w];
+                        let id = codec.encode(&next, cur, ids, thread, k)?;
+                        let mut vid = 0;
+                        if let Some(c) = cache.as_mut() {
+                            c.view_of(model, &next, &mut view);
+                            vid = c.view_id(&view, hash_tag(&view));
+                            let step = c.step_of(model, cur, &next, thread, id.unwrap_or(0), vid);
+                            c.remember(tr.key, Some(step));
+                        }
+                        succ.push(Succ {
+                            hash: hash_words(k),
+                            view: vid,
+                            index: tr.index,
+                        });
+                    }
+                }
+            }
+        }
+        b_succ[count] = succ.len();
+        outcome.transitions += succ.len() as u64;
+        // 4. Bring every successor's home slot in at once.
+        let touched = seen.touch_all(&succ);
+        std::hint::black_box(touched);
+        // 5. In BFS order: report, insert, check the budget and stuck states.
+        for b in 0..count {
+            let i = idx + b;
+            if i == level_end {
+                depth += 1;
+                level_end = parents.len();
+            }
+            for (_, m, f) in faults.iter().filter(|f| f.0 == b) {
+                if outcome.violation.is_some() {
+                    break;
+                }
+                let mut path = parents.path_to(model, i);
+                path.push(*m);
+                outcome.verdict = Verdict::AssertionFailed;
+                outcome.violation = Some(Violation {
+                    verdict: Verdict::AssertionFailed,
+                    message: f.message.clone(),
+                    span: Some(f.span),
+                });
+                outcome.path = path;
+                if !opts.full {
+                    return Ok(finish!(depth + 1));
+                }
+            }
+            let (first, end) = (b_succ[b], b_succ[b + 1]);
+            seen.reserve(end - first);
+            fresh.clear();
+            seen.insert_all(&s_key[first * w..end * w], &succ[first..end], &mut fresh);
+            for &j in fresh.iter() {
+                let j = first + j;
+                parents.push(i as u32, succ[j].index);
+                frontier.push(&s_key[j * w..(j + 1) * w], succ[j].view);
+                if let Some(max) = opts.max_states {
+                    if parents.len() as u64 >= max {
+                        if outcome.violation.is_none() {
+                            outcome.verdict = Verdict::Inconclusive;
+                        }
+                        outcome.budget_hit = Some(format!("state limit of {max} distinct states"));
+                        return Ok(finish!(depth));
+                    }
+                }
+            }
+            if !b_any[b] && !b_all_done[b] && outcome.violation.is_none() {
+                codec.decode(&b_key[b * w..(b + 1) * w], &mut stuck);
+                let v = model.classify_stuck(&stuck);
+                outcome.verdict = v.verdict;
+                outcome.violation = Some(v);
+                outcome.path = parents.path_to(model, i);
+                if !opts.full {
+                    return Ok(finish!(depth));
+                }
+            }
+        }
+        idx += count;
+    }
+    Ok(finish!(depth))
+}
