@@ -1,0 +1,663 @@
+//! Calls: of model functions (arity and argument types against their signatures) and of
+//! kernel API builtins, whose arguments are checked kind by kind against the table in
+//! `builtins` (queues, shared variables, entries, dropped arguments). An argument of a call
+//! that is already wrong is still checked loosely, so each mistake is reported once.
+
+use wqcheck_model::ir::{self, FuncId, Span, Value, VarId};
+
+use crate::ast::{self, ExprKind as AK, UnaryOp};
+use crate::builtins::{self, ArgKind, LArg, Ret};
+use crate::diag::suggest;
+
+use super::expr::bool_normalize;
+use super::{err_expr, mk, Checker, Sym, TExpr, Ty};
+
+impl<'a> Checker<'a> {
+    pub(super) fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> TExpr {
+        let n = name.name.as_str();
+        if let Some((Sym::Func(id), _)) = self.globals.get(n).copied() {
+            return self.call_function(id, name, args, span);
+        }
+        if let Some(def) = builtins::lookup(n) {
+            return self.call_builtin(def, args, span);
+        }
+        if n == "DEFINE_WAIT" {
+            self.error_help(
+                span,
+                "`DEFINE_WAIT(w)` is a declaration, not an expression",
+                "write it as a statement of its own: `DEFINE_WAIT(wait);`",
+            );
+            return err_expr(span);
+        }
+        // Check the arguments anyway, for their own errors.
+        for a in args {
+            self.check_loose(a);
+        }
+        if let Some((sym, _)) = self.globals.get(n).copied() {
+            self.error(
+                name.span,
+                format!("`{n}` is {}, not a function", sym.what()),
+            );
+            return err_expr(span);
+        }
+        if self.cx.scope.contains_key(n) {
+            self.error(
+                name.span,
+                format!("`{n}` is a local variable, not a function"),
+            );
+            return err_expr(span);
+        }
+        let funcs: Vec<String> = self.sigs.iter().map(|s| s.name.clone()).collect();
+        let help = suggest(
+            n,
+            funcs
+                .iter()
+                .map(|s| s.as_str())
+                .chain(builtins::all().map(|b| b.name)),
+        );
+        self.error_opt(
+            name.span,
+            format!("unknown function or builtin `{n}`"),
+            help,
+        );
+        err_expr(span)
+    }
+
+    /// Checks an argument of a call that is already wrong (unknown callee, wrong count)
+    /// for its own errors, accepting the global names builtins take (`q`, `&q->lock`,
+    /// `&X`) without complaint.
+    fn check_loose(&mut self, a: &ast::Expr) {
+        let mut x = a;
+        if let AK::Unary(UnaryOp::AddrOf, inner) = &x.kind {
+            x = inner;
+        }
+        if let AK::Member { base, .. } = &x.kind {
+            if base
+                .as_ident()
+                .is_some_and(|n| self.globals.contains_key(n))
+            {
+                return;
+            }
+        }
+        if x.as_ident()
+            .is_some_and(|n| self.globals.contains_key(n) || builtins::constant(n).is_some())
+        {
+            return;
+        }
+        let _ = self.expr(a);
+    }
+
+    fn call_function(
+        &mut self,
+        id: FuncId,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> TExpr {
+        let Some((params, ret, display)) = self.sigs.get(id as usize).map(|s| {
+            (
+                s.params.iter().map(|p| p.1).collect::<Vec<_>>(),
+                s.ret,
+                s.display(),
+            )
+        }) else {
+            return err_expr(span);
+        };
+        let in_atomic = self.cx.atomic.is_some();
+        self.cx.calls.push((id, name.span, in_atomic));
+        if args.len() != params.len() {
+            for a in args {
+                self.check_loose(a);
+            }
+            self.error_help(
+                span,
+                format!(
+                    "`{}` takes {} but {} {} given",
+                    name.name,
+                    plural(params.len(), "argument"),
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                ),
+                format!("the signature is `{display}`"),
+            );
+            return err_expr(span);
+        }
+        let mut lowered = Vec::new();
+        for (i, (a, pty)) in args.iter().zip(params).enumerate() {
+            let v = self.arg_value(a, pty);
+            let v = self.coerce(v, pty, &format!("argument {} of `{}`", i + 1, name.name));
+            lowered.push(bool_normalize(v, pty).e);
+        }
+        mk(
+            ir::ExprKind::Call {
+                func: id,
+                args: lowered,
+            },
+            ret,
+            span,
+        )
+    }
+
+    /// An argument value; an entry local where a pointer is expected gets the `&` hint.
+    fn arg_value(&mut self, a: &ast::Expr, want: Ty) -> TExpr {
+        if want == Ty::EntryPtr {
+            if let Some(n) = a.as_ident() {
+                if let Some(id) = self.cx.scope.get(n).copied() {
+                    if self.cx.local_tys.get(id as usize) == Some(&Ty::Entry) {
+                        self.error_help(
+                            a.span,
+                            format!("expected a `wait_queue_entry_t *`, found the wait entry `{n}` itself"),
+                            format!("write `&{n}`"),
+                        );
+                        return err_expr(a.span);
+                    }
+                }
+            }
+        }
+        self.value(a)
+    }
+
+    fn call_builtin(
+        &mut self,
+        def: &'static builtins::BuiltinDef,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> TExpr {
+        let n = def.name;
+        if args.len() < def.min_args || args.len() > def.args.len() {
+            for a in args {
+                self.check_loose(a);
+            }
+            let expected = if def.min_args == def.args.len() {
+                plural(def.args.len(), "argument")
+            } else {
+                format!("{} to {} arguments", def.min_args, def.args.len())
+            };
+            self.error_help(
+                span,
+                format!(
+                    "`{n}` takes {expected} but {} {} given",
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                ),
+                format!("the signature is `{}`", def.sig),
+            );
+            return err_expr(span);
+        }
+        let mut lowered = Vec::new();
+        let mut ok = true;
+        let mut loc_ty = Ty::Int;
+        for (a, kind) in args.iter().zip(def.args.iter().copied()) {
+            match self.builtin_arg(def, a, kind) {
+                Some(l) => {
+                    if let LArg::Loc(ir::Loc::Var(v), _) = &l {
+                        if let Some(ir::VarType::Bit) = self.vars.get(*v as usize).map(|x| x.ty) {
+                            loc_ty = Ty::Bool;
+                        }
+                    }
+                    lowered.push(l);
+                }
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return err_expr(span);
+        }
+        let ret = match def.ret {
+            Ret::Void => Ty::Void,
+            Ret::Int => Ty::Int,
+            Ret::Bool => Ty::Bool,
+            Ret::OfLoc => loc_ty,
+        };
+        let konst = |v: Value| ir::Expr {
+            kind: ir::ExprKind::Const(v),
+            ty: ir::Type::Int,
+            span,
+        };
+        match builtins::build(def.op, lowered, &konst) {
+            Some((op, args)) => mk(ir::ExprKind::Builtin { op, args }, ret, span),
+            None => {
+                // The table and `build` disagree: a bug in this crate, not in the model.
+                self.error(span, format!("internal error: cannot lower `{n}`"));
+                err_expr(span)
+            }
+        }
+    }
+
+    fn declared_queues(&self) -> String {
+        let qs: Vec<&str> = self
+            .queues
+            .iter()
+            .filter(|q| q.kind == ir::QueueKind::WaitQueue)
+            .map(|q| q.name.as_str())
+            .collect();
+        if qs.is_empty() {
+            "no wait queue is declared; add `waitqueue NAME until CONDITION;` at top level"
+                .to_string()
+        } else {
+            format!("declared wait queues: {}", qs.join(", "))
+        }
+    }
+
+    /// A wait queue named by `n` (the identifier in `q`, `&q` or `&q->lock`).
+    fn queue_named(&mut self, n: &str, span: Span, bname: &str) -> Option<ir::QueueId> {
+        match self.globals.get(n).copied() {
+            Some((Sym::Queue(q), _)) => Some(q),
+            Some((sym, _)) => {
+                let help = self.declared_queues();
+                let extra =
+                    if matches!(sym, Sym::Var(_)) && self.futex_of.contains_key(&self.var_id(n)) {
+                        " (its futex queue is used with `futex_wait`/`futex_wake`)"
+                    } else {
+                        ""
+                    };
+                self.error_help(
+                    span,
+                    format!("`{n}` is {}, not a wait queue{extra}", sym.what()),
+                    help,
+                );
+                None
+            }
+            None => {
+                let help = self.declared_queues();
+                let queues: Vec<String> = self
+                    .queues
+                    .iter()
+                    .filter(|q| q.kind == ir::QueueKind::WaitQueue)
+                    .map(|q| q.name.clone())
+                    .collect();
+                let help = match suggest(n, queues.iter().map(|s| s.as_str())) {
+                    Some(s) => format!("{s} ({help})"),
+                    None => help,
+                };
+                let msg = if self.cx.scope.contains_key(n) {
+                    format!("`{n}` is a local variable, not a wait queue (in `{bname}`)")
+                } else {
+                    format!("unknown queue `{n}`")
+                };
+                self.error_help(span, msg, help);
+                None
+            }
+        }
+    }
+
+    fn var_id(&self, n: &str) -> VarId {
+        match self.globals.get(n) {
+            Some((Sym::Var(v), _)) => *v,
+            _ => VarId::MAX,
+        }
+    }
+
+    /// A shared variable named `n`, for a builtin that needs one.
+    fn shared_named(&mut self, n: &str, span: Span, bname: &str, need: &str) -> Option<VarId> {
+        if self.cx.scope.contains_key(n) {
+            self.error_help(
+                span,
+                format!("`{n}` is a local variable; `{bname}` needs {need}"),
+                "builtins act on shared variables, declared at top level",
+            );
+            return None;
+        }
+        match self.globals.get(n).copied() {
+            Some((Sym::Var(v), _)) => Some(v),
+            Some((sym, _)) => {
+                let sig = builtins::lookup(bname).map_or("", |b| b.sig);
+                self.error_help(
+                    span,
+                    format!("`{n}` is {}; `{bname}` needs {need}", sym.what()),
+                    format!("the signature is `{sig}`"),
+                );
+                None
+            }
+            None => {
+                let help = self
+                    .suggest_var(n)
+                    .or_else(|| Some(format!("declare it at top level, e.g. `bit {n};`")));
+                self.error_opt(span, format!("undeclared variable `{n}`"), help);
+                None
+            }
+        }
+    }
+
+    fn builtin_arg(
+        &mut self,
+        def: &'static builtins::BuiltinDef,
+        a: &ast::Expr,
+        kind: ArgKind,
+    ) -> Option<LArg> {
+        let bname = def.name;
+        let span = a.span;
+        // `&X` and `X` are both accepted where a variable or queue is expected.
+        let stripped = match &a.kind {
+            AK::Unary(UnaryOp::AddrOf, inner) => inner.as_ref(),
+            _ => a,
+        };
+        match kind {
+            ArgKind::Bit => {
+                let Some(n) = stripped.as_ident() else {
+                    let _ = self.expr(a);
+                    self.error_help(
+                        span,
+                        format!("`{bname}` needs a shared `bit` variable here"),
+                        format!("write the variable's name, e.g. `{}`", def.sig),
+                    );
+                    return None;
+                };
+                let v = self.shared_named(n, stripped.span, bname, "a shared `bit` variable")?;
+                match self.vars.get(v as usize).map(|x| x.ty) {
+                    Some(ir::VarType::Bit) => Some(LArg::Var(v)),
+                    Some(ir::VarType::Int { min, max }) => {
+                        self.error_help(
+                            stripped.span,
+                            format!("`{n}` is an `int<{min}..{max}>`; `{bname}` needs a `bit` variable"),
+                            format!("declare `{n}` as `bit`, or use `READ_ONCE`/`WRITE_ONCE`/atomics on it"),
+                        );
+                        None
+                    }
+                    None => None,
+                }
+            }
+            ArgKind::Loc => {
+                if let AK::Member { base, field, arrow } = &stripped.kind {
+                    if field.name != "flags" {
+                        self.error_help(
+                            stripped.span,
+                            format!("`{bname}` cannot act on `->{}`", field.name),
+                            "the only entry field atomics act on is `flags`: write `&wait->flags`",
+                        );
+                        return None;
+                    }
+                    let e = self.entry_base(base, *arrow, field)?;
+                    return Some(LArg::Loc(ir::Loc::EntryFlags, Some(e.e)));
+                }
+                let Some(n) = stripped.as_ident() else {
+                    let _ = self.expr(a);
+                    self.error_help(
+                        span,
+                        format!("`{bname}` needs a shared variable here"),
+                        format!(
+                            "write `&X` for a shared variable `X` (or `&wait->flags`): `{}`",
+                            def.sig
+                        ),
+                    );
+                    return None;
+                };
+                let v = self.shared_named(n, stripped.span, bname, "a shared variable")?;
+                Some(LArg::Loc(ir::Loc::Var(v), None))
+            }
+            ArgKind::Futex => {
+                let Some(n) = stripped.as_ident() else {
+                    let _ = self.expr(a);
+                    self.error_help(
+                        span,
+                        format!("`{bname}` needs a shared variable with a futex queue"),
+                        format!("write `{}`", def.sig),
+                    );
+                    return None;
+                };
+                let v = self.shared_named(
+                    n,
+                    stripped.span,
+                    bname,
+                    "a shared variable with a futex queue",
+                )?;
+                match self.futex_of.get(&v).copied() {
+                    Some(q) => Some(LArg::Queue(q)),
+                    None => {
+                        self.error_help(
+                            stripped.span,
+                            format!("`{n}` has no futex queue"),
+                            format!("declare one at top level: `futex {n} until CONDITION;` (the condition its waiters wait for)"),
+                        );
+                        None
+                    }
+                }
+            }
+            ArgKind::Queue => {
+                if let AK::Member { base, field, .. } = &stripped.kind {
+                    if field.name == "lock" {
+                        if let Some(n) = base.as_ident() {
+                            self.error_help(
+                                span,
+                                format!("`{bname}` takes the wait queue itself, not its lock"),
+                                format!("write `{n}`: `{}`", def.sig),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                let Some(n) = stripped.as_ident() else {
+                    let _ = self.expr(a);
+                    let help = self.declared_queues();
+                    self.error_help(span, format!("`{bname}` needs a wait queue here"), help);
+                    return None;
+                };
+                self.queue_named(n, stripped.span, bname).map(LArg::Queue)
+            }
+            ArgKind::Lock => {
+                let help = |qn: &str| format!("write `&{qn}->lock`: `{}`", def.sig);
+                if let AK::Member {
+                    base,
+                    field,
+                    arrow: true,
+                } = &stripped.kind
+                {
+                    if field.name == "lock" && !std::ptr::eq(stripped, a) {
+                        if let Some(n) = base.as_ident() {
+                            // `&q->lock`: the expected form.
+                            return self.queue_named(n, base.span, bname).map(LArg::Queue);
+                        }
+                    }
+                }
+                // Near misses: `q`, `&q`, `q->lock`, `&q.lock`, `&q->list`.
+                let near = match &stripped.kind {
+                    AK::Ident(n) => Some((n.as_str(), stripped.span)),
+                    AK::Member { base, .. } => base.as_ident().map(|n| (n, base.span)),
+                    _ => None,
+                };
+                if let Some((qn, qspan)) = near {
+                    self.queue_named(qn, qspan, bname)?;
+                    self.error_help(
+                        span,
+                        format!("`{bname}` takes a wait queue's lock"),
+                        help(qn),
+                    );
+                    return None;
+                }
+                let _ = self.expr(a);
+                self.error_help(
+                    span,
+                    format!("`{bname}` takes a wait queue's lock"),
+                    help("q"),
+                );
+                None
+            }
+            ArgKind::Entry => {
+                let v = self.arg_value(a, Ty::EntryPtr);
+                match v.ty {
+                    Ty::Err => None,
+                    Ty::EntryPtr => Some(LArg::Value(v.e)),
+                    t => {
+                        self.error_help(
+                            span,
+                            format!(
+                                "`{bname}` needs a `wait_queue_entry_t *`, found `{}`",
+                                t.name()
+                            ),
+                            format!(
+                                "pass `&wait` for a local `wait_queue_entry_t wait`: `{}`",
+                                def.sig
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
+            ArgKind::EntryNode => {
+                if let AK::Member { base, field, arrow } = &stripped.kind {
+                    if field.name == "entry" && !std::ptr::eq(stripped, a) {
+                        let e = self.entry_base(base, *arrow, field)?;
+                        return Some(LArg::Value(e.e));
+                    }
+                }
+                let hint = match stripped.as_ident() {
+                    Some(n)
+                        if self
+                            .cx
+                            .scope
+                            .get(n)
+                            .and_then(|id| self.cx.local_tys.get(*id as usize))
+                            == Some(&Ty::Entry) =>
+                    {
+                        format!("write `&{n}.entry`")
+                    }
+                    Some(n) => format!("write `&{n}->entry`"),
+                    None => format!("write `{}`", def.sig),
+                };
+                let _ = self.expr(a);
+                self.error_help(span, format!("`{bname}` takes an entry's list node"), hint);
+                None
+            }
+            ArgKind::Value => {
+                let v = self.value(a);
+                if !v.ty.is_int() {
+                    self.error_help(
+                        span,
+                        format!("`{bname}` needs an integer here, found `{}`", v.ty.name()),
+                        format!("the signature is `{}`", def.sig),
+                    );
+                    return None;
+                }
+                if v.ty == Ty::Err {
+                    return None;
+                }
+                Some(LArg::Value(v.e))
+            }
+            ArgKind::Task => {
+                let v = self.value(a);
+                match v.ty {
+                    Ty::Task => Some(LArg::Value(v.e)),
+                    Ty::Err => None,
+                    t => {
+                        self.error_help(
+                            span,
+                            format!("`{bname}` needs a task, found `{}`", t.name()),
+                            "a task is `current`, `wait->private` or a `struct task_struct *`",
+                        );
+                        None
+                    }
+                }
+            }
+            ArgKind::Current => {
+                if matches!(a.kind, AK::Current) {
+                    Some(LArg::Dropped)
+                } else {
+                    let _ = self.expr(a);
+                    self.error_help(
+                        span,
+                        format!("`{bname}` can only test the current task"),
+                        format!("write `current`: `{}`", def.sig),
+                    );
+                    None
+                }
+            }
+            ArgKind::Order => {
+                let ord = a.as_ident().and_then(builtins::ordering);
+                match ord {
+                    Some(o) => Some(LArg::Order(o)),
+                    None => {
+                        let _ = self.expr(a);
+                        self.error_help(
+                            span,
+                            "expected a memory ordering constant",
+                            "one of `memory_order_relaxed`, `memory_order_acquire`, `memory_order_release`, `memory_order_acq_rel`, `memory_order_seq_cst`",
+                        );
+                        None
+                    }
+                }
+            }
+            ArgKind::FlagsLocal => {
+                let ok = a.as_ident().is_some_and(|n| {
+                    self.cx
+                        .scope
+                        .get(n)
+                        .and_then(|id| self.cx.local_tys.get(*id as usize))
+                        .is_some_and(|t| *t == Ty::Int)
+                });
+                if ok {
+                    Some(LArg::Dropped)
+                } else {
+                    let _ = self.expr(a);
+                    self.error_help(
+                        span,
+                        format!(
+                            "the `flags` argument of `{bname}` must be an `int` local variable"
+                        ),
+                        "declare `unsigned long flags;` in the function (its value is ignored)",
+                    );
+                    None
+                }
+            }
+            ArgKind::Key => {
+                let v = self.value(a);
+                match v.ty {
+                    Ty::Null | Ty::VoidPtr | Ty::Err => Some(LArg::Dropped),
+                    _ if matches!(v.e.kind, ir::ExprKind::Const(0)) => Some(LArg::Dropped),
+                    t => {
+                        self.error_help(
+                            span,
+                            format!(
+                                "`{bname}` needs a wake key (`NULL` or a `void *`), found `{}`",
+                                t.name()
+                            ),
+                            format!("the signature is `{}`", def.sig),
+                        );
+                        None
+                    }
+                }
+            }
+            ArgKind::Ignored => {
+                let v = self.value(a);
+                if !v.ty.is_int() {
+                    self.error_help(
+                        span,
+                        format!("`{bname}` needs an integer here, found `{}`", v.ty.name()),
+                        format!("the signature is `{}`", def.sig),
+                    );
+                    return None;
+                }
+                if has_effects(&v.e) {
+                    self.error_help(
+                        span,
+                        "this argument is ignored by the model, so it must not have side effects",
+                        "pass a constant such as `0`",
+                    );
+                    return None;
+                }
+                Some(LArg::Dropped)
+            }
+        }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Whether evaluating `e` does anything besides computing a value.
+fn has_effects(e: &ir::Expr) -> bool {
+    match &e.kind {
+        ir::ExprKind::Assign { .. } | ir::ExprKind::Call { .. } | ir::ExprKind::Builtin { .. } => {
+            true
+        }
+        ir::ExprKind::Unary(_, x) => has_effects(x),
+        ir::ExprKind::Binary(_, a, b) => has_effects(a) || has_effects(b),
+        ir::ExprKind::Ternary(c, a, b) => has_effects(c) || has_effects(a) || has_effects(b),
+        ir::ExprKind::Field { entry, .. } => has_effects(entry),
+        _ => false,
+    }
+}

@@ -1,0 +1,279 @@
+//! The checker: resolves names and types in the AST and lowers it to
+//! [`wqcheck_model::ir::Program`].
+//!
+//! It owns every static rule of docs/dsl.md (and the well-formedness rules documented in
+//! `ir.rs`): unique global and local names, constant expressions and ranges, wake
+//! conditions, builtin argument kinds, entry-typed operations, `break`/`continue`/`return`/
+//! `goto` placement around loops and `atomic` blocks, return values, wake-function
+//! signatures and the absence of recursion. It reports every problem it finds, not just
+//! the first, and produces IR only when there is none.
+//!
+//! This module holds the checker's state, its types and the diagnostics plumbing; the
+//! passes live in submodules, one per concern, in the order `check` runs them:
+//! `globals` (declarations, constants, shared variables, queues), `stmt` (function bodies
+//! and statements), `expr` (expressions, types, places), `call` (model functions and
+//! builtins) and `callgraph` (recursion and nested `atomic` blocks through calls).
+
+mod call;
+mod callgraph;
+mod expr;
+mod globals;
+mod stmt;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use wqcheck_model::ir::{self, FuncId, LocalId, Span, Value, VarId};
+
+use crate::ast::{self, TypeName};
+use crate::diag::Diagnostic;
+
+/// The checker's types: the IR's, plus `void *`, the type of `NULL`, and an error type
+/// that is compatible with everything (so one mistake is reported once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ty {
+    Void,
+    Int,
+    Bool,
+    Entry,
+    EntryPtr,
+    Task,
+    WakeFn,
+    VoidPtr,
+    Null,
+    Err,
+}
+
+impl Ty {
+    fn from_ast(t: TypeName) -> Ty {
+        match t {
+            TypeName::Void => Ty::Void,
+            TypeName::Int => Ty::Int,
+            TypeName::Bool => Ty::Bool,
+            TypeName::Entry => Ty::Entry,
+            TypeName::EntryPtr => Ty::EntryPtr,
+            TypeName::Task => Ty::Task,
+            TypeName::VoidPtr => Ty::VoidPtr,
+        }
+    }
+
+    /// The IR has no `void *`: such a value is always NULL, so it is typed as a NULL
+    /// entry pointer (this also keeps `void *` parameters out of thread bodies).
+    pub(crate) fn ir(self) -> ir::Type {
+        match self {
+            Ty::Void => ir::Type::Void,
+            Ty::Int | Ty::Null | Ty::Err => ir::Type::Int,
+            Ty::Bool => ir::Type::Bool,
+            Ty::Entry => ir::Type::Entry,
+            Ty::EntryPtr | Ty::VoidPtr => ir::Type::EntryPtr,
+            Ty::Task => ir::Type::Task,
+            Ty::WakeFn => ir::Type::WakeFn,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Ty::Void => "void",
+            Ty::Int => "int",
+            Ty::Bool => "bool",
+            Ty::Entry => "wait_queue_entry_t",
+            Ty::EntryPtr => "wait_queue_entry_t *",
+            Ty::Task => "struct task_struct *",
+            Ty::WakeFn => "wake function",
+            Ty::VoidPtr => "void *",
+            Ty::Null => "NULL",
+            Ty::Err => "<error>",
+        }
+    }
+
+    fn is_int(self) -> bool {
+        matches!(self, Ty::Int | Ty::Bool | Ty::Err)
+    }
+
+    fn is_ptr(self) -> bool {
+        matches!(
+            self,
+            Ty::EntryPtr | Ty::Task | Ty::WakeFn | Ty::VoidPtr | Ty::Null
+        )
+    }
+
+    /// Usable as a condition (`if`, `!`, `&&`).
+    fn is_truthy(self) -> bool {
+        self.is_int() || self.is_ptr()
+    }
+}
+
+/// A lowered expression with its checker type.
+#[derive(Clone, Debug)]
+pub(crate) struct TExpr {
+    pub e: ir::Expr,
+    pub ty: Ty,
+}
+
+fn mk(kind: ir::ExprKind, ty: Ty, span: Span) -> TExpr {
+    TExpr {
+        e: ir::Expr {
+            kind,
+            ty: ty.ir(),
+            span,
+        },
+        ty,
+    }
+}
+
+fn err_expr(span: Span) -> TExpr {
+    mk(ir::ExprKind::Const(0), Ty::Err, span)
+}
+
+/// What a global name is.
+#[derive(Clone, Copy, Debug)]
+enum Sym {
+    Var(VarId),
+    Const(usize),
+    Queue(ir::QueueId),
+    Func(FuncId),
+}
+
+impl Sym {
+    fn what(self) -> &'static str {
+        match self {
+            Sym::Var(_) => "a shared variable",
+            Sym::Const(_) => "a constant",
+            Sym::Queue(_) => "a wait queue",
+            Sym::Func(_) => "a function",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ConstState {
+    Pending,
+    Done(Value, Ty),
+    Failed,
+}
+
+struct ConstInfo {
+    state: ConstState,
+}
+
+struct Sig {
+    name: String,
+    params: Vec<(String, Ty, Span)>,
+    ret: Ty,
+    is_wake: bool,
+}
+
+impl Sig {
+    fn display(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|(n, t, _)| format!("{} {n}", t.name()))
+            .map(|s| s.replace("* ", "*"))
+            .collect();
+        let params = if params.is_empty() {
+            "void".to_string()
+        } else {
+            params.join(", ")
+        };
+        format!("{} {}({params})", self.ret.name(), self.name)
+    }
+}
+
+/// Per-function lowering state.
+#[derive(Default)]
+struct FnCx {
+    locals: Vec<ir::Local>,
+    local_tys: Vec<Ty>,
+    scope: HashMap<String, LocalId>,
+    /// Every local declared anywhere in the function, for "declared later" hints.
+    all_decls: HashMap<String, Span>,
+    labels: HashMap<String, LabelInfo>,
+    label_count: usize,
+    loop_depth: usize,
+    /// The enclosing atomic block: its start offset (its identity) and the loop depth
+    /// when it was entered.
+    atomic: Option<(u32, usize)>,
+    calls: Vec<(FuncId, Span, bool)>,
+    has_atomic: bool,
+}
+
+#[derive(Clone, Copy)]
+struct LabelInfo {
+    id: ir::LabelId,
+    atomic: Option<u32>,
+}
+
+pub(crate) struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    diags: Vec<Diagnostic>,
+    globals: HashMap<String, (Sym, Span)>,
+    consts: Vec<ConstInfo>,
+    vars: Vec<ir::SharedVar>,
+    queues: Vec<ir::Queue>,
+    futex_of: HashMap<VarId, ir::QueueId>,
+    sigs: Vec<Sig>,
+    cx: FnCx,
+}
+
+/// Checks a parsed model and lowers it.
+pub(crate) fn check(
+    file: &str,
+    text: &str,
+    items: &[ast::Item],
+) -> Result<ir::Program, Vec<Diagnostic>> {
+    let mut ck = Checker {
+        file,
+        text,
+        diags: Vec::new(),
+        globals: HashMap::new(),
+        consts: Vec::new(),
+        vars: Vec::new(),
+        queues: Vec::new(),
+        futex_of: HashMap::new(),
+        sigs: Vec::new(),
+        cx: FnCx::default(),
+    };
+    ck.declare_globals(items);
+    ck.eval_consts(items);
+    ck.check_vars(items);
+    ck.check_queues(items);
+    let functions = ck.lower_functions(items);
+    ck.check_call_graph(&functions);
+    if !ck.diags.is_empty() {
+        let mut d = ck.diags;
+        d.sort_by_key(|d| (d.span.start, d.span.end));
+        return Err(d);
+    }
+    let functions = functions.into_iter().map(|(f, _)| f).collect();
+    Ok(ir::Program {
+        source: Arc::new(ir::Source {
+            name: file.to_string(),
+            text: text.to_string(),
+        }),
+        vars: ck.vars,
+        queues: ck.queues,
+        functions,
+    })
+}
+
+impl<'a> Checker<'a> {
+    fn error(&mut self, span: Span, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::new(self.file, span, msg));
+    }
+
+    fn error_help(&mut self, span: Span, msg: impl Into<String>, help: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::new(self.file, span, msg).with_help(help));
+    }
+
+    fn error_opt(&mut self, span: Span, msg: impl Into<String>, help: Option<String>) {
+        self.diags
+            .push(Diagnostic::new(self.file, span, msg).with_opt_help(help));
+    }
+
+    fn line_of(&self, span: Span) -> usize {
+        crate::diag::line_col(self.text, span.start as usize).0
+    }
+}

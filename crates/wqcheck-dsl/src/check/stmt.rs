@@ -1,0 +1,411 @@
+//! Function bodies: each function's parameters and locals, the prepass that collects
+//! labels and declarations, and every statement, with the placement rules for `break`,
+//! `continue`, `return` and `goto` around loops and `atomic` blocks. Per-function state
+//! lives in `FnCx`, reset for each function and handed on to the call-graph check.
+
+use wqcheck_model::ir::{self, FuncId, LocalId, Place, Span};
+
+use crate::ast::{self, StmtKind as SK};
+use crate::diag::suggest;
+
+use super::expr::bool_normalize;
+use super::{mk, Checker, FnCx, LabelInfo, Ty};
+
+impl<'a> Checker<'a> {
+    pub(super) fn lower_functions(&mut self, items: &[ast::Item]) -> Vec<(ir::Function, FnCx)> {
+        let mut out = Vec::new();
+        let mut id: FuncId = 0;
+        for item in items {
+            let ast::Item::Func(f) = item else { continue };
+            out.push(self.lower_function(id, f));
+            id += 1;
+        }
+        out
+    }
+
+    fn lower_function(&mut self, id: FuncId, f: &ast::Func) -> (ir::Function, FnCx) {
+        self.cx = FnCx::default();
+        let ret = self.sigs.get(id as usize).map_or(Ty::Err, |s| s.ret);
+        for p in &f.params {
+            let ty = Ty::from_ast(p.ty.ty);
+            self.declare_local(&p.name, ty);
+        }
+        let params = self.cx.locals.len();
+        self.prepass(&f.body, None);
+        let body = self.block(&f.body, ret, &f.name.name);
+        let cx = std::mem::take(&mut self.cx);
+        let func = ir::Function {
+            name: f.name.name.clone(),
+            params,
+            locals: cx.locals.clone(),
+            ret: ret.ir(),
+            body,
+            labels: cx.label_count,
+            span: f.span,
+        };
+        (func, cx)
+    }
+
+    fn declare_local(&mut self, name: &ast::Ident, ty: Ty) -> Option<LocalId> {
+        let n = &name.name;
+        if let Some(prev) = self.cx.scope.get(n).copied() {
+            let line = self
+                .cx
+                .locals
+                .get(prev as usize)
+                .map_or(0, |l| self.line_of(l.span));
+            self.error_help(
+                name.span,
+                format!("`{n}` is declared twice in this function"),
+                format!("the first declaration is at line {line}; local names are unique within a function"),
+            );
+            return None;
+        }
+        // Declared even if the name is reserved, so that its uses do not cascade.
+        let _ = self.check_new_name(name, true);
+        let id = self.cx.locals.len() as LocalId;
+        self.cx.locals.push(ir::Local {
+            name: n.clone(),
+            ty: ty.ir(),
+            span: name.span,
+        });
+        self.cx.local_tys.push(ty);
+        self.cx.scope.insert(n.clone(), id);
+        Some(id)
+    }
+
+    /// Collects labels (reporting duplicates) and every local declaration.
+    fn prepass(&mut self, stmts: &[ast::Stmt], atomic: Option<u32>) {
+        for s in stmts {
+            self.prepass_stmt(s, atomic);
+        }
+    }
+
+    fn prepass_stmt(&mut self, s: &ast::Stmt, atomic: Option<u32>) {
+        match &s.kind {
+            SK::Label(l) => {
+                if self.cx.labels.contains_key(&l.name) {
+                    self.error_help(
+                        l.span,
+                        format!("label `{}` is defined twice", l.name),
+                        "labels must be unique within a function",
+                    );
+                } else {
+                    let id = self.cx.label_count as ir::LabelId;
+                    self.cx.label_count += 1;
+                    self.cx
+                        .labels
+                        .insert(l.name.clone(), LabelInfo { id, atomic });
+                }
+            }
+            SK::Decl { vars, .. } => {
+                for (n, _) in vars {
+                    self.cx.all_decls.entry(n.name.clone()).or_insert(n.span);
+                }
+            }
+            SK::DefineWait(n) => {
+                self.cx.all_decls.entry(n.name.clone()).or_insert(n.span);
+            }
+            SK::If {
+                then_branch,
+                else_branch,
+                ..
+            } => {
+                self.prepass_stmt(then_branch, atomic);
+                if let Some(e) = else_branch {
+                    self.prepass_stmt(e, atomic);
+                }
+            }
+            SK::While { body, .. } | SK::DoWhile { body, .. } => self.prepass_stmt(body, atomic),
+            SK::For { init, body, .. } => {
+                if let Some(i) = init {
+                    self.prepass_stmt(i, atomic);
+                }
+                self.prepass_stmt(body, atomic);
+            }
+            SK::Atomic(b) => self.prepass(b, Some(atomic.unwrap_or(s.span.start))),
+            SK::Block(b) => self.prepass(b, atomic),
+            _ => {}
+        }
+    }
+
+    fn block(&mut self, stmts: &[ast::Stmt], ret: Ty, fname: &str) -> Vec<ir::Stmt> {
+        let mut out = Vec::new();
+        for s in stmts {
+            self.stmt(s, ret, fname, &mut out);
+        }
+        out
+    }
+
+    /// The body of an `if`, `else` or loop: a braced block becomes its statements.
+    fn sub(&mut self, s: &ast::Stmt, ret: Ty, fname: &str) -> Vec<ir::Stmt> {
+        if let SK::Block(body) = &s.kind {
+            return self.block(body, ret, fname);
+        }
+        let mut out = Vec::new();
+        self.stmt(s, ret, fname, &mut out);
+        out
+    }
+
+    fn leaves_atomic(&self) -> bool {
+        matches!(self.cx.atomic, Some((_, base)) if self.cx.loop_depth == base)
+    }
+
+    fn stmt(&mut self, s: &ast::Stmt, ret: Ty, fname: &str, out: &mut Vec<ir::Stmt>) {
+        let span = s.span;
+        let push = |out: &mut Vec<ir::Stmt>, kind| out.push(ir::Stmt { kind, span });
+        const ATOMIC_HELP: &str =
+            "an `atomic` block runs as one step: no `goto`, `break`, `continue` or `return` may leave it";
+        match &s.kind {
+            SK::Expr(e) => {
+                let e = self.expr(e);
+                push(out, ir::StmtKind::Expr(e.e));
+            }
+            SK::Decl { ty, vars } => {
+                let lty = Ty::from_ast(ty.ty);
+                if lty == Ty::Void {
+                    self.error_help(ty.span, "a local cannot have type `void`", "use `int`");
+                }
+                for (name, init) in vars {
+                    let id = self.declare_local(name, lty);
+                    let Some(init) = init else { continue };
+                    if lty == Ty::Entry {
+                        self.error_help(
+                            init.span,
+                            format!(
+                                "the wait entry `{}` cannot be initialized with a value",
+                                name.name
+                            ),
+                            format!(
+                                "write `DEFINE_WAIT({});` or call `init_wait(&{})`",
+                                name.name, name.name
+                            ),
+                        );
+                        continue;
+                    }
+                    let v = self.value(init);
+                    let v = self.coerce(v, lty, &format!("the initializer of `{}`", name.name));
+                    let v = bool_normalize(v, lty);
+                    if let Some(id) = id {
+                        let e = mk(
+                            ir::ExprKind::Assign {
+                                place: Place::Local(id),
+                                op: None,
+                                value: Box::new(v.e),
+                                post: false,
+                            },
+                            lty,
+                            name.span.to(init.span),
+                        );
+                        push(out, ir::StmtKind::Expr(e.e));
+                    }
+                }
+            }
+            SK::DefineWait(name) => {
+                if let Some(id) = self.declare_local(name, Ty::Entry) {
+                    let addr = mk(ir::ExprKind::EntryAddr(id), Ty::EntryPtr, name.span);
+                    let e = mk(
+                        ir::ExprKind::Builtin {
+                            op: ir::Builtin::InitWait,
+                            args: vec![addr.e],
+                        },
+                        Ty::Void,
+                        span,
+                    );
+                    push(out, ir::StmtKind::Expr(e.e));
+                }
+            }
+            SK::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => {
+                let c = self.cond(cond, "`if`");
+                let t = self.sub(then_branch, ret, fname);
+                let e = match else_branch {
+                    Some(b) => self.sub(b, ret, fname),
+                    None => Vec::new(),
+                };
+                push(
+                    out,
+                    ir::StmtKind::If {
+                        cond: c.e,
+                        then_branch: t,
+                        else_branch: e,
+                    },
+                );
+            }
+            SK::While { cond, body } => {
+                let c = self.cond(cond, "`while`");
+                let body = self.loop_body(body, ret, fname);
+                push(
+                    out,
+                    ir::StmtKind::Loop {
+                        cond: Some(c.e),
+                        test_first: true,
+                        body,
+                        step: None,
+                    },
+                );
+            }
+            SK::DoWhile { body, cond } => {
+                let body = self.loop_body(body, ret, fname);
+                let c = self.cond(cond, "`do ... while`");
+                push(
+                    out,
+                    ir::StmtKind::Loop {
+                        cond: Some(c.e),
+                        test_first: false,
+                        body,
+                        step: None,
+                    },
+                );
+            }
+            SK::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
+                if let Some(i) = init {
+                    self.stmt(i, ret, fname, out);
+                }
+                let c = cond.as_ref().map(|c| self.cond(c, "`for`").e);
+                let st = step.as_ref().map(|s| self.expr(s).e);
+                let body = self.loop_body(body, ret, fname);
+                push(
+                    out,
+                    ir::StmtKind::Loop {
+                        cond: c,
+                        test_first: true,
+                        body,
+                        step: st,
+                    },
+                );
+            }
+            SK::Break | SK::Continue => {
+                let word = if matches!(s.kind, SK::Break) {
+                    "break"
+                } else {
+                    "continue"
+                };
+                if self.cx.loop_depth == 0 {
+                    self.error_help(
+                        span,
+                        format!("`{word}` outside of a loop"),
+                        format!("`{word}` may only appear inside `while`, `do` or `for`"),
+                    );
+                } else if self.leaves_atomic() {
+                    self.error_help(
+                        span,
+                        format!("`{word}` would leave the `atomic` block"),
+                        ATOMIC_HELP,
+                    );
+                }
+                push(
+                    out,
+                    if word == "break" {
+                        ir::StmtKind::Break
+                    } else {
+                        ir::StmtKind::Continue
+                    },
+                );
+            }
+            SK::Return(value) => {
+                if self.cx.atomic.is_some() {
+                    self.error_help(span, "`return` inside an `atomic` block", ATOMIC_HELP);
+                }
+                let v = match (value, ret) {
+                    (Some(v), Ty::Void) => {
+                        self.error_help(
+                            v.span,
+                            format!("`{fname}` returns `void`, but this `return` has a value"),
+                            "remove the value, or declare the function with a return type",
+                        );
+                        None
+                    }
+                    (Some(v), _) => {
+                        let x = self.value(v);
+                        let x = self.coerce(x, ret, "the return value");
+                        Some(bool_normalize(x, ret).e)
+                    }
+                    (None, Ty::Void | Ty::Err) => None,
+                    (None, _) => {
+                        self.error_help(
+                            span,
+                            format!(
+                                "`{fname}` returns `{}`, but this `return` has no value",
+                                ret.name()
+                            ),
+                            "write `return VALUE;`",
+                        );
+                        None
+                    }
+                };
+                push(out, ir::StmtKind::Return(v));
+            }
+            SK::Goto(label) => match self.cx.labels.get(&label.name).copied() {
+                Some(info) => {
+                    let here = self.cx.atomic.map(|(a, _)| a);
+                    if info.atomic != here {
+                        let msg = match (here, info.atomic) {
+                            (None, Some(_)) => "`goto` into an `atomic` block",
+                            (Some(_), None) => "`goto` out of an `atomic` block",
+                            _ => "`goto` from one `atomic` block into another",
+                        };
+                        self.error_help(label.span, msg, ATOMIC_HELP);
+                    }
+                    push(out, ir::StmtKind::Goto(info.id));
+                }
+                None => {
+                    let help = suggest(&label.name, self.cx.labels.keys().map(|k| k.as_str()))
+                        .or_else(|| Some(format!("define it in this function: `{}:`", label.name)));
+                    self.error_opt(
+                        label.span,
+                        format!("undefined label `{}`", label.name),
+                        help,
+                    );
+                }
+            },
+            SK::Label(l) => {
+                // Duplicate definitions were reported by the prepass.
+                if let Some(info) = self.cx.labels.get(&l.name).copied() {
+                    push(out, ir::StmtKind::Label(info.id));
+                }
+            }
+            SK::Atomic(body) => {
+                let saved = self.cx.atomic;
+                if let Some((outer, _)) = saved {
+                    let line = self.line_of(Span::new(outer as usize, outer as usize));
+                    self.error_help(
+                        span,
+                        "`atomic` blocks do not nest",
+                        format!("this is inside the `atomic` block at line {line}; remove the inner `atomic`"),
+                    );
+                } else {
+                    self.cx.atomic = Some((span.start, self.cx.loop_depth));
+                }
+                self.cx.has_atomic = true;
+                let b = self.block(body, ret, fname);
+                self.cx.atomic = saved;
+                push(out, ir::StmtKind::Atomic(b));
+            }
+            SK::Block(body) => {
+                let b = self.block(body, ret, fname);
+                push(out, ir::StmtKind::Block(b));
+            }
+            SK::Assert(c) => {
+                let c = self.cond(c, "`assert`");
+                push(out, ir::StmtKind::Assert(c.e));
+            }
+            SK::Empty => {}
+        }
+    }
+
+    fn loop_body(&mut self, body: &ast::Stmt, ret: Ty, fname: &str) -> Vec<ir::Stmt> {
+        self.cx.loop_depth += 1;
+        let b = self.sub(body, ret, fname);
+        self.cx.loop_depth -= 1;
+        b
+    }
+}
