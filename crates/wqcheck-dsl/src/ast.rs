@@ -55,6 +55,8 @@ pub(crate) enum SharedTy {
     Int { min: Expr, max: Expr },
     /// `int` without a range (an error the checker reports).
     Unbounded,
+    /// `unsigned long NAME { BIT [= v], ... }`: a word of named bits.
+    Word { bits: Vec<(Ident, Option<Expr>)> },
 }
 
 #[derive(Clone, Debug)]
@@ -81,6 +83,11 @@ pub(crate) enum Item {
         span: Span,
     },
     Func(Func),
+    /// `final assert(COND);`: a condition over shared variables that must hold once every
+    /// thread has returned.
+    Final {
+        cond: Expr,
+    },
 }
 
 #[derive(Clone, Debug)]

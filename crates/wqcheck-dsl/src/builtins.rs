@@ -93,8 +93,12 @@ pub(crate) enum Op {
         takes_lock: bool,
     },
     RemoveWaitQueue,
-    ListDelInit,
-    ListEmpty,
+    ListDelInit {
+        careful: bool,
+    },
+    ListEmpty {
+        careful: bool,
+    },
     PrepareToWait {
         exclusive: bool,
     },
@@ -175,7 +179,7 @@ macro_rules! rmw_family {
                 concat!($base, "(&X, v)"),
                 &[A::Loc, A::Value],
                 Ret::Int,
-                Op::Rmw($op, Ordering::SeqCst),
+                Op::Rmw($op, Ordering::Full),
             ),
             def(
                 concat!($base, "_relaxed"),
@@ -305,7 +309,7 @@ const BASE: &[BuiltinDef] = &[
         "smp_store_mb(X, v)",
         &[A::Loc, A::Value],
         Ret::Void,
-        Op::Store(Ordering::SeqCst),
+        Op::Store(Ordering::Full),
     ),
     def(
         "atomic_load",
@@ -340,7 +344,7 @@ const BASE: &[BuiltinDef] = &[
         "atomic_cmpxchg(&X, old, new)",
         &[A::Loc, A::Value, A::Value],
         Ret::Int,
-        Op::CmpXchg(Ordering::SeqCst),
+        Op::CmpXchg(Ordering::Full),
     ),
     def("smp_mb", "smp_mb()", &[], Ret::Void, Op::Fence(Fence::Full)),
     def(
@@ -585,28 +589,28 @@ const BASE: &[BuiltinDef] = &[
         "list_del_init(&w->entry)",
         &[A::EntryNode],
         Ret::Void,
-        Op::ListDelInit,
+        Op::ListDelInit { careful: false },
     ),
     def(
         "list_del_init_careful",
         "list_del_init_careful(&w->entry)",
         &[A::EntryNode],
         Ret::Void,
-        Op::ListDelInit,
+        Op::ListDelInit { careful: true },
     ),
     def(
         "list_empty",
         "list_empty(&w->entry)",
         &[A::EntryNode],
         Ret::Bool,
-        Op::ListEmpty,
+        Op::ListEmpty { careful: false },
     ),
     def(
         "list_empty_careful",
         "list_empty_careful(&w->entry)",
         &[A::EntryNode],
         Ret::Bool,
-        Op::ListEmpty,
+        Op::ListEmpty { careful: true },
     ),
     def(
         "prepare_to_wait",
@@ -810,7 +814,8 @@ pub(crate) fn wake_fn_value(name: &str) -> Option<Value> {
 /// One checked argument of a builtin call.
 #[derive(Clone, Debug)]
 pub(crate) enum LArg {
-    Var(ir::VarId),
+    /// A `bit` variable or a bit of a word.
+    Bit(ir::BitRef),
     /// A location and, for [`ir::Loc::EntryFlags`], the entry pointer expression.
     Loc(ir::Loc, Option<ir::Expr>),
     Queue(ir::QueueId),
@@ -830,8 +835,8 @@ pub(crate) fn build(
 ) -> Option<(Builtin, Vec<ir::Expr>)> {
     let mut it = args.into_iter();
     let mut next = || it.next();
-    let var = |a: Option<LArg>| match a {
-        Some(LArg::Var(v)) => Some(v),
+    let bit = |a: Option<LArg>| match a {
+        Some(LArg::Bit(b)) => Some(b),
         _ => None,
     };
     let queue = |a: Option<LArg>| match a {
@@ -853,23 +858,23 @@ pub(crate) fn build(
         v
     };
     Some(match op {
-        Op::TestBit => (Builtin::TestBit(var(next())?), vec![]),
-        Op::SetBit => (Builtin::SetBit(var(next())?), vec![]),
-        Op::ClearBit => (Builtin::ClearBit(var(next())?), vec![]),
+        Op::TestBit => (Builtin::TestBit(bit(next())?), vec![]),
+        Op::SetBit => (Builtin::SetBit(bit(next())?), vec![]),
+        Op::ClearBit => (Builtin::ClearBit(bit(next())?), vec![]),
         Op::TestAndSetBit { lock } => (
             Builtin::TestAndSetBit {
-                var: var(next())?,
+                bit: bit(next())?,
                 lock,
             },
             vec![],
         ),
-        Op::TestAndClearBit => (Builtin::TestAndClearBit(var(next())?), vec![]),
-        Op::ClearBitUnlock => (Builtin::ClearBitUnlock(var(next())?), vec![]),
+        Op::TestAndClearBit => (Builtin::TestAndClearBit(bit(next())?), vec![]),
+        Op::ClearBitUnlock => (Builtin::ClearBitUnlock(bit(next())?), vec![]),
         Op::ClearBitUnlockIsNegativeByte => {
-            let v = var(next())?;
-            let negative = var(next())?;
+            let b = bit(next())?;
+            let negative = bit(next())?;
             (
-                Builtin::ClearBitUnlockIsNegativeByte { var: v, negative },
+                Builtin::ClearBitUnlockIsNegativeByte { bit: b, negative },
                 vec![],
             )
         }
@@ -965,8 +970,8 @@ pub(crate) fn build(
             let q = queue(next())?;
             (Builtin::RemoveWaitQueue(q), vec![value(next())?])
         }
-        Op::ListDelInit => (Builtin::ListDelInit, vec![value(next())?]),
-        Op::ListEmpty => (Builtin::ListEmpty, vec![value(next())?]),
+        Op::ListDelInit { careful } => (Builtin::ListDelInit { careful }, vec![value(next())?]),
+        Op::ListEmpty { careful } => (Builtin::ListEmpty { careful }, vec![value(next())?]),
         Op::PrepareToWait { exclusive } => {
             let q = queue(next())?;
             let w = value(next())?;

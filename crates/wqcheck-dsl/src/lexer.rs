@@ -36,6 +36,7 @@ pub(crate) enum Kw {
     Null,
     Current,
     Struct,
+    Final,
 }
 
 pub(crate) const KEYWORDS: &[(&str, Kw)] = &[
@@ -65,6 +66,7 @@ pub(crate) const KEYWORDS: &[(&str, Kw)] = &[
     ("NULL", Kw::Null),
     ("current", Kw::Current),
     ("struct", Kw::Struct),
+    ("final", Kw::Final),
 ];
 
 /// Punctuation, longest first within each family.

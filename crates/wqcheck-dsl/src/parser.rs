@@ -412,11 +412,24 @@ impl<'a> Parser<'a> {
                 let name = self.ident("a variable name")?;
                 self.shared_var_rest(start, SharedTy::Bit, name)
             }
+            Tok::Kw(Kw::Final) => {
+                self.bump();
+                if !self.at_kw(Kw::Assert) {
+                    return self.expected("`assert(...)` after `final`");
+                }
+                self.bump();
+                let cond = self.paren_cond("final assert")?;
+                self.expect_semi("`final assert(...)`");
+                Ok(Item::Final { cond })
+            }
             _ if self.starts_type(0) => {
                 let ret = self.full_type()?;
                 let name = self.ident("a name")?;
                 if self.at(P::LParen) {
                     return self.function(start, ret, name);
+                }
+                if self.at(P::LBrace) && ret.ty == TypeName::Int {
+                    return self.word(start, name);
                 }
                 if ret.ty == TypeName::Int {
                     // `int x;` at top level: the checker explains that a range is needed.
@@ -440,8 +453,8 @@ impl<'a> Parser<'a> {
                 Err(())
             }
             _ => self.expected(
-                "a declaration (`bit`, `bool`, `int<MIN..MAX>`, `const`, `waitqueue`, `futex` or \
-                 a function)",
+                "a declaration (`bit`, `bool`, `int<MIN..MAX>`, `unsigned long NAME { ... }`, \
+                 `const`, `waitqueue`, `futex`, `final assert` or a function)",
             ),
         }
     }
@@ -453,6 +466,32 @@ impl<'a> Parser<'a> {
         } else {
             Ok(None)
         }
+    }
+
+    /// `unsigned long NAME { BIT [= v], ... };` after the name.
+    fn word(&mut self, start: Span, name: Ident) -> PResult<Item> {
+        self.expect(P::LBrace, "")?;
+        let mut bits = Vec::new();
+        while !self.at(P::RBrace) {
+            let bit = self.ident("a bit name")?;
+            let init = if self.eat(P::Assign) {
+                Some(self.binary(8)?)
+            } else {
+                None
+            };
+            bits.push((bit, init));
+            if !self.eat(P::Comma) {
+                break;
+            }
+        }
+        self.expect(P::RBrace, "to close the word's bits")?;
+        self.expect_semi("the word declaration");
+        Ok(Item::Var {
+            ty: SharedTy::Word { bits },
+            name,
+            init: None,
+            span: self.span_from(start),
+        })
     }
 
     fn shared_var_rest(&mut self, start: Span, ty: SharedTy, name: Ident) -> PResult<Item> {

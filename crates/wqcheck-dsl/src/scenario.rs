@@ -29,6 +29,12 @@ pub const MAX_SHUTTLE_DEPTH: u32 = 10;
 /// The largest `shuttle.iterations` a scenario may ask for.
 pub const MAX_SHUTTLE_ITERATIONS: u64 = 10_000_000;
 
+/// The largest `tso.store_buffer` a scenario may ask for.
+pub const MAX_STORE_BUFFER: u8 = 8;
+
+/// The store buffer of the native explorer under TSO, when a scenario does not say.
+pub const DEFAULT_STORE_BUFFER: u8 = 2;
+
 /// A parsed scenario file; names are not resolved yet (see [`resolve_scenario`]).
 /// Every span is a byte range in the scenario text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +62,21 @@ pub struct ScenarioFile {
     pub loom: ScenarioLoom,
     /// `shuttle: (...)`; all default when absent.
     pub shuttle: ScenarioShuttle,
+    /// `memory: [...]` in file order, each with the span of its name; `None` when absent
+    /// (the default, `[Sc]`).
+    pub memory: Option<Vec<(ir::MemoryModel, Span)>>,
+    /// Span of the `memory` list value (default when absent).
+    pub memory_span: Span,
+    /// `tso: (...)`; all default when absent.
+    pub tso: ScenarioTso,
+}
+
+/// `tso: (expect: .., store_buffer: ..)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScenarioTso {
+    pub settings: ir::TsoSettings,
+    /// Span of the `store_buffer` value (default when absent).
+    pub store_buffer_span: Span,
 }
 
 /// `loom: (expect: .., max_preemptions: .., exhaustive: .., max_branches: .., max_seconds: ..)`.
@@ -137,7 +158,36 @@ struct RawScenario {
     loom: RawLoom,
     #[serde(default)]
     shuttle: RawShuttle,
+    #[serde(default)]
+    memory: Option<Vec<RawMemory>>,
+    #[serde(default)]
+    tso: RawTso,
     expect: RawExpect,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename = "Memory")]
+enum RawMemory {
+    Sc,
+    Tso,
+}
+
+impl RawMemory {
+    fn to_ir(self) -> ir::MemoryModel {
+        match self {
+            RawMemory::Sc => ir::MemoryModel::Sc,
+            RawMemory::Tso => ir::MemoryModel::Tso,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename = "Tso")]
+struct RawTso {
+    #[serde(default)]
+    expect: Option<RawExpect>,
+    #[serde(default)]
+    store_buffer: Option<u8>,
 }
 
 #[derive(Deserialize)]
@@ -286,12 +336,13 @@ impl<'de> Deserialize<'de> for InitMap {
 /// What each struct's fields are, for "missing field" and "unknown field" help.
 fn fields_of(outer: &str) -> Option<&'static str> {
     Some(match outer {
-        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `backends` (optional), `loom` (optional), `shuttle` (optional), `expect`",
+        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `backends` (optional), `memory` (optional), `loom` (optional), `shuttle` (optional), `tso` (optional), `expect`",
         "Thread" => "`name`, `run`, `args` (optional)",
         "Signal" => "`target`, `fatal`, `name` (optional)",
         "Bounds" => "`max_states` (optional), `max_seconds` (optional)",
         "Loom" => "`expect`, `max_preemptions`, `exhaustive`, `max_branches`, `max_seconds` (each optional)",
         "Shuttle" => "`expect`, `scheduler`, `depth`, `iterations`, `seed`, `max_seconds` (each optional)",
+        "Tso" => "`expect`, `store_buffer` (each optional)",
         _ => return None,
     })
 }
@@ -434,6 +485,22 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
         iterations_span: loc.value_span("shuttle", "iterations").unwrap_or_default(),
     };
 
+    let memory_span = loc.value_span("memory", "memory").unwrap_or_default();
+    let memory = raw.memory.map(|list| {
+        let names = loc.idents_in(memory_span);
+        list.into_iter()
+            .enumerate()
+            .map(|(i, m)| (m.to_ir(), names.get(i).copied().unwrap_or(memory_span)))
+            .collect()
+    });
+    let tso = ScenarioTso {
+        settings: ir::TsoSettings {
+            expect: raw.tso.expect.map(RawExpect::to_ir),
+            store_buffer: raw.tso.store_buffer,
+        },
+        store_buffer_span: loc.value_span("tso", "store_buffer").unwrap_or_default(),
+    };
+
     let actors = raw
         .actors
         .into_iter()
@@ -485,6 +552,9 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
         backends_span,
         loom,
         shuttle,
+        memory,
+        memory_span,
+        tso,
     })
 }
 
@@ -1432,8 +1502,51 @@ pub fn resolve_scenario(
     let mut init: Vec<(ir::VarId, Value)> = Vec::new();
     let mut set = HashSet::new();
     for o in &file.init {
+        // A bit of a word sets that bit of the word's initial value.
+        let bit = program.vars.iter().enumerate().find_map(|(v, var)| {
+            var.bits
+                .iter()
+                .position(|b| b.name == o.var)
+                .map(|i| (v, i))
+        });
+        if let Some((vid, i)) = bit {
+            if !set.insert(o.var.as_str()) {
+                err(
+                    o.var_span,
+                    format!("`{}` is set twice in `init`", o.var),
+                    Some("remove one of them".to_string()),
+                );
+                continue;
+            }
+            if !(0..=1).contains(&o.value) {
+                err(
+                    o.value_span,
+                    format!(
+                        "initial value {} for `{}` is out of range (a bit: 0 or 1)",
+                        o.value, o.var
+                    ),
+                    None,
+                );
+                continue;
+            }
+            let word = match init.iter_mut().find(|(v, _)| *v as usize == vid) {
+                Some(w) => w,
+                None => {
+                    init.push((vid as ir::VarId, program.vars[vid].init));
+                    init.last_mut().expect("just pushed")
+                }
+            };
+            word.1 = (word.1 & !(1 << i)) | ((o.value as Value) << i);
+            continue;
+        }
         let Some(vid) = program.vars.iter().position(|v| v.name == o.var) else {
-            let vars: Vec<&str> = program.vars.iter().map(|v| v.name.as_str()).collect();
+            let vars: Vec<&str> = program
+                .vars
+                .iter()
+                .flat_map(|v| {
+                    std::iter::once(v.name.as_str()).chain(v.bits.iter().map(|b| b.name.as_str()))
+                })
+                .collect();
             let other = if program
                 .queues
                 .iter()
@@ -1480,6 +1593,7 @@ pub fn resolve_scenario(
         let (lo, hi, what) = match var.ty {
             ir::VarType::Bit => (0, 1, "a bit: 0 or 1".to_string()),
             ir::VarType::Int { min, max } => (min, max, format!("int<{min}..{max}>")),
+            ir::VarType::Word { bits } => (0, (1 << bits) - 1, format!("a word of {bits} bits")),
         };
         if o.value < i64::from(lo) || o.value > i64::from(hi) {
             err(
@@ -1489,6 +1603,14 @@ pub fn resolve_scenario(
                     o.value, o.var
                 ),
                 None,
+            );
+            continue;
+        }
+        if init.iter().any(|(v, _)| *v as usize == vid) {
+            err(
+                o.var_span,
+                format!("`{}` is set in `init` after one of its bits", o.var),
+                Some("set the whole word or its bits, not both".to_string()),
             );
             continue;
         }
@@ -1521,6 +1643,46 @@ pub fn resolve_scenario(
                 }
             }
         }
+    }
+
+    // ---- memory models of the native explorer, and its TSO settings
+    let mut memory: Vec<ir::MemoryModel> = Vec::new();
+    match &file.memory {
+        None => memory.push(ir::MemoryModel::Sc),
+        Some(list) if list.is_empty() => err(
+            file.memory_span,
+            "the `memory` list is empty".to_string(),
+            Some("list `Sc`, `Tso` or both, or remove `memory` for the default `[Sc]`".to_string()),
+        ),
+        Some(list) => {
+            for (m, span) in list {
+                if memory.contains(m) {
+                    err(
+                        *span,
+                        format!(
+                            "memory model `{}` is listed twice in `memory`",
+                            memory_name(*m)
+                        ),
+                        Some("list each memory model once".to_string()),
+                    );
+                } else {
+                    memory.push(*m);
+                }
+            }
+        }
+    }
+    let tso = file.tso.settings;
+    if let Some(n) = tso
+        .store_buffer
+        .filter(|n| *n == 0 || *n > MAX_STORE_BUFFER)
+    {
+        err(
+            file.tso.store_buffer_span,
+            format!("`store_buffer: {n}` is out of range (from 1 to {MAX_STORE_BUFFER})"),
+            Some(format!(
+                "the stores a thread's buffer holds before the oldest must reach memory; omit it for the default, {DEFAULT_STORE_BUFFER}"
+            )),
+        );
     }
 
     // ---- loom
@@ -1609,6 +1771,8 @@ pub fn resolve_scenario(
         backends,
         loom,
         shuttle,
+        memory,
+        tso,
         threads_span: file.threads_list_span,
     })
 }
@@ -1619,6 +1783,14 @@ fn backend_name(b: ir::Backend) -> &'static str {
         ir::Backend::Native => "Native",
         ir::Backend::Loom => "Loom",
         ir::Backend::Shuttle => "Shuttle",
+    }
+}
+
+/// A memory model's name as written in scenario files.
+fn memory_name(m: ir::MemoryModel) -> &'static str {
+    match m {
+        ir::MemoryModel::Sc => "Sc",
+        ir::MemoryModel::Tso => "Tso",
     }
 }
 

@@ -2,8 +2,8 @@
 //! one test per class of error (messages and help).
 
 use wqcheck_model::ir::{
-    self, errno, task, Builtin, EntryField, ExprKind, Fence, Loc, Ordering, Place, RmwOp, StmtKind,
-    Type,
+    self, errno, task, BitRef, Builtin, EntryField, ExprKind, Fence, Loc, Ordering, Place, RmwOp,
+    StmtKind, Type,
 };
 
 use crate::check_model;
@@ -12,6 +12,7 @@ const PRELUDE: &str = "\
 bit B;
 bit N;
 int<0..3> X;
+unsigned long W { WL = 1, WW };
 waitqueue q until !B;
 futex X until X == 0;
 int wf(wait_queue_entry_t *w, unsigned mode, int sync, void *key) { return 0; }
@@ -94,36 +95,91 @@ fn assert_error(errs: &[String], needle: &str) {
 
 #[test]
 fn bit_operations() {
-    assert_eq!(builtin("test_bit(B);").0, Builtin::TestBit(0));
-    assert_eq!(builtin("test_bit(&N);").0, Builtin::TestBit(1));
-    assert_eq!(builtin("set_bit(B);").0, Builtin::SetBit(0));
-    assert_eq!(builtin("clear_bit(B);").0, Builtin::ClearBit(0));
+    let b = BitRef { var: 0, bit: 0 };
+    let n = BitRef { var: 1, bit: 0 };
+    assert_eq!(builtin("test_bit(B);").0, Builtin::TestBit(b));
+    assert_eq!(builtin("test_bit(&N);").0, Builtin::TestBit(n));
+    assert_eq!(builtin("set_bit(B);").0, Builtin::SetBit(b));
+    assert_eq!(builtin("clear_bit(B);").0, Builtin::ClearBit(b));
     assert_eq!(
         builtin("test_and_set_bit(B);").0,
         Builtin::TestAndSetBit {
-            var: 0,
+            bit: b,
             lock: false
         }
     );
     let (op, args, ty) = builtin("test_and_set_bit_lock(B);");
-    assert_eq!(op, Builtin::TestAndSetBit { var: 0, lock: true });
+    assert_eq!(op, Builtin::TestAndSetBit { bit: b, lock: true });
     assert!(args.is_empty());
     assert_eq!(ty, Type::Bool);
     assert_eq!(
         builtin("test_and_clear_bit(B);").0,
-        Builtin::TestAndClearBit(0)
+        Builtin::TestAndClearBit(b)
     );
     assert_eq!(
         builtin("clear_bit_unlock(B);").0,
-        Builtin::ClearBitUnlock(0)
+        Builtin::ClearBitUnlock(b)
     );
+}
+
+#[test]
+fn bits_of_a_word_are_one_location() {
+    let (wl, ww) = (BitRef { var: 3, bit: 0 }, BitRef { var: 3, bit: 1 });
+    let p = prog("");
+    assert_eq!(p.vars[3].ty, ir::VarType::Word { bits: 2 });
+    assert_eq!(p.vars[3].init, 1, "WL = 1 is bit 0");
+    assert_eq!(builtin("test_bit(WW);").0, Builtin::TestBit(ww));
+    assert_eq!(builtin("set_bit(&WW);").0, Builtin::SetBit(ww));
     assert_eq!(
-        builtin("clear_bit_unlock_is_negative_byte(B, N);").0,
+        builtin("clear_bit_unlock_is_negative_byte(WL, WW);").0,
         Builtin::ClearBitUnlockIsNegativeByte {
-            var: 0,
-            negative: 1
+            bit: wl,
+            negative: ww
         }
     );
+    // A plain read of a bit is a read of the word; the whole word is an int location.
+    let (_, args, _) = builtin("WRITE_ONCE(X, WL);");
+    assert!(matches!(args.as_slice(), [ExprKind::SharedBit(b)] if *b == wl));
+    assert_eq!(
+        builtin("atomic_fetch_or(&W, 2);").0,
+        Builtin::Rmw {
+            loc: Loc::Var(3),
+            op: RmwOp::Or,
+            ord: Ordering::Full
+        }
+    );
+}
+
+#[test]
+fn bits_of_a_word_are_written_only_by_bit_operations() {
+    let e = errors_in_body("\tWL = 0;");
+    assert_error(&e, "cannot assign to `WL`: it is a bit of the word `W`");
+    assert_error(&e, "set_bit(WL)");
+    let e = errors_in_body("\tset_bit(W);");
+    assert_error(&e, "`W` is a word; `set_bit` acts on one of its bits");
+    let e = errors_in_body("\tREAD_ONCE(WL);");
+    assert_error(&e, "`WL` is a bit of the word `W`");
+    let e = errors("unsigned long E { };\n");
+    assert_error(&e, "a word has 1 to 8 named bits");
+}
+
+#[test]
+fn negative_byte_needs_two_bits_of_one_word() {
+    let e = errors_in_body("\tclear_bit_unlock_is_negative_byte(B, N);");
+    assert_error(&e, "needs `B` and `N` to be bits of one word");
+    assert_error(&e, "unsigned long flags { B, N };");
+    let e = errors_in_body("\tclear_bit_unlock_is_negative_byte(WL, WL);");
+    assert_error(&e, "both arguments name the same bit");
+}
+
+#[test]
+fn final_assertions_are_conditions_on_shared_state() {
+    let p = check_model("f.wq", &format!("{PRELUDE}final assert(X + WL == 1);\n")).expect("checks");
+    assert_eq!(p.finals.len(), 1);
+    let e = errors(&format!(
+        "{PRELUDE}final assert(wf(NULL, 0, 0, NULL) == 0);\n"
+    ));
+    assert_error(&e, "wake condition");
 }
 
 #[test]
@@ -188,7 +244,7 @@ fn atomics_on_variables() {
         builtin("smp_store_mb(X, 1);").0,
         Builtin::Store {
             loc: Loc::Var(2),
-            ord: Ordering::SeqCst
+            ord: Ordering::Full
         }
     );
     let (op, args, _) = builtin("atomic_store(&X, 3, memory_order_seq_cst);");
@@ -229,7 +285,7 @@ fn atomics_on_variables() {
     ];
     for (name, rop) in cases {
         for (suffix, ord) in [
-            ("", Ordering::SeqCst),
+            ("", Ordering::Full),
             ("_relaxed", Ordering::Relaxed),
             ("_acquire", Ordering::Acquire),
             ("_release", Ordering::Release),
@@ -253,7 +309,7 @@ fn atomics_on_variables() {
         op,
         Builtin::CmpXchg {
             loc: Loc::Var(2),
-            ord: Ordering::SeqCst
+            ord: Ordering::Full
         }
     );
     assert_eq!(consts(&args), vec![Some(0), Some(1)]);
@@ -408,15 +464,22 @@ fn wait_queue_builtins() {
         builtin("remove_wait_queue(q, w);").0,
         Builtin::RemoveWaitQueue(0)
     );
-    for s in [
-        "list_del_init(&w->entry);",
-        "list_del_init_careful(&wait.entry);",
+    for (s, careful) in [
+        ("list_del_init(&w->entry);", false),
+        ("list_del_init_careful(&wait.entry);", true),
     ] {
         let (op, args, _) = builtin(s);
-        assert_eq!(op, Builtin::ListDelInit);
+        assert_eq!(op, Builtin::ListDelInit { careful });
         assert_eq!(args.len(), 1);
     }
-    assert_eq!(builtin("list_empty(&w->entry);").0, Builtin::ListEmpty);
+    assert_eq!(
+        builtin("list_empty(&w->entry);").0,
+        Builtin::ListEmpty { careful: false }
+    );
+    assert_eq!(
+        builtin("list_empty_careful(&w->entry);").0,
+        Builtin::ListEmpty { careful: true }
+    );
     assert_eq!(builtin("list_empty_careful(&w->entry);").2, Type::Bool);
     let (op, args, _) = builtin("prepare_to_wait_exclusive(q, &wait, TASK_INTERRUPTIBLE);");
     assert_eq!(
@@ -521,7 +584,7 @@ fn define_wait_declares_an_entry_and_calls_init_wait() {
 #[test]
 fn program_shape() {
     let p = prog("");
-    assert_eq!(p.vars.len(), 3);
+    assert_eq!(p.vars.len(), 4);
     assert_eq!(
         p.vars.get(2).map(|v| v.ty),
         Some(ir::VarType::Int { min: 0, max: 3 })

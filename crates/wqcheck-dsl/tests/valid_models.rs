@@ -6,8 +6,8 @@ use std::path::Path;
 
 use wqcheck_dsl::{check_model, parse_scenario, render_all, resolve_scenario};
 use wqcheck_model::ir::{
-    self, task, Builtin, EntryField, Expr, ExprKind, Loc, Ordering, Place, QueueKind, RmwOp, Stmt,
-    StmtKind, Type, VarType,
+    self, task, BitRef, Builtin, EntryField, Expr, ExprKind, Loc, Ordering, Place, QueueKind,
+    RmwOp, Stmt, StmtKind, Type, VarType,
 };
 
 fn load(name: &str) -> (String, ir::Program) {
@@ -119,18 +119,15 @@ fn page_lock_model() {
         .iter()
         .map(|v| (v.name.as_str(), v.ty, v.init))
         .collect();
-    assert_eq!(
-        names,
-        vec![
-            ("PG_locked", VarType::Bit, 1),
-            ("PG_waiters", VarType::Bit, 0)
-        ]
-    );
+    assert_eq!(names, vec![("page_flags", VarType::Word { bits: 2 }, 1)]);
+    let bits: Vec<&str> = p.vars[0].bits.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(bits, ["PG_locked", "PG_waiters"]);
+    let (locked, waiters) = (BitRef { var: 0, bit: 0 }, BitRef { var: 0, bit: 1 });
     let q = p.queues.first().expect("queue q");
     assert_eq!((q.name.as_str(), q.kind), ("q", QueueKind::WaitQueue));
     assert!(matches!(
         q.until.as_ref().map(|e| &e.kind),
-        Some(ExprKind::Unary(ir::UnOp::Not, x)) if matches!(x.kind, ExprKind::Shared(0))
+        Some(ExprKind::Unary(ir::UnOp::Not, x)) if matches!(x.kind, ExprKind::SharedBit(b) if b == locked)
     ));
 
     // wake_page_function: a wake function that tail-calls autoremove_wake_function.
@@ -138,7 +135,7 @@ fn page_lock_model() {
     assert_eq!((wpf.params, wpf.ret), (4, Type::Int));
     assert_eq!(
         ops(wpf),
-        vec![Builtin::TestBit(0), Builtin::AutoremoveWakeFunction]
+        vec![Builtin::TestBit(locked), Builtin::AutoremoveWakeFunction]
     );
 
     // wake_up_page_bit: lock, locked walk with (TASK_NORMAL, 1), waitqueue_active, unlock.
@@ -153,7 +150,7 @@ fn page_lock_model() {
                 takes_lock: false
             },
             Builtin::WaitqueueActive(0),
-            Builtin::ClearBit(1),
+            Builtin::ClearBit(waiters),
             Builtin::SpinUnlock(0),
         ]
     );
@@ -201,7 +198,7 @@ fn page_lock_model() {
     for want in [
         Builtin::InitWait,
         Builtin::SpinLock(0),
-        Builtin::ListEmpty,
+        Builtin::ListEmpty { careful: false },
         Builtin::AddWaitQueue {
             queue: 0,
             exclusive: true,
@@ -214,12 +211,15 @@ fn page_lock_model() {
             tail: false,
             takes_lock: false,
         },
-        Builtin::SetBit(1),
+        Builtin::SetBit(waiters),
         Builtin::SetCurrentState { barrier: true },
         Builtin::SpinUnlock(0),
         Builtin::Schedule { io: true },
         Builtin::SignalPendingState,
-        Builtin::TestAndSetBit { var: 0, lock: true },
+        Builtin::TestAndSetBit {
+            bit: locked,
+            lock: true,
+        },
         Builtin::FinishWait(0),
     ] {
         assert!(o.contains(&want), "missing {want:?} in {o:?}");
@@ -234,8 +234,8 @@ fn page_lock_model() {
     assert_eq!(
         ops(unlock),
         vec![Builtin::ClearBitUnlockIsNegativeByte {
-            var: 0,
-            negative: 1
+            bit: locked,
+            negative: waiters
         }]
     );
     let (_, trylock) = func(&p, "trylock_page");
@@ -740,18 +740,18 @@ fn futex_mutex_model() {
         vec![
             Builtin::CmpXchg {
                 loc: Loc::Var(0),
-                ord: Ordering::SeqCst
+                ord: Ordering::Full
             },
             Builtin::Rmw {
                 loc: Loc::Var(0),
                 op: RmwOp::Xchg,
-                ord: Ordering::SeqCst
+                ord: Ordering::Full
             },
             Builtin::FutexWait(0),
             Builtin::Rmw {
                 loc: Loc::Var(0),
                 op: RmwOp::Xchg,
-                ord: Ordering::SeqCst
+                ord: Ordering::Full
             },
         ]
     );
@@ -762,7 +762,7 @@ fn futex_mutex_model() {
             Builtin::Rmw {
                 loc: Loc::Var(0),
                 op: RmwOp::Sub,
-                ord: Ordering::SeqCst
+                ord: Ordering::Full
             },
             Builtin::Store {
                 loc: Loc::Var(0),

@@ -1,18 +1,27 @@
 //! How each state was reached (`Parents`): its BFS parent and the place of the move in the
 //! parent's list of moves, about five bytes per state. A counterexample's path is rebuilt
 //! from it by replaying moves from the initial state, so no state is kept for paths.
-//! `moves` defines that list (threads in order, then actors and their choices), the order
-//! in which the search numbers the moves it tries.
+//! `moves` defines that list (threads in order, then flushes of store buffers under TSO,
+//! then actors and their choices), the order in which the search numbers the moves it
+//! tries.
 
 use wqcheck_model::interp::Mover;
 use wqcheck_model::{Model, StepResult};
 
-/// Every move possible in a state (threads in order, then actors and their choices).
+/// Every move possible in a state (threads in order, then under TSO the flushes of the
+/// threads whose store buffer holds a store, then actors and their choices).
 fn moves(model: &Model, s: &[u8], v: &mut Vec<Mover>) {
     v.clear();
     for t in 0..model.layout.nthreads {
         if !model.layout.done(s, t) {
             v.push(Mover::Thread(t as u8));
+        }
+    }
+    if model.layout.tso() {
+        for t in 0..model.layout.nthreads {
+            if model.layout.buffer_len(s, t) > 0 {
+                v.push(Mover::Flush(t as u8));
+            }
         }
     }
     for a in 0..model.layout.nactors {

@@ -115,6 +115,9 @@ pub(crate) fn explore_with_width(
     let mut b_decoded = [false; BATCH];
     // Every thread has returned / some move is possible.
     let mut b_all_done = [false; BATCH];
+    // Every thread has returned and no store is still buffered: a final state, where the
+    // model's `final assert`s are checked.
+    let mut b_final = [false; BATCH];
     let mut b_any = [false; BATCH];
     // Each state's successors: `s_*[b_succ[b]..b_succ[b + 1]]`.
     let mut b_succ = [0usize; BATCH + 1];
@@ -226,6 +229,22 @@ pub(crate) fn explore_with_width(
                 index += 1;
             }
             b_all_done[b] = all_done;
+            let mut buffered = false;
+            if l.tso() {
+                for t in 0..nt {
+                    let id = b_ids[b * nt + t];
+                    if l.part_buffer_len(codec.interner.get(id)) > 0 {
+                        buffered = true;
+                        tries.push(Try {
+                            index,
+                            mover: Mover::Flush(t as u8),
+                            key: (0x40 | t as u8, id, view_id),
+                        });
+                        index += 1;
+                    }
+                }
+            }
+            b_final[b] = all_done && !buffered && !model.inst.program.finals.is_empty();
             for a in 0..l.nactors {
                 for c in 0..model.actor_choices(shared, a) {
                     tries.push(Try {
@@ -262,7 +281,7 @@ pub(crate) fn explore_with_width(
             for ti in b_tries[b]..b_tries[b + 1] {
                 let tr = &tries[ti];
                 let thread = match tr.mover {
-                    Mover::Thread(t) => Some(t as usize),
+                    Mover::Thread(t) | Mover::Flush(t) => Some(t as usize),
                     Mover::Actor { .. } => None,
                 };
                 if let Some(c) = cache.as_ref() {
@@ -378,6 +397,17 @@ pub(crate) fn explore_with_width(
                             outcome.verdict = Verdict::Inconclusive;
                         }
                         outcome.budget_hit = Some(format!("state limit of {max} distinct states"));
+                        return Ok(finish!(depth));
+                    }
+                }
+            }
+            if b_final[b] && outcome.violation.is_none() {
+                codec.decode(&b_key[b * w..(b + 1) * w], &mut stuck);
+                if let Some(v) = model.final_violation(&stuck) {
+                    outcome.verdict = v.verdict;
+                    outcome.violation = Some(v);
+                    outcome.path = parents.path_to(model, i);
+                    if !opts.full {
                         return Ok(finish!(depth));
                     }
                 }

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use wqcheck_model::{Model, Mover, Verdict};
 pub use wqcheck_threads::Outcome;
-use wqcheck_threads::{Failure, Recorder};
+use wqcheck_threads::{Failure, Recorder, Setup};
 
 /// loom's thread limit (`loom::MAX_THREADS`), its main thread included.
 pub const MAX_THREADS: usize = 5;
@@ -118,6 +118,8 @@ pub fn check_directed(
     let arities = wqcheck_threads::actor_arities(model);
     let valid = |m: &Mover| match *m {
         Mover::Thread(t) => (t as usize) < model.inst.threads.len(),
+        // A schedule of the native explorer under sequential consistency has no flushes.
+        Mover::Flush(_) => false,
         Mover::Actor { actor, choice } => arities
             .get(actor as usize)
             .is_some_and(|&n| (choice as usize) < n),
@@ -156,11 +158,10 @@ fn search(
         return Err(m);
     }
     let start = Instant::now();
-    let initial = match model.initial_state() {
-        Ok(s) => s,
+    let setup = match Setup::new(model) {
+        Ok(s) => Arc::new(s),
         Err(f) => return Ok(Outcome::initial_fault(f, start, String::new())),
     };
-    let model = Arc::new(model.clone());
     let record = Recorder::new();
     let bounds_text = |b: Option<u32>| {
         format!(
@@ -197,21 +198,13 @@ fn search(
             builder.checkpoint_file = None;
             builder.max_permutations = None;
             builder.log = false;
-            let (m, rec, init) = (model.clone(), record.clone(), initial.clone());
+            let (setup, rec) = (setup.clone(), record.clone());
             let inject = opts.inject_panic;
-            let movers = wqcheck_threads::movers(&model, choices);
+            let movers = wqcheck_threads::movers(model, choices);
             let schedule = schedule.clone();
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 builder.check(move || {
-                    wqcheck_threads::execution::<Loom>(
-                        &m,
-                        &rec,
-                        &init,
-                        &movers,
-                        &schedule,
-                        wqcheck_threads::Wakeups::Precise,
-                        inject,
-                    )
+                    wqcheck_threads::execution::<Loom>(&setup, &rec, &movers, &schedule, inject)
                 })
             }));
             let payload = match run {
@@ -229,7 +222,7 @@ fn search(
                     ..o
                 })
             };
-            return match record.failure(&model, &initial, &what) {
+            return match record.failure(model, &what) {
                 Failure::Violation(v, trace) => done(Outcome::violation(
                     v,
                     trace,

@@ -116,9 +116,11 @@ pub enum Instr {
         done: Pc,
     },
     WalkEnd,
-    /// The sleeping half of `futex_wait`: `dst` gets 0 (woken) or -EINTR.
+    /// The sleeping half of `futex_wait` on futex queue `queue`: `dst` gets 0 (woken) or
+    /// -EINTR.
     FutexSleep {
         dst: Slot,
+        queue: QueueId,
     },
 }
 
@@ -395,7 +397,7 @@ fn visibility(i: &Instr) -> Visibility {
         Instr::WalkNext { .. } => WalkDependent,
         Instr::Builtin { op, args, .. } => match op {
             Builtin::Fence(_) | Builtin::InitWait => Local,
-            Builtin::ListEmpty | Builtin::ListDelInit => EntryDependent(args[0]),
+            Builtin::ListEmpty { .. } | Builtin::ListDelInit { .. } => EntryDependent(args[0]),
             Builtin::Load { loc, .. }
             | Builtin::Store { loc, .. }
             | Builtin::Rmw { loc, .. }
@@ -760,6 +762,19 @@ impl Compiler {
                 self.emit(Instr::ReadVar { dst, var: *v }, span);
                 Opnd::Slot(dst)
             }
+            // A plain read of a bit of a word is `test_bit()`: a relaxed load of the word.
+            ExprKind::SharedBit(b) => {
+                let dst = self.temp();
+                self.emit(
+                    Instr::Builtin {
+                        op: Builtin::TestBit(*b),
+                        args: Box::new([]),
+                        dst: Some(dst),
+                    },
+                    span,
+                );
+                Opnd::Slot(dst)
+            }
             ExprKind::Unary(op, a) => {
                 let a = self.expr(a)?;
                 if let Opnd::Imm(x) = a {
@@ -1044,7 +1059,7 @@ impl Compiler {
                 }
                 Ok(Some(Opnd::Imm(0)))
             }
-            Builtin::FutexWait(_) => {
+            Builtin::FutexWait(queue) => {
                 let dst = self.temp();
                 self.emit(
                     Instr::Builtin {
@@ -1064,7 +1079,7 @@ impl Compiler {
                     span,
                 );
                 let sleep = self.here()?;
-                self.emit(Instr::FutexSleep { dst }, span);
+                self.emit(Instr::FutexSleep { dst, queue }, span);
                 let end = self.here()?;
                 self.set_branch(br, Some(end), Some(sleep));
                 Ok(Some(Opnd::Slot(dst)))
@@ -1160,7 +1175,7 @@ fn uses_defs(i: &Instr) -> (u128, u128) {
         ),
         Instr::WalkBegin { mode, nr, .. } => (opnd_mask(mode) | opnd_mask(nr), 0),
         // FutexSleep overwrites dst, which the futex_wait builtin set: dst is not live across.
-        Instr::FutexSleep { dst } => (0, bit(*dst)),
+        Instr::FutexSleep { dst, .. } => (0, bit(*dst)),
         Instr::Jump(_)
         | Instr::AtomicBegin
         | Instr::AtomicEnd

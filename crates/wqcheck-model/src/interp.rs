@@ -13,106 +13,30 @@
 
 use crate::compile::{Code, Instr, Opnd, Pc, Visibility, PC_DONE};
 use crate::ir::{
-    errno, task::*, wq_flag::*, Actor, BinOp, Builtin, EntryField, Fence, Instance, Loc, Ordering,
-    QueueKind, RmwOp, Span, Value,
+    errno, task::*, wq_flag::*, Actor, BinOp, BitRef, Builtin, EntryField, Fence, Instance, Loc,
+    MemoryModel, Ordering, QueueKind, RmwOp, Span, Value,
 };
 use crate::state::{Layout, Walk, RET_TOP, SIG_FATAL, SIG_PENDING};
+use crate::tso::Tso;
 
-/// A memory location with C11 semantics on a weak-memory engine: a shared variable or a
-/// wait entry's `flags` word. Everything else a step touches (queues, locks, task states,
-/// signals, a thread's own frames) is kernel state that the engines keep sequentially
-/// consistent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MemLoc {
-    Var(usize),
-    EntryFlags(u8),
+use crate::memory::signal_pending_state;
+pub use crate::memory::{Direct, MemLoc, Memory};
+
+/// The ordering of the store to an entry's list node when it is unlinked:
+/// `list_del_init_careful()` is a release store (include/linux/list.h, v5.9+).
+fn node_ordering(careful: bool) -> Ordering {
+    if careful {
+        Ordering::Release
+    } else {
+        Ordering::Relaxed
+    }
 }
 
-/// Where the interpreter's memory accesses go: the one seam between the reference
-/// semantics and an engine's memory model (DESIGN.md §4).
-///
-/// Every load, store, read-modify-write and fence of a builtin reaches memory through
-/// this trait, with the ordering the builtin has (docs/dsl.md, "Memory orderings"). The
-/// native explorer plugs in [`Direct`], the state's own bytes: sequential consistency.
-/// The loom engine plugs in loom atomics, so the same builtin code runs under C11.
-///
-/// Architecture invariant: a builtin's meaning is written once, in this module; an
-/// implementation of `Memory` decides only which store a load may read.
-pub trait Memory {
-    fn load(&mut self, l: &Layout, s: &[u8], loc: MemLoc, ord: Ordering) -> Value;
-    /// `x` is in the location's range (the interpreter checked).
-    fn store(&mut self, l: &Layout, s: &mut [u8], loc: MemLoc, x: Value, ord: Ordering);
-    /// Atomically: read the old value, and if `f(old)` is `Some(new)`, write `new`.
-    /// Returns the old value. `f` may be called more than once; it must be pure.
-    fn rmw<F: FnMut(Value) -> Option<Value>>(
-        &mut self,
-        l: &Layout,
-        s: &mut [u8],
-        loc: MemLoc,
-        ord: Ordering,
-        f: F,
-    ) -> Value;
-    fn fence(&mut self, f: Fence);
-    /// `waitqueue_active(q)`: the lockless read of q's list head.
-    fn queue_active(&mut self, l: &Layout, s: &[u8], q: usize) -> bool;
-    /// Queue `q`'s list just changed under its lock (the `WRITE_ONCE` of the list head
-    /// that a lockless `waitqueue_active()` reads).
-    fn queue_changed(&mut self, l: &Layout, s: &[u8], q: usize);
-}
-
-/// Sequentially consistent memory: the state's own bytes (the native explorer).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Direct;
-
-impl Memory for Direct {
-    #[inline(always)]
-    fn load(&mut self, l: &Layout, s: &[u8], loc: MemLoc, _: Ordering) -> Value {
-        match loc {
-            MemLoc::Var(v) => l.var(s, v),
-            MemLoc::EntryFlags(h) => l.entry_flags(s, h) as Value,
-        }
-    }
-    #[inline(always)]
-    fn store(&mut self, l: &Layout, s: &mut [u8], loc: MemLoc, x: Value, _: Ordering) {
-        match loc {
-            MemLoc::Var(v) => {
-                l.set_var(s, v, x);
-            }
-            MemLoc::EntryFlags(h) => l.set_entry_flags(s, h, x as u8),
-        }
-    }
-    #[inline(always)]
-    fn rmw<F: FnMut(Value) -> Option<Value>>(
-        &mut self,
-        l: &Layout,
-        s: &mut [u8],
-        loc: MemLoc,
-        ord: Ordering,
-        mut f: F,
-    ) -> Value {
-        let old = self.load(l, s, loc, ord);
-        if let Some(new) = f(old) {
-            self.store(l, s, loc, new, ord);
-        }
-        old
-    }
-    #[inline(always)]
-    fn fence(&mut self, _: Fence) {}
-    #[inline(always)]
-    fn queue_active(&mut self, l: &Layout, s: &[u8], q: usize) -> bool {
-        l.queue_len(s, q) > 0
-    }
-    #[inline(always)]
-    fn queue_changed(&mut self, _: &Layout, _: &[u8], _: usize) {}
-}
-
-/// The ordering of `set_bit`-style builtins that do not name one (docs/dsl.md).
-fn bitop_rmw(op: &Builtin) -> Ordering {
+/// The ordering of the bit operations without a return value
+/// (Documentation/atomic_bitops.txt): `set_bit` and `clear_bit` are unordered,
+/// `clear_bit_unlock` (and `clear_bit_unlock_is_negative_byte`) release.
+fn bitop_ordering(op: &Builtin) -> Ordering {
     match op {
-        Builtin::TestAndSetBit { lock: true, .. } => Ordering::Acquire,
-        Builtin::TestAndSetBit { lock: false, .. } | Builtin::TestAndClearBit(_) => {
-            Ordering::SeqCst
-        }
         Builtin::ClearBitUnlock(_) | Builtin::ClearBitUnlockIsNegativeByte { .. } => {
             Ordering::Release
         }
@@ -120,12 +44,16 @@ fn bitop_rmw(op: &Builtin) -> Ordering {
     }
 }
 
-/// A model ready to run: the instance, its compiled code and its state layout.
+/// A model ready to run: the instance, its compiled code, its state layout and the memory
+/// model its steps run under.
 #[derive(Clone, Debug)]
 pub struct Model {
     pub inst: Instance,
     pub code: Code,
     pub layout: Layout,
+    /// How [`Model::step`] reaches shared state: sequentially consistent ([`Direct`]) or
+    /// x86-TSO ([`Tso`], with `layout.store_buffer` stores per thread).
+    pub memory: MemoryModel,
 }
 
 /// A run-time error of the model.
@@ -145,11 +73,13 @@ pub enum StepResult {
     Fault(Fault),
 }
 
-/// Who moves: a thread, or actor `actor` with its nondeterministic `choice`.
+/// Who moves: a thread, actor `actor` with its nondeterministic `choice`, or (under TSO)
+/// a thread's oldest buffered store reaching memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mover {
     Thread(u8),
     Actor { actor: u8, choice: u8 },
+    Flush(u8),
 }
 
 /// What a step executed, for traces: the spans of its shared operations, in order.
@@ -176,15 +106,35 @@ macro_rules! fault {
 }
 
 impl Model {
+    /// The model under sequential consistency.
     pub fn new(inst: Instance) -> Result<Model, crate::compile::CompileError> {
+        Model::with_memory(inst, MemoryModel::Sc, 0)
+    }
+
+    /// The model under `memory`; under TSO each thread's store buffer holds
+    /// `store_buffer` stores (at least 1).
+    pub fn with_memory(
+        inst: Instance,
+        memory: MemoryModel,
+        store_buffer: usize,
+    ) -> Result<Model, crate::compile::CompileError> {
         let code = crate::compile::compile(&inst)?;
-        let layout = Layout::new(&inst, &code);
+        let k = match memory {
+            MemoryModel::Sc => 0,
+            MemoryModel::Tso => store_buffer.max(1),
+        };
+        let layout = Layout::with_store_buffer(&inst, &code, k);
         if layout.nthreads * layout.entries > 250 {
             return Err(crate::compile::CompileError(
                 "too many threads x wait entries (at most 250)".into(),
             ));
         }
-        Ok(Model { inst, code, layout })
+        Ok(Model {
+            inst,
+            code,
+            layout,
+            memory,
+        })
     }
 
     pub fn thread_name(&self, t: usize) -> &str {
@@ -242,6 +192,7 @@ impl Model {
             }
             l.set_ret(&mut s, t, f, RET_TOP);
             l.set_pc(&mut s, t, fi.entry);
+            // A thread's start runs local operations only: no memory is touched.
             if let StepResult::Fault(e) = self.run(&mut s, t, false, None, &mut Direct) {
                 return Err(e);
             }
@@ -249,9 +200,28 @@ impl Model {
         Ok(s)
     }
 
-    /// One step of thread `t` on `s` (a scratch copy: on `Blocked` its content is garbage).
+    /// One step of thread `t` on `s` (a scratch copy: on `Blocked` its content is garbage),
+    /// under the model's memory model.
     pub fn step_thread(&self, s: &mut [u8], t: usize, rec: Option<&mut StepRecord>) -> StepResult {
-        self.step_thread_in(s, t, rec, &mut Direct)
+        match self.memory {
+            MemoryModel::Sc => self.step_thread_in(s, t, rec, &mut Direct),
+            MemoryModel::Tso => self.step_thread_in(s, t, rec, &mut Tso::new(Some(t))),
+        }
+    }
+
+    /// Under TSO: thread `t`'s oldest buffered store reaches memory (`Blocked` if its
+    /// buffer is empty).
+    pub fn flush(&self, s: &mut [u8], t: usize, rec: Option<&mut StepRecord>) -> StepResult {
+        if let Some(r) = rec {
+            r.spans.clear();
+            r.blocked_at = None;
+            r.result = None;
+        }
+        if crate::tso::flush_one(&self.layout, s, t) {
+            StepResult::Moved
+        } else {
+            StepResult::Blocked
+        }
     }
 
     /// [`Model::step_thread`] with the memory accesses going to `mem`.
@@ -285,6 +255,11 @@ impl Model {
         if pc == PC_DONE {
             return true;
         }
+        // Under TSO a blocking operation drains the buffer first, which can change what
+        // it finds (the thread's own buffered state, or its buffered unlock).
+        if l.tso() && l.part_buffer_len(part) > 0 {
+            return false;
+        }
         if matches!(self.code.instrs[pc as usize], Instr::AtomicBegin) {
             pc += 1;
         }
@@ -295,7 +270,7 @@ impl Model {
             }
             | Instr::FutexSleep { .. } => {
                 let st = l.part_task_state(part);
-                st != TASK_RUNNING && !Self::signal_pending_state(st, l.part_sig(part))
+                st != TASK_RUNNING && !signal_pending_state(st, l.part_sig(part))
             }
             Instr::Builtin {
                 op: Builtin::SpinLock(q),
@@ -323,28 +298,38 @@ impl Model {
         choice: usize,
         rec: Option<&mut StepRecord>,
     ) -> StepResult {
+        match self.memory {
+            MemoryModel::Sc => self.step_actor_in(s, a, choice, rec, &mut Direct),
+            MemoryModel::Tso => self.step_actor_in(s, a, choice, rec, &mut Tso::new(None)),
+        }
+    }
+
+    /// [`Model::step_actor`] with the accesses going to `mem`.
+    pub fn step_actor_in<M: Memory>(
+        &self,
+        s: &mut [u8],
+        a: usize,
+        choice: usize,
+        rec: Option<&mut StepRecord>,
+        mem: &mut M,
+    ) -> StepResult {
         let l = &self.layout;
         if l.actor_done(s, a) {
             return StepResult::Blocked;
         }
-        l.set_actor_done(s, a);
         match &self.inst.actors[a] {
             Actor::Signal { targets, fatal, .. } => {
                 let Some(&t) = targets.get(choice) else {
                     return StepResult::Blocked;
                 };
-                let t = t as usize;
-                let bits = SIG_PENDING | if *fatal { SIG_FATAL } else { 0 };
-                l.set_sig(s, t, l.sig(s, t) | bits);
-                // signal_wake_up_state(t, fatal ? TASK_WAKEKILL : 0): wake_up_state(t, state | TASK_INTERRUPTIBLE)
-                let mask = TASK_INTERRUPTIBLE | if *fatal { TASK_WAKEKILL } else { 0 };
-                if l.task_state(s, t) & mask != 0 {
-                    l.set_task_state(s, t, TASK_RUNNING);
-                }
+                l.set_actor_done(s, a);
+                mem.send_signal(l, s, t as usize, *fatal);
             }
         }
         if let Some(r) = rec {
             r.spans.clear();
+            r.blocked_at = None;
+            r.result = None;
         }
         StepResult::Moved
     }
@@ -356,17 +341,18 @@ impl Model {
             Mover::Actor { actor, choice } => {
                 self.step_actor(s, actor as usize, choice as usize, rec)
             }
+            Mover::Flush(t) => self.flush(s, t as usize, rec),
         }
     }
 
     /// Whether the instruction at `pc` is a shared operation for thread `t` in state `s`.
     ///
     /// It looks at the state only for an operation on an entry (local while the entry is
-    /// the thread's own and unlinked: only its owner links it, so a stale copy that says
-    /// "unlinked" is right) and for a walk step (local when it calls a model wake
-    /// function; an entry's function cannot change while the entry is linked).
+    /// the thread's own and unlinked: only its owner links it, so a stale answer that
+    /// says "linked" only makes a step shorter) and for a walk step (local when it calls a
+    /// model wake function; an entry's function cannot change while the entry is linked).
     #[inline]
-    pub fn is_shared(&self, s: &[u8], t: usize, pc: Pc) -> bool {
+    fn is_shared<M: Memory>(&self, s: &[u8], t: usize, pc: Pc, mem: &mut M) -> bool {
         match self.code.visibility_class[pc as usize] {
             0 => return false,
             1 => return true,
@@ -379,13 +365,15 @@ impl Model {
                 let f = self.code.func_of[pc as usize] as usize;
                 let h = self.opnd(s, t, f, op);
                 match self.layout.entry_of(h) {
-                    Some((owner, _)) => owner != t || self.layout.entry_queue(s, h as u8).is_some(),
+                    Some((owner, _)) => {
+                        owner != t || mem.entry_queue(&self.layout, s, h as u8).is_some()
+                    }
                     None => true,
                 }
             }
             Visibility::WalkDependent => {
                 let next = self.layout.walk_next(s, t);
-                next != 0 && self.layout.entry_func(s, next) < 2
+                next != 0 && mem.entry_func(&self.layout, s, next) < 2
             }
         }
     }
@@ -417,7 +405,7 @@ impl Model {
             r.result = None;
         }
         while pc != PC_DONE {
-            let shared = self.is_shared(s, t, pc);
+            let shared = self.is_shared(s, t, pc, mem);
             if shared && !first && !in_atomic {
                 break;
             }
@@ -576,28 +564,6 @@ impl Model {
         }
     }
 
-    /// `signal_pending_state(state, p)` (include/linux/sched/signal.h).
-    fn signal_pending_state(state: Value, sig: u8) -> bool {
-        if state & (TASK_INTERRUPTIBLE | TASK_WAKEKILL) == 0 {
-            return false;
-        }
-        if sig & SIG_PENDING == 0 {
-            return false;
-        }
-        state & TASK_INTERRUPTIBLE != 0 || sig & SIG_FATAL != 0
-    }
-
-    /// `try_to_wake_up(p, state)`: 1 if p's state was in the mask (it is now running).
-    fn try_to_wake_up(&self, s: &mut [u8], p: usize, mask: Value) -> Value {
-        let l = &self.layout;
-        if l.task_state(s, p) & mask != 0 {
-            l.set_task_state(s, p, TASK_RUNNING);
-            1
-        } else {
-            0
-        }
-    }
-
     fn queue_name(&self, q: usize) -> &str {
         self.inst
             .program
@@ -608,8 +574,15 @@ impl Model {
     }
 
     /// The calling thread must hold q's lock.
-    fn require_lock(&self, s: &[u8], t: usize, q: usize, what: &str) -> Result<(), String> {
-        if self.layout.lock_holder(s, q) as usize == t + 1 {
+    fn require_lock<M: Memory>(
+        &self,
+        s: &[u8],
+        mem: &mut M,
+        t: usize,
+        q: usize,
+        what: &str,
+    ) -> Result<(), String> {
+        if mem.holds_lock(&self.layout, s, q, t as u8 + 1) {
             Ok(())
         } else {
             Err(format!(
@@ -636,7 +609,10 @@ impl Model {
             MemLoc::EntryFlags(_) if !(0..=255).contains(&x) => {
                 Err(format!("entry flags value {x} out of range"))
             }
-            MemLoc::EntryFlags(_) => Ok(()),
+            MemLoc::TaskState(_) if !(0..=0xffff).contains(&x) => {
+                Err(format!("invalid task state {x}"))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -653,39 +629,27 @@ impl Model {
         Ok(())
     }
 
-    /// A read-modify-write of `loc`: `new(old)` is the value to write (`None`: no write,
-    /// a failed compare-and-exchange). Returns the old value.
-    fn rmw_mem<M: Memory>(
+    /// An unconditional read-modify-write of `loc` (`op(old, operand)` is written).
+    /// Returns the old value. An out-of-range result is a model error (the step faults,
+    /// so what the location then holds does not matter).
+    fn rmw_op_mem<M: Memory>(
         &self,
         s: &mut [u8],
         mem: &mut M,
         loc: MemLoc,
         ord: Ordering,
-        new: impl Fn(Value) -> Option<Value>,
+        op: RmwOp,
+        operand: Value,
     ) -> Result<Value, String> {
-        let old = mem.rmw(&self.layout, s, loc, ord, |old| {
-            new(old).filter(|x| self.check_store(loc, *x).is_ok())
-        });
-        // An out-of-range result was not written; report it.
-        if let Some(x) = new(old) {
-            self.check_store(loc, x)?;
-        }
+        let old = mem.rmw_op(&self.layout, s, loc, ord, op, operand);
+        self.check_store(loc, op.apply(old, operand))?;
         Ok(old)
     }
 
-    fn link<M: Memory>(&self, s: &mut [u8], mem: &mut M, q: usize, h: u8, tail: bool) {
-        if tail {
-            self.layout.link_tail(s, q, h);
-        } else {
-            self.layout.link_head(s, q, h);
-        }
-        mem.queue_changed(&self.layout, s, q);
-    }
-
-    fn unlink<M: Memory>(&self, s: &mut [u8], mem: &mut M, h: u8) {
-        if let Some(q) = self.layout.entry_queue(s, h) {
-            self.layout.unlink(s, h);
-            mem.queue_changed(&self.layout, s, q);
+    /// `list_del_init()` of `h` if it is linked (the caller holds its queue's lock).
+    fn unlink<M: Memory>(&self, s: &mut [u8], mem: &mut M, h: u8, node: Ordering) {
+        if mem.entry_queue(&self.layout, s, h).is_some() {
+            mem.unlink(&self.layout, s, h, node);
         }
     }
 
@@ -702,6 +666,37 @@ impl Model {
             x & 0xff,
             Ordering::Relaxed,
         );
+    }
+
+    /// `set_current_state(st)` / `__set_current_state(st)` by thread `t`: a relaxed store
+    /// of the task state, then (`barrier`) `smp_mb()` (`smp_store_mb()`).
+    fn set_state<M: Memory>(
+        &self,
+        s: &mut [u8],
+        mem: &mut M,
+        t: usize,
+        st: Value,
+        barrier: bool,
+    ) -> Result<(), String> {
+        let loc = MemLoc::TaskState(t as u8);
+        self.check_store(loc, st)?;
+        mem.store(
+            &self.layout,
+            s,
+            loc,
+            st,
+            if barrier {
+                Ordering::Full
+            } else {
+                Ordering::Relaxed
+            },
+        );
+        Ok(())
+    }
+
+    /// Thread `t`'s pending signal bits, read locklessly by `t` itself.
+    fn sig<M: Memory>(&self, s: &[u8], mem: &mut M, t: usize) -> u8 {
+        mem.load(&self.layout, s, MemLoc::Signal(t as u8), Ordering::Relaxed) as u8
     }
 
     fn set_dst(
@@ -835,7 +830,7 @@ impl Model {
                 for (n, e) in self.code.entries.iter().enumerate() {
                     if e.func as usize == f {
                         let h = l.handle(t, n);
-                        if let Some(q) = l.entry_queue(s, h) {
+                        if let Some(q) = mem.entry_queue(l, s, h) {
                             fault!(
                                 "`{}` returns while its wait entry `{}` is still linked on {} (use after return)",
                                 self.code.funcs[f].name,
@@ -844,7 +839,7 @@ impl Model {
                             );
                         }
                         if r != RET_TOP {
-                            l.clear_entry(s, h);
+                            mem.clear_entry(l, s, h);
                         }
                     }
                 }
@@ -874,7 +869,14 @@ impl Model {
                 }
                 next
             }
-            Instr::AtomicBegin | Instr::AtomicEnd => next,
+            Instr::AtomicBegin => {
+                mem.atomic_begin(l, s);
+                next
+            }
+            Instr::AtomicEnd => {
+                mem.atomic_end(l, s);
+                next
+            }
             Instr::ReadVar { dst, var } => {
                 let x = mem.load(l, s, MemLoc::Var(*var as usize), Ordering::Relaxed);
                 tri!(self.set_dst(s, t, f, Some(*dst), x));
@@ -889,7 +891,7 @@ impl Model {
                 let h = tri!(self.entry(v!(*entry)));
                 let x = match field {
                     EntryField::Flags => self.flags(s, mem, h),
-                    EntryField::Func => l.entry_func(s, h) as Value,
+                    EntryField::Func => mem.entry_func(l, s, h) as Value,
                     EntryField::Private => l
                         .entry_of(h as Value)
                         .map(|(o, _)| o as Value + 1)
@@ -909,7 +911,7 @@ impl Model {
                         if !(0..=255).contains(&x) {
                             fault!("invalid wake function");
                         }
-                        l.set_entry_func(s, h, x as u8)
+                        mem.set_entry_func(l, s, h, x as u8)
                     }
                     EntryField::Private => fault!("wait->private is read-only here"),
                 }
@@ -937,11 +939,11 @@ impl Model {
                         "a wake function started another wake-up walk (nested __wake_up_common)"
                     );
                 }
-                tri!(self.require_lock(s, t, q, "__wake_up_common"));
+                tri!(self.require_lock(s, mem, t, q, "__wake_up_common"));
                 let w = Walk {
                     queue: q as u8 + 1,
                     cur: 0,
-                    next: l.queue_first(s, q).unwrap_or(0),
+                    next: mem.queue_first(l, s, q).unwrap_or(0),
                     flags: 0,
                     nr: v!(*nr),
                     mode: v!(*mode),
@@ -957,17 +959,17 @@ impl Model {
                     return Flow::Next(*done);
                 }
                 let q = w.queue as usize - 1;
-                if l.entry_queue(s, h) != Some(q) {
+                if mem.entry_queue(l, s, h) != Some(q) {
                     fault!(
                         "wake-up walk: the next entry left {} during the walk",
                         self.queue_name(q)
                     );
                 }
                 w.cur = h;
-                w.next = l.queue_next(s, h).unwrap_or(0);
+                w.next = mem.queue_next(l, s, h).unwrap_or(0);
                 w.flags = self.flags(s, mem, h) as u8;
                 w.ret = 0;
-                let func = l.entry_func(s, h);
+                let func = mem.entry_func(l, s, h);
                 let mode = w.mode;
                 l.set_walk(s, t, w);
                 match func {
@@ -1010,16 +1012,29 @@ impl Model {
                 l.set_walk(s, t, Walk::default());
                 next
             }
-            Instr::FutexSleep { dst } => {
-                let st = l.task_state(s, t);
-                if st != TASK_RUNNING && !Self::signal_pending_state(st, l.sig(s, t)) {
+            Instr::FutexSleep { dst, queue } => {
+                // futex_wait_queue(): schedule() until woken or signalled. Then
+                // unqueue_me(): a waker unqueues before waking (its release store of
+                // q->lock_ptr, read here with acquire); still queued means a signal woke
+                // it: take the bucket lock and unqueue.
+                if !mem.schedule(l, s, t) {
                     return Flow::Block;
                 }
-                l.set_task_state(s, t, TASK_RUNNING);
                 let h = l.handle(t, l.entries - 1);
-                let r = if l.entry_queue(s, h).is_some() {
-                    self.unlink(s, mem, h);
-                    -errno::EINTR
+                let q = *queue as usize;
+                let me = t as u8 + 1;
+                let r = if mem.load(l, s, MemLoc::EntryNode(h), Ordering::Acquire) != 0 {
+                    if !mem.spin_lock(l, s, q, me) {
+                        return Flow::Block;
+                    }
+                    let r = if mem.entry_queue(l, s, h).is_some() {
+                        mem.unlink(l, s, h, Ordering::Relaxed);
+                        -errno::EINTR
+                    } else {
+                        0
+                    };
+                    mem.spin_unlock(l, s, q, me);
+                    r
                 } else {
                     0
                 };
@@ -1029,7 +1044,9 @@ impl Model {
         }
     }
 
-    /// A builtin. `Ok(None)` means it blocks (it must not have changed anything then).
+    /// A builtin. `Ok(None)` means it blocks: only its first shared access may decide
+    /// that, and whatever it changed before is discarded (native) or redone identically
+    /// (a threaded engine retries the step).
     fn builtin<M: Memory>(
         &self,
         s: &mut [u8],
@@ -1048,37 +1065,52 @@ impl Model {
                 Loc::EntryFlags => (MemLoc::EntryFlags(self.entry(arg(0))?), 1),
             })
         };
+        let word = |b: BitRef| MemLoc::Var(b.var as usize);
         let r = match op {
-            Builtin::TestBit(v) => mem.load(l, s, MemLoc::Var(v as usize), Ordering::Relaxed),
-            Builtin::SetBit(v) => {
-                self.rmw_mem(s, mem, MemLoc::Var(v as usize), bitop_rmw(&op), |_| Some(1))?;
+            Builtin::TestBit(b) => {
+                (mem.load(l, s, word(b), Ordering::Relaxed) & b.mask() != 0) as Value
+            }
+            Builtin::SetBit(b) => {
+                self.rmw_op_mem(s, mem, word(b), bitop_ordering(&op), RmwOp::Or, b.mask())?;
                 0
             }
-            Builtin::ClearBit(v) => {
-                self.rmw_mem(s, mem, MemLoc::Var(v as usize), bitop_rmw(&op), |_| Some(0))?;
+            Builtin::ClearBit(b) | Builtin::ClearBitUnlock(b) => {
+                let ord = bitop_ordering(&op);
+                self.rmw_op_mem(s, mem, word(b), ord, RmwOp::AndNot, b.mask())?;
                 0
             }
-            Builtin::ClearBitUnlock(v) => {
-                self.write_mem(s, mem, MemLoc::Var(v as usize), 0, bitop_rmw(&op))?;
-                0
+            Builtin::TestAndSetBit { bit: b, lock: true } => {
+                // include/asm-generic/bitops/lock.h: `if (READ_ONCE(*p) & mask) return 1;`
+                // then an acquire fetch_or: a bit already set is a plain, unordered read.
+                if mem.load(l, s, word(b), Ordering::Relaxed) & b.mask() != 0 {
+                    1
+                } else {
+                    let old =
+                        self.rmw_op_mem(s, mem, word(b), Ordering::Acquire, RmwOp::Or, b.mask())?;
+                    (old & b.mask() != 0) as Value
+                }
             }
-            Builtin::TestAndSetBit { var, .. } => {
-                self.rmw_mem(s, mem, MemLoc::Var(var as usize), bitop_rmw(&op), |_| {
-                    Some(1)
-                })?
+            Builtin::TestAndSetBit {
+                bit: b,
+                lock: false,
+            } => {
+                // Fully ordered even when the bit was set (e986a0d6cb36, v6.0).
+                let old = self.rmw_op_mem(s, mem, word(b), Ordering::Full, RmwOp::Or, b.mask())?;
+                (old & b.mask() != 0) as Value
             }
-            Builtin::TestAndClearBit(v) => {
-                self.rmw_mem(s, mem, MemLoc::Var(v as usize), bitop_rmw(&op), |_| Some(0))?
+            Builtin::TestAndClearBit(b) => {
+                let old =
+                    self.rmw_op_mem(s, mem, word(b), Ordering::Full, RmwOp::AndNot, b.mask())?;
+                (old & b.mask() != 0) as Value
             }
-            Builtin::ClearBitUnlockIsNegativeByte { var, negative } => {
-                self.rmw_mem(s, mem, MemLoc::Var(var as usize), bitop_rmw(&op), |_| {
-                    Some(0)
-                })?;
-                // The kernel clears B and reads N in one operation on one byte; here they
-                // are two locations, and the full fence keeps the read of N from returning
-                // a value older than the clear, as the single-byte operation guarantees.
-                mem.fence(Fence::Full);
-                mem.load(l, s, MemLoc::Var(negative as usize), Ordering::Relaxed)
+            Builtin::ClearBitUnlockIsNegativeByte { bit: b, negative } => {
+                // One RMW of the word: clear B, and read N as that RMW saw it.
+                if negative.var != b.var {
+                    return Err("internal: clear_bit_unlock_is_negative_byte() on two words".into());
+                }
+                let ord = bitop_ordering(&op);
+                let old = self.rmw_op_mem(s, mem, word(b), ord, RmwOp::AndNot, b.mask())?;
+                (old & negative.mask() != 0) as Value
             }
             Builtin::Load { loc, ord } => {
                 let (m, _) = located(loc)?;
@@ -1091,80 +1123,60 @@ impl Model {
             }
             Builtin::Rmw { loc, op: rop, ord } => {
                 let (m, i) = located(loc)?;
-                let operand = arg(i);
-                self.rmw_mem(s, mem, m, ord, |old| {
-                    Some(match rop {
-                        RmwOp::Xchg => operand,
-                        RmwOp::Add => old.wrapping_add(operand),
-                        RmwOp::Sub => old.wrapping_sub(operand),
-                        RmwOp::Or => old | operand,
-                        RmwOp::And => old & operand,
-                        RmwOp::AndNot => old & !operand,
-                    })
-                })?
+                self.rmw_op_mem(s, mem, m, ord, rop, arg(i))?
             }
             Builtin::CmpXchg { loc, ord } => {
                 let (m, i) = located(loc)?;
                 let (expected, new) = (arg(i), arg(i + 1));
-                self.rmw_mem(s, mem, m, ord, |cur| (cur == expected).then_some(new))?
+                self.check_store(m, new)?;
+                mem.cmpxchg(l, s, m, ord, expected, new)
             }
             Builtin::Fence(f) => {
-                mem.fence(f);
+                mem.fence(l, s, f);
                 0
             }
-            Builtin::SetCurrentState { .. } => {
-                let st = arg(0);
-                if !(0..=0xffff).contains(&st) {
-                    return Err(format!("invalid task state {st}"));
-                }
-                l.set_task_state(s, t, st);
-                if let Builtin::SetCurrentState { barrier: true } = op {
-                    // set_current_state() is smp_store_mb(current->state, S).
-                    mem.fence(Fence::Full);
-                }
+            Builtin::SetCurrentState { barrier } => {
+                self.set_state(s, mem, t, arg(0), barrier)?;
                 0
             }
             Builtin::Schedule { .. } => {
-                let st = l.task_state(s, t);
-                if st != TASK_RUNNING && !Self::signal_pending_state(st, l.sig(s, t)) {
+                if !mem.schedule(l, s, t) {
                     return Ok(None);
                 }
-                l.set_task_state(s, t, TASK_RUNNING);
                 0
             }
-            Builtin::SignalPendingState => Self::signal_pending_state(arg(0), l.sig(s, t)) as Value,
-            Builtin::SignalPending => (l.sig(s, t) & SIG_PENDING != 0) as Value,
-            Builtin::FatalSignalPending => (l.sig(s, t) & SIG_FATAL != 0) as Value,
+            Builtin::SignalPendingState => {
+                signal_pending_state(arg(0), self.sig(s, mem, t)) as Value
+            }
+            Builtin::SignalPending => (self.sig(s, mem, t) & SIG_PENDING != 0) as Value,
+            Builtin::FatalSignalPending => (self.sig(s, mem, t) & SIG_FATAL != 0) as Value,
             Builtin::TryToWakeUp => {
                 let p = self.task(arg(0))?;
-                self.try_to_wake_up(s, p, arg(1))
+                mem.try_to_wake_up(l, s, p, arg(1)) as Value
             }
             Builtin::SpinLock(q) => {
-                let q = q as usize;
-                if l.lock_holder(s, q) != 0 {
+                if !mem.spin_lock(l, s, q as usize, me) {
                     return Ok(None);
                 }
-                l.set_lock_holder(s, q, me);
                 0
             }
             Builtin::SpinUnlock(q) => {
                 let q = q as usize;
-                if l.lock_holder(s, q) != me {
+                if !mem.spin_unlock(l, s, q, me) {
                     return Err(format!(
                         "spin_unlock of {}->lock, which this thread does not hold",
                         self.queue_name(q)
                     ));
                 }
-                l.set_lock_holder(s, q, 0);
                 0
             }
             Builtin::InitWait => {
                 let h = self.entry(arg(0))?;
-                if l.entry_queue(s, h).is_some() {
+                if mem.entry_queue(l, s, h).is_some() {
                     return Err("init_wait() of an entry that is linked on a queue".into());
                 }
                 self.set_flags(s, mem, h, 0);
-                l.set_entry_func(s, h, 0);
+                mem.set_entry_func(l, s, h, 0);
                 0
             }
             Builtin::AddWaitQueue {
@@ -1176,13 +1188,13 @@ impl Model {
                 let q = queue as usize;
                 let h = self.entry(arg(0))?;
                 if takes_lock {
-                    if l.lock_holder(s, q) != 0 {
+                    if !mem.spin_lock(l, s, q, me) {
                         return Ok(None);
                     }
                 } else {
-                    self.require_lock(s, t, q, "adding to a wait queue")?;
+                    self.require_lock(s, mem, t, q, "adding to a wait queue")?;
                 }
-                if l.entry_queue(s, h).is_some() {
+                if mem.entry_queue(l, s, h).is_some() {
                     return Err(
                         "adding a wait entry that is already on a queue (list corruption)".into(),
                     );
@@ -1193,34 +1205,43 @@ impl Model {
                 } else if takes_lock {
                     self.set_flags(s, mem, h, fl & !WQ_FLAG_EXCLUSIVE);
                 }
-                self.link(s, mem, q, h, tail);
+                mem.link(l, s, q, h, tail);
+                if takes_lock {
+                    mem.spin_unlock(l, s, q, me);
+                }
                 0
             }
             Builtin::RemoveWaitQueue(q) => {
                 let q = q as usize;
                 let h = self.entry(arg(0))?;
-                if l.lock_holder(s, q) != 0 {
+                if !mem.spin_lock(l, s, q, me) {
                     return Ok(None);
                 }
-                self.unlink(s, mem, h);
+                self.unlink(s, mem, h, Ordering::Relaxed);
+                mem.spin_unlock(l, s, q, me);
                 0
             }
-            Builtin::ListDelInit => {
+            Builtin::ListDelInit { careful } => {
                 let h = self.entry(arg(0))?;
-                if let Some(q) = l.entry_queue(s, h) {
-                    self.require_lock(s, t, q, "list_del_init() of a wait entry")?;
-                    self.unlink(s, mem, h);
+                if let Some(q) = mem.entry_queue(l, s, h) {
+                    self.require_lock(s, mem, t, q, "list_del_init() of a wait entry")?;
+                    mem.unlink(l, s, h, node_ordering(careful));
                 }
                 0
             }
-            Builtin::ListEmpty => {
+            Builtin::ListEmpty { careful } => {
                 let h = self.entry(arg(0))?;
-                l.entry_queue(s, h).is_none() as Value
+                let ord = if careful {
+                    Ordering::Acquire
+                } else {
+                    Ordering::Relaxed
+                };
+                (mem.load(l, s, MemLoc::EntryNode(h), ord) == 0) as Value
             }
             Builtin::PrepareToWait { queue, exclusive } => {
                 let q = queue as usize;
                 let h = self.entry(arg(0))?;
-                if l.lock_holder(s, q) != 0 {
+                if !mem.spin_lock(l, s, q, me) {
                     return Ok(None);
                 }
                 let fl = self.flags(s, mem, h);
@@ -1230,35 +1251,35 @@ impl Model {
                     fl & !WQ_FLAG_EXCLUSIVE
                 };
                 self.set_flags(s, mem, h, fl);
-                if l.entry_queue(s, h).is_none() {
-                    self.link(s, mem, q, h, exclusive);
+                if mem.entry_queue(l, s, h).is_none() {
+                    mem.link(l, s, q, h, exclusive);
                 }
-                let st = arg(1);
-                if !(0..=0xffff).contains(&st) {
-                    return Err(format!("invalid task state {st}"));
-                }
-                l.set_task_state(s, t, st);
                 // prepare_to_wait() calls set_current_state(), smp_store_mb().
-                mem.fence(Fence::Full);
+                self.set_state(s, mem, t, arg(1), true)?;
+                mem.spin_unlock(l, s, q, me);
                 0
             }
             Builtin::FinishWait(q) => {
+                // __set_current_state(TASK_RUNNING); if (!list_empty_careful(&w->entry))
+                // { spin_lock_irqsave(); list_del_init(); spin_unlock_irqrestore(); }
                 let q = q as usize;
                 let h = self.entry(arg(0))?;
-                let linked = l.entry_queue(s, h).is_some();
-                if linked && l.lock_holder(s, q) != 0 {
-                    return Ok(None);
-                }
-                l.set_task_state(s, t, TASK_RUNNING);
-                if linked {
-                    self.unlink(s, mem, h);
+                self.set_state(s, mem, t, TASK_RUNNING, false)?;
+                if mem.load(l, s, MemLoc::EntryNode(h), Ordering::Acquire) != 0 {
+                    if !mem.spin_lock(l, s, q, me) {
+                        return Ok(None);
+                    }
+                    self.unlink(s, mem, h, Ordering::Relaxed);
+                    mem.spin_unlock(l, s, q, me);
                 }
                 0
             }
-            Builtin::WaitqueueActive(q) => mem.queue_active(l, s, q as usize) as Value,
+            Builtin::WaitqueueActive(q) => {
+                mem.load(l, s, MemLoc::QueueHead(q as u8), Ordering::Relaxed)
+            }
             Builtin::WqHasSleeper(q) => {
-                mem.fence(Fence::Full);
-                mem.queue_active(l, s, q as usize) as Value
+                mem.fence(l, s, Fence::Full);
+                mem.load(l, s, MemLoc::QueueHead(q as u8), Ordering::Relaxed)
             }
             Builtin::WakeUp { .. } => {
                 return Err("internal: wake_up reached the interpreter uncompiled".into())
@@ -1266,47 +1287,57 @@ impl Model {
             Builtin::AutoremoveWakeFunction | Builtin::DefaultWakeFunction => {
                 let h = self.entry(arg(0))?;
                 let owner = l.entry_of(h as Value).map(|(o, _)| o).unwrap_or(0);
-                let r = self.try_to_wake_up(s, owner, arg(1));
-                if r != 0 && op == Builtin::AutoremoveWakeFunction {
-                    if let Some(q) = l.entry_queue(s, h) {
-                        self.require_lock(s, t, q, "autoremove_wake_function()")?;
-                        self.unlink(s, mem, h);
+                let r = mem.try_to_wake_up(l, s, owner, arg(1));
+                if r && op == Builtin::AutoremoveWakeFunction {
+                    // autoremove_wake_function(): list_del_init_careful() (v5.9+).
+                    if let Some(q) = mem.entry_queue(l, s, h) {
+                        self.require_lock(s, mem, t, q, "autoremove_wake_function()")?;
+                        mem.unlink(l, s, h, Ordering::Release);
                     }
                 }
-                r
+                r as Value
             }
             Builtin::FutexWait(q) => {
                 let q = q as usize;
                 let QueueKind::Futex(var) = self.inst.program.queues[q].kind else {
                     return Err("futex_wait on a queue that is not a futex".into());
                 };
-                // futex_wait() reads the futex word under the hash bucket's lock, after
-                // the full barrier of futex_q_lock().
-                mem.fence(Fence::Full);
-                if mem.load(l, s, MemLoc::Var(var as usize), Ordering::Relaxed) != arg(0) {
+                // futex_wait_setup(): futex_q_lock() (the bucket lock, then smp_mb()),
+                // read the futex word; queue and set TASK_INTERRUPTIBLE if it is `val`.
+                if !mem.spin_lock(l, s, q, me) {
+                    return Ok(None);
+                }
+                mem.fence(l, s, Fence::Full);
+                let r = if mem.load(l, s, MemLoc::Var(var as usize), Ordering::Relaxed) != arg(0) {
                     -errno::EAGAIN
                 } else {
                     let h = l.handle(t, l.entries - 1);
-                    self.link(s, mem, q, h, true);
+                    mem.link(l, s, q, h, true);
                     // futex_wait_queue(): set_current_state(TASK_INTERRUPTIBLE).
-                    l.set_task_state(s, t, TASK_INTERRUPTIBLE);
-                    mem.fence(Fence::Full);
+                    self.set_state(s, mem, t, TASK_INTERRUPTIBLE, true)?;
                     0
-                }
+                };
+                mem.spin_unlock(l, s, q, me);
+                r
             }
             Builtin::FutexWake(q) => {
                 let q = q as usize;
                 let n = arg(0);
+                if !mem.spin_lock(l, s, q, me) {
+                    return Ok(None);
+                }
                 let mut woken = 0;
-                for h in l.queue_list(s, q) {
+                while let Some(h) = mem.queue_first(l, s, q) {
                     if n > 0 && woken >= n {
                         break;
                     }
-                    self.unlink(s, mem, h);
+                    // futex_wake_mark(): unqueue, then smp_store_release(&q->lock_ptr, NULL).
+                    mem.unlink(l, s, h, Ordering::Release);
                     let owner = l.entry_of(h as Value).map(|(o, _)| o).unwrap_or(0);
-                    self.try_to_wake_up(s, owner, TASK_NORMAL);
+                    mem.try_to_wake_up(l, s, owner, TASK_NORMAL);
                     woken += 1;
                 }
+                mem.spin_unlock(l, s, q, me);
                 woken
             }
         };
@@ -1319,6 +1350,7 @@ impl Model {
         Some(match &e.kind {
             Const(v) => *v,
             Shared(v) => self.layout.var(s, *v as usize),
+            SharedBit(b) => (self.layout.var(s, b.var as usize) & b.mask() != 0) as Value,
             Unary(op, a) => crate::compile::eval_unary(*op, self.eval_condition(s, a)?),
             Binary(BinOp::And, a, b) => {
                 (self.eval_condition(s, a)? != 0 && self.eval_condition(s, b)? != 0) as Value

@@ -86,6 +86,9 @@ pub struct Program {
     pub vars: Vec<SharedVar>,
     pub queues: Vec<Queue>,
     pub functions: Vec<Function>,
+    /// `final assert(EXPR);` items: conditions over shared variables (like a queue's
+    /// `until`) that must hold in every final state, when every thread has returned.
+    pub finals: Vec<Expr>,
 }
 
 #[derive(Clone, Debug)]
@@ -94,13 +97,25 @@ pub struct Source {
     pub text: String,
 }
 
-/// `bit NAME = v;`, `bool NAME = v;` or `int<MIN..MAX> NAME = v;`: a shared variable.
+/// `bit NAME = v;`, `bool NAME = v;`, `int<MIN..MAX> NAME = v;`, or
+/// `unsigned long NAME { BIT = v, ... };` (a word of named bits): a shared variable, one
+/// memory location.
 #[derive(Clone, Debug)]
 pub struct SharedVar {
     pub name: String,
     pub ty: VarType,
     /// Initial value from the model (a scenario may override it, see [`Instance::init`]).
+    /// For a word: the bits' initial values, bit `i` of the declaration order at `1 << i`.
     pub init: Value,
+    pub span: Span,
+    /// For a word: its bits, in declaration order (bit `i` is `1 << i`). Empty otherwise.
+    pub bits: Vec<WordBit>,
+}
+
+/// One named bit of a word (`PG_locked` of `unsigned long flags { PG_locked, ... }`).
+#[derive(Clone, Debug)]
+pub struct WordBit {
+    pub name: String,
     pub span: Span,
 }
 
@@ -110,6 +125,36 @@ pub enum VarType {
     Bit,
     /// A bounded integer, `min..=max`; `max - min <= 255`.
     Int { min: Value, max: Value },
+    /// `unsigned long NAME { B0, B1, ... }`: a word of `bits` named bits (at most 8), as
+    /// the kernel keeps `PG_locked`, `PG_waiters`, ... in one `page->flags`. Its value is
+    /// `0..2^bits`. Every access to one of its bits is an access to the whole word: one
+    /// location, so coherence orders them all, as in the kernel.
+    Word { bits: u8 },
+}
+
+impl VarType {
+    /// The range of values (`min..=max`).
+    pub fn range(self) -> (Value, Value) {
+        match self {
+            VarType::Bit => (0, 1),
+            VarType::Int { min, max } => (min, max),
+            VarType::Word { bits } => (0, (1 << bits) - 1),
+        }
+    }
+}
+
+/// A bit operand: a `bit` variable (`bit == 0`), or one bit of a word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BitRef {
+    pub var: VarId,
+    /// The bit's index in its word (0 for a `bit` variable).
+    pub bit: u8,
+}
+
+impl BitRef {
+    pub fn mask(self) -> Value {
+        1 << self.bit
+    }
 }
 
 /// `waitqueue NAME until COND;` or `futex VAR until COND;`.
@@ -230,6 +275,8 @@ pub enum ExprKind {
     EntryAddr(LocalId),
     /// A plain read of a shared variable (READ_ONCE semantics): one shared access.
     Shared(VarId),
+    /// A plain read of one bit of a word (`if (PG_locked)`): a READ_ONCE of the word.
+    SharedBit(BitRef),
     /// `current`.
     Current,
     /// `wake_page_function` used as a value (only as a `WakeFn`).
@@ -311,7 +358,8 @@ pub enum BinOp {
     Or,
 }
 
-/// C11 orderings for atomics (the kernel's own names map to these; see docs/dsl.md).
+/// The ordering of an access (docs/dsl.md, "The memory map"). The first five are C11's;
+/// `Full` is the kernel's "fully ordered" (Documentation/atomic_t.txt).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ordering {
     Relaxed,
@@ -319,6 +367,13 @@ pub enum Ordering {
     Release,
     AcqRel,
     SeqCst,
+    /// The kernel's fully ordered operations: a value-returning RMW without suffix
+    /// (`atomic_xchg()`, `atomic_fetch_add()`, a successful `atomic_cmpxchg()` or
+    /// `test_and_set_bit()`), which behave as if `smp_mb()` ran before and after them;
+    /// `smp_store_mb()`, a store followed by `smp_mb()`. A conditional RMW that fails
+    /// (`cmpxchg` that finds another value, `test_and_set_bit()` on a set bit) is a plain
+    /// read with no ordering at all.
+    Full,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -348,26 +403,29 @@ pub enum Loc {
 /// atomicity rule of docs/dsl.md; the full semantics are in [`crate::interp`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Builtin {
-    // ---- bit operations on a `bit` variable (include/asm-generic/bitops) ----
-    /// `test_bit(B)` -> 0/1. Relaxed.
-    TestBit(VarId),
+    // ---- bit operations (include/asm-generic/bitops, Documentation/atomic_bitops.txt) ----
+    // on a `bit` variable or a bit of a word: an access to the whole word.
+    /// `test_bit(B)` -> 0/1. A relaxed load.
+    TestBit(BitRef),
     /// `set_bit(B)`, `clear_bit(B)`: relaxed RMW, no value.
-    SetBit(VarId),
-    ClearBit(VarId),
-    /// `test_and_set_bit(B)` (full barrier) / `test_and_set_bit_lock(B)` (acquire) -> old value.
+    SetBit(BitRef),
+    ClearBit(BitRef),
+    /// `test_and_set_bit(B)` (fully ordered) / `test_and_set_bit_lock(B)` (acquire) -> old
+    /// value; a bit already set is a failed RMW: a read, unordered.
     TestAndSetBit {
-        var: VarId,
+        bit: BitRef,
         lock: bool,
     },
-    /// `test_and_clear_bit(B)` -> old value. Full barrier.
-    TestAndClearBit(VarId),
-    /// `clear_bit_unlock(B)`: release.
-    ClearBitUnlock(VarId),
-    /// `clear_bit_unlock_is_negative_byte(B, N)`: clears B (release) and returns the value of
-    /// bit N of the same byte (PG_waiters) read in the same atomic operation.
+    /// `test_and_clear_bit(B)` -> old value. Fully ordered; unordered if the bit was clear.
+    TestAndClearBit(BitRef),
+    /// `clear_bit_unlock(B)`: a release RMW.
+    ClearBitUnlock(BitRef),
+    /// `clear_bit_unlock_is_negative_byte(B, N)`: clears B (a release RMW of the word) and
+    /// returns bit N of the same word (PG_waiters) as that RMW read it. B and N are bits of
+    /// one word (the checker requires it).
     ClearBitUnlockIsNegativeByte {
-        var: VarId,
-        negative: VarId,
+        bit: BitRef,
+        negative: BitRef,
     },
 
     // ---- atomics and plain accesses with an ordering ----
@@ -442,10 +500,17 @@ pub enum Builtin {
     /// `remove_wait_queue(q, &w)`: takes the lock, unlinks. Args: entry.
     RemoveWaitQueue(QueueId),
     /// `list_del_init(&w->entry)` / `list_del_init_careful(&w->entry)`: unlink from whatever
-    /// queue it is on (the caller must hold that queue's lock). Args: entry.
-    ListDelInit,
-    /// `list_empty(&w->entry)` / `list_empty_careful(&w->entry)` -> 1 if not linked. Args: entry.
-    ListEmpty,
+    /// queue it is on (the caller must hold that queue's lock); the entry's node is then
+    /// written with a relaxed store, or (`careful`) a release store (include/linux/list.h,
+    /// v5.9+). Args: entry.
+    ListDelInit {
+        careful: bool,
+    },
+    /// `list_empty(&w->entry)` / `list_empty_careful(&w->entry)` -> 1 if not linked: a
+    /// lockless read of the entry's node, relaxed or (`careful`) acquire. Args: entry.
+    ListEmpty {
+        careful: bool,
+    },
     /// `prepare_to_wait(q, &w, S)` / `prepare_to_wait_exclusive(q, &w, S)`: takes the lock,
     /// links the entry if it is not linked (head, or tail for exclusive), sets the state.
     /// One step. Args: entry, S.
@@ -496,6 +561,20 @@ pub enum RmwOp {
     AndNot,
 }
 
+impl RmwOp {
+    /// The value an RMW with this operation writes over `old`.
+    pub fn apply(self, old: Value, operand: Value) -> Value {
+        match self {
+            RmwOp::Xchg => operand,
+            RmwOp::Add => old.wrapping_add(operand),
+            RmwOp::Sub => old.wrapping_sub(operand),
+            RmwOp::Or => old | operand,
+            RmwOp::And => old & operand,
+            RmwOp::AndNot => old & !operand,
+        }
+    }
+}
+
 /// A scenario: a checked program plus the instance to explore.
 #[derive(Clone, Debug)]
 pub struct Instance {
@@ -515,6 +594,11 @@ pub struct Instance {
     pub loom: LoomSettings,
     /// Settings of the shuttle backend (`shuttle: (...)`).
     pub shuttle: ShuttleSettings,
+    /// The memory models the native explorer runs under (`memory: [Sc, Tso]`; default
+    /// `[Sc]`): one result per model.
+    pub memory: Vec<MemoryModel>,
+    /// Settings of the native explorer under TSO (`tso: (...)`).
+    pub tso: TsoSettings,
     /// Where the `threads:` list is in the scenario file (for diagnostics about the thread
     /// count, such as loom's limit).
     pub threads_span: Span,
@@ -539,6 +623,36 @@ impl Backend {
             Backend::Shuttle => "shuttle",
         }
     }
+}
+
+/// The memory model of the native explorer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MemoryModel {
+    /// Sequential consistency: every load reads the latest store.
+    Sc,
+    /// x86-TSO: each thread's stores wait in a FIFO store buffer until they reach memory
+    /// (a step of their own); the thread's own loads read its buffer first; fences and
+    /// locked instructions (every read-modify-write, spin_lock) drain it.
+    Tso,
+}
+
+impl MemoryModel {
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryModel::Sc => "sc",
+            MemoryModel::Tso => "tso",
+        }
+    }
+}
+
+/// `tso: (expect: LostWakeup, store_buffer: 4)`: every field optional.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TsoSettings {
+    /// The verdict expected under TSO when it differs from `expect`.
+    pub expect: Option<Expectation>,
+    /// Stores a thread's buffer holds at most (a store beyond that first sends the oldest
+    /// to memory).
+    pub store_buffer: Option<u8>,
 }
 
 /// `loom: (expect: LostWakeup, max_preemptions: 3, exhaustive: false, max_branches: 10000,
@@ -588,7 +702,15 @@ pub struct ShuttleSettings {
 }
 
 impl Instance {
-    /// What the scenario expects on `backend`.
+    /// What the scenario expects of the native explorer under `memory`.
+    pub fn expect_native(&self, memory: MemoryModel) -> Expectation {
+        match memory {
+            MemoryModel::Sc => self.expect,
+            MemoryModel::Tso => self.tso.expect.unwrap_or(self.expect),
+        }
+    }
+
+    /// What the scenario expects on `backend` (for the native explorer: under SC).
     pub fn expect_on(&self, backend: Backend) -> Expectation {
         match backend {
             Backend::Native => self.expect,

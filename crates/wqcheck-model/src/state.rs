@@ -4,9 +4,18 @@
 //! [ shared part ][ thread 0 ][ thread 1 ] ...
 //! shared part: one byte per shared variable (value - min), one byte per queue (its
 //!              spinlock holder, thread + 1), one byte per actor (has it acted)
+//!              [TSO: one byte per queue: its list head as lockless readers see it]
 //! thread part: pc (u16) | task state (u16) | signal (u8) | entries (4 bytes each)
+//!              [TSO: one byte per entry: its list node as lockless readers see it]
 //!              | wake walk (16 bytes) | return pcs (u16 per call depth) | slots (i16 each)
+//!              [TSO: the store buffer, 4 bytes per slot, oldest first]
 //! ```
+//!
+//! Under x86-TSO (`crate::tso`) the state also holds what the memory model needs: each
+//! thread's store buffer (its own part: only it and its flushes touch it) and the
+//! lockless views of lists, which a store buffer can hold back from memory while the list
+//! itself, read only under its lock, is already changed. Under sequential consistency
+//! those views are read off the lists and take no bytes.
 //!
 //! Architecture invariant: a step of thread `t` writes only `t`'s own part and the shared
 //! part, except for other threads' task state, signal and entries, which a wakeup, a signal
@@ -22,7 +31,7 @@
 //! states are the same configuration exactly when their bytes are equal.
 
 use crate::compile::{Code, Pc, PC_DONE};
-use crate::ir::{Instance, Value, VarType};
+use crate::ir::{Instance, Value};
 
 /// Signal bits of a thread.
 pub const SIG_PENDING: u8 = 1;
@@ -51,6 +60,14 @@ pub struct Layout {
     pub thread_len: usize,
     /// Entry slots per thread (entry locals + the futex entry).
     pub entries: usize,
+    /// Under TSO: the store buffer's slots per thread; 0 under sequential consistency.
+    pub store_buffer: usize,
+    /// TSO: offset of the queue heads' views in the shared part.
+    heads_off: usize,
+    /// TSO: offset of the entry nodes' views in a thread part.
+    nodes_off: usize,
+    /// TSO: offset of the store buffer in a thread part.
+    buf_off: usize,
     walk_off: usize,
     rets_off: usize,
     slots_off: usize,
@@ -77,26 +94,75 @@ pub struct Walk {
     pub ret: i32,
 }
 
+/// One store of a TSO store buffer: where and what (4 bytes in a thread part).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Buffered {
+    pub loc: BufLoc,
+    /// The value in the location's byte encoding (a variable: value - min).
+    pub raw: u16,
+}
+
+/// What a buffered store writes: a memory location, or a spinlock's word (its release).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BufLoc {
+    Var(u16),
+    EntryFlags(u8),
+    TaskState(u8),
+    EntryNode(u8),
+    QueueHead(u8),
+    Lock(u8),
+}
+
+impl BufLoc {
+    fn encode(self) -> u16 {
+        match self {
+            BufLoc::Var(v) => 1 << 12 | v,
+            BufLoc::EntryFlags(h) => 2 << 12 | h as u16,
+            BufLoc::TaskState(t) => 3 << 12 | t as u16,
+            BufLoc::EntryNode(h) => 4 << 12 | h as u16,
+            BufLoc::QueueHead(q) => 5 << 12 | q as u16,
+            BufLoc::Lock(q) => 6 << 12 | q as u16,
+        }
+    }
+
+    fn decode(x: u16) -> Option<BufLoc> {
+        let i = x & 0xfff;
+        Some(match x >> 12 {
+            1 => BufLoc::Var(i),
+            2 => BufLoc::EntryFlags(i as u8),
+            3 => BufLoc::TaskState(i as u8),
+            4 => BufLoc::EntryNode(i as u8),
+            5 => BufLoc::QueueHead(i as u8),
+            6 => BufLoc::Lock(i as u8),
+            _ => return None,
+        })
+    }
+}
+
 impl Layout {
+    /// The layout for sequential consistency.
     pub fn new(inst: &Instance, code: &Code) -> Layout {
+        Layout::with_store_buffer(inst, code, 0)
+    }
+
+    /// The layout with a TSO store buffer of `store_buffer` slots per thread (0: SC).
+    pub fn with_store_buffer(inst: &Instance, code: &Code, store_buffer: usize) -> Layout {
         let p = &inst.program;
         let nthreads = inst.threads.len();
         let nvars = p.vars.len();
         let nqueues = p.queues.len();
         let nactors = inst.actors.len();
-        let (var_min, var_max) = p
-            .vars
-            .iter()
-            .map(|v| match v.ty {
-                VarType::Bit => (0, 1),
-                VarType::Int { min, max } => (min, max),
-            })
-            .unzip();
+        let (var_min, var_max) = p.vars.iter().map(|v| v.ty.range()).unzip();
         let entries = code.entries_per_thread();
-        let walk_off = T_ENTRIES + ENTRY_LEN * entries;
+        let tso = store_buffer > 0;
+        let nodes_off = T_ENTRIES + ENTRY_LEN * entries;
+        let walk_off = nodes_off + if tso { entries } else { 0 };
         let rets_off = walk_off + WALK_LEN;
         let slots_off = rets_off + 2 * code.total_rets;
-        let thread_len = slots_off + 2 * code.total_slots;
+        let buf_off = slots_off + 2 * code.total_slots;
+        let thread_len = buf_off + 4 * store_buffer;
+        let heads_off = nvars + nqueues + nactors;
+        let shared_len = heads_off + if tso { nqueues } else { 0 };
         Layout {
             nthreads,
             nvars,
@@ -104,9 +170,13 @@ impl Layout {
             nactors,
             var_min,
             var_max,
-            shared_len: nvars + nqueues + nactors,
+            shared_len,
             thread_len,
             entries,
+            store_buffer,
+            heads_off,
+            nodes_off,
+            buf_off,
             walk_off,
             rets_off,
             slots_off,
@@ -115,8 +185,7 @@ impl Layout {
             entry_table: std::iter::once((0, 0, 0))
                 .chain((0..nthreads).flat_map(|t| {
                     (0..entries).map(move |e| {
-                        let off =
-                            nvars + nqueues + nactors + t * thread_len + T_ENTRIES + ENTRY_LEN * e;
+                        let off = shared_len + t * thread_len + T_ENTRIES + ENTRY_LEN * e;
                         (t as u8, e as u8, off as u32)
                     })
                 }))
@@ -165,6 +234,11 @@ impl Layout {
     #[inline]
     pub fn set_lock_holder(&self, s: &mut [u8], q: usize, h: u8) {
         s[self.nvars + q] = h;
+    }
+
+    /// The offset of actor `a`'s byte (has it acted).
+    pub fn actor_off(&self, a: usize) -> usize {
+        self.nvars + self.nqueues + a
     }
 
     #[inline]
@@ -466,5 +540,98 @@ impl Layout {
     pub fn clear_frame(&self, s: &mut [u8], t: usize, f: usize, nslots: usize) {
         let o = self.slot_off(t, f, 0);
         s[o..o + 2 * nslots].fill(0);
+    }
+
+    // ---- TSO: lockless views of lists, and store buffers ----
+
+    /// Whether this layout has store buffers (x86-TSO).
+    #[inline]
+    pub fn tso(&self) -> bool {
+        self.store_buffer > 0
+    }
+
+    /// Queue `q`'s list head as memory holds it (TSO only).
+    pub fn head_view(&self, s: &[u8], q: usize) -> u8 {
+        s[self.heads_off + q]
+    }
+
+    pub fn set_head_view(&self, s: &mut [u8], q: usize, x: u8) {
+        s[self.heads_off + q] = x;
+    }
+
+    fn node_off(&self, h: u8) -> usize {
+        let (t, e, _) = self.entry_table[h as usize];
+        self.thread_off(t as usize) + self.nodes_off + e as usize
+    }
+
+    /// Entry `h`'s list node as memory holds it (TSO only).
+    pub fn node_view(&self, s: &[u8], h: u8) -> u8 {
+        s[self.node_off(h)]
+    }
+
+    pub fn set_node_view(&self, s: &mut [u8], h: u8, x: u8) {
+        let o = self.node_off(h);
+        s[o] = x;
+    }
+
+    fn buf_slot(&self, t: usize, i: usize) -> usize {
+        self.thread_off(t) + self.buf_off + 4 * i
+    }
+
+    /// Thread `t`'s buffered stores, oldest first.
+    pub fn buffered<'a>(&'a self, s: &'a [u8], t: usize) -> impl Iterator<Item = Buffered> + 'a {
+        let o = self.thread_off(t) + self.buf_off;
+        let part = &s[o..o + 4 * self.store_buffer];
+        part.chunks_exact(4).map_while(|c| {
+            let loc = BufLoc::decode(u16::from_le_bytes([c[0], c[1]]))?;
+            Some(Buffered {
+                loc,
+                raw: u16::from_le_bytes([c[2], c[3]]),
+            })
+        })
+    }
+
+    /// How many stores thread `t`'s buffer holds.
+    pub fn buffer_len(&self, s: &[u8], t: usize) -> usize {
+        self.part_buffer_len(&s[self.thread_off(t)..self.thread_off(t) + self.thread_len])
+    }
+
+    /// [`Layout::buffer_len`] of a thread part.
+    #[inline]
+    pub fn part_buffer_len(&self, part: &[u8]) -> usize {
+        (0..self.store_buffer)
+            .take_while(|i| {
+                let o = self.buf_off + 4 * i;
+                part[o] | part[o + 1] != 0
+            })
+            .count()
+    }
+
+    /// Append a store to thread `t`'s buffer (the caller made room).
+    pub fn push_buffered(&self, s: &mut [u8], t: usize, b: Buffered) {
+        let i = self.buffer_len(s, t);
+        let o = self.buf_slot(t, i);
+        s[o..o + 2].copy_from_slice(&b.loc.encode().to_le_bytes());
+        s[o + 2..o + 4].copy_from_slice(&b.raw.to_le_bytes());
+    }
+
+    /// Remove and return the oldest store of thread `t`'s buffer.
+    pub fn pop_buffered(&self, s: &mut [u8], t: usize) -> Option<Buffered> {
+        let first = self.buffered(s, t).next()?;
+        let o = self.thread_off(t) + self.buf_off;
+        let len = 4 * self.store_buffer;
+        s.copy_within(o + 4..o + len, o);
+        s[o + len - 4..o + len].fill(0);
+        Some(first)
+    }
+
+    /// Drop the buffered stores of thread `t` that `keep` rejects (keeping the order).
+    pub fn retain_buffered(&self, s: &mut [u8], t: usize, keep: impl Fn(&Buffered) -> bool) {
+        let kept: Vec<Buffered> = self.buffered(s, t).filter(|b| keep(b)).collect();
+        let o = self.thread_off(t) + self.buf_off;
+        s[o..o + 4 * self.store_buffer].fill(0);
+        for b in kept {
+            self.push_buffered(s, t, b);
+        }
     }
 }

@@ -78,7 +78,7 @@ impl Model {
     /// The thread or actor name of a move.
     pub fn mover_name(&self, m: Mover) -> &str {
         match m {
-            Mover::Thread(t) => self.thread_name(t as usize),
+            Mover::Thread(t) | Mover::Flush(t) => self.thread_name(t as usize),
             Mover::Actor { actor, .. } => self.actor_name(actor as usize),
         }
     }
@@ -94,7 +94,7 @@ impl Model {
         fault: Option<&Fault>,
     ) -> TraceStep {
         let column = match m {
-            Mover::Thread(t) => t as usize,
+            Mover::Thread(t) | Mover::Flush(t) => t as usize,
             Mover::Actor { actor, .. } => self.inst.threads.len() + actor as usize,
         };
         let mut lines: Vec<u32> = rec.spans.iter().map(|sp| self.span_line(*sp)).collect();
@@ -106,6 +106,7 @@ impl Model {
                 .map(|sp| self.span_line_text(*sp))
                 .unwrap_or_default(),
             Mover::Actor { actor, choice } => self.actor_text(actor as usize, choice as usize),
+            Mover::Flush(t) => self.flush_text(before, t as usize),
         };
         match fault {
             None => TraceStep {
@@ -129,6 +130,55 @@ impl Model {
                 effects: vec![format!("error: {}", f.message)],
             },
         }
+    }
+
+    /// `flush: PG_waiters=1`: the store a flush moves from the store buffer to memory.
+    fn flush_text(&self, before: &[u8], t: usize) -> String {
+        match self.layout.buffered(before, t).next() {
+            Some(b) => format!("flush: {}", self.buffered_text(b)),
+            None => "flush: nothing".into(),
+        }
+    }
+
+    /// What a buffered store writes, in words.
+    fn buffered_text(&self, b: crate::state::Buffered) -> String {
+        use crate::state::BufLoc;
+        let l = &self.layout;
+        let p = &self.inst.program;
+        let what = match b.loc {
+            BufLoc::Var(v) => {
+                let v = v as usize;
+                let x = b.raw as Value + l.var_min.get(v).copied().unwrap_or(0);
+                match p.vars.get(v) {
+                    Some(var) if !var.bits.is_empty() => format!("{}={x:#x}", var.name),
+                    Some(var) => format!("{}={x}", var.name),
+                    None => "?".into(),
+                }
+            }
+            BufLoc::EntryFlags(h) => {
+                format!("{}.flags={}", self.entry_name(h), flags_name(b.raw as u8))
+            }
+            BufLoc::TaskState(t) => format!(
+                "{}: {}",
+                self.thread_name(t as usize),
+                state_name(b.raw as Value)
+            ),
+            BufLoc::EntryNode(h) => format!(
+                "{}.entry {}",
+                self.entry_name(h),
+                if b.raw != 0 { "linked" } else { "empty" }
+            ),
+            BufLoc::QueueHead(q) => format!(
+                "{} {}",
+                p.queues.get(q as usize).map_or("?", |x| x.name.as_str()),
+                if b.raw != 0 { "non-empty" } else { "empty" }
+            ),
+            BufLoc::Lock(q) => format!(
+                "{}->lock release",
+                p.queues.get(q as usize).map_or("?", |x| x.name.as_str())
+            ),
+        };
+        what
     }
 
     fn actor_text(&self, a: usize, choice: usize) -> String {
@@ -169,9 +219,14 @@ impl Model {
         let l = &self.layout;
         let p = &self.inst.program;
         let mut out = Vec::new();
-        for (v, var) in p.vars.iter().enumerate() {
+        for v in 0..p.vars.len() {
             if l.var(a, v) != l.var(b, v) {
-                out.push(format!("{}={}", var.name, l.var(b, v)));
+                let (before, after) = (self.var_items(a, v), self.var_items(b, v));
+                for ((_, x), (name, y)) in before.iter().zip(&after) {
+                    if x != y {
+                        out.push(format!("{name}={y}"));
+                    }
+                }
             }
         }
         for (q, queue) in p.queues.iter().enumerate() {
@@ -215,6 +270,17 @@ impl Model {
                     "non-fatal"
                 };
                 out.push(format!("{name}: {kind} signal pending"));
+            }
+            if l.tso() {
+                // Stores the step left in the buffer: after what is left of the old ones.
+                let old: Vec<_> = l.buffered(a, t).collect();
+                let new: Vec<_> = l.buffered(b, t).collect();
+                let kept = (0..=old.len())
+                    .find(|&k| new.starts_with(&old[k..]))
+                    .map_or(0, |k| old.len() - k);
+                for x in &new[kept..] {
+                    out.push(format!("{} (buffered)", self.buffered_text(*x)));
+                }
             }
             if l.done(b, t) && !l.done(a, t) {
                 out.push(format!("{name} returned"));

@@ -4,7 +4,7 @@
 
 use crate::compile::Instr;
 use crate::interp::Model;
-use crate::ir::{task, Builtin, Expectation, Span};
+use crate::ir::{task, Builtin, Expectation, Span, Value};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -112,6 +112,26 @@ impl Model {
 
     pub fn all_done(&self, s: &[u8]) -> bool {
         (0..self.layout.nthreads).all(|t| self.layout.done(s, t))
+    }
+
+    /// The first `final assert(...)` that is false in `s` (a state in which every thread
+    /// has returned), as an `AssertionFailed` violation.
+    pub fn final_violation(&self, s: &[u8]) -> Option<Violation> {
+        let e = self
+            .inst
+            .program
+            .finals
+            .iter()
+            .find(|e| self.eval_condition(s, e).unwrap_or(0) == 0)?;
+        Some(Violation {
+            verdict: Verdict::AssertionFailed,
+            message: format!(
+                "final assertion `{}` is false when every thread has returned ({})",
+                self.span_text(e.span),
+                self.shared_summary(s)
+            ),
+            span: Some(e.span),
+        })
     }
 
     /// Classify a state in which nobody can move and some thread has not returned.
@@ -230,16 +250,29 @@ impl Model {
         rec.blocked_at.unwrap_or_else(|| self.layout.pc(s, t))
     }
 
-    /// `PG_locked=0 PG_waiters=1`: every shared variable, in declaration order.
+    /// `PG_locked=0 PG_waiters=1`: every shared variable (a word: each of its bits), in
+    /// declaration order.
     pub fn shared_summary(&self, s: &[u8]) -> String {
-        self.inst
-            .program
-            .vars
-            .iter()
-            .enumerate()
-            .map(|(v, var)| format!("{}={}", var.name, self.layout.var(s, v)))
+        (0..self.inst.program.vars.len())
+            .flat_map(|v| self.var_items(s, v))
+            .map(|(name, x)| format!("{name}={x}"))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// A shared variable's name and value, or for a word each bit's name and value.
+    pub fn var_items<'a>(&'a self, s: &[u8], v: usize) -> Vec<(&'a str, Value)> {
+        let var = &self.inst.program.vars[v];
+        let x = self.layout.var(s, v);
+        if var.bits.is_empty() {
+            vec![(var.name.as_str(), x)]
+        } else {
+            var.bits
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (b.name.as_str(), (x >> i) & 1))
+                .collect()
+        }
     }
 }
 

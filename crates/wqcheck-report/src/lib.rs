@@ -19,6 +19,9 @@ pub struct RunReport {
     /// The scenario's path as given on the command line.
     pub scenario: String,
     pub backend: String,
+    /// The memory model the engine explored: `sc` (the native explorer by default,
+    /// shuttle), `tso` (the native explorer under `memory: Tso`), `c11` (loom).
+    pub memory: String,
     pub verdict: Verdict,
     /// The scenario's `expect`.
     pub expected: String,
@@ -103,6 +106,7 @@ impl Reporter for JsonLines {
                 "v": JSON_VERSION,
                 "scenario": r.scenario,
                 "backend": r.backend,
+                "memory": r.memory,
                 "verdict": r.verdict,
                 "expected": r.expected,
                 "ok": r.ok,
@@ -286,11 +290,15 @@ impl Reporter for Human {
                 } else {
                     format!("{} states, depth {}", thousands(r.states), r.depth)
                 };
+                let engine = if r.backend == "native" && r.memory != "sc" {
+                    format!("{}, {}", r.backend, r.memory)
+                } else {
+                    r.backend.clone()
+                };
                 writeln!(
                     out,
-                    "{status} {} [{}]: {}, {expect} ({size}, {:.3} s, {extent}; bounds: {})",
+                    "{status} {} [{engine}]: {}, {expect} ({size}, {:.3} s, {extent}; bounds: {})",
                     r.scenario,
-                    r.backend,
                     r.verdict,
                     r.elapsed_ms / 1000.0,
                     r.bounds
@@ -343,6 +351,7 @@ mod tests {
         RunReport {
             scenario: "s.ron".into(),
             backend: "loom".into(),
+            memory: "c11".into(),
             verdict: Verdict::LostWakeup,
             expected: "LostWakeup".into(),
             ok: true,

@@ -43,7 +43,7 @@ use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
 use wqcheck_model::ir::ShuttleScheduler;
 use wqcheck_model::{Model, Verdict};
 pub use wqcheck_threads::Outcome;
-use wqcheck_threads::{Failure, Recorder};
+use wqcheck_threads::{Failure, Recorder, Setup};
 
 /// The prefix of a replay token (the version of its format).
 pub const TOKEN_PREFIX: &str = "wqs1-";
@@ -103,17 +103,16 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
             opts.max_time.as_secs()
         ),
     };
-    let initial = match model.initial_state() {
-        Ok(s) => s,
+    let setup = match Setup::new(model) {
+        Ok(s) => Arc::new(s),
         Err(f) => return Ok(Outcome::initial_fault(f, start, bounds)),
     };
-    let model = Arc::new(model.clone());
     let record = Recorder::new();
     let last = Arc::new(StdMutex::new(Schedule::new(0)));
     let iterations = opts.iterations.max(1) as usize;
     // DFS explores every choice of the actors in turn; the randomized schedulers draw them.
     let choice_sets: Vec<Option<Vec<u8>>> = match opts.scheduler {
-        ShuttleScheduler::Dfs => wqcheck_threads::actor_choices(&model)
+        ShuttleScheduler::Dfs => wqcheck_threads::actor_choices(model)
             .into_iter()
             .map(Some)
             .collect(),
@@ -138,18 +137,15 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
         };
         let before = record.executions();
         let run = run_once(
-            &model,
+            &setup,
             &record,
-            &initial,
             Recording::new(inner, last.clone()),
             remaining,
             opts,
             choices,
         );
         if let Some(payload) = run {
-            return finish(
-                &model, &record, &initial, &last, payload, start, bounds, opts,
-            );
+            return finish(model, &record, &last, payload, start, bounds, opts);
         }
         let ran = record.executions() - before;
         // DFS that ran fewer schedules than it was allowed has run them all.
@@ -179,27 +175,23 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
 pub fn replay(model: &Model, token: &str, opts: &Options) -> Result<Outcome, String> {
     let start = Instant::now();
     let schedule = decode(token)?;
-    let initial = model
-        .initial_state()
-        .map_err(|f| format!("the initial state faults: {}", f.message))?;
-    let model = Arc::new(model.clone());
+    let setup = Arc::new(
+        Setup::new(model).map_err(|f| format!("the initial state faults: {}", f.message))?,
+    );
     let record = Recorder::new();
     let last = Arc::new(StdMutex::new(Schedule::new(0)));
     let bounds = "replay".to_string();
     let scheduler = ReplayScheduler::new_from_schedule(schedule);
     let mismatch = "the token's schedule does not fit this scenario: was it printed for another scenario, or for another version of the model?";
     match run_once(
-        &model,
+        &setup,
         &record,
-        &initial,
         Recording::new(Box::new(scheduler), last.clone()),
         opts.max_time,
         opts,
         None,
     ) {
-        Some(payload) => match finish(
-            &model, &record, &initial, &last, payload, start, bounds, opts,
-        ) {
+        Some(payload) => match finish(model, &record, &last, payload, start, bounds, opts) {
             Ok(o) if o.violation.is_some() => Ok(o),
             _ => Err(mismatch.into()),
         },
@@ -209,9 +201,8 @@ pub fn replay(model: &Model, token: &str, opts: &Options) -> Result<Outcome, Str
 
 /// Run shuttle with `scheduler`; `Some(panic payload)` if an execution failed.
 fn run_once(
-    model: &Arc<Model>,
+    setup: &Arc<Setup>,
     record: &Recorder,
-    initial: &[u8],
     scheduler: Recording,
     max_time: Duration,
     opts: &Options,
@@ -223,9 +214,9 @@ fn run_once(
     config.max_time = Some(max_time);
     config.silence_warnings = true;
     let runner = Runner::new(scheduler, config);
-    let (m, rec, init) = (model.clone(), record.clone(), initial.to_vec());
+    let (setup, rec) = (setup.clone(), record.clone());
     let inject = opts.inject_panic;
-    let arities = wqcheck_threads::actor_arities(model);
+    let arities = wqcheck_threads::actor_arities(&setup.model);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         runner.run(move || {
             let choices = choices.clone().unwrap_or_else(|| {
@@ -236,16 +227,8 @@ fn run_once(
                     .map(|&n| (rng.next_u64() % n.max(1) as u64) as u8)
                     .collect()
             });
-            let movers = wqcheck_threads::movers(&m, &choices);
-            wqcheck_threads::execution::<Shuttle>(
-                &m,
-                &rec,
-                &init,
-                &movers,
-                &[],
-                wqcheck_threads::Wakeups::Broadcast,
-                inject,
-            )
+            let movers = wqcheck_threads::movers(&setup.model, &choices);
+            wqcheck_threads::execution::<Shuttle>(&setup, &rec, &movers, &[], inject)
         });
     }))
     .err()
@@ -258,7 +241,6 @@ fn run_once(
 fn finish(
     model: &Model,
     record: &Recorder,
-    initial: &[u8],
     last: &StdMutex<Schedule>,
     payload: Box<dyn std::any::Any + Send>,
     start: Instant,
@@ -267,7 +249,7 @@ fn finish(
 ) -> Result<Outcome, String> {
     let what = wqcheck_threads::panic_text(&*payload);
     let executions = record.executions();
-    match record.failure(model, initial, &what) {
+    match record.failure(model, &what) {
         Failure::Violation(v, trace) => {
             let schedule = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
             Ok(Outcome {
@@ -313,32 +295,27 @@ fn decode(token: &str) -> Result<Schedule, String> {
 }
 
 /// A scheduler that records the schedule it produces, so that a failure can be replayed
-/// without reading shuttle's output.
+/// without reading shuttle's output. It appends each decision to the shared schedule in
+/// place: a decision costs the same however long the execution has run.
 struct Recording {
     inner: Box<dyn Scheduler + Send>,
-    current: Schedule,
     last: Arc<StdMutex<Schedule>>,
 }
 
 impl Recording {
     fn new(inner: Box<dyn Scheduler + Send>, last: Arc<StdMutex<Schedule>>) -> Recording {
-        Recording {
-            inner,
-            current: Schedule::new(0),
-            last,
-        }
+        Recording { inner, last }
     }
 
-    fn publish(&self) {
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = self.current.clone();
+    fn schedule(&self) -> std::sync::MutexGuard<'_, Schedule> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Scheduler for Recording {
     fn new_execution(&mut self) -> Option<Schedule> {
         let s = self.inner.new_execution()?;
-        self.current = Schedule::new(s.seed);
-        self.publish();
+        *self.schedule() = Schedule::new(s.seed);
         Some(s)
     }
 
@@ -349,14 +326,12 @@ impl Scheduler for Recording {
         is_yielding: bool,
     ) -> Option<TaskId> {
         let t = self.inner.next_task(runnable, current, is_yielding)?;
-        self.current.push_task(t);
-        self.publish();
+        self.schedule().push_task(t);
         Some(t)
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.current.push_random();
-        self.publish();
+        self.schedule().push_random();
         self.inner.next_u64()
     }
 }

@@ -8,43 +8,58 @@
 //! # How a scenario becomes threads
 //!
 //! Every model thread and every actor becomes a runtime thread (the first one runs on the
-//! calling thread). Each runs the reference semantics, [`Model::step_thread_in`], one step at
-//! a time, as the native explorer does; what differs is where memory lives:
+//! calling thread). Each runs the reference semantics, [`Model::step_thread_in`], one step
+//! at a time, as the native explorer does, with the model's [`Memory`](wqcheck_model::memory::Memory) seam on the
+//! runtime's primitives (module `mem`, and docs/dsl.md, "The memory map"):
 //!
-//! - **Memory** — shared variables, wait entries' `flags`, and the list head that
-//!   `waitqueue_active()` reads without the lock — are runtime atomics. The interpreter
-//!   reaches them through [`Memory`] with each builtin's ordering, so under loom a load may
-//!   return any store C11 allows. (shuttle's atomics are sequentially consistent.)
-//! - **Kernel state** — queues, spinlock holders, task states, pending signals, every
-//!   thread's frames — is a byte string in the native layout. A step whose first operation
-//!   touches kernel state runs under one runtime mutex, the *kernel lock*: in the kernel
-//!   every such operation holds a lock or implies a full barrier. A step whose first
-//!   operation is a memory access runs without it; that is where weak memory can show.
-//! - **Blocking** — a step that blocks (a held spinlock, `schedule()` while not runnable)
-//!   waits on a runtime condition variable under the kernel lock and retries when a kernel
-//!   step may have lifted the block ([`Wakeups`]). A lost wakeup therefore ends as the
-//!   runtime's deadlock ("all threads blocked"), which [`Recorder::failure`] classifies
-//!   with the native explorer's own oracle, [`Model::classify_stuck`].
-//! - **Directed executions** — given a schedule (one mover per step, such as a native
+//! - **every location the kernel code touches is its own runtime atomic**: shared
+//!   variables and words of bits, entries' `flags`, each task's state and pending
+//!   signals, each entry's list node and each queue's list head as lockless helpers read
+//!   them; the interpreter reaches them with each builtin's ordering, so under loom a
+//!   load may return any store C11 allows;
+//! - **each queue's spinlock is its own runtime mutex**, held across steps as the kernel
+//!   holds it, and protecting that queue's list; nothing else orders kernel steps;
+//! - **sleeping is real blocking**: `schedule()` waits on its task's condition variable
+//!   under the task's runqueue lock until `try_to_wake_up()` sets `TASK_RUNNING`, so a
+//!   lost wakeup ends as the runtime's deadlock ("all threads blocked"), which
+//!   [`Recorder::failure`] classifies with the native explorer's own oracle,
+//!   [`Model::classify_stuck`];
+//! - **`atomic { }` blocks** are critical sections of one runtime mutex, which every step
+//!   touching a location some block touches also takes (module `plan`): a block is
+//!   indivisible against everything it touches, and those locations are ordered as a
+//!   lock orders what it protects;
+//! - **directed executions**: given a schedule (one mover per step, such as a native
 //!   counterexample), each mover waits for its turn before each step; see [`execution`].
+//!
+//! Only shared accesses are scheduling points: a step's local work runs without any
+//! runtime operation, and a step costs what it changed (module `record`).
 //!
 //! The executor records its own trace (who moved, the DSL line, what changed) while the
 //! execution runs: it never parses the tool's output.
 //!
-//! Architecture invariant: a step writes back only the bytes it changed in its copy of
-//! the kernel state, and memory values only through its pending stores, because steps of
-//! other threads may run while this one waits at a runtime operation.
+//! Architecture invariant: a thread's private bytes (pc, frames, walk) are written back
+//! only when its step completes; everything it shares goes through the memory map as it
+//! happens, so steps of other threads may run between any two shared accesses of a step,
+//! exactly where the runtime may switch threads.
+
+mod mem;
+mod plan;
+mod record;
 
 use std::sync::atomic::Ordering as StdOrdering;
-use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wqcheck_model::compile::{Instr, PC_DONE};
-use wqcheck_model::interp::{Direct, MemLoc, Memory};
-use wqcheck_model::ir::{Actor, Builtin, EntryField, Fence, Ordering, Value};
+use wqcheck_model::compile::PC_DONE;
+use wqcheck_model::ir::{Actor, Value};
 use wqcheck_model::state::Layout;
 use wqcheck_model::trace::TraceStep;
 use wqcheck_model::{Fault, Model, Mover, StepRecord, StepResult, Verdict, Violation};
+
+use mem::{Mem, Wait, World};
+pub use plan::Plan;
+use record::lock;
+pub use record::{Failure, Recorder};
 
 /// The primitives a thread runtime provides. Every operation may be a scheduling point.
 pub trait Runtime: 'static {
@@ -55,12 +70,16 @@ pub trait Runtime: 'static {
     type Thread;
     fn mutex() -> Self::Mutex;
     fn lock(m: &Self::Mutex) -> Self::Guard<'_>;
+    fn try_lock(m: &Self::Mutex) -> Option<Self::Guard<'_>>;
     fn condvar() -> Self::Condvar;
     fn wait<'a>(c: &Self::Condvar, g: Self::Guard<'a>) -> Self::Guard<'a>;
     fn notify_all(c: &Self::Condvar);
     fn atomic(x: Value) -> Self::Atomic;
     fn load(a: &Self::Atomic, o: StdOrdering) -> Value;
     fn swap(a: &Self::Atomic, x: Value, o: StdOrdering) -> Value;
+    fn fetch_add(a: &Self::Atomic, x: Value, o: StdOrdering) -> Value;
+    fn fetch_or(a: &Self::Atomic, x: Value, o: StdOrdering) -> Value;
+    fn fetch_and(a: &Self::Atomic, x: Value, o: StdOrdering) -> Value;
     fn compare_exchange(
         a: &Self::Atomic,
         current: Value,
@@ -69,6 +88,7 @@ pub trait Runtime: 'static {
         failure: StdOrdering,
     ) -> Result<Value, Value>;
     fn fence(o: StdOrdering);
+
     fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Thread;
     fn join(t: Self::Thread);
 }
@@ -91,6 +111,13 @@ macro_rules! std_shaped_runtime {
             fn lock(m: &Self::Mutex) -> Self::Guard<'_> {
                 m.lock().unwrap_or_else(|e| e.into_inner())
             }
+            fn try_lock(m: &Self::Mutex) -> Option<Self::Guard<'_>> {
+                match m.try_lock() {
+                    Ok(g) => Some(g),
+                    Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+                    Err(std::sync::TryLockError::WouldBlock) => None,
+                }
+            }
             fn condvar() -> Self::Condvar {
                 $krate::sync::Condvar::new()
             }
@@ -109,6 +136,15 @@ macro_rules! std_shaped_runtime {
             fn swap(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
                 a.swap(x, o)
             }
+            fn fetch_add(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
+                a.fetch_add(x, o)
+            }
+            fn fetch_or(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
+                a.fetch_or(x, o)
+            }
+            fn fetch_and(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
+                a.fetch_and(x, o)
+            }
             fn compare_exchange(
                 a: &Self::Atomic,
                 current: i32,
@@ -121,6 +157,7 @@ macro_rules! std_shaped_runtime {
             fn fence(o: std::sync::atomic::Ordering) {
                 $krate::sync::atomic::fence(o)
             }
+
             fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Thread {
                 $krate::thread::spawn(f)
             }
@@ -130,40 +167,6 @@ macro_rules! std_shaped_runtime {
             }
         }
     };
-}
-
-/// What survives an execution that panicked: the state and the steps so far. Shared
-/// between the executions a tool runs (reset at the start of each).
-#[derive(Clone, Default)]
-pub struct Recorder(Arc<StdMutex<Record>>);
-
-#[derive(Default)]
-struct Record {
-    executions: u64,
-    /// The current state: kernel state and every thread's frames in the native layout,
-    /// with memory locations holding the last value stored.
-    state: Vec<u8>,
-    rows: Vec<Row>,
-    fault: Option<(Mover, StepRecord, Fault)>,
-    /// The threads waiting on their `World::wake` condition variable for a step that
-    /// blocked.
-    waiting: Vec<bool>,
-    /// A directed execution: the index of the next step of `World::schedule`, or
-    /// `usize::MAX` once the schedule is done or cannot be followed.
-    turn: usize,
-    /// The movers (threads, then actors) waiting for their turn in the schedule.
-    turn_waiting: Vec<bool>,
-}
-
-struct Row {
-    mover: Mover,
-    rec: StepRecord,
-    after: Vec<u8>,
-}
-
-/// A poisoned lock only means a runtime thread panicked while holding it; the data is ours.
-fn lock<T>(m: &StdMutex<T>) -> StdGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The result of a check on a thread runtime (loom or shuttle).
@@ -240,64 +243,6 @@ impl Outcome {
     }
 }
 
-/// Why an execution ended in a panic.
-#[derive(Clone, Debug)]
-pub enum Failure {
-    /// A verdict: the violation and the execution's trace.
-    Violation(Violation, Vec<TraceStep>),
-    /// A panic that is not a verdict (the tool's own limits, or a bug): its message.
-    Other(String),
-}
-
-impl Recorder {
-    pub fn new() -> Recorder {
-        Recorder::default()
-    }
-
-    /// Executions started so far.
-    pub fn executions(&self) -> u64 {
-        lock(&self.0).executions
-    }
-
-    /// Turn the panic that ended the last execution into a verdict, if it is one: a model
-    /// fault (`AssertionFailed`), or the runtime's deadlock report (classified by
-    /// [`Model::classify_stuck`] on the recorded state).
-    pub fn failure(&self, model: &Model, initial: &[u8], panic: &str) -> Failure {
-        let rec = lock(&self.0);
-        if let Some((m, r, f)) = &rec.fault {
-            let mut trace = rows(model, initial, &rec.rows);
-            let before = rec.rows.last().map(|r| &r.after[..]).unwrap_or(initial);
-            trace.push(model.trace_step(*m, r, before, before, Some(f)));
-            return Failure::Violation(
-                Violation {
-                    verdict: Verdict::AssertionFailed,
-                    message: f.message.clone(),
-                    span: Some(f.span),
-                },
-                trace,
-            );
-        }
-        if panic.contains("deadlock") && !rec.state.is_empty() && !model.all_done(&rec.state) {
-            return Failure::Violation(
-                model.classify_stuck(&rec.state),
-                rows(model, initial, &rec.rows),
-            );
-        }
-        Failure::Other(panic.to_string())
-    }
-}
-
-fn rows(model: &Model, initial: &[u8], rows: &[Row]) -> Vec<TraceStep> {
-    let mut before = initial;
-    rows.iter()
-        .map(|r| {
-            let step = model.trace_step(r.mover, &r.rec, before, &r.after, None);
-            before = &r.after;
-            step
-        })
-        .collect()
-}
-
 /// The text of a panic payload.
 pub fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<String>()
@@ -352,153 +297,107 @@ pub fn movers(model: &Model, choices: &[u8]) -> Vec<Mover> {
 /// recorder).
 pub struct FaultStop;
 
-/// The runtime objects of one execution.
-struct World<R: Runtime> {
-    model: Arc<Model>,
-    record: Recorder,
-    /// The kernel lock: held by every step that touches kernel state.
-    kernel: R::Mutex,
-    /// One per mover (threads, then actors), signalled when its turn in the schedule
-    /// came, or (with [`Wakeups::Precise`]) when a kernel step lifted what blocked its step.
-    wake: Vec<R::Condvar>,
-    /// With [`Wakeups::Broadcast`]: signalled when a kernel step changed anything while a
-    /// thread waits.
-    changed: R::Condvar,
-    wakeups: Wakeups,
-    /// The steps a directed execution follows (empty: none).
-    schedule: Vec<Mover>,
-    vars: Vec<R::Atomic>,
-    /// Indexed by entry handle (0 unused).
-    flags: Vec<R::Atomic>,
-    /// The length of each queue, as the lockless `waitqueue_active()` sees it.
-    heads: Vec<R::Atomic>,
+/// What one check runs every execution with: the model, its plan and initial state.
+pub struct Setup {
+    pub model: Arc<Model>,
+    pub plan: Arc<Plan>,
+    pub initial: Arc<[u8]>,
 }
 
-/// How a kernel step wakes the threads whose step blocked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wakeups {
-    /// Only the threads whose step may now proceed ([`Model::surely_blocked`] is exact for
-    /// a sleeping `schedule()` and a held spinlock, and says "try" otherwise). For an
-    /// exhaustive tool: a thread woken for nothing adds a scheduling point, and a
-    /// backtracking point, at every kernel step (on the three-locker page-lock race,
-    /// loom's search to preemption bound 1 went from more than 1.5 million executions to
-    /// 205,866).
-    Precise,
-    /// Every waiting thread, after every kernel step; each retries its step. shuttle's PCT
-    /// finds the page-lock races several times sooner this way (median executions to the
-    /// headline race: 63 against 220), as the retries give its priority changes more
-    /// places to land.
-    Broadcast,
+impl Setup {
+    /// `Err` if the initial state faults (an assert on parameters, say).
+    pub fn new(model: &Model) -> Result<Setup, Fault> {
+        let initial = model.initial_state()?;
+        Ok(Setup {
+            plan: Arc::new(Plan::new(model)),
+            model: Arc::new(model.clone()),
+            initial: initial.into(),
+        })
+    }
+}
+
+/// The turns of a directed execution.
+struct Director<R: Runtime> {
+    schedule: Vec<Mover>,
+    lock: R::Mutex,
+    /// One per mover, signalled when its turn came or the schedule ended.
+    turn: Vec<R::Condvar>,
+}
+
+/// One execution's runtime objects and what every mover reads.
+struct Run<R: Runtime> {
+    model: Arc<Model>,
+    plan: Arc<Plan>,
+    initial: Arc<[u8]>,
+    world: World<R>,
+    director: Option<Director<R>>,
 }
 
 /// Run one execution: call it from inside the tool's model closure. `inject_panic` is a
 /// test hook that makes the first thread panic as an engine bug would.
 ///
 /// A non-empty `schedule` makes the execution *directed*: each mover waits for its turn
-/// in that sequence of steps (a counterexample of the native explorer, say) under the
-/// kernel lock, and takes its step holding it. The hand-over orders every step after the
-/// one before, so along the schedule the execution is sequentially consistent: it
-/// reproduces a schedule, it does not look for weak-memory variants of it. When the
-/// schedule is done, or names a mover that cannot take the step (it blocked, or returned:
-/// a schedule this model does not have), every mover runs freely.
+/// in that sequence of steps (a counterexample of the native explorer, say) and takes its
+/// step holding the turn. The hand-over orders every step after the one before, so along
+/// the schedule the execution is sequentially consistent: it reproduces a schedule, it
+/// does not look for weak-memory variants of it. When the schedule is done, or names a
+/// mover that cannot take the step (it blocks, or has returned: a schedule this model
+/// does not have), every mover runs freely.
 pub fn execution<R: Runtime>(
-    model: &Arc<Model>,
+    setup: &Setup,
     record: &Recorder,
-    initial: &[u8],
     movers: &[Mover],
     schedule: &[Mover],
-    wakeups: Wakeups,
     inject_panic: bool,
 ) {
-    {
-        let mut r = lock(&record.0);
-        r.executions += 1;
-        r.state = initial.to_vec();
-        r.rows.clear();
-        r.fault = None;
-        r.waiting = vec![false; model.inst.threads.len()];
-        // A schedule whose first mover cannot move is not followed at all.
-        r.turn = match schedule.first() {
-            Some(&m) if !mover_done(&model.layout, initial, m) => 0,
-            _ => usize::MAX,
-        };
-        r.turn_waiting = vec![false; movers.len()];
-    }
+    let model = &setup.model;
     let l = &model.layout;
-    // loom records an atomic's initial value as a release store, which a later SeqCst load
-    // may still read; an explicit SeqCst write makes the initial state sequentially
-    // consistent.
-    let atomic = |x: Value| {
-        let a = R::atomic(x);
-        R::swap(&a, x, StdOrdering::SeqCst);
-        a
+    // A schedule whose first mover cannot move is not followed at all.
+    let turn = match schedule.first() {
+        Some(&m) if !mover_done(l, &setup.initial, m) => 0,
+        _ => usize::MAX,
     };
-    let world = Arc::new(World::<R> {
+    record.start(&setup.initial, movers.len(), turn);
+    let run = Arc::new(Run::<R> {
         model: model.clone(),
-        record: record.clone(),
-        kernel: R::mutex(),
-        wake: (0..movers.len()).map(|_| R::condvar()).collect(),
-        changed: R::condvar(),
-        wakeups,
-        schedule: schedule.to_vec(),
-        vars: (0..model.inst.program.vars.len())
-            .map(|v| atomic(l.var(initial, v)))
-            .collect(),
-        flags: (0..=l.nthreads * l.entries)
-            .map(|h| match h {
-                0 => R::atomic(0),
-                h => atomic(l.entry_flags(initial, h as u8) as Value),
-            })
-            .collect(),
-        heads: (0..model.inst.program.queues.len())
-            .map(|q| atomic(l.queue_len(initial, q) as Value))
-            .collect(),
+        plan: setup.plan.clone(),
+        initial: setup.initial.clone(),
+        world: World::new(
+            l,
+            model.inst.program.queues.len(),
+            record.clone(),
+            &setup.initial,
+            setup.plan.has_blocks,
+        ),
+        director: (!schedule.is_empty()).then(|| Director {
+            schedule: schedule.to_vec(),
+            lock: R::mutex(),
+            turn: (0..movers.len()).map(|_| R::condvar()).collect(),
+        }),
     });
     let threads: Vec<_> = movers[1..]
         .iter()
         .map(|&m| {
-            let w = world.clone();
-            R::spawn(move || run_mover(&w, m, false))
+            let x = run.clone();
+            R::spawn(move || run_mover(&x, m, false))
         })
         .collect();
-    run_mover(&world, movers[0], inject_panic);
+    run_mover(&run, movers[0], inject_panic);
     for t in threads {
         R::join(t);
     }
-}
-
-/// Whether the operation at `pc` touches kernel state (and so runs under the kernel lock).
-fn touches_kernel(model: &Model, pc: u16) -> bool {
-    match &model.code.instrs[pc as usize] {
-        Instr::ReadVar { .. } | Instr::WriteVar { .. } => false,
-        Instr::ReadField { field, .. } | Instr::WriteField { field, .. } => {
-            *field == EntryField::Func
-        }
-        Instr::Builtin { op, .. } => !matches!(
-            op,
-            Builtin::TestBit(_)
-                | Builtin::SetBit(_)
-                | Builtin::ClearBit(_)
-                | Builtin::ClearBitUnlock(_)
-                | Builtin::TestAndSetBit { .. }
-                | Builtin::TestAndClearBit(_)
-                | Builtin::ClearBitUnlockIsNegativeByte { .. }
-                | Builtin::Load { .. }
-                | Builtin::Store { .. }
-                | Builtin::Rmw { .. }
-                | Builtin::CmpXchg { .. }
-                | Builtin::Fence(_)
-                | Builtin::WaitqueueActive(_)
-                | Builtin::WqHasSleeper(_)
-        ),
-        _ => true,
+    // Every thread has returned: the final assertions (`final assert(...)`).
+    let done = record.read(|s| model.all_done(s).then(|| model.final_violation(s)));
+    if let Some(Some(v)) = done {
+        lock(&record.0).final_violation = Some(v);
+        std::panic::panic_any(FaultStop);
     }
 }
 
 /// The index of `m` among the movers of an execution: threads, then actors.
 fn mover_index(model: &Model, m: Mover) -> usize {
     match m {
-        Mover::Thread(t) => t as usize,
+        Mover::Thread(t) | Mover::Flush(t) => t as usize,
         Mover::Actor { actor, .. } => model.inst.threads.len() + actor as usize,
     }
 }
@@ -506,289 +405,181 @@ fn mover_index(model: &Model, m: Mover) -> usize {
 /// Whether `m` has returned (a thread) or acted (an actor) in `s`.
 fn mover_done(l: &Layout, s: &[u8], m: Mover) -> bool {
     match m {
-        Mover::Thread(t) => l.done(s, t as usize),
+        Mover::Thread(t) | Mover::Flush(t) => l.done(s, t as usize),
         Mover::Actor { actor, .. } => l.actor_done(s, actor as usize),
     }
 }
 
-/// Run one thread (all its steps) or one actor (its one action).
-fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
-    let model = &*w.model;
+/// The bytes a mover's step writes directly, not through the memory map: a thread's own part
+/// except what other threads write (task state, signals, entries), an actor's byte.
+fn own_ranges(model: &Model, m: Mover) -> Vec<std::ops::Range<usize>> {
     let l = &model.layout;
-    let me = mover_index(model, m);
-    let directed = !w.schedule.is_empty();
+    match m {
+        Mover::Thread(t) | Mover::Flush(t) => {
+            let o = l.thread_off(t as usize);
+            let f = l.foreign();
+            vec![o..o + f.start, o + f.end..o + l.thread_len]
+        }
+        Mover::Actor { actor, .. } => {
+            let o = l.actor_off(actor as usize);
+            vec![o..o + 1]
+        }
+    }
+}
+
+/// Run one thread (all its steps) or one actor (its one action).
+fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
+    let model = &*x.model;
+    let l = &model.layout;
+    let w = &x.world;
+    let record = &w.record;
+    let who = mover_index(model, m);
+    let own = own_ranges(model, m);
+    let mut mine = x.initial.to_vec();
+    let mut held: Vec<Option<R::Guard<'_>>> =
+        (0..model.inst.program.queues.len()).map(|_| None).collect();
+    let mut pre: Option<(usize, R::Guard<'_>)> = None;
     let mut rec = StepRecord::default();
     loop {
-        let kernel = match m {
+        let excl = match m {
             Mover::Thread(t) => {
-                let pc = l.pc(&lock(&w.record.0).state, t as usize);
+                let pc = l.pc(&mine, t as usize);
                 if pc == PC_DONE {
                     return;
                 }
-                touches_kernel(model, pc)
+                x.plan.excl_at(pc)
             }
-            Mover::Actor { .. } => true,
+            Mover::Actor { .. } => x.plan.excl_actor(),
+            // Runtime threads have no store buffers to flush.
+            Mover::Flush(_) => return,
         };
         if inject_panic {
             panic!("injected panic (WQCHECK_INJECT_PANIC): a bug inside the engine");
         }
-        // A directed execution waits for its turn under the kernel lock, and keeps it
-        // for the step: nobody else may move before the step is done anyway.
-        let mut guard = (kernel || directed).then(|| R::lock(&w.kernel));
-        if let Some(g) = guard.take() {
-            guard = Some(wait_for_turn(w, me, g));
-        }
+        let mut turn = x.director.as_ref().and_then(|d| wait_for_turn(x, d, who));
         loop {
-            let before = lock(&w.record.0).state.clone();
-            let mut mine = before.clone();
+            let block = if excl { w.block_lock() } else { None };
             let mut mem = Mem::<R> {
                 w,
-                pending: Vec::new(),
+                l,
+                mover: who,
+                held: &mut held,
+                pre: &mut pre,
+                try_mode: excl || turn.is_some(),
+                wanted: None,
             };
             let r = match m {
-                Mover::Thread(t) => {
+                Mover::Thread(t) | Mover::Flush(t) => {
                     model.step_thread_in(&mut mine, t as usize, Some(&mut rec), &mut mem)
                 }
-                Mover::Actor { .. } => model.step(&mut mine, m, Some(&mut rec)),
+                Mover::Actor { actor, choice } => model.step_actor_in(
+                    &mut mine,
+                    actor as usize,
+                    choice as usize,
+                    Some(&mut rec),
+                    &mut mem,
+                ),
             };
+            let wanted = mem.wanted;
             match r {
                 StepResult::Moved => {
-                    let (wake, waiting) = commit(w, m, &rec, &before, &mine, &mem.pending);
-                    // Only kernel steps change what a step blocks on (lock holders, task
-                    // states, signals); they notify under the kernel lock, so no wakeup
-                    // is lost between a waiter's `waiting` mark and its wait.
-                    if guard.is_some() {
-                        for t in wake {
-                            R::notify_all(&w.wake[t]);
-                        }
-                        if kernel && waiting && w.wakeups == Wakeups::Broadcast {
-                            R::notify_all(&w.changed);
-                        }
+                    record.commit(who, m, &rec, &mine, &own);
+                    drop(block);
+                    if let (Some(g), Some(d)) = (turn.take(), &x.director) {
+                        next_turn(x, d);
+                        drop(g);
                     }
+                    // A lock taken for a retry that the step did not need after all.
+                    pre = None;
                     break;
                 }
                 StepResult::Blocked => {
-                    let (Some(g), Mover::Thread(t)) = (guard.take(), m) else {
-                        // Memory operations and actors never block.
-                        panic!("internal: a memory step or an actor blocked");
-                    };
+                    // Nothing the step did is kept but what it would redo identically.
+                    record.read(|s| {
+                        for range in &own {
+                            mine[range.clone()].copy_from_slice(&s[range.clone()]);
+                        }
+                    });
+                    drop(block);
                     // The schedule cannot be followed from here: let everyone run.
-                    for i in end_schedule(w) {
-                        R::notify_all(&w.wake[i]);
+                    if let (Some(g), Some(d)) = (turn.take(), &x.director) {
+                        end_schedule(x, d);
+                        drop(g);
                     }
-                    let t = t as usize;
-                    let cv = match w.wakeups {
-                        Wakeups::Precise => &w.wake[t],
-                        Wakeups::Broadcast => &w.changed,
-                    };
-                    lock(&w.record.0).waiting[t] = true;
-                    let g = R::wait(cv, g);
-                    lock(&w.record.0).waiting[t] = false;
-                    guard = Some(g);
+                    match wanted {
+                        Some(Wait::Lock(q)) => pre = Some((q, R::lock(&w.locks[q]))),
+                        Some(Wait::Sleep(t)) => w.wait_runnable(t),
+                        None => panic!("internal: a step blocked outside the exclusion"),
+                    }
                 }
                 StepResult::Fault(f) => {
-                    lock(&w.record.0).fault = Some((m, rec.clone(), f));
+                    record.set_fault(m, &rec, f);
                     std::panic::panic_any(FaultStop);
                 }
             }
         }
-        drop(guard);
         if let Mover::Actor { .. } = m {
             return;
         }
     }
 }
 
-/// In a directed execution, wait (releasing the kernel lock) until the schedule's next
-/// step is `me`'s, or the schedule has ended.
-fn wait_for_turn<'a, R: Runtime>(w: &'a World<R>, me: usize, mut g: R::Guard<'a>) -> R::Guard<'a> {
+/// In a directed execution, wait until the schedule's next step is `me`'s (the turn's
+/// guard), or the schedule has ended (`None`).
+fn wait_for_turn<'a, R: Runtime>(
+    x: &Run<R>,
+    d: &'a Director<R>,
+    me: usize,
+) -> Option<R::Guard<'a>> {
+    if lock(&x.world.record.0).turn == usize::MAX {
+        return None;
+    }
+    let mut g = R::lock(&d.lock);
     loop {
-        let mut r = lock(&w.record.0);
-        match w.schedule.get(r.turn) {
-            Some(&next) if mover_index(&w.model, next) != me => {
+        let mut r = lock(&x.world.record.0);
+        match d.schedule.get(r.turn) {
+            None => return None,
+            Some(&next) if mover_index(&x.model, next) != me => {
                 r.turn_waiting[me] = true;
                 drop(r);
-                g = R::wait(&w.wake[me], g);
-                lock(&w.record.0).turn_waiting[me] = false;
+                g = R::wait(&d.turn[me], g);
+                lock(&x.world.record.0).turn_waiting[me] = false;
             }
-            _ => return g,
+            Some(_) => return Some(g),
         }
     }
 }
 
-/// Stop following the schedule; returns the movers waiting for their turn (to be woken).
-fn end_schedule<R: Runtime>(w: &World<R>) -> Vec<usize> {
-    let mut r = lock(&w.record.0);
-    if r.turn == usize::MAX {
-        return Vec::new();
-    }
-    r.turn = usize::MAX;
-    (0..r.turn_waiting.len())
-        .filter(|&i| r.turn_waiting[i])
-        .collect()
-}
-
-/// Write the step's changes into the shared state: the bytes it changed in its copy, then
-/// the memory values it stored, and advance a directed execution's schedule. Returns the
-/// movers to wake on their own condition variable (with [`Wakeups::Precise`], waiting
-/// threads whose step may now proceed; the mover whose turn it now is), and whether any
-/// thread waits for its blocked step.
-fn commit<R: Runtime>(
-    w: &World<R>,
-    m: Mover,
-    rec: &StepRecord,
-    before: &[u8],
-    after: &[u8],
-    pending: &[(MemLoc, Value)],
-) -> (Vec<usize>, bool) {
-    let l = &w.model.layout;
-    let mut r = lock(&w.record.0);
-    for (i, (a, b)) in before.iter().zip(after).enumerate() {
-        if a != b {
-            r.state[i] = *b;
+/// The step of the turn is done: hand the turn to the schedule's next mover, or end the
+/// schedule (done, or it names a mover that has returned).
+fn next_turn<R: Runtime>(x: &Run<R>, d: &Director<R>) {
+    let mut r = lock(&x.world.record.0);
+    r.turn += 1;
+    match d.schedule.get(r.turn).copied() {
+        Some(n) if !mover_done(&x.model.layout, &r.state, n) => {
+            let i = mover_index(&x.model, n);
+            if r.turn_waiting[i] {
+                drop(r);
+                R::notify_all(&d.turn[i]);
+            }
+        }
+        _ => {
+            drop(r);
+            end_schedule(x, d);
         }
     }
-    // The recorded state keeps the last value stored, as the native layout does.
-    for &(loc, x) in pending {
-        Direct.store(l, &mut r.state, loc, x, Ordering::SeqCst);
-    }
-    let after = r.state.clone();
-    let waiting = r.waiting.contains(&true);
-    let mut wake: Vec<usize> = match w.wakeups {
-        Wakeups::Precise => (0..r.waiting.len())
-            .filter(|&t| r.waiting[t] && !w.model.surely_blocked(&after, t))
-            .collect(),
-        Wakeups::Broadcast => Vec::new(),
+}
+
+/// Stop following the schedule: wake every mover waiting for its turn.
+fn end_schedule<R: Runtime>(x: &Run<R>, d: &Director<R>) {
+    let waiting: Vec<usize> = {
+        let mut r = lock(&x.world.record.0);
+        r.turn = usize::MAX;
+        (0..r.turn_waiting.len())
+            .filter(|&i| r.turn_waiting[i])
+            .collect()
     };
-    if r.turn != usize::MAX {
-        r.turn += 1;
-        let next = w.schedule.get(r.turn).copied();
-        match next {
-            Some(n) if !mover_done(l, &after, n) => {
-                let i = mover_index(&w.model, n);
-                if r.turn_waiting[i] {
-                    wake.push(i);
-                }
-            }
-            // The schedule is done, or names a mover that has returned: let everyone run.
-            _ => {
-                r.turn = usize::MAX;
-                wake.extend((0..r.turn_waiting.len()).filter(|&i| r.turn_waiting[i]));
-            }
-        }
-        wake.sort_unstable();
-        wake.dedup();
-    }
-    r.rows.push(Row {
-        mover: m,
-        rec: rec.clone(),
-        after,
-    });
-    (wake, waiting)
-}
-
-/// Memory on runtime atomics. Stores also go to `pending` and land in the recorded state
-/// when the step commits.
-struct Mem<'a, R: Runtime> {
-    w: &'a World<R>,
-    pending: Vec<(MemLoc, Value)>,
-}
-
-impl<R: Runtime> Mem<'_, R> {
-    fn atomic(&self, loc: MemLoc) -> &R::Atomic {
-        match loc {
-            MemLoc::Var(v) => &self.w.vars[v],
-            MemLoc::EntryFlags(h) => &self.w.flags[h as usize],
-        }
-    }
-}
-
-fn std_ordering(o: Ordering) -> StdOrdering {
-    match o {
-        Ordering::Relaxed => StdOrdering::Relaxed,
-        Ordering::Acquire => StdOrdering::Acquire,
-        Ordering::Release => StdOrdering::Release,
-        Ordering::AcqRel => StdOrdering::AcqRel,
-        Ordering::SeqCst => StdOrdering::SeqCst,
-    }
-}
-
-/// The load half of an ordering (a load cannot release).
-fn load_ordering(o: Ordering) -> StdOrdering {
-    match o {
-        Ordering::Release | Ordering::Relaxed => StdOrdering::Relaxed,
-        Ordering::Acquire | Ordering::AcqRel => StdOrdering::Acquire,
-        Ordering::SeqCst => StdOrdering::SeqCst,
-    }
-}
-
-/// The ordering of a store (made an exchange): a store cannot acquire.
-fn store_ordering(o: Ordering) -> StdOrdering {
-    match o {
-        Ordering::Acquire | Ordering::Relaxed => StdOrdering::Relaxed,
-        Ordering::Release | Ordering::AcqRel => StdOrdering::Release,
-        Ordering::SeqCst => StdOrdering::SeqCst,
-    }
-}
-
-impl<R: Runtime> Memory for Mem<'_, R> {
-    fn load(&mut self, _: &Layout, _: &[u8], loc: MemLoc, ord: Ordering) -> Value {
-        R::load(self.atomic(loc), load_ordering(ord))
-    }
-
-    fn store(&mut self, _: &Layout, _: &mut [u8], loc: MemLoc, x: Value, ord: Ordering) {
-        // An exchange, not a store: loom 0.7's read-modify-writes may read a store older
-        // than one that happens before them when plain stores are mixed in (a coherence
-        // violation); with every write an RMW, each location has one modification order.
-        R::swap(self.atomic(loc), x, store_ordering(ord));
-        self.pending.push((loc, x));
-    }
-
-    fn rmw<F: FnMut(Value) -> Option<Value>>(
-        &mut self,
-        _: &Layout,
-        _: &mut [u8],
-        loc: MemLoc,
-        ord: Ordering,
-        mut f: F,
-    ) -> Value {
-        let a = self.atomic(loc);
-        let (success, failure) = (std_ordering(ord), load_ordering(ord));
-        let mut cur = R::load(a, failure);
-        loop {
-            // A failed compare-and-exchange still reads the latest value, as the read of
-            // a read-modify-write does: write back what was there.
-            let new = f(cur);
-            match R::compare_exchange(a, cur, new.unwrap_or(cur), success, failure) {
-                Ok(_) => {
-                    if let Some(x) = new {
-                        self.pending.push((loc, x));
-                    }
-                    return cur;
-                }
-                Err(x) => cur = x,
-            }
-        }
-    }
-
-    fn fence(&mut self, f: Fence) {
-        match f {
-            Fence::Full => R::fence(StdOrdering::SeqCst),
-            Fence::Read => R::fence(StdOrdering::Acquire),
-            Fence::Write => R::fence(StdOrdering::Release),
-            Fence::Compiler => {}
-        }
-    }
-
-    fn queue_active(&mut self, _: &Layout, _: &[u8], q: usize) -> bool {
-        R::load(&self.w.heads[q], StdOrdering::Relaxed) != 0
-    }
-
-    fn queue_changed(&mut self, l: &Layout, s: &[u8], q: usize) {
-        R::swap(
-            &self.w.heads[q],
-            l.queue_len(s, q) as Value,
-            StdOrdering::Relaxed,
-        );
+    for i in waiting {
+        R::notify_all(&d.turn[i]);
     }
 }

@@ -142,6 +142,7 @@ pub fn check(
         return Ok(RunReport {
             scenario: scenario.clone(),
             backend: engine.name().into(),
+            memory: engines::engine_memory(engine).into(),
             verdict: Verdict::Inconclusive,
             expected: expectation_name(inst.expect_on(engine)).into(),
             ok: false,

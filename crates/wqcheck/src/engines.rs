@@ -7,12 +7,12 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use wqcheck_model::ir::{Backend as Engine, Expectation, Instance, ShuttleScheduler};
+use wqcheck_model::ir::{Backend as Engine, Expectation, Instance, MemoryModel, ShuttleScheduler};
 use wqcheck_model::verdict::expectation_name;
 use wqcheck_model::Model;
 use wqcheck_report::{Directed, RunReport};
 
-use crate::{Args, Backend, SchedulerArg};
+use crate::{Args, Backend, MemoryArg, SchedulerArg};
 
 /// A backend's wall-clock budget when neither the command line nor the scenario sets one.
 const DEFAULT_SECONDS: u64 = 60;
@@ -42,12 +42,37 @@ fn native_bounds(inst: &Instance, args: &Args) -> (Option<u64>, Option<Duration>
     )
 }
 
-/// Check one loaded scenario on the native explorer.
-pub fn check_native(inst: Instance, args: &Args, progress: bool) -> Result<RunReport, String> {
+/// The memory models to run the native explorer under: the command line's choice, else
+/// the scenario's `memory` list.
+pub fn memories_for(inst: &Instance, args: &Args) -> Vec<MemoryModel> {
+    match args.memory {
+        None => inst.memory.clone(),
+        Some(MemoryArg::Sc) => vec![MemoryModel::Sc],
+        Some(MemoryArg::Tso) => vec![MemoryModel::Tso],
+        Some(MemoryArg::All) => vec![MemoryModel::Sc, MemoryModel::Tso],
+    }
+}
+
+/// The store buffer of the native explorer under TSO: command line, scenario, default.
+fn store_buffer(inst: &Instance, args: &Args) -> usize {
+    args.store_buffer
+        .or(inst.tso.store_buffer)
+        .unwrap_or(wqcheck_dsl::DEFAULT_STORE_BUFFER) as usize
+}
+
+/// Check one loaded scenario on the native explorer under `memory`.
+pub fn check_native(
+    inst: Instance,
+    args: &Args,
+    progress: bool,
+    memory: MemoryModel,
+) -> Result<RunReport, String> {
     let scenario = inst.name.clone();
-    let expect: Expectation = inst.expect;
+    let expect: Expectation = inst.expect_native(memory);
     let (max_states, max_time) = native_bounds(&inst, args);
-    let model = Model::new(inst).map_err(|e| format!("error: {scenario}: {}", e.0))?;
+    let k = store_buffer(&inst, args);
+    let model =
+        Model::with_memory(inst, memory, k).map_err(|e| format!("error: {scenario}: {}", e.0))?;
     let show = |p: &wqcheck_explore::Progress| {
         eprint!(
             "\r  {scenario}: {} states, depth {}, {:.0} s ...",
@@ -81,9 +106,14 @@ pub fn check_native(inst: Instance, args: &Args, progress: bool) -> Result<RunRe
             })?
             .steps
     };
+    let mut bounds = bounds_text(max_states, max_time);
+    if memory == MemoryModel::Tso {
+        bounds = format!("{bounds} store_buffer={k}");
+    }
     Ok(RunReport {
         scenario,
         backend: "native".into(),
+        memory: memory.name().into(),
         verdict: out.verdict,
         expected: expectation_name(expect).into(),
         ok: out.verdict.meets(expect),
@@ -91,7 +121,7 @@ pub fn check_native(inst: Instance, args: &Args, progress: bool) -> Result<RunRe
         transitions: out.transitions,
         depth: out.depth,
         elapsed_ms: out.elapsed.as_secs_f64() * 1000.0,
-        bounds: bounds_text(max_states, max_time),
+        bounds,
         budget_hit: out.budget_hit,
         message: out.violation.map(|v| v.message),
         columns: model.columns(),
@@ -337,6 +367,14 @@ fn check_loom(
     Ok((out, Some(directed)))
 }
 
+/// The memory model a threaded engine explores.
+pub fn engine_memory(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Loom => "c11",
+        Engine::Native | Engine::Shuttle => "sc",
+    }
+}
+
 /// The report of a loom or shuttle run.
 fn report(
     model: &Model,
@@ -349,6 +387,7 @@ fn report(
     RunReport {
         scenario: inst.name.clone(),
         backend: engine.name().into(),
+        memory: engine_memory(engine).into(),
         verdict: out.verdict,
         expected: expectation_name(expect).into(),
         ok: out.verdict.meets(expect),

@@ -16,10 +16,10 @@ pub mod engines;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use wqcheck_model::ir::{Backend as Engine, Instance};
+use wqcheck_model::ir::{Backend as Engine, Instance, MemoryModel};
 use wqcheck_report::{Event, RunReport};
 
-pub use engines::{backends_for, check_native as check};
+pub use engines::{backends_for, check_native as check, memories_for};
 
 /// Exit codes.
 pub mod exit {
@@ -48,6 +48,17 @@ pub enum Backend {
     /// shuttle: randomized (random, PCT) or depth-first schedules, with replay tokens.
     Shuttle,
     /// Every backend that can run the scenario, one after the other.
+    All,
+}
+
+/// The native explorer's memory model on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MemoryArg {
+    /// Sequential consistency.
+    Sc,
+    /// x86-TSO: store buffers, flushed as steps of their own.
+    Tso,
+    /// Both, one result each.
     All,
 }
 
@@ -91,6 +102,14 @@ pub struct Args {
     /// state count is the full count; the reported violation is still a shortest one.
     #[arg(long)]
     pub full: bool,
+    /// The native explorer's memory model(s) [default: each scenario's `memory` list,
+    /// else sc].
+    #[arg(long, value_enum)]
+    pub memory: Option<MemoryArg>,
+    /// TSO: the stores a thread's buffer holds [default: the scenario's
+    /// `tso.store_buffer`, else 2; from 1 to 8].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub store_buffer: Option<u8>,
     /// loom: the highest preemption bound of the iterative search [default: the
     /// scenario's `loom.max_preemptions`, else 3].
     #[arg(long)]
@@ -233,14 +252,22 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
                     backends_for(&inst, args)
                 };
                 for engine in engines {
-                    let result =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match engine {
-                            Engine::Native => check(inst.clone(), args, progress),
-                            Engine::Loom | Engine::Shuttle => {
-                                child::check(path, &inst, args, engine, progress)
-                            }
-                        }));
-                    events.push(event_of(&name, result));
+                    let memories = match engine {
+                        Engine::Native => memories_for(&inst, args),
+                        Engine::Loom | Engine::Shuttle => vec![MemoryModel::Sc],
+                    };
+                    for memory in memories {
+                        let result =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                                || match engine {
+                                    Engine::Native => check(inst.clone(), args, progress, memory),
+                                    Engine::Loom | Engine::Shuttle => {
+                                        child::check(path, &inst, args, engine, progress)
+                                    }
+                                },
+                            ));
+                        events.push(event_of(&name, result));
+                    }
                 }
             }
             Ok(Err(message)) => events.push(Event::Error {

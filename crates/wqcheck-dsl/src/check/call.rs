@@ -203,6 +203,32 @@ impl<'a> Checker<'a> {
         if !ok {
             return err_expr(span);
         }
+        if let (builtins::Op::ClearBitUnlockIsNegativeByte, [LArg::Bit(b), LArg::Bit(neg)]) =
+            (def.op, lowered.as_slice())
+        {
+            if b.var != neg.var || self.vars[b.var as usize].bits.is_empty() {
+                let name = |a: &ast::Expr| a.as_ident().unwrap_or("?").to_string();
+                let (bn, nn) = (name(&args[0]), name(&args[1]));
+                self.error_help(
+                    span,
+                    format!("`{n}` needs `{bn}` and `{nn}` to be bits of one word"),
+                    format!(
+                        "it clears `{bn}` and reads `{nn}` in one atomic operation on one byte; declare both in one word, as the kernel keeps them in `page->flags`: `unsigned long flags {{ {bn}, {nn} }};`"
+                    ),
+                );
+                return err_expr(span);
+            }
+            if b.bit == neg.bit {
+                self.error_help(
+                    span,
+                    format!(
+                        "`{n}` clears a bit and reads another; both arguments name the same bit"
+                    ),
+                    "the second argument is the byte's sign bit, `PG_waiters` in the page lock",
+                );
+                return err_expr(span);
+            }
+        }
         let ret = match def.ret {
             Ret::Void => Ty::Void,
             Ret::Int => Ty::Int,
@@ -300,6 +326,21 @@ impl<'a> Checker<'a> {
         }
         match self.globals.get(n).copied() {
             Some((Sym::Var(v), _)) => Some(v),
+            Some((Sym::Bit(b), _)) => {
+                let word = self
+                    .vars
+                    .get(b.var as usize)
+                    .map_or("?", |v| v.name.as_str())
+                    .to_string();
+                self.error_help(
+                    span,
+                    format!("`{n}` is a bit of the word `{word}`; `{bname}` needs {need}"),
+                    format!(
+                        "use the bit operations on `{n}` (`test_bit({n})`, `set_bit({n})`, ...), or `{bname}` on the whole word `{word}`"
+                    ),
+                );
+                None
+            }
             Some((sym, _)) => {
                 let sig = builtins::lookup(bname).map_or("", |b| b.sig);
                 self.error_help(
@@ -343,9 +384,26 @@ impl<'a> Checker<'a> {
                     );
                     return None;
                 };
+                if let Some((Sym::Bit(b), _)) = self.globals.get(n).copied() {
+                    if !self.cx.scope.contains_key(n) {
+                        return Some(LArg::Bit(b));
+                    }
+                }
                 let v = self.shared_named(n, stripped.span, bname, "a shared `bit` variable")?;
                 match self.vars.get(v as usize).map(|x| x.ty) {
-                    Some(ir::VarType::Bit) => Some(LArg::Var(v)),
+                    Some(ir::VarType::Bit) => Some(LArg::Bit(ir::BitRef { var: v, bit: 0 })),
+                    Some(ir::VarType::Word { .. }) => {
+                        let first = self.vars[v as usize]
+                            .bits
+                            .first()
+                            .map_or("BIT", |b| b.name.as_str());
+                        self.error_help(
+                            stripped.span,
+                            format!("`{n}` is a word; `{bname}` acts on one of its bits"),
+                            format!("name the bit: `{bname}({first})`"),
+                        );
+                        None
+                    }
                     Some(ir::VarType::Int { min, max }) => {
                         self.error_help(
                             stripped.span,

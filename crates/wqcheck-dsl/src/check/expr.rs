@@ -201,6 +201,7 @@ impl<'a> Checker<'a> {
                 };
                 mk(ir::ExprKind::Shared(id), ty, span)
             }
+            Some((Sym::Bit(b), _)) => mk(ir::ExprKind::SharedBit(b), Ty::Bool, span),
             Some((Sym::Const(i), _)) => match self.consts.get(i).map(|c| c.state) {
                 Some(ConstState::Done(v, ty)) => mk(ir::ExprKind::Const(v), ty, span),
                 _ => err_expr(span),
@@ -270,7 +271,7 @@ impl<'a> Checker<'a> {
                     return mk(ir::ExprKind::EntryAddr(id), Ty::EntryPtr, span);
                 }
             }
-            if matches!(self.globals.get(n), Some((Sym::Var(_), _))) {
+            if matches!(self.globals.get(n), Some((Sym::Var(_) | Sym::Bit(_), _))) {
                 self.error_help(
                     span,
                     format!("cannot take the address of the shared variable `{n}`"),
@@ -535,6 +536,21 @@ impl<'a> Checker<'a> {
                             _ => Ty::Int,
                         };
                         Some((Place::Shared(id), ty))
+                    }
+                    Some((Sym::Bit(b), _)) => {
+                        let word = self
+                            .vars
+                            .get(b.var as usize)
+                            .map_or("?", |v| v.name.as_str())
+                            .to_string();
+                        self.error_help(
+                            span,
+                            format!("cannot assign to `{n}`: it is a bit of the word `{word}`"),
+                            format!(
+                                "a bit of a word changes with `set_bit({n})`, `clear_bit({n})` and the other bit operations: one atomic read-modify-write of `{word}`, as in the kernel"
+                            ),
+                        );
+                        None
                     }
                     Some((Sym::Const(_), _)) => {
                         self.error_help(

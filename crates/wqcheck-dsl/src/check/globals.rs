@@ -60,19 +60,42 @@ impl<'a> Checker<'a> {
     pub(super) fn declare_globals(&mut self, items: &[ast::Item]) {
         for item in items {
             match item {
-                ast::Item::Var { name, span, .. } => {
+                ast::Item::Var { name, span, ty, .. } => {
                     let id = self.vars.len() as VarId;
+                    let bits = match ty {
+                        ast::SharedTy::Word { bits } => bits
+                            .iter()
+                            .map(|(b, _)| ir::WordBit {
+                                name: b.name.clone(),
+                                span: b.span,
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
                     self.vars.push(ir::SharedVar {
                         name: name.name.clone(),
                         ty: ir::VarType::Bit,
                         init: 0,
                         span: *span,
+                        bits,
                     });
                     if self.check_new_name(name, false) {
                         self.globals
                             .insert(name.name.clone(), (Sym::Var(id), name.span));
                     }
+                    if let ast::SharedTy::Word { bits } = ty {
+                        for (i, (b, _)) in bits.iter().enumerate() {
+                            if self.check_new_name(b, false) {
+                                let bit = ir::BitRef {
+                                    var: id,
+                                    bit: i.min(u8::MAX as usize) as u8,
+                                };
+                                self.globals.insert(b.name.clone(), (Sym::Bit(bit), b.span));
+                            }
+                        }
+                    }
                 }
+                ast::Item::Final { .. } => {}
                 ast::Item::Const { name, .. } => {
                     let id = self.consts.len();
                     self.consts.push(ConstInfo {
@@ -376,6 +399,24 @@ impl<'a> Checker<'a> {
             idx += 1;
             let vty = match ty {
                 ast::SharedTy::Bit => Some(ir::VarType::Bit),
+                ast::SharedTy::Word { bits } => {
+                    if bits.is_empty() || bits.len() > 8 {
+                        self.error_help(
+                            name.span,
+                            format!(
+                                "word `{}` has {} bits; a word has 1 to 8 named bits",
+                                name.name,
+                                bits.len()
+                            ),
+                            "name only the bits the protocol uses (the kernel's `page->flags` has more, but the model needs a few)",
+                        );
+                        None
+                    } else {
+                        Some(ir::VarType::Word {
+                            bits: bits.len() as u8,
+                        })
+                    }
+                }
                 ast::SharedTy::Unbounded => {
                     self.error_help(
                         name.span,
@@ -418,19 +459,18 @@ impl<'a> Checker<'a> {
                     }
                 }
             };
-            let value = match init {
-                Some(e) => self.const_eval(e).map(|v| (v, e.span)),
-                None => Some((0, name.span)),
+            let value = match (ty, init) {
+                (ast::SharedTy::Word { bits }, _) => self.word_init(bits).map(|v| (v, name.span)),
+                (_, Some(e)) => self.const_eval(e).map(|v| (v, e.span)),
+                (_, None) => Some((0, name.span)),
             };
             if let (Some(vty), Some((v, span))) = (vty, value) {
-                let (lo, hi) = match vty {
-                    ir::VarType::Bit => (0, 1),
-                    ir::VarType::Int { min, max } => (min, max),
-                };
+                let (lo, hi) = vty.range();
                 if v < lo || v > hi {
                     let what = match vty {
                         ir::VarType::Bit => "a bit: 0 or 1".to_string(),
                         ir::VarType::Int { min, max } => format!("int<{min}..{max}>"),
+                        ir::VarType::Word { bits } => format!("a word of {bits} bits"),
                     };
                     if init.is_some() {
                         self.error(
@@ -461,6 +501,43 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+    }
+
+    /// A word's initial value from its bits' (`= 0` or `= 1`, default 0): bit `i` at
+    /// `1 << i`.
+    fn word_init(&mut self, bits: &[(ast::Ident, Option<ast::Expr>)]) -> Option<Value> {
+        let mut word = 0;
+        let mut ok = true;
+        for (i, (b, init)) in bits.iter().enumerate() {
+            let Some(e) = init else { continue };
+            match self.const_eval(e) {
+                Some(0) => {}
+                Some(1) => word |= 1 << i,
+                Some(v) => {
+                    self.error_help(
+                        e.span,
+                        format!("initial value {v} of bit `{}` is out of range", b.name),
+                        "a bit starts at 0 or 1",
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(word)
+    }
+
+    /// `final assert(COND);` items: conditions over shared variables, like `until`.
+    pub(super) fn check_finals(&mut self, items: &[ast::Item]) -> Vec<ir::Expr> {
+        let mut out = Vec::new();
+        for item in items {
+            if let ast::Item::Final { cond, .. } = item {
+                let e = self.until_expr(cond);
+                self.truthy(&e, cond.span, "a final assertion");
+                out.push(e.e);
+            }
+        }
+        out
     }
 
     // ================================================================ wake conditions
@@ -506,7 +583,7 @@ impl<'a> Checker<'a> {
         match &e.kind {
             AK::Int(_) | AK::True | AK::False | AK::Null => self.expr(e),
             AK::Ident(n) => match self.globals.get(n).copied() {
-                Some((Sym::Var(_) | Sym::Const(_), _)) => self.expr(e),
+                Some((Sym::Var(_) | Sym::Bit(_) | Sym::Const(_), _)) => self.expr(e),
                 Some((sym, _)) => {
                     self.error_help(
                         span,

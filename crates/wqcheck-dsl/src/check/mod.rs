@@ -129,6 +129,8 @@ fn err_expr(span: Span) -> TExpr {
 #[derive(Clone, Copy, Debug)]
 enum Sym {
     Var(VarId),
+    /// A bit of a word (`PG_locked` of `unsigned long flags { PG_locked, ... }`).
+    Bit(ir::BitRef),
     Const(usize),
     Queue(ir::QueueId),
     Func(FuncId),
@@ -138,6 +140,7 @@ impl Sym {
     fn what(self) -> &'static str {
         match self {
             Sym::Var(_) => "a shared variable",
+            Sym::Bit(_) => "a bit of a shared word",
             Sym::Const(_) => "a constant",
             Sym::Queue(_) => "a wait queue",
             Sym::Func(_) => "a function",
@@ -239,6 +242,7 @@ pub(crate) fn check(
     ck.eval_consts(items);
     ck.check_vars(items);
     ck.check_queues(items);
+    let finals = ck.check_finals(items);
     let functions = ck.lower_functions(items);
     ck.check_call_graph(&functions);
     if !ck.diags.is_empty() {
@@ -255,6 +259,7 @@ pub(crate) fn check(
         vars: ck.vars,
         queues: ck.queues,
         functions,
+        finals,
     })
 }
 

@@ -1,0 +1,461 @@
+//! The memory map on a thread runtime: every location the kernel code touches is its own
+//! runtime atomic, every queue's spinlock its own mutex, every task's sleep its own
+//! condition variable (docs/dsl.md, "The memory map").
+//!
+//! [`Mem`] implements the model's [`Memory`] seam on those primitives, so the reference
+//! semantics run unchanged and loom sees exactly the accesses the kernel makes, with
+//! their orderings. Alongside, the executor keeps a sequentially consistent *record* of
+//! the state in the native layout (the lists, the lock holders, each location's latest
+//! value): the lists live only there, protected by their queue's runtime mutex; the
+//! record of a location is what the verdict oracle and the trace read.
+//!
+//! Architecture invariant: nothing here orders accesses beyond what the kernel does. The
+//! only runtime synchronisation is the queue mutexes (the kernel's spinlocks), the fences
+//! and orderings the builtins ask for, and each task's runqueue lock around sleeping and
+//! waking (the kernel's `rq->lock`, which orders a wakeup before the woken task runs).
+
+use std::sync::atomic::Ordering as StdOrdering;
+
+use wqcheck_model::ir::{task::TASK_RUNNING, Fence, Ordering, RmwOp, Value};
+use wqcheck_model::memory::{signal_bits, signal_pending_state, Direct, MemLoc, Memory};
+use wqcheck_model::state::Layout;
+
+use crate::{Recorder, Runtime};
+
+/// The runtime objects of one execution.
+pub(crate) struct World<R: Runtime> {
+    pub record: Recorder,
+    pub vars: Vec<R::Atomic>,
+    /// Indexed by entry handle (0 unused).
+    pub flags: Vec<R::Atomic>,
+    /// Each entry's list node as lockless readers see it (1: linked), by handle.
+    pub nodes: Vec<R::Atomic>,
+    /// Each queue's list head as `waitqueue_active()` sees it (1: non-empty).
+    pub heads: Vec<R::Atomic>,
+    /// Each thread's task state and pending signals.
+    pub states: Vec<R::Atomic>,
+    pub sigs: Vec<R::Atomic>,
+    /// Each queue's spinlock.
+    pub locks: Vec<R::Mutex>,
+    /// Each thread's runqueue lock and the condition variable its `schedule()` sleeps on:
+    /// a wakeup sets `TASK_RUNNING` and then takes the runqueue lock, so the woken task,
+    /// which reads its state under that lock, sees it (the kernel's `rq->lock`).
+    pub rq: Vec<R::Mutex>,
+    pub wakeup: Vec<R::Condvar>,
+    /// The atomic-block lock, if the program has blocks (see `plan.rs`).
+    pub block_lock: Option<R::Mutex>,
+}
+
+impl<R: Runtime> World<R> {
+    pub fn new(l: &Layout, nqueues: usize, record: Recorder, initial: &[u8], blocks: bool) -> Self {
+        // loom records an atomic's initial value as a release store, which a later SeqCst
+        // load may still read; an explicit SeqCst write makes the initial state
+        // sequentially consistent.
+        let atomic = |x: Value| {
+            let a = R::atomic(x);
+            R::swap(&a, x, StdOrdering::SeqCst);
+            a
+        };
+        let handles = l.nthreads * l.entries;
+        World {
+            record,
+            vars: (0..l.nvars).map(|v| atomic(l.var(initial, v))).collect(),
+            flags: (0..=handles)
+                .map(|h| match h {
+                    0 => R::atomic(0),
+                    h => atomic(l.entry_flags(initial, h as u8) as Value),
+                })
+                .collect(),
+            nodes: (0..=handles)
+                .map(|h| match h {
+                    0 => R::atomic(0),
+                    h => atomic(l.entry_queue(initial, h as u8).is_some() as Value),
+                })
+                .collect(),
+            heads: (0..nqueues)
+                .map(|q| atomic((l.queue_len(initial, q) > 0) as Value))
+                .collect(),
+            states: (0..l.nthreads)
+                .map(|t| atomic(l.task_state(initial, t)))
+                .collect(),
+            sigs: (0..l.nthreads)
+                .map(|t| atomic(l.sig(initial, t) as Value))
+                .collect(),
+            locks: (0..nqueues).map(|_| R::mutex()).collect(),
+            rq: (0..l.nthreads).map(|_| R::mutex()).collect(),
+            wakeup: (0..l.nthreads).map(|_| R::condvar()).collect(),
+            block_lock: blocks.then(R::mutex),
+        }
+    }
+
+    fn atomic(&self, loc: MemLoc) -> &R::Atomic {
+        match loc {
+            MemLoc::Var(v) => &self.vars[v],
+            MemLoc::EntryFlags(h) => &self.flags[h as usize],
+            MemLoc::TaskState(t) => &self.states[t as usize],
+            MemLoc::Signal(t) => &self.sigs[t as usize],
+            MemLoc::EntryNode(h) => &self.nodes[h as usize],
+            MemLoc::QueueHead(q) => &self.heads[q as usize],
+        }
+    }
+
+    /// Take the atomic-block lock, if the program has blocks.
+    pub fn block_lock(&self) -> Option<R::Guard<'_>> {
+        self.block_lock.as_ref().map(|m| R::lock(m))
+    }
+
+    /// Sleep until thread `t` may run: its state is `TASK_RUNNING` or a signal it admits
+    /// is pending (what a sleeping `schedule()` waits for).
+    pub fn wait_runnable(&self, t: usize) {
+        let mut g = R::lock(&self.rq[t]);
+        loop {
+            let st = R::load(&self.states[t], StdOrdering::Relaxed);
+            let sig = R::load(&self.sigs[t], StdOrdering::Relaxed) as u8;
+            if st == TASK_RUNNING || signal_pending_state(st, sig) {
+                return;
+            }
+            g = R::wait(&self.wakeup[t], g);
+        }
+    }
+}
+
+/// What a step that could not proceed waits for (the executor waits outside the
+/// exclusion and the directed turn, then retries the step).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    Lock(usize),
+    Sleep(usize),
+}
+
+/// [`Memory`] on runtime primitives, for one step of one mover.
+pub(crate) struct Mem<'a, 'w, R: Runtime> {
+    pub w: &'w World<R>,
+    pub l: &'w Layout,
+    /// The mover (index among threads, then actors): whose writes the record logs.
+    pub mover: usize,
+    /// The spinlocks this thread holds, by queue.
+    pub held: &'a mut Vec<Option<R::Guard<'w>>>,
+    /// A spinlock taken for this step before it started (after a first attempt blocked).
+    pub pre: &'a mut Option<(usize, R::Guard<'w>)>,
+    /// Do not block in the runtime: answer "blocked" and say what for (inside the
+    /// exclusion or a directed turn, blocking would stop everyone).
+    pub try_mode: bool,
+    pub wanted: Option<Wait>,
+}
+
+fn std_ordering(o: Ordering) -> StdOrdering {
+    match o {
+        Ordering::Relaxed => StdOrdering::Relaxed,
+        Ordering::Acquire => StdOrdering::Acquire,
+        Ordering::Release => StdOrdering::Release,
+        Ordering::AcqRel => StdOrdering::AcqRel,
+        Ordering::SeqCst | Ordering::Full => StdOrdering::SeqCst,
+    }
+}
+
+/// The load half of an ordering (a load cannot release).
+fn load_ordering(o: Ordering) -> StdOrdering {
+    match o {
+        Ordering::Release | Ordering::Relaxed | Ordering::Full => StdOrdering::Relaxed,
+        Ordering::Acquire | Ordering::AcqRel => StdOrdering::Acquire,
+        Ordering::SeqCst => StdOrdering::SeqCst,
+    }
+}
+
+/// The ordering of a store (made an exchange): a store cannot acquire. `Full`
+/// (`smp_store_mb()`) is a relaxed store and a full fence after it.
+fn store_ordering(o: Ordering) -> StdOrdering {
+    match o {
+        Ordering::Acquire | Ordering::Relaxed | Ordering::Full => StdOrdering::Relaxed,
+        Ordering::Release | Ordering::AcqRel => StdOrdering::Release,
+        Ordering::SeqCst => StdOrdering::SeqCst,
+    }
+}
+
+impl<'w, R: Runtime> Mem<'_, 'w, R> {
+    /// Record that `loc` now holds `x` (the sequentially consistent record the oracle
+    /// reads: each location's latest value).
+    fn note(&self, loc: MemLoc, x: Value) {
+        self.w
+            .record
+            .write(self.mover, |s| Direct::put(self.l, s, loc, x));
+    }
+
+    fn raw_load(&self, loc: MemLoc, ord: Ordering) -> Value {
+        R::load(self.w.atomic(loc), load_ordering(ord))
+    }
+
+    fn raw_store(&self, loc: MemLoc, x: Value, ord: Ordering) {
+        // An exchange, not a store: loom 0.7's read-modify-writes may read a store older
+        // than one that happens before them when plain stores are mixed in (a coherence
+        // violation); with every write an RMW, each location has one modification order.
+        R::swap(self.w.atomic(loc), x, store_ordering(ord));
+        self.note(loc, x);
+        if ord == Ordering::Full {
+            R::fence(StdOrdering::SeqCst);
+        }
+    }
+
+    /// Thread `t`'s queue-lock guard, if it is this step's pre-acquired one.
+    fn take_pre(&mut self, q: usize) -> Option<R::Guard<'w>> {
+        match self.pre.take() {
+            Some((p, g)) if p == q => Some(g),
+            other => {
+                *self.pre = other;
+                None
+            }
+        }
+    }
+}
+
+impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
+    fn load(&mut self, _: &Layout, _: &[u8], loc: MemLoc, ord: Ordering) -> Value {
+        self.raw_load(loc, ord)
+    }
+
+    fn store(&mut self, _: &Layout, _: &mut [u8], loc: MemLoc, x: Value, ord: Ordering) {
+        self.raw_store(loc, x, ord)
+    }
+
+    fn rmw<F: FnMut(Value) -> Option<Value>>(
+        &mut self,
+        _: &Layout,
+        _: &mut [u8],
+        loc: MemLoc,
+        ord: Ordering,
+        mut f: F,
+    ) -> Value {
+        let a = self.w.atomic(loc);
+        // A failed conditional RMW is a plain read without ordering.
+        let mut cur = R::load(a, StdOrdering::Relaxed);
+        loop {
+            let Some(new) = f(cur) else {
+                return cur;
+            };
+            match R::compare_exchange(a, cur, new, std_ordering(ord), StdOrdering::Relaxed) {
+                Ok(_) => {
+                    self.note(loc, new);
+                    // Fully ordered: as if smp_mb() ran after it too (the RMW itself is
+                    // SeqCst, so also ordered with what came before).
+                    if ord == Ordering::Full {
+                        R::fence(StdOrdering::SeqCst);
+                    }
+                    return cur;
+                }
+                Err(x) => cur = x,
+            }
+        }
+    }
+
+    fn rmw_op(
+        &mut self,
+        l: &Layout,
+        s: &mut [u8],
+        loc: MemLoc,
+        ord: Ordering,
+        op: RmwOp,
+        operand: Value,
+    ) -> Value {
+        let _ = (l, s);
+        // One runtime operation: one event for loom, as in the kernel.
+        let (a, o) = (self.w.atomic(loc), std_ordering(ord));
+        let old = match op {
+            RmwOp::Xchg => R::swap(a, operand, o),
+            RmwOp::Add => R::fetch_add(a, operand, o),
+            RmwOp::Sub => R::fetch_add(a, operand.wrapping_neg(), o),
+            RmwOp::Or => R::fetch_or(a, operand, o),
+            RmwOp::And => R::fetch_and(a, operand, o),
+            RmwOp::AndNot => R::fetch_and(a, !operand, o),
+        };
+        self.note(loc, op.apply(old, operand));
+        if ord == Ordering::Full {
+            R::fence(StdOrdering::SeqCst);
+        }
+        old
+    }
+
+    fn cmpxchg(
+        &mut self,
+        l: &Layout,
+        s: &mut [u8],
+        loc: MemLoc,
+        ord: Ordering,
+        expected: Value,
+        new: Value,
+    ) -> Value {
+        let _ = (l, s);
+        // One compare-and-exchange: on failure a relaxed read, without ordering
+        // (cmpxchg-fail-unordered-1 in Documentation/litmus-tests/atomic).
+        let a = self.w.atomic(loc);
+        match R::compare_exchange(a, expected, new, std_ordering(ord), StdOrdering::Relaxed) {
+            Ok(old) => {
+                self.note(loc, new);
+                if ord == Ordering::Full {
+                    R::fence(StdOrdering::SeqCst);
+                }
+                old
+            }
+            Err(old) => old,
+        }
+    }
+
+    fn fence(&mut self, _: &Layout, _: &mut [u8], f: Fence) {
+        match f {
+            Fence::Full => R::fence(StdOrdering::SeqCst),
+            Fence::Read => R::fence(StdOrdering::Acquire),
+            Fence::Write => R::fence(StdOrdering::Release),
+            Fence::Compiler => {}
+        }
+    }
+
+    fn spin_lock(&mut self, l: &Layout, _: &mut [u8], q: usize, me: u8) -> bool {
+        let g = match self.take_pre(q) {
+            Some(g) => g,
+            None if self.try_mode => match R::try_lock(&self.w.locks[q]) {
+                Some(g) => g,
+                None => {
+                    self.wanted = Some(Wait::Lock(q));
+                    return false;
+                }
+            },
+            None => R::lock(&self.w.locks[q]),
+        };
+        self.w
+            .record
+            .write(self.mover, |s| l.set_lock_holder(s, q, me));
+        self.held[q] = Some(g);
+        true
+    }
+
+    fn spin_unlock(&mut self, l: &Layout, _: &mut [u8], q: usize, _: u8) -> bool {
+        let Some(g) = self.held[q].take() else {
+            return false;
+        };
+        self.w
+            .record
+            .write(self.mover, |s| l.set_lock_holder(s, q, 0));
+        drop(g);
+        true
+    }
+
+    fn holds_lock(&mut self, _: &Layout, _: &[u8], q: usize, _: u8) -> bool {
+        self.held[q].is_some()
+    }
+
+    fn entry_queue(&mut self, l: &Layout, _: &[u8], h: u8) -> Option<usize> {
+        self.w.record.read(|s| l.entry_queue(s, h))
+    }
+
+    fn queue_first(&mut self, l: &Layout, _: &[u8], q: usize) -> Option<u8> {
+        self.w.record.read(|s| l.queue_first(s, q))
+    }
+
+    fn queue_next(&mut self, l: &Layout, _: &[u8], h: u8) -> Option<u8> {
+        self.w.record.read(|s| l.queue_next(s, h))
+    }
+
+    fn link(&mut self, l: &Layout, _: &mut [u8], q: usize, h: u8, tail: bool) {
+        // __list_add(): new->next = next; ... WRITE_ONCE(prev->next, new): the entry's
+        // node, then the head's next pointer if the entry becomes the first.
+        let was_empty = self.w.record.read(|s| l.queue_len(s, q) == 0);
+        self.w.record.write(self.mover, |s| {
+            if tail {
+                l.link_tail(s, q, h)
+            } else {
+                l.link_head(s, q, h)
+            }
+        });
+        R::swap(&self.w.nodes[h as usize], 1, StdOrdering::Relaxed);
+        if was_empty || !tail {
+            R::swap(&self.w.heads[q], 1, StdOrdering::Relaxed);
+        }
+    }
+
+    fn unlink(&mut self, l: &Layout, _: &mut [u8], h: u8, node: Ordering) {
+        let Some(q) = self.w.record.read(|s| l.entry_queue(s, h)) else {
+            return;
+        };
+        // __list_del_entry(): prev->next = next (the head's, if the entry was first);
+        // then the entry's own node (list_del_init_careful(): a release store).
+        let first = self.w.record.read(|s| l.queue_first(s, q)) == Some(h);
+        self.w.record.write(self.mover, |s| l.unlink(s, h));
+        if first {
+            let nonempty = self.w.record.read(|s| l.queue_len(s, q) > 0);
+            R::swap(&self.w.heads[q], nonempty as Value, StdOrdering::Relaxed);
+        }
+        R::swap(&self.w.nodes[h as usize], 0, store_ordering(node));
+    }
+
+    fn entry_func(&mut self, l: &Layout, _: &[u8], h: u8) -> u8 {
+        self.w.record.read(|s| l.entry_func(s, h))
+    }
+
+    fn set_entry_func(&mut self, l: &Layout, _: &mut [u8], h: u8, f: u8) {
+        self.w
+            .record
+            .write(self.mover, |s| l.set_entry_func(s, h, f));
+    }
+
+    fn clear_entry(&mut self, l: &Layout, _: &mut [u8], h: u8) {
+        R::swap(&self.w.flags[h as usize], 0, StdOrdering::Relaxed);
+        self.w.record.write(self.mover, |s| l.clear_entry(s, h));
+    }
+
+    fn try_to_wake_up(&mut self, _: &Layout, _: &mut [u8], p: usize, mask: Value) -> bool {
+        // raw_spin_lock(&p->pi_lock); smp_mb__after_spinlock(); then the state test
+        // (ttwu_state_match) and, on a match, TASK_RUNNING under the runqueue lock.
+        R::fence(StdOrdering::SeqCst);
+        let old = self.rmw(
+            self.l,
+            &mut [],
+            MemLoc::TaskState(p as u8),
+            Ordering::Relaxed,
+            |st| (st & mask != 0).then_some(TASK_RUNNING),
+        );
+        if old & mask == 0 {
+            return false;
+        }
+        let g = R::lock(&self.w.rq[p]);
+        R::notify_all(&self.w.wakeup[p]);
+        drop(g);
+        true
+    }
+
+    fn schedule(&mut self, _: &Layout, _: &mut [u8], t: usize) -> bool {
+        // __schedule(): rq_lock(); smp_mb__after_spinlock(); read prev->__state; a
+        // pending signal the state admits makes it TASK_RUNNING; otherwise sleep until a
+        // wakeup (or a signal's wakeup) sets TASK_RUNNING.
+        let mut g = R::lock(&self.w.rq[t]);
+        R::fence(StdOrdering::SeqCst);
+        loop {
+            let st = self.raw_load(MemLoc::TaskState(t as u8), Ordering::Relaxed);
+            if st == TASK_RUNNING {
+                return true;
+            }
+            let sig = self.raw_load(MemLoc::Signal(t as u8), Ordering::Relaxed) as u8;
+            if signal_pending_state(st, sig) {
+                self.raw_store(MemLoc::TaskState(t as u8), TASK_RUNNING, Ordering::Relaxed);
+                return true;
+            }
+            if self.try_mode {
+                self.wanted = Some(Wait::Sleep(t));
+                return false;
+            }
+            g = R::wait(&self.w.wakeup[t], g);
+        }
+    }
+
+    fn send_signal(&mut self, l: &Layout, s: &mut [u8], p: usize, fatal: bool) {
+        // set_tsk_thread_flag(p, TIF_SIGPENDING), then signal_wake_up_state().
+        let (bits, mask) = signal_bits(fatal);
+        self.rmw_op(
+            l,
+            s,
+            MemLoc::Signal(p as u8),
+            Ordering::Relaxed,
+            RmwOp::Or,
+            bits as Value,
+        );
+        self.try_to_wake_up(l, s, p, mask);
+    }
+}
