@@ -4,7 +4,7 @@
 //! reports every scenario that fails, not just the first.
 
 use std::path::PathBuf;
-use wqcheck_model::ir::Expectation;
+use wqcheck_model::ir::{Expectation, MemoryModel};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -34,16 +34,27 @@ fn every_scenario_meets_its_expectation() {
     );
     let mut failures = Vec::new();
     for f in &files {
-        match wqcheck::load(f).and_then(|i| wqcheck::check(i, &args(), false)) {
-            Ok(r) if r.ok => {}
-            Ok(r) => failures.push(format!(
-                "{}: got {} ({:?}), expected {}",
-                f.display(),
-                r.verdict,
-                r.budget_hit,
-                r.expected
-            )),
-            Err(e) => failures.push(format!("{}: {e}", f.display())),
+        let inst = match wqcheck::load(f) {
+            Ok(i) => i,
+            Err(e) => {
+                failures.push(format!("{}: {e}", f.display()));
+                continue;
+            }
+        };
+        // The native explorer under every memory model the scenario lists.
+        for memory in inst.memory.clone() {
+            match wqcheck::check(inst.clone(), &args(), false, memory) {
+                Ok(r) if r.ok => {}
+                Ok(r) => failures.push(format!(
+                    "{} [{}]: got {} ({:?}), expected {}",
+                    f.display(),
+                    memory.name(),
+                    r.verdict,
+                    r.budget_hit,
+                    r.expected
+                )),
+                Err(e) => failures.push(format!("{}: {e}", f.display())),
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -53,13 +64,22 @@ fn every_scenario_meets_its_expectation() {
 /// check that the result is no longer ok.
 #[test]
 fn a_changed_expectation_makes_the_gate_fail() {
+    let wrong = |e: Expectation| match e {
+        Expectation::Holds => Expectation::LostWakeup,
+        _ => Expectation::Holds,
+    };
     for f in scenario_files() {
         let mut inst = wqcheck::load(&f).unwrap_or_else(|e| panic!("{e}"));
-        inst.expect = match inst.expect {
-            Expectation::Holds => Expectation::LostWakeup,
-            _ => Expectation::Holds,
-        };
-        let r = wqcheck::check(inst, &args(), false).expect("checks");
-        assert!(!r.ok, "{}: a wrong expect still passed", f.display());
+        inst.tso.expect = Some(wrong(inst.expect_native(MemoryModel::Tso)));
+        inst.expect = wrong(inst.expect);
+        for memory in inst.memory.clone() {
+            let r = wqcheck::check(inst.clone(), &args(), false, memory).expect("checks");
+            assert!(
+                !r.ok,
+                "{} [{}]: a wrong expect still passed",
+                f.display(),
+                memory.name()
+            );
+        }
     }
 }
