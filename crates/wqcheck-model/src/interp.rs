@@ -54,6 +54,8 @@ pub struct Model {
     /// How [`Model::step`] reaches shared state: sequentially consistent ([`Direct`]) or
     /// x86-TSO ([`Tso`], with `layout.store_buffer` stores per thread).
     pub memory: MemoryModel,
+    /// The steps made under the atomic-block lock.
+    pub blocks: crate::blocks::Blocks,
 }
 
 /// A run-time error of the model.
@@ -129,11 +131,13 @@ impl Model {
                 "too many threads x wait entries (at most 250)".into(),
             ));
         }
+        let blocks = crate::blocks::Blocks::new(&code, inst.program.vars.len());
         Ok(Model {
             inst,
             code,
             layout,
             memory,
+            blocks,
         })
     }
 
@@ -205,7 +209,15 @@ impl Model {
     pub fn step_thread(&self, s: &mut [u8], t: usize, rec: Option<&mut StepRecord>) -> StepResult {
         match self.memory {
             MemoryModel::Sc => self.step_thread_in(s, t, rec, &mut Direct),
-            MemoryModel::Tso => self.step_thread_in(s, t, rec, &mut Tso::new(Some(t))),
+            MemoryModel::Tso => {
+                let mut m = Tso::new(Some(t));
+                // A step on a location an atomic block touches is made as if under the
+                // block's lock: on memory, after draining the buffer.
+                if !self.layout.done(s, t) && self.blocks.excl_at(self.layout.pc(s, t)) {
+                    m.lock_step(&self.layout, s);
+                }
+                self.step_thread_in(s, t, rec, &mut m)
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`ir`]: the checked program, as `wqcheck-dsl` produces it;
 //! - [`compile`]: lowering to flat code, with liveness;
+//! - [`blocks`]: which steps are made under the atomic-block lock;
 //! - [`state`]: the explicit state, a canonical byte string;
 //! - [`interp`]: what a step does (every builtin's meaning, written once);
 //! - [`memory`]: the memory map, the seam through which a step reaches shared state,
@@ -13,6 +14,7 @@
 //! Engines (the native explorer; loom and shuttle through `wqcheck-threads`) drive
 //! [`interp::Model`], with their memory behind [`memory::Memory`]; none of them
 //! interprets the DSL itself.
+pub mod blocks;
 pub mod compile;
 pub mod interp;
 pub mod ir;

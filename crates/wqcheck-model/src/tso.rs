@@ -41,6 +41,13 @@ impl Tso {
         Tso { t, in_block: false }
     }
 
+    /// The step is made as if under the atomic-block lock (it touches a location some
+    /// block touches): drain the buffer, then act on memory for the whole step.
+    pub fn lock_step(&mut self, l: &Layout, s: &mut [u8]) {
+        self.drain(l, s);
+        self.in_block = true;
+    }
+
     /// Where a store to `loc` is buffered; `None` for signals, which the environment
     /// sets on memory (a thread never stores them).
     fn bufloc(loc: MemLoc) -> Option<BufLoc> {
@@ -203,6 +210,7 @@ impl Memory for Tso {
     }
 
     fn atomic_end(&mut self, _: &Layout, _: &mut [u8]) {
+        // The block's step goes on to its local operations only: nothing is stored.
         self.in_block = false;
     }
 

@@ -25,7 +25,7 @@
 //!   [`Recorder::failure`] classifies with the native explorer's own oracle,
 //!   [`Model::classify_stuck`];
 //! - **`atomic { }` blocks** are critical sections of one runtime mutex, which every step
-//!   touching a location some block touches also takes (module `plan`): a block is
+//!   touching a location some block touches also takes (`wqcheck_model::blocks`): a block is
 //!   indivisible against everything it touches, and those locations are ordered as a
 //!   lock orders what it protects;
 //! - **directed executions**: given a schedule (one mover per step, such as a native
@@ -43,7 +43,6 @@
 //! exactly where the runtime may switch threads.
 
 mod mem;
-mod plan;
 mod record;
 
 use std::sync::atomic::Ordering as StdOrdering;
@@ -57,7 +56,6 @@ use wqcheck_model::trace::TraceStep;
 use wqcheck_model::{Fault, Model, Mover, StepRecord, StepResult, Verdict, Violation};
 
 use mem::{Mem, Wait, World};
-pub use plan::Plan;
 use record::lock;
 pub use record::{Failure, Recorder};
 
@@ -297,10 +295,9 @@ pub fn movers(model: &Model, choices: &[u8]) -> Vec<Mover> {
 /// recorder).
 pub struct FaultStop;
 
-/// What one check runs every execution with: the model, its plan and initial state.
+/// What one check runs every execution with: the model and its initial state.
 pub struct Setup {
     pub model: Arc<Model>,
-    pub plan: Arc<Plan>,
     pub initial: Arc<[u8]>,
 }
 
@@ -309,7 +306,6 @@ impl Setup {
     pub fn new(model: &Model) -> Result<Setup, Fault> {
         let initial = model.initial_state()?;
         Ok(Setup {
-            plan: Arc::new(Plan::new(model)),
             model: Arc::new(model.clone()),
             initial: initial.into(),
         })
@@ -327,7 +323,6 @@ struct Director<R: Runtime> {
 /// One execution's runtime objects and what every mover reads.
 struct Run<R: Runtime> {
     model: Arc<Model>,
-    plan: Arc<Plan>,
     initial: Arc<[u8]>,
     world: World<R>,
     director: Option<Director<R>>,
@@ -360,14 +355,13 @@ pub fn execution<R: Runtime>(
     record.start(&setup.initial, movers.len(), turn);
     let run = Arc::new(Run::<R> {
         model: model.clone(),
-        plan: setup.plan.clone(),
         initial: setup.initial.clone(),
         world: World::new(
             l,
             model.inst.program.queues.len(),
             record.clone(),
             &setup.initial,
-            setup.plan.has_blocks,
+            model.blocks.has_blocks,
         ),
         director: (!schedule.is_empty()).then(|| Director {
             schedule: schedule.to_vec(),
@@ -447,9 +441,9 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                 if pc == PC_DONE {
                     return;
                 }
-                x.plan.excl_at(pc)
+                model.blocks.excl_at(pc)
             }
-            Mover::Actor { .. } => x.plan.excl_actor(),
+            Mover::Actor { .. } => model.blocks.excl_actor(),
             // Runtime threads have no store buffers to flush.
             Mover::Flush(_) => return,
         };

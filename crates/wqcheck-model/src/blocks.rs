@@ -1,19 +1,17 @@
-//! What the executor decides once per check: which steps must be indivisible against an
-//! `atomic { }` block.
+//! Which steps an `atomic { }` block must be indivisible against, decided once per model.
 //!
-//! An `atomic { }` block is one indivisible step on every engine (docs/dsl.md §7). On a
-//! thread runtime nothing is indivisible but a single atomic operation, so the executor
-//! gives blocks an *exclusion*: a word that a block holds while it runs and that every
-//! other step touching a location some block touches takes around its own access. The
-//! exclusion is taken and released with relaxed operations, so it orders nothing: it only
-//! keeps other accesses out of a block's span (and a block's loads read the latest value,
-//! as read-modify-writes; see `mem.rs`). Which steps need it is decided here, statically,
-//! from the locations each instruction may touch: a conservative over-approximation, which
-//! costs scheduling points, never a behaviour.
+//! An `atomic { }` block is one indivisible step on every engine (docs/dsl.md §7). It
+//! stands for a critical section, and the locations it touches are the ones that
+//! critical section protects: every other access to one of them is made as if under the
+//! same lock. The threaded engines take one runtime mutex around a block and around every
+//! step that touches a location some block touches; the native explorer under TSO makes
+//! such a step drain its store buffer and act on memory, like a block. Which steps those
+//! are is decided here, from the locations each instruction may touch: a conservative
+//! over-approximation, which costs scheduling points (and weak behaviours of those
+//! locations, which a lock would hide too), never a behaviour a lock allows.
 
-use wqcheck_model::compile::{Instr, Pc};
-use wqcheck_model::ir::{Builtin, EntryField, Loc};
-use wqcheck_model::Model;
+use crate::compile::{Code, Instr, Pc};
+use crate::ir::{Builtin, EntryField, Loc};
 
 /// A set of location classes: each shared variable, each queue's spinlock, and three
 /// classes for all entries' flags, all lists (list structure, nodes, heads, wake
@@ -66,23 +64,20 @@ impl Numbering {
     }
 }
 
-/// Which steps take the atomic-block exclusion.
+/// Which steps are made under the atomic-block lock.
 #[derive(Clone, Debug)]
-pub struct Plan {
-    /// Per instruction: a step that starts there takes the exclusion.
+pub struct Blocks {
+    /// Per instruction: a step that starts there is made under the lock.
     excl_at: Vec<bool>,
-    /// Actor steps (signals: tasks) take it.
+    /// Actor steps (signals: tasks) are.
     excl_actor: bool,
     /// The program has `atomic { }` blocks.
     pub has_blocks: bool,
 }
 
-impl Plan {
-    pub fn new(model: &Model) -> Plan {
-        let code = &model.code;
-        let n = Numbering {
-            nvars: model.inst.program.vars.len(),
-        };
+impl Blocks {
+    pub fn new(code: &Code, nvars: usize) -> Blocks {
+        let n = Numbering { nvars };
         let touches: Vec<Classes> = code.instrs.iter().map(|i| instr_classes(&n, i)).collect();
         // Every function's instructions, for calls inside blocks.
         let mut of_func: Vec<Classes> = vec![Classes::default(); code.funcs.len()];
@@ -125,14 +120,14 @@ impl Plan {
             .collect();
         let mut tasks = Classes::default();
         tasks.add(n.tasks());
-        Plan {
+        Blocks {
             excl_at,
             excl_actor: has_blocks && tasks.meets(&block),
             has_blocks,
         }
     }
 
-    /// Whether a thread step starting at `pc` takes the exclusion.
+    /// Whether a thread step starting at `pc` is made under the atomic-block lock.
     pub fn excl_at(&self, pc: Pc) -> bool {
         self.excl_at.get(pc as usize).copied().unwrap_or(false)
     }
