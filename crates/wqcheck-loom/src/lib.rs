@@ -204,7 +204,16 @@ fn search(
             let schedule = schedule.clone();
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 builder.check(move || {
-                    wqcheck_threads::execution::<Loom>(&setup, &rec, &movers, &schedule, inject)
+                    wqcheck_threads::execution::<Loom>(
+                        &setup,
+                        &rec,
+                        &movers,
+                        wqcheck_threads::Drive {
+                            schedule: &schedule,
+                            inject_panic: inject,
+                            ..Default::default()
+                        },
+                    )
                 })
             }));
             let payload = match run {

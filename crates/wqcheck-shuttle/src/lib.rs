@@ -45,6 +45,10 @@ use wqcheck_model::{Model, Verdict};
 pub use wqcheck_threads::Outcome;
 use wqcheck_threads::{Failure, Recorder, Setup};
 
+/// Under the random scheduler, the most scheduling points an actor lets pass before it
+/// acts (the delay is drawn uniformly from `0..=ACTOR_DELAY_MAX` per execution).
+pub const ACTOR_DELAY_MAX: u32 = 64;
+
 /// The prefix of a replay token (the version of its format).
 pub const TOKEN_PREFIX: &str = "wqs1-";
 
@@ -217,18 +221,39 @@ fn run_once(
     let (setup, rec) = (setup.clone(), record.clone());
     let inject = opts.inject_panic;
     let arities = wqcheck_threads::actor_arities(&setup.model);
+    let delays = opts.scheduler == ShuttleScheduler::Random;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         runner.run(move || {
+            use shuttle::rand::RngCore;
+            let mut rng = shuttle::rand::thread_rng();
             let choices = choices.clone().unwrap_or_else(|| {
-                use shuttle::rand::RngCore;
-                let mut rng = shuttle::rand::thread_rng();
                 arities
                     .iter()
                     .map(|&n| (rng.next_u64() % n.max(1) as u64) as u8)
                     .collect()
             });
+            // The random scheduler: each actor waits a random number of scheduling
+            // points first (see `Drive::actor_delays`); drawn from shuttle's source, so
+            // a replay token repeats it.
+            let actor_delays: Vec<u32> = if delays {
+                arities
+                    .iter()
+                    .map(|_| (rng.next_u64() % (ACTOR_DELAY_MAX as u64 + 1)) as u32)
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let movers = wqcheck_threads::movers(&setup.model, &choices);
-            wqcheck_threads::execution::<Shuttle>(&setup, &rec, &movers, &[], inject)
+            wqcheck_threads::execution_sc::<Shuttle>(
+                &setup,
+                &rec,
+                &movers,
+                wqcheck_threads::Drive {
+                    actor_delays: &actor_delays,
+                    inject_panic: inject,
+                    ..Default::default()
+                },
+            )
         });
     }))
     .err()

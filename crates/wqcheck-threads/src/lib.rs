@@ -44,6 +44,7 @@
 
 mod mem;
 mod record;
+mod sc;
 
 use std::sync::atomic::Ordering as StdOrdering;
 use std::sync::Arc;
@@ -58,6 +59,7 @@ use wqcheck_model::{Fault, Model, Mover, StepRecord, StepResult, Verdict, Violat
 use mem::{Mem, Wait, World};
 use record::lock;
 pub use record::{Failure, Recorder};
+pub use sc::execution_sc;
 
 /// The primitives a thread runtime provides. Every operation may be a scheduling point.
 pub trait Runtime: 'static {
@@ -86,14 +88,15 @@ pub trait Runtime: 'static {
         failure: StdOrdering,
     ) -> Result<Value, Value>;
     fn fence(o: StdOrdering);
-
+    /// A scheduling point that does nothing (the runtime may switch threads).
+    fn yield_now();
     fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Thread;
     fn join(t: Self::Thread);
 }
 
 /// Implements [`Runtime`] for `$name` with the std-shaped primitives of crate `$krate`
 /// (`sync::{Mutex, MutexGuard, Condvar}`, `sync::atomic::{AtomicI32, fence}`,
-/// `thread::{spawn, JoinHandle}`), which loom and shuttle both provide.
+/// `thread::{spawn, yield_now, JoinHandle}`), which loom and shuttle both provide.
 #[macro_export]
 macro_rules! std_shaped_runtime {
     ($name:ty, $krate:ident) => {
@@ -154,6 +157,9 @@ macro_rules! std_shaped_runtime {
             }
             fn fence(o: std::sync::atomic::Ordering) {
                 $krate::sync::atomic::fence(o)
+            }
+            fn yield_now() {
+                $krate::thread::yield_now()
             }
 
             fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Thread {
@@ -320,31 +326,44 @@ struct Director<R: Runtime> {
     turn: Vec<R::Condvar>,
 }
 
+/// How one execution is driven, besides the runtime's own scheduler.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Drive<'a> {
+    /// A schedule to follow (one mover per step; empty: none); see [`execution`].
+    pub schedule: &'a [Mover],
+    /// For each actor, the scheduling points it lets pass before it acts. A random
+    /// scheduler picks the runnable actor as often as any thread, so its signal would
+    /// almost always come in the first steps; a random delay spreads it over the
+    /// execution. Every moment stays possible (a delay may be 0).
+    pub actor_delays: &'a [u32],
+    /// Test hook: the first thread panics as an engine bug would.
+    pub inject_panic: bool,
+}
+
 /// One execution's runtime objects and what every mover reads.
 struct Run<R: Runtime> {
     model: Arc<Model>,
     initial: Arc<[u8]>,
+    actor_delays: Vec<u32>,
     world: World<R>,
     director: Option<Director<R>>,
 }
 
-/// Run one execution: call it from inside the tool's model closure. `inject_panic` is a
-/// test hook that makes the first thread panic as an engine bug would.
+/// Run one execution: call it from inside the tool's model closure.
 ///
-/// A non-empty `schedule` makes the execution *directed*: each mover waits for its turn
+/// A non-empty `drive.schedule` makes the execution *directed*: each mover waits for its turn
 /// in that sequence of steps (a counterexample of the native explorer, say) and takes its
 /// step holding the turn. The hand-over orders every step after the one before, so along
 /// the schedule the execution is sequentially consistent: it reproduces a schedule, it
 /// does not look for weak-memory variants of it. When the schedule is done, or names a
 /// mover that cannot take the step (it blocks, or has returned: a schedule this model
 /// does not have), every mover runs freely.
-pub fn execution<R: Runtime>(
-    setup: &Setup,
-    record: &Recorder,
-    movers: &[Mover],
-    schedule: &[Mover],
-    inject_panic: bool,
-) {
+pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover], drive: Drive) {
+    let Drive {
+        schedule,
+        actor_delays,
+        inject_panic,
+    } = drive;
     let model = &setup.model;
     let l = &model.layout;
     // A schedule whose first mover cannot move is not followed at all.
@@ -356,6 +375,7 @@ pub fn execution<R: Runtime>(
     let run = Arc::new(Run::<R> {
         model: model.clone(),
         initial: setup.initial.clone(),
+        actor_delays: actor_delays.to_vec(),
         world: World::new(
             l,
             model.inst.program.queues.len(),
@@ -380,7 +400,12 @@ pub fn execution<R: Runtime>(
     for t in threads {
         R::join(t);
     }
-    // Every thread has returned: the final assertions (`final assert(...)`).
+    check_finals(model, record);
+}
+
+/// Every thread has returned: check the final assertions (`final assert(...)`); a false
+/// one stops the execution as a fault does.
+fn check_finals(model: &Model, record: &Recorder) {
     let done = record.read(|s| model.all_done(s).then(|| model.final_violation(s)));
     if let Some(Some(v)) = done {
         lock(&record.0).final_violation = Some(v);
@@ -434,6 +459,11 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
         (0..model.inst.program.queues.len()).map(|_| None).collect();
     let mut pre: Option<(usize, R::Guard<'_>)> = None;
     let mut rec = StepRecord::default();
+    if let Mover::Actor { actor, .. } = m {
+        for _ in 0..x.actor_delays.get(actor as usize).copied().unwrap_or(0) {
+            R::yield_now();
+        }
+    }
     loop {
         let excl = match m {
             Mover::Thread(t) => {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{json_lines, root, wqcheck};
+use common::{json_lines, root, scenario_files, wqcheck};
 use std::path::PathBuf;
 
 #[test]
@@ -115,15 +115,16 @@ fn human_output_ends_with_the_summary_line() {
 
 #[test]
 fn a_directory_argument_checks_its_scenarios() {
-    let out = wqcheck(&root(), &["--quiet", "--backend", "native", "scenarios"]);
+    let out = wqcheck(
+        &root(),
+        &["--quiet", "--backend", "native", "--memory", "sc", "scenarios"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let n = std::fs::read_dir(root().join("scenarios"))
-        .expect("dir")
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "ron"))
-        })
-        .count();
+    let files = scenario_files();
+    for f in &files {
+        assert!(stdout.contains(&format!("PASS {f} [native]")), "{f}: {stdout}");
+    }
+    let n = files.len();
     assert!(
         stdout.contains(&format!("wqcheck: {n} passed, 0 failed")),
         "{stdout}"
