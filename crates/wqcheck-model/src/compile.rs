@@ -111,6 +111,11 @@ pub enum Instr {
         done: Pc,
     },
     /// Account for the wake function's return value; continue at `next` or stop at `done`.
+    /// The second half of `autoremove_wake_function()` for the walk's current entry:
+    /// `list_del_init_careful(&wait->entry)` if its `try_to_wake_up()` succeeded. A step of
+    /// its own, because the woken task may run between the wake-up and the unlink (which is
+    /// why `finish_wait()` exists).
+    WalkUnlink,
     WalkAfter {
         next: Pc,
         done: Pc,
@@ -135,6 +140,9 @@ pub enum Visibility {
     /// `WalkNext`: shared if the next entry's wake function is a builtin (it runs
     /// try_to_wake_up at once); local if the walk is over or calls a model function.
     WalkDependent,
+    /// `WalkUnlink`: shared if it unlinks (the current entry's function is
+    /// `autoremove_wake_function` and it woke its task), local otherwise.
+    WalkUnlinkDependent,
 }
 
 #[derive(Clone, Debug)]
@@ -395,6 +403,7 @@ fn visibility(i: &Instr) -> Visibility {
         } => Local,
         Instr::ReadField { entry, .. } | Instr::WriteField { entry, .. } => EntryDependent(*entry),
         Instr::WalkNext { .. } => WalkDependent,
+        Instr::WalkUnlink => WalkUnlinkDependent,
         Instr::Builtin { op, args, .. } => match op {
             Builtin::Fence(_) | Builtin::InitWait => Local,
             Builtin::ListEmpty { .. } | Builtin::ListDelInit { .. } => EntryDependent(args[0]),
@@ -1036,6 +1045,7 @@ impl Compiler {
                 self.emit(Instr::WalkBegin { queue, mode, nr }, span);
                 let next = self.here()?;
                 let wn = self.emit(Instr::WalkNext { done: PLACEHOLDER }, span);
+                self.emit(Instr::WalkUnlink, span);
                 let wa = self.emit(
                     Instr::WalkAfter {
                         next,
@@ -1058,6 +1068,39 @@ impl Compiler {
                     );
                 }
                 Ok(Some(Opnd::Imm(0)))
+            }
+            Builtin::AutoremoveWakeFunction => {
+                // default_wake_function(), then list_del_init_careful() if it woke the
+                // task: two steps, as WalkUnlink for the builtin in a walk.
+                let dst = self.temp();
+                self.emit(
+                    Instr::Builtin {
+                        op: Builtin::DefaultWakeFunction,
+                        args: ops.clone().into_boxed_slice(),
+                        dst: Some(dst),
+                    },
+                    span,
+                );
+                let br = self.emit(
+                    Instr::Branch {
+                        cond: Opnd::Slot(dst),
+                        then_pc: PLACEHOLDER,
+                        else_pc: PLACEHOLDER,
+                    },
+                    span,
+                );
+                let unlink = self.here()?;
+                self.emit(
+                    Instr::Builtin {
+                        op: Builtin::ListDelInit { careful: true },
+                        args: Box::new([ops[0]]),
+                        dst: None,
+                    },
+                    span,
+                );
+                let end = self.here()?;
+                self.set_branch(br, Some(unlink), Some(end));
+                Ok(Some(Opnd::Slot(dst)))
             }
             Builtin::FutexWait(queue) => {
                 let dst = self.temp();
@@ -1180,6 +1223,7 @@ fn uses_defs(i: &Instr) -> (u128, u128) {
         | Instr::AtomicBegin
         | Instr::AtomicEnd
         | Instr::WalkNext { .. }
+        | Instr::WalkUnlink
         | Instr::WalkAfter { .. }
         | Instr::WalkEnd => (0, 0),
     }

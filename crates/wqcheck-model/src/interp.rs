@@ -387,7 +387,22 @@ impl Model {
                 let next = self.layout.walk_next(s, t);
                 next != 0 && mem.entry_func(&self.layout, s, next) < 2
             }
+            Visibility::WalkUnlinkDependent => self.walk_unlinks(s, t, mem).is_some(),
         }
+    }
+
+    /// The entry `WalkUnlink` removes from its queue, if any: the walk's current entry
+    /// when its function is `autoremove_wake_function`, it woke its task and it is still
+    /// on the walked queue.
+    fn walk_unlinks<M: Memory>(&self, s: &[u8], t: usize, mem: &mut M) -> Option<u8> {
+        let l = &self.layout;
+        let w = l.walk(s, t);
+        let h = w.cur;
+        (h != 0
+            && w.ret != 0
+            && mem.entry_func(l, s, h) == 0
+            && mem.entry_queue(l, s, h) == Some(w.queue as usize - 1))
+        .then_some(h)
     }
 
     /// Run thread `t`: if `step`, one shared operation and the local ones after it;
@@ -986,11 +1001,8 @@ impl Model {
                 l.set_walk(s, t, w);
                 match func {
                     0 | 1 => {
-                        let op = if func == 0 {
-                            Builtin::AutoremoveWakeFunction
-                        } else {
-                            Builtin::DefaultWakeFunction
-                        };
+                        // autoremove_wake_function()'s unlink is the next step (WalkUnlink).
+                        let op = Builtin::DefaultWakeFunction;
                         let r = tri!(self.builtin(s, t, op, &[h as Value, mode, 0, 0], mem))
                             .unwrap_or(0);
                         let mut w = l.walk(s, t);
@@ -1000,6 +1012,13 @@ impl Model {
                     }
                     g => self.call(s, t, pc, g as usize - 2, &[h as Value, mode, 0, 0]),
                 }
+            }
+            Instr::WalkUnlink => {
+                if let Some(h) = self.walk_unlinks(s, t, mem) {
+                    // autoremove_wake_function(): list_del_init_careful() (v5.9+).
+                    mem.unlink(l, s, h, Ordering::Release);
+                }
+                next
             }
             Instr::WalkAfter { next: again, done } => {
                 let mut w = l.walk(s, t);
@@ -1296,18 +1315,15 @@ impl Model {
             Builtin::WakeUp { .. } => {
                 return Err("internal: wake_up reached the interpreter uncompiled".into())
             }
-            Builtin::AutoremoveWakeFunction | Builtin::DefaultWakeFunction => {
+            Builtin::DefaultWakeFunction => {
                 let h = self.entry(arg(0))?;
                 let owner = l.entry_of(h as Value).map(|(o, _)| o).unwrap_or(0);
-                let r = mem.try_to_wake_up(l, s, owner, arg(1));
-                if r && op == Builtin::AutoremoveWakeFunction {
-                    // autoremove_wake_function(): list_del_init_careful() (v5.9+).
-                    if let Some(q) = mem.entry_queue(l, s, h) {
-                        self.require_lock(s, mem, t, q, "autoremove_wake_function()")?;
-                        mem.unlink(l, s, h, Ordering::Release);
-                    }
-                }
-                r as Value
+                mem.try_to_wake_up(l, s, owner, arg(1)) as Value
+            }
+            Builtin::AutoremoveWakeFunction => {
+                return Err(
+                    "internal: autoremove_wake_function reached the interpreter unsplit".into(),
+                )
             }
             Builtin::FutexWait(q) => {
                 let q = q as usize;
