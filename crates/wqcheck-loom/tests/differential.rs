@@ -53,10 +53,10 @@
 //!   program with none of them all three engines must agree on whether it holds, and
 //!   every violation must be reachable under SC.
 //!
-//! Known disagreement (see `woken_waiter_may_run_before_autoremove_unlinks`, ignored): the
-//! native explorer runs `autoremove_wake_function()` as one step, loom lets the woken
-//! waiter run between its wake-up and its unlink, as the kernel does; a waiter that skips
-//! `finish_wait()` then returns with its entry linked on loom only.
+//! Found and fixed (`woken_waiter_may_run_before_autoremove_unlinks`): the native
+//! explorer ran `autoremove_wake_function()` as one step, so a woken waiter that skips
+//! `finish_wait()` never returned with its entry linked; loom let it run between the
+//! wake-up and the unlink, as the kernel does. The unlink is now a step of its own.
 //!
 //! loom searches exhaustively when it runs two threads; with three or more it runs
 //! iterative preemption bounding (see [`Search`]), and a bounded `Holds` against a native
@@ -2352,17 +2352,14 @@ void waiter0(void)
 }
 
 /// A disagreement the differential test found (PROPTEST_RNG_SEED=2024 with
-/// `PROPTEST_CASES=500`), minimised: every access is sequentially consistent, the waiter
-/// never calls `finish_wait()` and the waker only wakes. The native explorer runs
-/// `autoremove_wake_function()` as one step (try_to_wake_up() and the unlink together), so
-/// the waiter, once woken, always finds its entry unlinked: its only violation is the
-/// wake-up that comes before the waiter queues (`Deadlock`). loom interleaves the two
-/// halves, as the kernel does: the woken waiter runs before the waker unlinks its entry
-/// and returns with the entry still linked, a use after return that SC, TSO and loom
-/// alike should report (the kernel's `list_del_init_careful()` would write the dead stack
-/// frame). Ignored until the engines agree on the atomicity of wake functions.
+/// `PROPTEST_CASES=500`), minimised, and fixed by making `autoremove_wake_function()`'s
+/// unlink a native step of its own: every access is sequentially consistent, the waiter
+/// never calls `finish_wait()` and the waker only wakes. The woken waiter may run before
+/// the waker unlinks its entry and return with the entry still linked, a use after return
+/// (the kernel's `list_del_init_careful()` would write the dead stack frame) that every
+/// engine must report, next to the wake-up that comes before the waiter queues
+/// (`Deadlock`).
 #[test]
-#[ignore = "engines disagree: autoremove_wake_function() is one step natively, two on loom"]
 fn woken_waiter_may_run_before_autoremove_unlinks() {
     silence_loom_panics();
     let p = fixed(

@@ -17,7 +17,7 @@ fn headline_race_is_found_at_one_preemption() {
     let o = check(&m, &Options::default()).expect("runs");
     assert_eq!(o.verdict, Verdict::LostWakeup);
     assert_eq!(o.preemption_bound, Some(1));
-    assert_eq!(o.executions, 24);
+    assert_eq!(o.executions, 87);
     let message = o.violation.expect("violation").message;
     assert!(
         message.contains("thread2 asleep in io_schedule()"),
@@ -35,7 +35,7 @@ fn prepare_then_check_holds_on_every_execution_within_three_preemptions() {
     let o = check(&m, &Options::default()).expect("runs");
     assert_eq!(o.verdict, Verdict::Holds);
     assert_eq!(o.preemption_bound, Some(3));
-    assert_eq!(o.executions, 179);
+    assert_eq!(o.executions, 249);
     assert!(o.bounds.contains("preemptions<=3"), "{}", o.bounds);
 }
 
@@ -130,7 +130,7 @@ fn three_locker_race_beyond_the_bounds_is_reproduced_by_following_the_native_cou
     assert_eq!(o.executions, 1);
     assert_eq!(o.trace.len(), native.path.len());
     assert!(
-        o.bounds.contains("schedule=26_steps preemptions<=0"),
+        o.bounds.contains("schedule=27_steps preemptions<=0"),
         "{}",
         o.bounds
     );

@@ -162,7 +162,7 @@ fn instr_classes(n: &Numbering, i: &Instr) -> Classes {
             c.add(n.flags());
             c.add(n.tasks());
         }
-        Instr::WalkUnlink => c.add(n.lists()),
+        Instr::AutoremoveUnlink(_) => c.add(n.lists()),
         Instr::FutexSleep { queue, .. } => {
             c.add(n.tasks());
             c.add(n.lists());

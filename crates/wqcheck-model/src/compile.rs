@@ -111,11 +111,13 @@ pub enum Instr {
         done: Pc,
     },
     /// Account for the wake function's return value; continue at `next` or stop at `done`.
-    /// The second half of `autoremove_wake_function()` for the walk's current entry:
-    /// `list_del_init_careful(&wait->entry)` if its `try_to_wake_up()` succeeded. A step of
-    /// its own, because the woken task may run between the wake-up and the unlink (which is
-    /// why `finish_wait()` exists).
-    WalkUnlink,
+    /// The second half of `autoremove_wake_function()`: `list_del_init_careful(&wait->entry)`
+    /// once its `try_to_wake_up()` succeeded, of entry `Some(op)` (a call in a model wake
+    /// function, compiled after a branch on the wake-up's result) or of the walk's current
+    /// entry (`None`: the entry's own function, checked here). A step of its own, because
+    /// the woken task may run between the wake-up and the unlink (which is why
+    /// `finish_wait()` exists).
+    AutoremoveUnlink(Option<Opnd>),
     WalkAfter {
         next: Pc,
         done: Pc,
@@ -140,8 +142,8 @@ pub enum Visibility {
     /// `WalkNext`: shared if the next entry's wake function is a builtin (it runs
     /// try_to_wake_up at once); local if the walk is over or calls a model function.
     WalkDependent,
-    /// `WalkUnlink`: shared if it unlinks (the current entry's function is
-    /// `autoremove_wake_function` and it woke its task), local otherwise.
+    /// `AutoremoveUnlink(None)`: shared if it unlinks (the walk's current entry's function
+    /// is `autoremove_wake_function` and it woke its task), local otherwise.
     WalkUnlinkDependent,
 }
 
@@ -403,7 +405,8 @@ fn visibility(i: &Instr) -> Visibility {
         } => Local,
         Instr::ReadField { entry, .. } | Instr::WriteField { entry, .. } => EntryDependent(*entry),
         Instr::WalkNext { .. } => WalkDependent,
-        Instr::WalkUnlink => WalkUnlinkDependent,
+        Instr::AutoremoveUnlink(None) => WalkUnlinkDependent,
+        Instr::AutoremoveUnlink(Some(entry)) => EntryDependent(*entry),
         Instr::Builtin { op, args, .. } => match op {
             Builtin::Fence(_) | Builtin::InitWait => Local,
             Builtin::ListEmpty { .. } | Builtin::ListDelInit { .. } => EntryDependent(args[0]),
@@ -1045,7 +1048,7 @@ impl Compiler {
                 self.emit(Instr::WalkBegin { queue, mode, nr }, span);
                 let next = self.here()?;
                 let wn = self.emit(Instr::WalkNext { done: PLACEHOLDER }, span);
-                self.emit(Instr::WalkUnlink, span);
+                self.emit(Instr::AutoremoveUnlink(None), span);
                 let wa = self.emit(
                     Instr::WalkAfter {
                         next,
@@ -1071,7 +1074,7 @@ impl Compiler {
             }
             Builtin::AutoremoveWakeFunction => {
                 // default_wake_function(), then list_del_init_careful() if it woke the
-                // task: two steps, as WalkUnlink for the builtin in a walk.
+                // task: two steps.
                 let dst = self.temp();
                 self.emit(
                     Instr::Builtin {
@@ -1090,14 +1093,7 @@ impl Compiler {
                     span,
                 );
                 let unlink = self.here()?;
-                self.emit(
-                    Instr::Builtin {
-                        op: Builtin::ListDelInit { careful: true },
-                        args: Box::new([ops[0]]),
-                        dst: None,
-                    },
-                    span,
-                );
+                self.emit(Instr::AutoremoveUnlink(Some(ops[0])), span);
                 let end = self.here()?;
                 self.set_branch(br, Some(unlink), Some(end));
                 Ok(Some(Opnd::Slot(dst)))
@@ -1216,6 +1212,7 @@ fn uses_defs(i: &Instr) -> (u128, u128) {
             args.iter().map(opnd_mask).fold(0, |a, b| a | b),
             dst.map(bit).unwrap_or(0),
         ),
+        Instr::AutoremoveUnlink(Some(entry)) => (opnd_mask(entry), 0),
         Instr::WalkBegin { mode, nr, .. } => (opnd_mask(mode) | opnd_mask(nr), 0),
         // FutexSleep overwrites dst, which the futex_wait builtin set: dst is not live across.
         Instr::FutexSleep { dst, .. } => (0, bit(*dst)),
@@ -1223,7 +1220,7 @@ fn uses_defs(i: &Instr) -> (u128, u128) {
         | Instr::AtomicBegin
         | Instr::AtomicEnd
         | Instr::WalkNext { .. }
-        | Instr::WalkUnlink
+        | Instr::AutoremoveUnlink(None)
         | Instr::WalkAfter { .. }
         | Instr::WalkEnd => (0, 0),
     }

@@ -92,6 +92,9 @@ pub struct StepRecord {
     pub blocked_at: Option<Pc>,
     /// The value the step's first shared operation returned, if it returns one.
     pub result: Option<Value>,
+    /// The kernel statement the step's first shared operation runs, when its source line
+    /// is a call made of several steps (`autoremove_wake_function()`'s unlink).
+    pub statement: Option<&'static str>,
 }
 
 /// Local instructions one step may run before it is declared a livelock.
@@ -228,6 +231,7 @@ impl Model {
             r.spans.clear();
             r.blocked_at = None;
             r.result = None;
+            r.statement = None;
         }
         if crate::tso::flush_one(&self.layout, s, t) {
             StepResult::Moved
@@ -342,6 +346,7 @@ impl Model {
             r.spans.clear();
             r.blocked_at = None;
             r.result = None;
+            r.statement = None;
         }
         StepResult::Moved
     }
@@ -391,7 +396,7 @@ impl Model {
         }
     }
 
-    /// The entry `WalkUnlink` removes from its queue, if any: the walk's current entry
+    /// The entry `AutoremoveUnlink(None)` removes from its queue, if any: the walk's current entry
     /// when its function is `autoremove_wake_function`, it woke its task and it is still
     /// on the walked queue.
     fn walk_unlinks<M: Memory>(&self, s: &[u8], t: usize, mem: &mut M) -> Option<u8> {
@@ -430,6 +435,7 @@ impl Model {
             r.spans.clear();
             r.blocked_at = None;
             r.result = None;
+            r.statement = None;
         }
         while pc != PC_DONE {
             let shared = self.is_shared(s, t, pc, mem);
@@ -455,6 +461,9 @@ impl Model {
             if shared {
                 if let Some(r) = rec.as_deref_mut() {
                     if !matches!(instr, Instr::AtomicBegin) {
+                        if r.spans.is_empty() && matches!(instr, Instr::AutoremoveUnlink(_)) {
+                            r.statement = Some("list_del_init_careful(&wait->entry);");
+                        }
                         r.spans.push(code.spans[pc as usize]);
                     }
                 }
@@ -1001,7 +1010,8 @@ impl Model {
                 l.set_walk(s, t, w);
                 match func {
                     0 | 1 => {
-                        // autoremove_wake_function()'s unlink is the next step (WalkUnlink).
+                        // autoremove_wake_function()'s unlink is the next step
+                        // (AutoremoveUnlink).
                         let op = Builtin::DefaultWakeFunction;
                         let r = tri!(self.builtin(s, t, op, &[h as Value, mode, 0, 0], mem))
                             .unwrap_or(0);
@@ -1013,9 +1023,23 @@ impl Model {
                     g => self.call(s, t, pc, g as usize - 2, &[h as Value, mode, 0, 0]),
                 }
             }
-            Instr::WalkUnlink => {
-                if let Some(h) = self.walk_unlinks(s, t, mem) {
-                    // autoremove_wake_function(): list_del_init_careful() (v5.9+).
+            Instr::AutoremoveUnlink(entry) => {
+                // autoremove_wake_function(): list_del_init_careful() (v5.9+).
+                let h = match entry {
+                    None => self.walk_unlinks(s, t, mem),
+                    Some(e) => {
+                        let h = tri!(self.entry(v!(*e)));
+                        match mem.entry_queue(l, s, h) {
+                            Some(q) => {
+                                let what = "autoremove_wake_function()";
+                                tri!(self.require_lock(s, mem, t, q, what));
+                                Some(h)
+                            }
+                            None => None,
+                        }
+                    }
+                };
+                if let Some(h) = h {
                     mem.unlink(l, s, h, Ordering::Release);
                 }
                 next

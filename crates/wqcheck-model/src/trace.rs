@@ -100,11 +100,14 @@ impl Model {
         let mut lines: Vec<u32> = rec.spans.iter().map(|sp| self.span_line(*sp)).collect();
         lines.dedup();
         let text = match m {
-            Mover::Thread(_) => rec
-                .spans
-                .first()
-                .map(|sp| self.span_line_text(*sp))
-                .unwrap_or_default(),
+            Mover::Thread(_) => match rec.statement {
+                Some(st) => st.to_string(),
+                None => rec
+                    .spans
+                    .first()
+                    .map(|sp| self.span_line_text(*sp))
+                    .unwrap_or_default(),
+            },
             Mover::Actor { actor, choice } => self.actor_text(actor as usize, choice as usize),
             Mover::Flush(t) => self.flush_text(before, t as usize),
         };

@@ -90,6 +90,11 @@ pub trait Runtime: 'static {
     fn fence(o: StdOrdering);
     /// A scheduling point that does nothing (the runtime may switch threads).
     fn yield_now();
+    /// A scheduling point that, unlike [`Runtime::yield_now`], gives the scheduler no hint
+    /// that this thread is spinning (shuttle's PCT lowers a yielding thread's priority).
+    fn switch() {
+        Self::yield_now()
+    }
     fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Thread;
     fn join(t: Self::Thread);
 }
@@ -100,6 +105,9 @@ pub trait Runtime: 'static {
 #[macro_export]
 macro_rules! std_shaped_runtime {
     ($name:ty, $krate:ident) => {
+        $crate::std_shaped_runtime!($name, $krate, || $krate::thread::yield_now());
+    };
+    ($name:ty, $krate:ident, $switch:expr) => {
         impl $crate::Runtime for $name {
             type Mutex = $krate::sync::Mutex<()>;
             type Guard<'a> = $krate::sync::MutexGuard<'a, ()>;
@@ -160,6 +168,9 @@ macro_rules! std_shaped_runtime {
             }
             fn yield_now() {
                 $krate::thread::yield_now()
+            }
+            fn switch() {
+                ($switch)()
             }
 
             fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Thread {
@@ -331,9 +342,10 @@ struct Director<R: Runtime> {
 pub struct Drive<'a> {
     /// A schedule to follow (one mover per step; empty: none); see [`execution`].
     pub schedule: &'a [Mover],
-    /// For each actor, the scheduling points it lets pass before it acts. A random
-    /// scheduler picks the runnable actor as often as any thread, so its signal would
-    /// almost always come in the first steps; a random delay spreads it over the
+    /// The step executor ([`execution_sc`]): for each actor, how many steps of the
+    /// execution pass before it may act (sooner if every thread is blocked or done). A
+    /// random scheduler picks the runnable actor as often as any thread, so its signal
+    /// would almost always come in the first steps; a random delay spreads it over the
     /// execution. Every moment stays possible (a delay may be 0).
     pub actor_delays: &'a [u32],
     /// Test hook: the first thread panics as an engine bug would.
@@ -344,7 +356,6 @@ pub struct Drive<'a> {
 struct Run<R: Runtime> {
     model: Arc<Model>,
     initial: Arc<[u8]>,
-    actor_delays: Vec<u32>,
     world: World<R>,
     director: Option<Director<R>>,
 }
@@ -357,11 +368,12 @@ struct Run<R: Runtime> {
 /// the schedule the execution is sequentially consistent: it reproduces a schedule, it
 /// does not look for weak-memory variants of it. When the schedule is done, or names a
 /// mover that cannot take the step (it blocks, or has returned: a schedule this model
-/// does not have), every mover runs freely.
+/// does not have), every mover runs freely. `drive.actor_delays` is the step executor's
+/// and ignored here: loom explores every moment an actor can act.
 pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover], drive: Drive) {
     let Drive {
         schedule,
-        actor_delays,
+        actor_delays: _,
         inject_panic,
     } = drive;
     let model = &setup.model;
@@ -375,7 +387,6 @@ pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover],
     let run = Arc::new(Run::<R> {
         model: model.clone(),
         initial: setup.initial.clone(),
-        actor_delays: actor_delays.to_vec(),
         world: World::new(
             l,
             model.inst.program.queues.len(),
@@ -459,11 +470,6 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
         (0..model.inst.program.queues.len()).map(|_| None).collect();
     let mut pre: Option<(usize, R::Guard<'_>)> = None;
     let mut rec = StepRecord::default();
-    if let Mover::Actor { actor, .. } = m {
-        for _ in 0..x.actor_delays.get(actor as usize).copied().unwrap_or(0) {
-            R::yield_now();
-        }
-    }
     loop {
         let excl = match m {
             Mover::Thread(t) => {

@@ -42,8 +42,6 @@ pub(crate) struct Record {
     pub turn: usize,
     /// The movers (threads, then actors) waiting for their turn in the schedule.
     pub turn_waiting: Vec<bool>,
-    /// The step executor: how many threads wait for their blocked step.
-    pub waiting: usize,
 }
 
 pub(crate) struct Row {
@@ -87,7 +85,6 @@ impl Recorder {
         r.fault = None;
         r.final_violation = None;
         r.turn = turn;
-        r.waiting = 0;
         r.turn_waiting.clear();
         r.turn_waiting.resize(movers, false);
     }

@@ -5,15 +5,24 @@
 //! that matter (docs/dsl.md §7): a step's local work and its one shared operation cannot
 //! be told apart from one indivisible action. So here every step of every mover runs the
 //! reference semantics ([`Model::step`], with the model's own sequentially consistent
-//! memory) on the record's state under one runtime mutex, and that mutex is the step's
-//! only scheduling point. A randomized scheduler then samples the native explorer's
-//! interleavings, one choice per step, instead of one per atomic access of the
-//! implementation; a step that blocks waits on a runtime condition variable, so a lost
-//! wakeup is the runtime's deadlock, classified as everywhere else.
+//! memory) on the record's state, after one scheduling point ([`Runtime::switch`]). The
+//! runtime is cooperative (it switches threads only at its own operations), so nothing
+//! else can run during the step and it needs no lock. A randomized scheduler then samples
+//! the native explorer's interleavings, one choice per step, instead of one per atomic
+//! access of the implementation.
 //!
-//! A step costs a copy of the state in, the step, and a comparison of the state out (a
-//! few hundred bytes), with no allocation but the row of the trace.
+//! A step that blocks waits on a runtime condition variable of its own mover, and a step
+//! that moves wakes exactly the blocked movers it enabled (it tries each one's step on a
+//! copy of the state): a waiter woken only to block again would be a scheduling choice
+//! that changes nothing, and a depth-first scheduler would enumerate it. When every
+//! unfinished mover waits, the runtime reports a deadlock: a lost wakeup, classified as
+//! everywhere else.
+//!
+//! A step costs a copy of the state in, the step, a comparison of the state out (a few
+//! hundred bytes), and a trial step per blocked mover, with no allocation but the row of
+//! the trace.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use wqcheck_model::{Model, Mover, StepRecord, StepResult};
@@ -24,10 +33,16 @@ use crate::{mover_done, mover_index, Drive, FaultStop, Recorder, Runtime, Setup}
 struct World<R: Runtime> {
     model: Arc<Model>,
     record: Recorder,
-    /// Held by every step.
-    step: R::Mutex,
-    /// Signalled after every step while some thread waits for its blocked step.
-    changed: R::Condvar,
+    /// Held by a blocked mover from its last try to its wait (the condition variables'
+    /// mutex); never across a step of a mover that is not blocked.
+    gate: R::Mutex,
+    /// Per mover (by [`mover_index`]): signalled when another mover's step enables its
+    /// blocked step.
+    enabled: Vec<R::Condvar>,
+    /// Per mover: blocked and not yet woken.
+    blocked: std::sync::Mutex<Vec<Option<Mover>>>,
+    /// Steps made so far in this execution.
+    steps: AtomicUsize,
     actor_delays: Vec<u32>,
 }
 
@@ -35,11 +50,14 @@ struct World<R: Runtime> {
 /// supported here (it is loom's); actor delays and the panic hook are.
 pub fn execution_sc<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover], drive: Drive) {
     record.start(&setup.initial, movers.len(), usize::MAX);
+    let nmovers = setup.model.inst.threads.len() + setup.model.inst.actors.len();
     let w = Arc::new(World::<R> {
         model: setup.model.clone(),
         record: record.clone(),
-        step: R::mutex(),
-        changed: R::condvar(),
+        gate: R::mutex(),
+        enabled: (0..nmovers).map(|_| R::condvar()).collect(),
+        blocked: std::sync::Mutex::new(vec![None; nmovers]),
+        steps: AtomicUsize::new(0),
         actor_delays: drive.actor_delays.to_vec(),
     });
     let threads: Vec<_> = movers[1..]
@@ -49,6 +67,9 @@ pub fn execution_sc<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Move
             R::spawn(move || run_mover(&w, m, false))
         })
         .collect();
+    // Spawning is no scheduling point: without this one the first mover's first step
+    // would always come first.
+    R::switch();
     run_mover(&w, movers[0], drive.inject_panic);
     for t in threads {
         R::join(t);
@@ -56,49 +77,133 @@ pub fn execution_sc<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Move
     crate::check_finals(&setup.model, record);
 }
 
+/// A mover's buffers: the state it steps on, a copy for trying others' steps, its record.
+struct Buffers {
+    state: Vec<u8>,
+    trial: Vec<u8>,
+    rec: StepRecord,
+}
+
 fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
     let model = &*w.model;
     let n = model.layout.state_len();
-    let who = mover_index(model, m);
-    let mut scratch = vec![0u8; n];
-    let mut rec = StepRecord::default();
+    let mut b = Buffers {
+        state: vec![0u8; n],
+        trial: vec![0u8; n],
+        rec: StepRecord::default(),
+    };
     if let Mover::Actor { actor, .. } = m {
-        for _ in 0..w.actor_delays.get(actor as usize).copied().unwrap_or(0) {
-            R::yield_now();
+        // Let `delay` steps pass first, unless every thread is blocked or done (then
+        // nothing but an actor can move, and waiting would be a false deadlock).
+        let delay = w.actor_delays.get(actor as usize).copied().unwrap_or(0) as usize;
+        while w.steps.load(Ordering::Relaxed) < delay && !threads_stuck(w, &mut b.state) {
+            R::switch();
         }
     }
+    if inject_panic {
+        panic!("injected panic (WQCHECK_INJECT_PANIC): a bug inside the engine");
+    }
+    // The scheduling point of a mover's first step is the one at which the runtime first
+    // runs it (the first mover's: the switch after the spawns); of every later step, the
+    // switch after the step before. A mover that is done leaves without one.
     loop {
-        let mut g = R::lock(&w.step);
-        if inject_panic {
-            panic!("injected panic (WQCHECK_INJECT_PANIC): a bug inside the engine");
+        match try_step(w, m, &mut b, false) {
+            Some(true) => {}
+            Some(false) => wait_and_step(w, m, &mut b),
+            None => return,
         }
-        loop {
-            w.record.read(|s| scratch.copy_from_slice(s));
-            if mover_done(&model.layout, &scratch, m) {
-                return;
-            }
-            match model.step(&mut scratch, m, Some(&mut rec)) {
-                StepResult::Moved => {
-                    w.record.commit(who, m, &rec, &scratch, &[0..n]);
-                    if lock(&w.record.0).waiting > 0 {
-                        R::notify_all(&w.changed);
-                    }
-                    break;
-                }
-                StepResult::Blocked => {
-                    lock(&w.record.0).waiting += 1;
-                    g = R::wait(&w.changed, g);
-                    lock(&w.record.0).waiting -= 1;
-                }
-                StepResult::Fault(f) => {
-                    w.record.set_fault(m, &rec, f);
-                    std::panic::panic_any(FaultStop);
-                }
-            }
-        }
-        drop(g);
-        if let Mover::Actor { .. } = m {
+        if matches!(m, Mover::Actor { .. }) || mover_done(&model.layout, &b.state, m) {
             return;
+        }
+        R::switch();
+    }
+}
+
+/// Try `m`'s next step: `Some(true)` if it moved (and woke the movers it enabled),
+/// `Some(false)` if it is blocked, `None` if `m` is done. `gated`: the caller holds the
+/// gate.
+fn try_step<R: Runtime>(w: &World<R>, m: Mover, b: &mut Buffers, gated: bool) -> Option<bool> {
+    let model = &*w.model;
+    w.record.read(|s| b.state.copy_from_slice(s));
+    if mover_done(&model.layout, &b.state, m) {
+        return None;
+    }
+    match model.step(&mut b.state, m, Some(&mut b.rec)) {
+        StepResult::Moved => {
+            let n = b.state.len();
+            w.record
+                .commit(mover_index(model, m), m, &b.rec, &b.state, &[0..n]);
+            w.steps.fetch_add(1, Ordering::Relaxed);
+            if enables_any(w, b) {
+                if gated {
+                    wake_enabled(w, b);
+                } else {
+                    // A waiter sets its flag before its wait releases the gate (a
+                    // scheduling point): with the gate, every flagged waiter is waiting.
+                    let g = R::lock(&w.gate);
+                    wake_enabled(w, b);
+                    drop(g);
+                }
+            }
+            Some(true)
+        }
+        StepResult::Blocked => Some(false),
+        StepResult::Fault(f) => {
+            w.record.set_fault(m, &b.rec, f);
+            std::panic::panic_any(FaultStop);
+        }
+    }
+}
+
+/// The blocked movers whose step `state` enables, tried on `b.trial`.
+fn enabled_movers<R: Runtime>(w: &World<R>, b: &mut Buffers) -> Vec<usize> {
+    let blocked = lock(&w.blocked).clone();
+    let mut out = Vec::new();
+    for (j, other) in blocked.iter().enumerate() {
+        let Some(other) = *other else { continue };
+        b.trial.copy_from_slice(&b.state);
+        if !matches!(w.model.step(&mut b.trial, other, None), StepResult::Blocked) {
+            out.push(j);
+        }
+    }
+    out
+}
+
+fn enables_any<R: Runtime>(w: &World<R>, b: &mut Buffers) -> bool {
+    lock(&w.blocked).iter().any(Option::is_some) && !enabled_movers(w, b).is_empty()
+}
+
+/// With the gate held: wake every blocked mover the current state enables (others may
+/// have moved while this one took the gate).
+fn wake_enabled<R: Runtime>(w: &World<R>, b: &mut Buffers) {
+    w.record.read(|s| b.state.copy_from_slice(s));
+    for j in enabled_movers(w, b) {
+        lock(&w.blocked)[j] = None;
+        R::notify_all(&w.enabled[j]);
+    }
+}
+
+/// Whether every thread is done or waits for its blocked step (read into `state`).
+fn threads_stuck<R: Runtime>(w: &World<R>, state: &mut [u8]) -> bool {
+    w.record.read(|s| state.copy_from_slice(s));
+    let blocked = lock(&w.blocked);
+    (0..w.model.inst.threads.len()).all(|t| w.model.layout.done(state, t) || blocked[t].is_some())
+}
+
+/// `m`'s step is blocked: wait until another mover's step enables it, then make it.
+fn wait_and_step<R: Runtime>(w: &World<R>, m: Mover, b: &mut Buffers) {
+    let who = mover_index(&w.model, m);
+    // Taking the gate is a scheduling point: others may move before the next try, which
+    // is made with the gate held, so that a mover that enables this one must wait for
+    // the gate, which `wait` releases only once this one waits.
+    let mut g = R::lock(&w.gate);
+    loop {
+        match try_step(w, m, b, true) {
+            Some(true) | None => return,
+            Some(false) => {
+                lock(&w.blocked)[who] = Some(m);
+                g = R::wait(&w.enabled[who], g);
+            }
         }
     }
 }
