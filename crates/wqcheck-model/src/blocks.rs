@@ -12,6 +12,7 @@
 
 use crate::compile::{Code, Instr, Pc};
 use crate::ir::{Builtin, EntryField, Loc};
+use crate::memory::MemLoc;
 
 /// A set of location classes: each shared variable, each queue's spinlock, and three
 /// classes for all entries' flags, all lists (list structure, nodes, heads, wake
@@ -73,6 +74,9 @@ pub struct Blocks {
     excl_actor: bool,
     /// The program has `atomic { }` blocks.
     pub has_blocks: bool,
+    /// The classes blocks touch.
+    block: Classes,
+    nvars: usize,
 }
 
 impl Blocks {
@@ -124,7 +128,28 @@ impl Blocks {
             excl_at,
             excl_actor: has_blocks && tasks.meets(&block),
             has_blocks,
+            block,
+            nvars,
         }
+    }
+
+    /// Whether every access to `loc` is made under the atomic-block lock: the location is
+    /// one a block touches. (An entry's flags may also be written, as a local operation,
+    /// while the entry is its owner's alone: unlinked, which nobody else can reach.)
+    pub fn covers(&self, loc: MemLoc) -> bool {
+        if !self.has_blocks {
+            return false;
+        }
+        let n = Numbering { nvars: self.nvars };
+        let class = match loc {
+            MemLoc::Var(v) => n.var(v),
+            MemLoc::EntryFlags(_) => n.flags(),
+            MemLoc::TaskState(_) | MemLoc::Signal(_) => n.tasks(),
+            MemLoc::EntryNode(_) | MemLoc::QueueHead(_) => n.lists(),
+        };
+        let mut c = Classes::default();
+        c.add(class);
+        c.meets(&self.block)
     }
 
     /// Whether a thread step starting at `pc` is made under the atomic-block lock.

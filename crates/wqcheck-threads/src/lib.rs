@@ -392,7 +392,7 @@ pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover],
             model.inst.program.queues.len(),
             record.clone(),
             &setup.initial,
-            model.blocks.has_blocks,
+            &model.blocks,
         ),
         director: (!schedule.is_empty()).then(|| Director {
             schedule: schedule.to_vec(),
@@ -538,7 +538,7 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                     }
                     match wanted {
                         Some(Wait::Lock(q)) => pre = Some((q, R::lock(&w.locks[q]))),
-                        Some(Wait::Sleep(t)) => w.wait_runnable(t),
+                        Some(Wait::Sleep(t)) => w.wait_runnable(l, t),
                         None => panic!("internal: a step blocked outside the exclusion"),
                     }
                 }

@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering as StdOrdering;
 use wqcheck_model::ir::{task::TASK_RUNNING, Fence, Ordering, RmwOp, Value};
 use wqcheck_model::memory::{signal_bits, signal_pending_state, Direct, MemLoc, Memory};
 use wqcheck_model::state::Layout;
+use wqcheck_model::blocks::Blocks;
 
 use crate::{Recorder, Runtime};
 
@@ -44,10 +45,48 @@ pub(crate) struct World<R: Runtime> {
     pub wakeup: Vec<R::Condvar>,
     /// The atomic-block lock, if the program has blocks (see `plan.rs`).
     pub block_lock: Option<R::Mutex>,
+    /// The locations every access of which is made under the atomic-block lock: they
+    /// live in the record only, as plain memory that lock orders, and their accesses are
+    /// no scheduling points.
+    plain: Plain,
+}
+
+/// Which location kinds live in the record only ([`Blocks::covers`]).
+struct Plain {
+    vars: Vec<bool>,
+    flags: bool,
+    lists: bool,
+    tasks: bool,
+}
+
+impl Plain {
+    fn new(blocks: &Blocks, nvars: usize) -> Plain {
+        Plain {
+            vars: (0..nvars).map(|v| blocks.covers(MemLoc::Var(v))).collect(),
+            flags: blocks.covers(MemLoc::EntryFlags(0)),
+            lists: blocks.covers(MemLoc::EntryNode(0)),
+            tasks: blocks.covers(MemLoc::TaskState(0)),
+        }
+    }
+
+    fn covers(&self, loc: MemLoc) -> bool {
+        match loc {
+            MemLoc::Var(v) => self.vars[v],
+            MemLoc::EntryFlags(_) => self.flags,
+            MemLoc::EntryNode(_) | MemLoc::QueueHead(_) => self.lists,
+            MemLoc::TaskState(_) | MemLoc::Signal(_) => self.tasks,
+        }
+    }
 }
 
 impl<R: Runtime> World<R> {
-    pub fn new(l: &Layout, nqueues: usize, record: Recorder, initial: &[u8], blocks: bool) -> Self {
+    pub fn new(
+        l: &Layout,
+        nqueues: usize,
+        record: Recorder,
+        initial: &[u8],
+        blocks: &Blocks,
+    ) -> Self {
         // loom records an atomic's initial value as a release store, which a later SeqCst
         // load may still read; an explicit SeqCst write makes the initial state
         // sequentially consistent.
@@ -84,7 +123,17 @@ impl<R: Runtime> World<R> {
             locks: (0..nqueues).map(|_| R::mutex()).collect(),
             rq: (0..l.nthreads).map(|_| R::mutex()).collect(),
             wakeup: (0..l.nthreads).map(|_| R::condvar()).collect(),
-            block_lock: blocks.then(R::mutex),
+            block_lock: blocks.has_blocks.then(R::mutex),
+            plain: Plain::new(blocks, l.nvars),
+        }
+    }
+
+    /// `loc`'s value: from the record if it is plain memory, else its atomic's.
+    fn load(&self, l: &Layout, loc: MemLoc, ord: StdOrdering) -> Value {
+        if self.plain.covers(loc) {
+            self.record.read(|s| Direct::get(l, s, loc))
+        } else {
+            R::load(self.atomic(loc), ord)
         }
     }
 
@@ -106,11 +155,11 @@ impl<R: Runtime> World<R> {
 
     /// Sleep until thread `t` may run: its state is `TASK_RUNNING` or a signal it admits
     /// is pending (what a sleeping `schedule()` waits for).
-    pub fn wait_runnable(&self, t: usize) {
+    pub fn wait_runnable(&self, l: &Layout, t: usize) {
         let mut g = R::lock(&self.rq[t]);
         loop {
-            let st = R::load(&self.states[t], StdOrdering::Relaxed);
-            let sig = R::load(&self.sigs[t], StdOrdering::Relaxed) as u8;
+            let st = self.load(l, MemLoc::TaskState(t as u8), StdOrdering::Relaxed);
+            let sig = self.load(l, MemLoc::Signal(t as u8), StdOrdering::Relaxed) as u8;
             if st == TASK_RUNNING || signal_pending_state(st, sig) {
                 return;
             }
@@ -182,10 +231,27 @@ impl<'w, R: Runtime> Mem<'_, 'w, R> {
     }
 
     fn raw_load(&self, loc: MemLoc, ord: Ordering) -> Value {
-        R::load(self.w.atomic(loc), load_ordering(ord))
+        self.w.load(self.l, loc, load_ordering(ord))
+    }
+
+    fn plain(&self, loc: MemLoc) -> bool {
+        self.w.plain.covers(loc)
+    }
+
+    /// A read-modify-write of plain memory: `f` maps the old value to the new one, if any.
+    fn plain_rmw(&self, loc: MemLoc, f: impl FnOnce(Value) -> Option<Value>) -> Value {
+        let old = self.raw_load(loc, Ordering::Relaxed);
+        if let Some(new) = f(old) {
+            self.note(loc, new);
+        }
+        old
     }
 
     fn raw_store(&self, loc: MemLoc, x: Value, ord: Ordering) {
+        if self.plain(loc) {
+            self.note(loc, x);
+            return;
+        }
         // An exchange, not a store: loom 0.7's read-modify-writes may read a store older
         // than one that happens before them when plain stores are mixed in (a coherence
         // violation); with every write an RMW, each location has one modification order.
@@ -225,6 +291,9 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         ord: Ordering,
         mut f: F,
     ) -> Value {
+        if self.plain(loc) {
+            return self.plain_rmw(loc, f);
+        }
         let a = self.w.atomic(loc);
         // A failed conditional RMW is a plain read without ordering.
         let mut cur = R::load(a, StdOrdering::Relaxed);
@@ -257,6 +326,9 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         operand: Value,
     ) -> Value {
         let _ = (l, s);
+        if self.plain(loc) {
+            return self.plain_rmw(loc, |old| Some(op.apply(old, operand)));
+        }
         // One runtime operation: one event for loom, as in the kernel.
         let (a, o) = (self.w.atomic(loc), std_ordering(ord));
         let old = match op {
@@ -284,6 +356,9 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         new: Value,
     ) -> Value {
         let _ = (l, s);
+        if self.plain(loc) {
+            return self.plain_rmw(loc, |old| (old == expected).then_some(new));
+        }
         // One compare-and-exchange: on failure a relaxed read, without ordering
         // (cmpxchg-fail-unordered-1 in Documentation/litmus-tests/atomic).
         let a = self.w.atomic(loc);
@@ -365,6 +440,9 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
                 l.link_head(s, q, h)
             }
         });
+        if self.plain(MemLoc::EntryNode(h)) {
+            return;
+        }
         R::swap(&self.w.nodes[h as usize], 1, StdOrdering::Relaxed);
         if was_empty || !tail {
             R::swap(&self.w.heads[q], 1, StdOrdering::Relaxed);
@@ -379,6 +457,9 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         // then the entry's own node (list_del_init_careful(): a release store).
         let first = self.w.record.read(|s| l.queue_first(s, q)) == Some(h);
         self.w.record.write(self.mover, |s| l.unlink(s, h));
+        if self.plain(MemLoc::EntryNode(h)) {
+            return;
+        }
         if first {
             let nonempty = self.w.record.read(|s| l.queue_len(s, q) > 0);
             R::swap(&self.w.heads[q], nonempty as Value, StdOrdering::Relaxed);
@@ -397,7 +478,9 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
     }
 
     fn clear_entry(&mut self, l: &Layout, _: &mut [u8], h: u8) {
-        R::swap(&self.w.flags[h as usize], 0, StdOrdering::Relaxed);
+        if !self.plain(MemLoc::EntryFlags(h)) {
+            R::swap(&self.w.flags[h as usize], 0, StdOrdering::Relaxed);
+        }
         self.w.record.write(self.mover, |s| l.clear_entry(s, h));
     }
 
