@@ -261,10 +261,6 @@ fn run_once(
     .err()
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the state of one check, passed once"
-)]
 fn finish(
     model: &Model,
     record: &Recorder,

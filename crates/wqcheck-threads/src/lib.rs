@@ -452,7 +452,7 @@ fn own_ranges(model: &Model, m: Mover) -> Vec<std::ops::Range<usize>> {
         }
         Mover::Actor { actor, .. } => {
             let o = l.actor_off(actor as usize);
-            vec![o..o + 1]
+            std::iter::once(o..o + 1).collect()
         }
     }
 }

@@ -16,10 +16,10 @@
 
 use std::sync::atomic::Ordering as StdOrdering;
 
+use wqcheck_model::blocks::Blocks;
 use wqcheck_model::ir::{task::TASK_RUNNING, Fence, Ordering, RmwOp, Value};
 use wqcheck_model::memory::{signal_bits, signal_pending_state, Direct, MemLoc, Memory};
 use wqcheck_model::state::Layout;
-use wqcheck_model::blocks::Blocks;
 
 use crate::{Recorder, Runtime};
 

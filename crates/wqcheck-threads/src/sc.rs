@@ -130,9 +130,11 @@ fn try_step<R: Runtime>(w: &World<R>, m: Mover, b: &mut Buffers, gated: bool) ->
     }
     match model.step(&mut b.state, m, Some(&mut b.rec)) {
         StepResult::Moved => {
-            let n = b.state.len();
+            // The whole state is the step's own: it ran on a copy of the record.
+            let whole = 0..b.state.len();
+            let whole = std::slice::from_ref(&whole);
             w.record
-                .commit(mover_index(model, m), m, &b.rec, &b.state, &[0..n]);
+                .commit(mover_index(model, m), m, &b.rec, &b.state, whole);
             w.steps.fetch_add(1, Ordering::Relaxed);
             if enables_any(w, b) {
                 if gated {

@@ -117,12 +117,22 @@ fn human_output_ends_with_the_summary_line() {
 fn a_directory_argument_checks_its_scenarios() {
     let out = wqcheck(
         &root(),
-        &["--quiet", "--backend", "native", "--memory", "sc", "scenarios"],
+        &[
+            "--quiet",
+            "--backend",
+            "native",
+            "--memory",
+            "sc",
+            "scenarios",
+        ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let files = scenario_files();
     for f in &files {
-        assert!(stdout.contains(&format!("PASS {f} [native]")), "{f}: {stdout}");
+        assert!(
+            stdout.contains(&format!("PASS {f} [native]")),
+            "{f}: {stdout}"
+        );
     }
     let n = files.len();
     assert!(

@@ -17,7 +17,15 @@ use common::{json_lines, root, wqcheck};
 
 /// (scenario, engine) -> verdict, for every result of a `--backend all --memory all` run.
 fn verdicts(paths: &[&str]) -> BTreeMap<(String, String), String> {
-    let mut args = vec!["--backend", "all", "--memory", "all", "--format", "json", "-q"];
+    let mut args = vec![
+        "--backend",
+        "all",
+        "--memory",
+        "all",
+        "--format",
+        "json",
+        "-q",
+    ];
     args.extend_from_slice(paths);
     let out = wqcheck(&root(), &args);
     let lines = json_lines(&out);
@@ -38,7 +46,10 @@ fn verdicts(paths: &[&str]) -> BTreeMap<(String, String), String> {
                         l["verdict"], l["expected"], l["message"]
                     ));
                 }
-                v.insert((scenario, engine), l["verdict"].as_str().unwrap_or("?").into());
+                v.insert(
+                    (scenario, engine),
+                    l["verdict"].as_str().unwrap_or("?").into(),
+                );
             }
             Some("summary") => {}
             _ => failures.push(format!("{l}")),
