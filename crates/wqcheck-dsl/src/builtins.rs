@@ -55,6 +55,7 @@ pub(crate) enum Ret {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     TestBit,
+    TestBitAcquire,
     SetBit,
     ClearBit,
     TestAndSetBit {
@@ -218,6 +219,13 @@ const WAKE_FN_ARGS: &[ArgKind] = &[A::Entry, A::Value, A::Ignored, A::Key];
 const BASE: &[BuiltinDef] = &[
     // ---- bit operations
     def("test_bit", "test_bit(B)", &[A::Bit], Ret::Bool, Op::TestBit),
+    def(
+        "test_bit_acquire",
+        "test_bit_acquire(B)",
+        &[A::Bit],
+        Ret::Bool,
+        Op::TestBitAcquire,
+    ),
     def("set_bit", "set_bit(B)", &[A::Bit], Ret::Void, Op::SetBit),
     def(
         "clear_bit",
@@ -345,6 +353,27 @@ const BASE: &[BuiltinDef] = &[
         &[A::Loc, A::Value, A::Value],
         Ret::Int,
         Op::CmpXchg(Ordering::Full),
+    ),
+    def(
+        "atomic_cmpxchg_relaxed",
+        "atomic_cmpxchg_relaxed(&X, old, new)",
+        &[A::Loc, A::Value, A::Value],
+        Ret::Int,
+        Op::CmpXchg(Ordering::Relaxed),
+    ),
+    def(
+        "atomic_cmpxchg_acquire",
+        "atomic_cmpxchg_acquire(&X, old, new)",
+        &[A::Loc, A::Value, A::Value],
+        Ret::Int,
+        Op::CmpXchg(Ordering::Acquire),
+    ),
+    def(
+        "atomic_cmpxchg_release",
+        "atomic_cmpxchg_release(&X, old, new)",
+        &[A::Loc, A::Value, A::Value],
+        Ret::Int,
+        Op::CmpXchg(Ordering::Release),
     ),
     def("smp_mb", "smp_mb()", &[], Ret::Void, Op::Fence(Fence::Full)),
     def(
@@ -859,6 +888,7 @@ pub(crate) fn build(
     };
     Some(match op {
         Op::TestBit => (Builtin::TestBit(bit(next())?), vec![]),
+        Op::TestBitAcquire => (Builtin::TestBitAcquire(bit(next())?), vec![]),
         Op::SetBit => (Builtin::SetBit(bit(next())?), vec![]),
         Op::ClearBit => (Builtin::ClearBit(bit(next())?), vec![]),
         Op::TestAndSetBit { lock } => (
@@ -1063,8 +1093,8 @@ mod tests {
             assert!(b.sig.starts_with(&format!("{}(", b.name)), "{}", b.name);
             assert!(b.min_args <= b.args.len());
         }
-        // docs/dsl.md §8: 8 bit ops, 43 atomics and fences, 10 task, 32 wait-queue and
+        // docs/dsl.md §8: 9 bit ops, 46 atomics and fences, 10 task, 32 wait-queue and
         // 2 futex builtins.
-        assert_eq!(names.len(), 95);
+        assert_eq!(names.len(), 99);
     }
 }

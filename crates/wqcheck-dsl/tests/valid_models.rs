@@ -642,8 +642,8 @@ fn dsl_reference_scenario_examples_parse() {
         .collect();
     assert_eq!(
         blocks.len(),
-        3,
-        "docs/dsl.md §10 has three scenario examples"
+        4,
+        "docs/dsl.md §10 has four scenario examples"
     );
     let files: Vec<wqcheck_dsl::ScenarioFile> = blocks
         .iter()
@@ -652,9 +652,18 @@ fn dsl_reference_scenario_examples_parse() {
         })
         .collect();
     assert!(files.iter().take(1).all(|f| f.backends.is_none()));
-    let [_, loom, shuttle] = files.as_slice() else {
-        panic!("three examples");
+    let [_, loom, tso, shuttle] = files.as_slice() else {
+        panic!("four examples");
     };
+    let memory: Vec<ir::MemoryModel> = tso.memory.iter().flatten().map(|(m, _)| *m).collect();
+    assert_eq!(memory, vec![ir::MemoryModel::Sc, ir::MemoryModel::Tso]);
+    assert_eq!(
+        tso.tso.settings,
+        ir::TsoSettings {
+            expect: Some(ir::Expectation::LostWakeup),
+            store_buffer: Some(2),
+        }
+    );
     let backends: Vec<ir::Backend> = loom.backends.iter().flatten().map(|(b, _)| *b).collect();
     assert_eq!(backends, vec![ir::Backend::Native, ir::Backend::Loom]);
     // The examples write out every default (except `expect`).

@@ -12,8 +12,9 @@
 //! - accesses of every strength: seq_cst `atomic_load`/`atomic_store`, `READ_ONCE`,
 //!   `WRITE_ONCE`, plain `cond = 1`/`if (cond)`, `smp_store_release`/`smp_load_acquire`,
 //!   `atomic_set`/`atomic_read`, `smp_store_mb`, fully ordered RMWs (`atomic_xchg`,
-//!   `atomic_fetch_add`, `atomic_cmpxchg`, `atomic_fetch_or`/`_andnot`), the bit
-//!   operations (`set_bit`, `clear_bit`, `test_bit`, `test_and_set_bit[_lock]`,
+//!   `atomic_fetch_add`, `atomic_cmpxchg[_relaxed,_acquire,_release]`,
+//!   `atomic_fetch_or`/`_andnot`), the bit
+//!   operations (`set_bit`, `clear_bit`, `test_bit[_acquire]`, `test_and_set_bit[_lock]`,
 //!   `test_and_clear_bit`, `clear_bit_unlock`, a plain read of a bit), with or without
 //!   `smp_mb()`/`smp_mb__after_atomic()`;
 //! - `atomic { }` blocks racing those builtins on the same variable: a block store, read
@@ -523,7 +524,7 @@ fn claim(g: &mut Gen) -> (String, String, Order) {
         format!("atomic {{\n\tif ({test}) {{\n\t\t{set}\n\t\tok = 1;\n\t}}\n}}")
     };
     match g.cond {
-        Cond::Bool | Cond::Int(_) => match g.c.pick(3) {
+        Cond::Bool | Cond::Int(_) => match g.c.pick(4) {
             0 => {
                 g.tag("claim: atomic_cmpxchg");
                 (
@@ -538,6 +539,20 @@ fn claim(g: &mut Gen) -> (String, String, Order) {
                     String::new(),
                     format!("atomic_xchg(&cond, {k}) == 0"),
                     o(true, true),
+                )
+            }
+            2 => {
+                // The ordered variants order only on success, and not fully.
+                let (sfx, release) = match g.c.pick(3) {
+                    0 => ("_relaxed", false),
+                    1 => ("_acquire", false),
+                    _ => ("_release", true),
+                };
+                g.tag("claim: atomic_cmpxchg_{relaxed,acquire,release}");
+                (
+                    String::new(),
+                    format!("atomic_cmpxchg{sfx}(&cond, 0, {k}) == 0"),
+                    o(release, false),
                 )
             }
             _ => {
@@ -774,7 +789,7 @@ fn cond_test(g: &mut Gen) -> (String, String, bool, bool) {
             (pre.to_string(), cond.holds(x), acq, false)
         }
         Cond::Ready => {
-            let (x, acq) = match g.c.deviate(40, 4) {
+            let (x, acq) = match g.c.deviate(40, 5) {
                 0 => ("atomic_load(&flags, memory_order_seq_cst) & 1", true),
                 1 => {
                     g.tag("test_bit");
@@ -784,6 +799,10 @@ fn cond_test(g: &mut Gen) -> (String, String, bool, bool) {
                     g.tag("plain read of a bit");
                     ("READY", false)
                 }
+                3 => {
+                    g.tag("test_bit_acquire");
+                    ("test_bit_acquire(READY)", true)
+                }
                 _ => {
                     g.tag("smp_load_acquire");
                     ("smp_load_acquire(&flags) & 1", true)
@@ -792,7 +811,7 @@ fn cond_test(g: &mut Gen) -> (String, String, bool, bool) {
             (String::new(), x.to_string(), acq, false)
         }
         Cond::Unlocked => {
-            let (x, acq, takes) = match g.c.deviate(40, 6) {
+            let (x, acq, takes) = match g.c.deviate(40, 7) {
                 0 => (
                     "!(atomic_load(&flags, memory_order_seq_cst) & 1)",
                     true,
@@ -813,6 +832,10 @@ fn cond_test(g: &mut Gen) -> (String, String, bool, bool) {
                 4 => {
                     g.tag("waiter takes: test_and_set_bit_lock");
                     ("!test_and_set_bit_lock(LOCKED)", true, true)
+                }
+                5 => {
+                    g.tag("test_bit_acquire");
+                    ("!test_bit_acquire(LOCKED)", true, false)
                 }
                 _ => {
                     g.tag("smp_load_acquire");

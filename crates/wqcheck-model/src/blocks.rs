@@ -195,6 +195,7 @@ fn instr_classes(n: &Numbering, i: &Instr) -> Classes {
         }
         Instr::Builtin { op, .. } => match *op {
             Builtin::TestBit(b)
+            | Builtin::TestBitAcquire(b)
             | Builtin::SetBit(b)
             | Builtin::ClearBit(b)
             | Builtin::TestAndSetBit { bit: b, .. }

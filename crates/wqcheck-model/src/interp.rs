@@ -1125,6 +1125,9 @@ impl Model {
             Builtin::TestBit(b) => {
                 (mem.load(l, s, word(b), Ordering::Relaxed) & b.mask() != 0) as Value
             }
+            Builtin::TestBitAcquire(b) => {
+                (mem.load(l, s, word(b), Ordering::Acquire) & b.mask() != 0) as Value
+            }
             Builtin::SetBit(b) => {
                 self.rmw_op_mem(s, mem, word(b), bitop_ordering(&op), RmwOp::Or, b.mask())?;
                 0

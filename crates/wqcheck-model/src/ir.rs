@@ -407,6 +407,9 @@ pub enum Builtin {
     // on a `bit` variable or a bit of a word: an access to the whole word.
     /// `test_bit(B)` -> 0/1. A relaxed load.
     TestBit(BitRef),
+    /// `test_bit_acquire(B)` -> 0/1. An acquire load (v6.0, "wait_on_bit: add an acquire
+    /// memory barrier").
+    TestBitAcquire(BitRef),
     /// `set_bit(B)`, `clear_bit(B)`: relaxed RMW, no value.
     SetBit(BitRef),
     ClearBit(BitRef),
