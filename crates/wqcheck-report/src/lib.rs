@@ -6,6 +6,7 @@
 //! Printers only format: they never decide a verdict or an exit code.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::io::{self, Write};
 use wqcheck_model::trace::TraceStep;
 use wqcheck_model::Verdict;
@@ -79,7 +80,38 @@ pub enum Event {
         passed: usize,
         failed: usize,
         errors: usize,
+        /// The signal that interrupted the run (`SIGINT`, ...): the counts are of what
+        /// finished before it.
+        interrupted: Option<String>,
     },
+}
+
+/// Whether `c` must not reach a terminal as it is: a control character (a newline could
+/// forge a result line, an escape sequence could rewrite the screen), a line or paragraph
+/// separator, or a bidirectional override (which could reorder what a line seems to say).
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// A file name as printed: each [unprintable](unprintable) character as a Rust escape
+/// (`\n`, `\u{1b}`), everything else as it is. Escaping twice changes nothing more.
+pub fn escape_name(name: &str) -> Cow<'_, str> {
+    if !name.chars().any(unprintable) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if unprintable(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 pub trait Reporter {
@@ -139,13 +171,20 @@ impl Reporter for JsonLines {
                 passed,
                 failed,
                 errors,
-            } => serde_json::json!({
-                "type": "summary",
-                "v": JSON_VERSION,
-                "passed": passed,
-                "failed": failed,
-                "errors": errors,
-            }),
+                interrupted,
+            } => {
+                let mut v = serde_json::json!({
+                    "type": "summary",
+                    "v": JSON_VERSION,
+                    "passed": passed,
+                    "failed": failed,
+                    "errors": errors,
+                });
+                if let Some(signal) = interrupted {
+                    v["interrupted"] = serde_json::Value::String(signal.clone());
+                }
+                v
+            }
         };
         writeln!(out, "{v}")
     }
@@ -306,7 +345,7 @@ impl Reporter for Human {
                 writeln!(
                     out,
                     "{status} {} [{engine}]: {}, {expect} ({size}, {:.3} s, {extent}; bounds: {})",
-                    r.scenario,
+                    escape_name(&r.scenario),
                     r.verdict,
                     r.elapsed_ms / 1000.0,
                     r.bounds
@@ -322,7 +361,7 @@ impl Reporter for Human {
                     writeln!(
                         out,
                         "  replay: wqcheck --backend shuttle --replay {token} {}",
-                        r.scenario
+                        escape_name(&r.scenario)
                     )?;
                 }
                 if self.traces && (!r.trace.is_empty() || r.message.is_some()) {
@@ -331,13 +370,14 @@ impl Reporter for Human {
                 Ok(())
             }
             Event::Error { scenario, message } => {
-                writeln!(out, "ERROR {scenario}:")?;
+                writeln!(out, "ERROR {}:", escape_name(scenario))?;
                 writeln!(out, "{}", message.trim_end())
             }
             Event::Summary {
                 passed,
                 failed,
                 errors,
+                interrupted,
             } => {
                 if *errors > 0 {
                     writeln!(
@@ -345,7 +385,13 @@ impl Reporter for Human {
                         "wqcheck: {errors} of them could not be checked (see the errors above)"
                     )?;
                 }
-                writeln!(out, "wqcheck: {passed} passed, {failed} failed")
+                match interrupted {
+                    Some(signal) => writeln!(
+                        out,
+                        "wqcheck: {passed} passed, {failed} failed; interrupted by {signal}: the rest was not checked"
+                    ),
+                    None => writeln!(out, "wqcheck: {passed} passed, {failed} failed"),
+                }
             }
         }
     }
