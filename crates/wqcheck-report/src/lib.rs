@@ -455,4 +455,67 @@ mod tests {
         assert!(line(holds(None))
             .contains("every execution, unbounded, C11 without load buffering (docs/loom.md);"));
     }
+
+    #[test]
+    fn file_names_are_printed_with_control_characters_escaped() {
+        assert_eq!(escape_name("scenarios/a b.ron"), "scenarios/a b.ron");
+        assert!(matches!(escape_name("plain.ron"), Cow::Borrowed(_)));
+        let forged = "a\nPASS x [native]: Holds\r\u{1b}[2J\u{202e}.ron";
+        let escaped = escape_name(forged);
+        assert_eq!(escaped, r"a\nPASS x [native]: Holds\r\u{1b}[2J\u{202e}.ron");
+        assert_eq!(
+            escape_name(&escaped),
+            escaped,
+            "escaping twice changes nothing"
+        );
+        let r = RunReport {
+            scenario: forged.into(),
+            ..loom_report(None)
+        };
+        assert_eq!(line(r).lines().count(), 1, "one result, one line");
+        let mut out = Vec::new();
+        Human::default()
+            .report(
+                &Event::Error {
+                    scenario: forged.into(),
+                    message: "error: bad".into(),
+                },
+                &mut out,
+            )
+            .expect("writes");
+        assert!(String::from_utf8(out)
+            .expect("utf-8")
+            .starts_with("ERROR a\\nPASS x"));
+    }
+
+    #[test]
+    fn an_interrupted_summary_names_the_signal_in_every_format() {
+        let summary = |interrupted: Option<&str>| Event::Summary {
+            passed: 2,
+            failed: 1,
+            errors: 0,
+            interrupted: interrupted.map(String::from),
+        };
+        let print = |r: &mut dyn Reporter, e: &Event| {
+            let mut out = Vec::new();
+            r.report(e, &mut out).expect("writes");
+            String::from_utf8(out).expect("utf-8")
+        };
+        assert_eq!(
+            print(&mut Human::default(), &summary(Some("SIGTERM"))),
+            "wqcheck: 2 passed, 1 failed; interrupted by SIGTERM: the rest was not checked\n"
+        );
+        assert_eq!(
+            print(&mut Human::default(), &summary(None)),
+            "wqcheck: 2 passed, 1 failed\n"
+        );
+        assert_eq!(
+            print(&mut JsonLines, &summary(Some("SIGINT"))),
+            "{\"errors\":0,\"failed\":1,\"interrupted\":\"SIGINT\",\"passed\":2,\"type\":\"summary\",\"v\":1}\n"
+        );
+        assert_eq!(
+            print(&mut JsonLines, &summary(None)),
+            "{\"errors\":0,\"failed\":1,\"passed\":2,\"type\":\"summary\",\"v\":1}\n"
+        );
+    }
 }
