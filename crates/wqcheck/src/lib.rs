@@ -484,7 +484,6 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
             }
         }
     }
-    drop(report);
     let _ = reporter.report(
         &Event::Summary {
             passed,
