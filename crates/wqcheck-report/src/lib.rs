@@ -6,6 +6,7 @@
 //! Printers only format: they never decide a verdict or an exit code.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::io::{self, Write};
 use wqcheck_model::trace::TraceStep;
 use wqcheck_model::Verdict;
@@ -79,7 +80,38 @@ pub enum Event {
         passed: usize,
         failed: usize,
         errors: usize,
+        /// The signal that interrupted the run (`SIGINT`, ...): the counts are of what
+        /// finished before it.
+        interrupted: Option<String>,
     },
+}
+
+/// Whether `c` must not reach a terminal as it is: a control character (a newline could
+/// forge a result line, an escape sequence could rewrite the screen), a line or paragraph
+/// separator, or a bidirectional override (which could reorder what a line seems to say).
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// A file name as printed: each [unprintable](unprintable) character as a Rust escape
+/// (`\n`, `\u{1b}`), everything else as it is. Escaping twice changes nothing more.
+pub fn escape_name(name: &str) -> Cow<'_, str> {
+    if !name.chars().any(unprintable) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if unprintable(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 pub trait Reporter {
@@ -139,13 +171,20 @@ impl Reporter for JsonLines {
                 passed,
                 failed,
                 errors,
-            } => serde_json::json!({
-                "type": "summary",
-                "v": JSON_VERSION,
-                "passed": passed,
-                "failed": failed,
-                "errors": errors,
-            }),
+                interrupted,
+            } => {
+                let mut v = serde_json::json!({
+                    "type": "summary",
+                    "v": JSON_VERSION,
+                    "passed": passed,
+                    "failed": failed,
+                    "errors": errors,
+                });
+                if let Some(signal) = interrupted {
+                    v["interrupted"] = serde_json::Value::String(signal.clone());
+                }
+                v
+            }
         };
         writeln!(out, "{v}")
     }
@@ -306,7 +345,7 @@ impl Reporter for Human {
                 writeln!(
                     out,
                     "{status} {} [{engine}]: {}, {expect} ({size}, {:.3} s, {extent}; bounds: {})",
-                    r.scenario,
+                    escape_name(&r.scenario),
                     r.verdict,
                     r.elapsed_ms / 1000.0,
                     r.bounds
@@ -322,7 +361,7 @@ impl Reporter for Human {
                     writeln!(
                         out,
                         "  replay: wqcheck --backend shuttle --replay {token} {}",
-                        r.scenario
+                        escape_name(&r.scenario)
                     )?;
                 }
                 if self.traces && (!r.trace.is_empty() || r.message.is_some()) {
@@ -331,13 +370,14 @@ impl Reporter for Human {
                 Ok(())
             }
             Event::Error { scenario, message } => {
-                writeln!(out, "ERROR {scenario}:")?;
+                writeln!(out, "ERROR {}:", escape_name(scenario))?;
                 writeln!(out, "{}", message.trim_end())
             }
             Event::Summary {
                 passed,
                 failed,
                 errors,
+                interrupted,
             } => {
                 if *errors > 0 {
                     writeln!(
@@ -345,7 +385,13 @@ impl Reporter for Human {
                         "wqcheck: {errors} of them could not be checked (see the errors above)"
                     )?;
                 }
-                writeln!(out, "wqcheck: {passed} passed, {failed} failed")
+                match interrupted {
+                    Some(signal) => writeln!(
+                        out,
+                        "wqcheck: {passed} passed, {failed} failed; interrupted by {signal}: the rest was not checked"
+                    ),
+                    None => writeln!(out, "wqcheck: {passed} passed, {failed} failed"),
+                }
             }
         }
     }
@@ -408,5 +454,68 @@ mod tests {
         insta::assert_snapshot!(line(holds(Some(1))), @"PASS s.ron [loom]: Holds, as expected (205,867 executions, 13.568 s, every execution within the preemption bound, C11 without load buffering (docs/loom.md); bounds: preemptions<=1 max_branches=10000 max_seconds=30)");
         assert!(line(holds(None))
             .contains("every execution, unbounded, C11 without load buffering (docs/loom.md);"));
+    }
+
+    #[test]
+    fn file_names_are_printed_with_control_characters_escaped() {
+        assert_eq!(escape_name("scenarios/a b.ron"), "scenarios/a b.ron");
+        assert!(matches!(escape_name("plain.ron"), Cow::Borrowed(_)));
+        let forged = "a\nPASS x [native]: Holds\r\u{1b}[2J\u{202e}.ron";
+        let escaped = escape_name(forged);
+        assert_eq!(escaped, r"a\nPASS x [native]: Holds\r\u{1b}[2J\u{202e}.ron");
+        assert_eq!(
+            escape_name(&escaped),
+            escaped,
+            "escaping twice changes nothing"
+        );
+        let r = RunReport {
+            scenario: forged.into(),
+            ..loom_report(None)
+        };
+        assert_eq!(line(r).lines().count(), 1, "one result, one line");
+        let mut out = Vec::new();
+        Human::default()
+            .report(
+                &Event::Error {
+                    scenario: forged.into(),
+                    message: "error: bad".into(),
+                },
+                &mut out,
+            )
+            .expect("writes");
+        assert!(String::from_utf8(out)
+            .expect("utf-8")
+            .starts_with("ERROR a\\nPASS x"));
+    }
+
+    #[test]
+    fn an_interrupted_summary_names_the_signal_in_every_format() {
+        let summary = |interrupted: Option<&str>| Event::Summary {
+            passed: 2,
+            failed: 1,
+            errors: 0,
+            interrupted: interrupted.map(String::from),
+        };
+        let print = |r: &mut dyn Reporter, e: &Event| {
+            let mut out = Vec::new();
+            r.report(e, &mut out).expect("writes");
+            String::from_utf8(out).expect("utf-8")
+        };
+        assert_eq!(
+            print(&mut Human::default(), &summary(Some("SIGTERM"))),
+            "wqcheck: 2 passed, 1 failed; interrupted by SIGTERM: the rest was not checked\n"
+        );
+        assert_eq!(
+            print(&mut Human::default(), &summary(None)),
+            "wqcheck: 2 passed, 1 failed\n"
+        );
+        assert_eq!(
+            print(&mut JsonLines, &summary(Some("SIGINT"))),
+            "{\"errors\":0,\"failed\":1,\"interrupted\":\"SIGINT\",\"passed\":2,\"type\":\"summary\",\"v\":1}\n"
+        );
+        assert_eq!(
+            print(&mut JsonLines, &summary(None)),
+            "{\"errors\":0,\"failed\":1,\"passed\":2,\"type\":\"summary\",\"v\":1}\n"
+        );
     }
 }

@@ -5,11 +5,19 @@
 //! its panic noise, or leak state into another run. So every loom or shuttle check runs
 //! in a child process: this same executable with `--child`, which prints one JSON
 //! [`RunReport`] line (or one error line) on stdout. The parent drains the child's output,
-//! discards its stderr, and kills it past its budget plus [`GRACE`].
+//! keeps the end of its stderr, and kills it past its budget plus [`GRACE`], or at once
+//! when the run is interrupted ([`crate::interrupt`]).
+//!
+//! A child that ends without a result is reported for what happened to it: out of memory
+//! (Rust's `memory allocation of N bytes failed` on its stderr) is `Inconclusive`, stopped
+//! by the memory limit; killed by a signal from outside (SIGKILL, SIGTERM, ...) is an error
+//! for that scenario that says so; only a crash of its own (an abort, a segfault) is an
+//! internal error, a bug in wqcheck. The child runs in its own process group and dies with
+//! its parent (a parent-death signal), so it never outlives wqcheck.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use wqcheck_model::ir::{Backend as Engine, Instance};
@@ -18,7 +26,7 @@ use wqcheck_model::Verdict;
 use wqcheck_report::RunReport;
 
 use crate::engines::{self, Injected};
-use crate::{exit, load, Args, Backend};
+use crate::{exit, interrupt, load, Args, Backend};
 
 /// The line prefix of a child's result.
 const RESULT: &str = "wqcheck-child-result ";
@@ -26,6 +34,11 @@ const RESULT: &str = "wqcheck-child-result ";
 const ERROR: &str = "wqcheck-child-error ";
 /// Extra wall-clock time a child gets past its own budget before it is killed.
 pub const GRACE: Duration = Duration::from_secs(30);
+/// How much of the end of a child's stderr the parent keeps to tell why it died.
+const STDERR_TAIL: usize = 8 * 1024;
+/// The error [`check`] returns when the run was interrupted (the caller reports the
+/// interruption, not this).
+pub const INTERRUPTED: &str = "interrupted";
 
 /// Check one scenario on `engine` (loom or shuttle) in a child process. With `progress`,
 /// a run that takes more than a second shows its elapsed time and budget on stderr.
@@ -78,13 +91,26 @@ pub fn check(
         Engine::Native => {}
     }
     cmd.arg(path)
+        .env(interrupt::PARENT_PID_VAR, std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("error: cannot start a {} process: {e}", engine.name()))?;
-    // Drain both pipes while waiting, so a chatty child never blocks on a full pipe.
+    // Its own process group: a Ctrl-C at the terminal reaches wqcheck alone, which then
+    // kills the child itself and reports what finished.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = match interrupt::spawn(&mut cmd) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(INTERRUPTED.into()),
+        Err(e) => {
+            return Err(format!(
+                "error: cannot start a {} process: {e}",
+                engine.name()
+            ))
+        }
+    };
+    // Drain both pipes while waiting, so a chatty child never blocks on a full pipe. Of
+    // stderr only the end is kept: it says why a child died (out of memory, say).
     let mut out_pipe = child.stdout.take().expect("piped");
     let mut err_pipe = child.stderr.take().expect("piped");
     let out_reader = std::thread::spawn(move || {
@@ -93,12 +119,25 @@ pub fn check(
         v
     });
     let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
+        let mut tail = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match err_pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    tail.extend_from_slice(&buf[..n]);
+                    if tail.len() > 2 * STDERR_TAIL {
+                        tail.drain(..tail.len() - STDERR_TAIL);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        tail
     });
     let budget = engines::budget(inst, args, engine);
-    let limit = budget + GRACE;
+    let limit = budget.saturating_add(GRACE);
     let start = Instant::now();
     let mut shown = 0;
     let status = loop {
@@ -113,19 +152,23 @@ pub fn check(
             );
             let _ = io::stderr().flush();
         }
-        match child.try_wait() {
+        if interrupt::received().is_some() {
+            interrupt::kill_and_reap(&mut child);
+            return Err(INTERRUPTED.into());
+        }
+        match interrupt::try_wait(&mut child) {
             Ok(Some(st)) => break Some(st),
             Ok(None) if start.elapsed() > limit => {
-                let _ = child.kill();
-                let _ = child.wait();
+                interrupt::kill_and_reap(&mut child);
                 break None;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => {
+                interrupt::kill_and_reap(&mut child);
                 return Err(format!(
                     "error: waiting for the {} process: {e}",
                     engine.name()
-                ))
+                ));
             }
         }
     };
@@ -136,36 +179,17 @@ pub fn check(
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
     let scenario = &inst.name;
     let Some(status) = status else {
-        let columns = wqcheck_model::Model::new(inst.clone())
-            .map(|m| m.columns())
-            .unwrap_or_default();
-        return Ok(RunReport {
-            scenario: scenario.clone(),
-            backend: engine.name().into(),
-            memory: engines::engine_memory(engine).into(),
-            verdict: Verdict::Inconclusive,
-            expected: expectation_name(inst.expect_on(engine)).into(),
-            ok: false,
-            states: 0,
-            transitions: 0,
-            depth: 0,
-            elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
-            bounds: format!(
-                "max_seconds={}",
-                engines::budget(inst, args, engine).as_secs()
-            ),
-            budget_hit: Some(format!(
+        return Ok(inconclusive(
+            inst,
+            args,
+            engine,
+            start,
+            format!(
                 "wall-clock limit of {} s (the {} run did not stop at its budget and was killed)",
                 limit.as_secs(),
                 engine.name()
-            )),
-            message: None,
-            columns,
-            trace: Vec::new(),
-            preemption_bound: None,
-            replay: None,
-            directed: None,
-        });
+            ),
+        ));
     };
     for line in stdout.lines() {
         if let Some(json) = line.strip_prefix(RESULT) {
@@ -180,6 +204,22 @@ pub fn check(
             return Err(serde_json::from_str(json).unwrap_or_else(|_| json.into()));
         }
     }
+    // No result: why the child ended decides what is honest to say.
+    if let Some(failed) = allocation_failure(&stderr) {
+        return Ok(inconclusive(
+            inst,
+            args,
+            engine,
+            start,
+            format!(
+                "memory limit: the {} process ran out of memory ({failed})",
+                engine.name()
+            ),
+        ));
+    }
+    if let Some(message) = killed(scenario, engine, status) {
+        return Err(message);
+    }
     let last = stderr
         .lines()
         .rev()
@@ -190,6 +230,95 @@ pub fn check(
         engine.name(),
         if last.is_empty() { String::new() } else { format!(": {last}") }
     ))
+}
+
+/// A run that ended without a verdict of its own: `Inconclusive`, stopped by `budget_hit`.
+fn inconclusive(
+    inst: &Instance,
+    args: &Args,
+    engine: Engine,
+    start: Instant,
+    budget_hit: String,
+) -> RunReport {
+    let columns = wqcheck_model::Model::new(inst.clone())
+        .map(|m| m.columns())
+        .unwrap_or_default();
+    RunReport {
+        scenario: inst.name.clone(),
+        backend: engine.name().into(),
+        memory: engines::engine_memory(engine).into(),
+        verdict: Verdict::Inconclusive,
+        expected: expectation_name(inst.expect_on(engine)).into(),
+        ok: false,
+        states: 0,
+        transitions: 0,
+        depth: 0,
+        elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
+        bounds: format!(
+            "max_seconds={}",
+            engines::budget(inst, args, engine).as_secs()
+        ),
+        budget_hit: Some(budget_hit),
+        message: None,
+        columns,
+        trace: Vec::new(),
+        preemption_bound: None,
+        replay: None,
+        directed: None,
+    }
+}
+
+/// Rust's report of a failed allocation (`memory allocation of N bytes failed`, printed
+/// before it aborts the process), if the child's stderr ends with one.
+fn allocation_failure(stderr: &str) -> Option<&str> {
+    stderr
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with("memory allocation of") && l.ends_with("failed"))
+}
+
+/// The error for a child killed by a signal that is not a crash of its own: something
+/// outside wqcheck (a user, a supervisor, a CPU-time limit, the kernel's out-of-memory
+/// killer) ended it, and nothing is claimed for that run. A crash (SIGABRT, SIGSEGV, ...)
+/// without a memory report is left to the caller: that is a bug in wqcheck.
+fn killed(scenario: &str, engine: Engine, status: ExitStatus) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
+        let sig = std::os::unix::process::ExitStatusExt::signal(&status)?;
+        if [SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP].contains(&sig) {
+            return None;
+        }
+        let why = if sig == SIGKILL {
+            ", by something outside wqcheck or by the kernel's out-of-memory killer"
+        } else {
+            ", by something outside wqcheck"
+        };
+        Some(format!(
+            "error: {scenario}: the {} process was killed by signal {sig} ({}){why}; nothing is claimed for this run\n  = help: run it again; if memory was short, lower the scenario's bounds or check it with `--backend native`",
+            engine.name(),
+            interrupt::signal_name(sig)
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (scenario, engine, status);
+        None
+    }
+}
+
+/// The test hook `WQCHECK_INJECT_PANIC=oom:<text>`: a child for a scenario whose path
+/// contains `<text>` runs out of memory before it starts (see [`engines::injected`] for
+/// the other kinds).
+fn injected_oom(scenario: &str) -> bool {
+    std::env::var("WQCHECK_INJECT_PANIC")
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("oom:")
+                .map(|p| !p.is_empty() && scenario.contains(p))
+        })
+        .unwrap_or(false)
 }
 
 /// The `--child` side: check the one scenario and print the result line.
@@ -209,8 +338,17 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
             return exit::ERROR;
         }
     };
-    if engines::injected(&path.display().to_string()) == Some(Injected::Abort) {
+    interrupt::die_with_parent();
+    let name = crate::display_name(path);
+    if engines::injected(&name) == Some(Injected::Abort) {
         std::process::abort();
+    }
+    if injected_oom(&name) {
+        // What running out of memory looks like: Rust reports the failed allocation on
+        // stderr and aborts. Half the largest allocation Rust allows is more than any
+        // address space can map, whatever the overcommit policy.
+        let hoard = vec![1u8; isize::MAX as usize / 2];
+        std::hint::black_box(&hoard);
     }
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         load(path).and_then(|inst| engines::check_here(inst, args, engine))
@@ -221,8 +359,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         Err(p) => format!(
             "{ERROR}{}",
             serde_json::Value::String(format!(
-                "error: internal error while checking {} on {}: {}\n  = help: this is a bug in wqcheck; please report it with the scenario",
-                path.display(),
+                "error: internal error while checking {name} on {}: {}\n  = help: this is a bug in wqcheck; please report it with the scenario",
                 engine.name(),
                 wqcheck_threads::panic_text(&*p)
             ))

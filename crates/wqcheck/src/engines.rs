@@ -208,7 +208,8 @@ pub fn shuttle_options(inst: &Instance, args: &Args) -> wqcheck_shuttle::Options
 pub fn budget(inst: &Instance, args: &Args, engine: Engine) -> Duration {
     match engine {
         Engine::Native => seconds(args, None, inst),
-        Engine::Loom => loom_options(inst, args).max_time * 2,
+        // Saturating: a huge `--max-seconds` is a budget without end, not an overflow.
+        Engine::Loom => loom_options(inst, args).max_time.saturating_mul(2),
         Engine::Shuttle => shuttle_options(inst, args).max_time,
     }
 }
@@ -247,7 +248,8 @@ pub fn refusal(path: &Path, inst: &Instance, engine: Engine) -> Result<(), Strin
         return Ok(());
     };
     let d = wqcheck_dsl::Diagnostic {
-        file: path.display().to_string(),
+        // The scenario's name as loaded: escaped for printing.
+        file: inst.name.clone(),
         span: inst.threads_span,
         message,
         help: Some(

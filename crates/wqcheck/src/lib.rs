@@ -6,15 +6,28 @@
 //! `file:line:col` and makes the exit code 2, but never stops the other scenarios from
 //! being checked.
 //!
-//! The native explorer runs in this process ([`engines`]). loom and shuttle runs happen
-//! in a child process of this same executable ([`child`]): both report failures by
-//! panicking, loom can abort the process, and neither may take the other scenarios down.
+//! The native explorer runs in this process ([`engines`]), on a worker thread. loom and
+//! shuttle runs happen in a child process of this same executable ([`child`]): both report
+//! failures by panicking, loom can abort the process, and neither may take the other
+//! scenarios down.
+//!
+//! Each result is printed and flushed as soon as it is known, so a later failure (or an
+//! interrupt) loses nothing that finished. SIGINT, SIGTERM and SIGHUP stop the run
+//! ([`interrupt`]): the running child is killed, the summary says the run was interrupted,
+//! and the exit code is [`exit::interrupted`], never a pass.
+//!
+//! Input files are read only when they are regular files, and only up to
+//! [`MAX_SCENARIO_BYTES`] and [`MAX_MODEL_BYTES`]; file names are printed with their
+//! control characters escaped ([`wqcheck_report::escape_name`]).
 
 pub mod child;
 pub mod engines;
+pub mod interrupt;
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use wqcheck_model::ir::{Backend as Engine, Instance, MemoryModel};
 use wqcheck_report::{Event, RunReport};
@@ -29,7 +42,25 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     /// Usage error, bad input (RON, DSL, missing file) or an internal error.
     pub const ERROR: i32 = 2;
+    /// Interrupted by SIGHUP (128 + the signal's number, as shells report it).
+    pub const SIGHUP: i32 = 129;
+    /// Interrupted by SIGINT (Ctrl-C).
+    pub const SIGINT: i32 = 130;
+    /// Interrupted by SIGTERM.
+    pub const SIGTERM: i32 = 143;
+
+    /// The exit code of a run interrupted by `signal`: 128 + its number ([`SIGHUP`],
+    /// [`SIGINT`], [`SIGTERM`]).
+    pub fn interrupted(signal: i32) -> i32 {
+        128 + signal
+    }
 }
+
+/// The largest scenario file wqcheck reads (256 KiB; the largest in `scenarios/` has a
+/// few KiB).
+pub const MAX_SCENARIO_BYTES: u64 = 256 * 1024;
+/// The largest model file wqcheck reads (1 MiB; the largest in `models/` has 15 KiB).
+pub const MAX_MODEL_BYTES: u64 = 1024 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -74,7 +105,7 @@ pub enum SchedulerArg {
 }
 
 /// A model checker for sleep/wakeup (wait-queue) protocols.
-#[derive(Debug, clap::Parser)]
+#[derive(Clone, Debug, clap::Parser)]
 #[command(name = "wqcheck", version, about, long_about = None)]
 pub struct Args {
     /// Scenario files (`.ron`), or directories whose `.ron` files are all checked.
@@ -111,24 +142,26 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub store_buffer: Option<u8>,
     /// loom: the highest preemption bound of the iterative search [default: the
-    /// scenario's `loom.max_preemptions`, else 3].
-    #[arg(long)]
+    /// scenario's `loom.max_preemptions`, else 3; at most 10].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=wqcheck_dsl::MAX_LOOM_PREEMPTIONS as i64))]
     pub loom_max_preemptions: Option<u32>,
     /// loom: one unbounded (exhaustive) search instead of iterative preemption bounding.
     #[arg(long)]
     pub loom_exhaustive: bool,
     /// loom: scheduling decisions allowed per execution [default: the scenario's
-    /// `loom.max_branches`, else 10000].
-    #[arg(long)]
+    /// `loom.max_branches`, else 10000; at least 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub loom_max_branches: Option<u32>,
     /// shuttle: the scheduler [default: the scenario's `shuttle.scheduler`, else pct].
     #[arg(long, value_enum)]
     pub scheduler: Option<SchedulerArg>,
-    /// shuttle: PCT's bug depth [default: the scenario's `shuttle.depth`, else 3].
-    #[arg(long)]
+    /// shuttle: PCT's bug depth [default: the scenario's `shuttle.depth`, else 3; from 1
+    /// to 10].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=wqcheck_dsl::MAX_SHUTTLE_DEPTH as i64))]
     pub pct_depth: Option<u32>,
-    /// shuttle: executions to run [default: the scenario's `shuttle.iterations`, else 1000].
-    #[arg(long)]
+    /// shuttle: executions to run [default: the scenario's `shuttle.iterations`, else
+    /// 1000; from 1 to 10000000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=wqcheck_dsl::MAX_SHUTTLE_ITERATIONS))]
     pub iterations: Option<u64>,
     /// shuttle: the seed of the random and PCT schedulers [default: the scenario's
     /// `shuttle.seed`, else 0]. Always printed.
@@ -145,12 +178,18 @@ pub struct Args {
     pub child: bool,
 }
 
+/// A path as wqcheck prints it: control characters escaped, so that a newline in a file
+/// name cannot forge a line of the report.
+pub fn display_name(path: &Path) -> String {
+    wqcheck_report::escape_name(&path.display().to_string()).into_owned()
+}
+
 /// Expand directories into their `.ron` files (sorted; not recursive).
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let rd = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let rd = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", display_name(p)))?;
             let mut v: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.extension().is_some_and(|x| x == "ron") && f.is_file())
@@ -159,7 +198,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             if v.is_empty() {
                 return Err(format!(
                     "{}: no .ron scenario files in this directory",
-                    p.display()
+                    display_name(p)
                 ));
             }
             out.extend(v);
@@ -170,30 +209,153 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
+/// Why an input file was not read.
+#[derive(Debug)]
+pub enum InputError {
+    /// It could not be opened or read (missing, no permission, not UTF-8 ...).
+    Io(io::Error),
+    /// It is not a regular file (a directory, a FIFO, a device, a socket): reading it could
+    /// block for ever or never end.
+    NotAFile(&'static str),
+    /// It has more than the limit's bytes.
+    TooLarge { limit: u64 },
+}
+
+/// `limit` bytes in words: `256 KiB`, `1 MiB`.
+fn size_text(limit: u64) -> String {
+    if limit >= 1 << 20 && limit.is_multiple_of(1 << 20) {
+        format!("{} MiB", limit >> 20)
+    } else if limit >= 1 << 10 && limit.is_multiple_of(1 << 10) {
+        format!("{} KiB", limit >> 10)
+    } else {
+        format!("{limit} bytes")
+    }
+}
+
+impl InputError {
+    /// What went wrong, after "cannot read FILE: ".
+    fn text(&self, what: &str) -> String {
+        match self {
+            InputError::Io(e) => e.to_string(),
+            InputError::NotAFile(kind) => format!("it is {kind}, not a regular file"),
+            InputError::TooLarge { limit } => format!(
+                "it is larger than {}, the most wqcheck reads for a {what}",
+                size_text(*limit)
+            ),
+        }
+    }
+}
+
+/// What kind of non-regular file `t` is, for messages.
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Read a text input file: only a regular file, and never more than `limit` + 1 bytes of
+/// it (a file that grows while it is read, or lies about its size, cannot get past the
+/// limit).
+pub fn read_input(path: &Path, limit: u64) -> Result<String, InputError> {
+    // Look before opening: opening a FIFO for reading blocks until a writer comes.
+    let meta = std::fs::metadata(path).map_err(InputError::Io)?;
+    if !meta.is_file() {
+        return Err(InputError::NotAFile(file_kind(meta.file_type())));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // Should the path have been swapped for a FIFO since, opening it must not block.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        rustix::fs::OFlags::NONBLOCK.bits() as i32,
+    );
+    let file = options.open(path).map_err(InputError::Io)?;
+    let meta = file.metadata().map_err(InputError::Io)?;
+    if !meta.is_file() {
+        return Err(InputError::NotAFile(file_kind(meta.file_type())));
+    }
+    if meta.len() > limit {
+        return Err(InputError::TooLarge { limit });
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(InputError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(InputError::TooLarge { limit });
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        InputError::Io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })
+}
+
 /// Load and check one scenario and its model. Errors come back rendered, with
 /// `file:line:col`, ready to print.
 pub fn load(path: &Path) -> Result<Instance, String> {
-    let name = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("error: cannot read {name}: {e}"))?;
+    let name = display_name(path);
+    let text = read_input(path, MAX_SCENARIO_BYTES).map_err(|e| {
+        let help = match e {
+            InputError::Io(_) => String::new(),
+            InputError::NotAFile(_) => {
+                "\n  = help: give scenario files (`.ron`), or directories of them".into()
+            }
+            InputError::TooLarge { .. } => {
+                "\n  = help: a scenario names a model, its threads and bounds in a few lines; is this the right file?".into()
+            }
+        };
+        format!(
+            "error: cannot read {name}: {}{help}",
+            e.text("scenario file")
+        )
+    })?;
     let file = wqcheck_dsl::parse_scenario(&name, &text)
         .map_err(|d| wqcheck_dsl::render_all(&d, |_| text.as_str()))?;
     let model_path = path
         .parent()
         .unwrap_or_else(|| Path::new(""))
         .join(&file.model);
-    let model_name = model_path.display().to_string();
-    let model_text = match std::fs::read_to_string(&model_path) {
+    let model_name = display_name(&model_path);
+    let model_text = match read_input(&model_path, MAX_MODEL_BYTES) {
         Ok(t) => t,
         Err(e) => {
+            let help = match e {
+                InputError::TooLarge { .. } => {
+                    "a model is a protocol of a few hundred lines; is `model:` the right file?"
+                }
+                _ => {
+                    "`model:` is a path relative to the scenario file, e.g. \"../models/linux/page-lock-v4.13.wq\""
+                }
+            };
             let d = wqcheck_dsl::Diagnostic {
                 file: name.clone(),
                 span: file.model_span,
-                message: format!("cannot read the model file {model_name}: {e}"),
-                help: Some(
-                    "`model:` is a path relative to the scenario file, e.g. \"../models/linux/page-lock-v4.13.wq\""
-                        .into(),
+                message: format!(
+                    "cannot read the model file {model_name}: {}",
+                    e.text("model file")
                 ),
+                help: Some(help.into()),
             };
             return Err(wqcheck_dsl::render(&d, &text));
         }
@@ -211,16 +373,42 @@ pub fn load(path: &Path) -> Result<Instance, String> {
     })
 }
 
+/// Options the command line accepts one by one but not together; `None` when fine.
+fn usage_error(args: &Args) -> Option<&'static str> {
+    if args.replay.is_some() && (args.paths.len() != 1 || args.paths[0].is_dir()) {
+        return Some("--replay replays one scenario: give the scenario file the token came from");
+    }
+    // As in a scenario file, where `depth` with another scheduler is an error.
+    if args.pct_depth.is_some()
+        && matches!(
+            args.scheduler,
+            Some(SchedulerArg::Random | SchedulerArg::Dfs)
+        )
+    {
+        return Some(
+            "--pct-depth is PCT's bug depth: use it with --scheduler pct, or leave it out",
+        );
+    }
+    None
+}
+
+/// How often the run loop looks at the interrupt flag while it waits for results.
+const POLL: Duration = Duration::from_millis(20);
+/// How long an interrupted run waits for the thread running a child to have reaped it.
+const REAP_PATIENCE: Duration = Duration::from_secs(2);
+
 /// Run the CLI; returns the exit code.
+///
+/// The scenarios are checked on a worker thread, which sends each event as soon as it is
+/// known; this thread prints them. When the run is interrupted, this thread stops waiting
+/// (a native search in progress cannot be stopped and is abandoned with the process),
+/// kills the running child, prints what had finished and the summary.
 pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     if args.child {
         return child::run(args, out);
     }
-    if args.replay.is_some() && (args.paths.len() != 1 || args.paths[0].is_dir()) {
-        let _ = writeln!(
-            io::stderr(),
-            "wqcheck: --replay replays one scenario: give the scenario file the token came from"
-        );
+    if let Some(e) = usage_error(args) {
+        let _ = writeln!(io::stderr(), "wqcheck: {e}");
         return exit::ERROR;
     }
     let mut reporter: Box<dyn wqcheck_report::Reporter> = match args.format {
@@ -237,55 +425,61 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
             return exit::ERROR;
         }
     };
+    // Without the handlers a signal ends wqcheck the default way: nothing is lost but
+    // the summary, and the children still die with it.
+    let _ = interrupt::install();
     let progress = args.progress || (io::stderr().is_terminal() && args.format == Format::Human);
+    let (tx, rx) = mpsc::channel::<Event>();
+    let worker_args = args.clone();
+    // The main thread's stack size, for the same work the main thread used to do.
+    let worker = std::thread::Builder::new()
+        .name("wqcheck-run".into())
+        .stack_size(8 << 20)
+        .spawn(move || {
+            for path in &paths {
+                if !check_path(path, &worker_args, progress, &tx) {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = worker {
+        let _ = writeln!(io::stderr(), "wqcheck: cannot start a thread: {e}");
+        return exit::ERROR;
+    }
     let (mut passed, mut failed, mut errors) = (0, 0, 0);
-    for path in &paths {
-        let name = path.display().to_string();
-        let mut events = Vec::new();
-        // A bug in wqcheck must not take the other scenarios down with it.
-        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(path)));
-        match loaded {
-            Ok(Ok(inst)) => {
-                let engines = if args.replay.is_some() {
-                    vec![Engine::Shuttle]
-                } else {
-                    backends_for(&inst, args)
-                };
-                for engine in engines {
-                    let memories = match engine {
-                        Engine::Native => memories_for(&inst, args),
-                        Engine::Loom | Engine::Shuttle => vec![MemoryModel::Sc],
-                    };
-                    for memory in memories {
-                        let result =
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                                || match engine {
-                                    Engine::Native => check(inst.clone(), args, progress, memory),
-                                    Engine::Loom | Engine::Shuttle => {
-                                        child::check(path, &inst, args, engine, progress)
-                                    }
-                                },
-                            ));
-                        events.push(event_of(&name, result));
-                    }
-                }
+    let mut report = |event: &Event, out: &mut dyn Write| -> io::Result<()> {
+        match event {
+            Event::Result(r) if r.ok => passed += 1,
+            Event::Result(_) => failed += 1,
+            _ => {
+                errors += 1;
+                failed += 1;
             }
-            Ok(Err(message)) => events.push(Event::Error {
-                scenario: name.clone(),
-                message,
-            }),
-            Err(p) => events.push(event_of(&name, Err(p))),
         }
-        for event in events {
-            match &event {
-                Event::Result(r) if r.ok => passed += 1,
-                Event::Result(_) => failed += 1,
-                _ => {
-                    errors += 1;
-                    failed += 1;
+        reporter.report(event, out)?;
+        out.flush()
+    };
+    let interrupted = loop {
+        if let Some(sig) = interrupt::received() {
+            break Some(sig);
+        }
+        match rx.recv_timeout(POLL) {
+            Ok(event) => {
+                if report(&event, out).is_err() {
+                    interrupt::stop_children(REAP_PATIENCE);
+                    return exit::ERROR;
                 }
             }
-            if reporter.report(&event, out).is_err() {
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // The worker also stops on an interrupt, maybe before this thread saw it.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break interrupt::received(),
+        }
+    };
+    if interrupted.is_some() {
+        interrupt::stop_children(REAP_PATIENCE);
+        // Results that finished before the signal and were not printed yet.
+        for event in rx.try_iter() {
+            if report(&event, out).is_err() {
                 return exit::ERROR;
             }
         }
@@ -295,16 +489,72 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
             passed,
             failed,
             errors,
+            interrupted: interrupted.map(interrupt::signal_name),
         },
         out,
     );
-    if errors > 0 {
+    let _ = out.flush();
+    if let Some(sig) = interrupted {
+        exit::interrupted(sig)
+    } else if errors > 0 {
         exit::ERROR
     } else if failed > 0 {
         exit::FAILED
     } else {
         exit::OK
     }
+}
+
+/// Check one scenario file on each of its engines, sending each event as soon as it is
+/// known. Returns `false` when the run should stop (interrupted, or nobody listens).
+fn check_path(path: &Path, args: &Args, progress: bool, tx: &mpsc::Sender<Event>) -> bool {
+    let name = display_name(path);
+    let stopped = || interrupt::received().is_some();
+    if stopped() {
+        return false;
+    }
+    // A bug in wqcheck must not take the other scenarios down with it.
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(path)));
+    let inst = match loaded {
+        Ok(Ok(inst)) => inst,
+        Ok(Err(message)) => {
+            return tx
+                .send(Event::Error {
+                    scenario: name,
+                    message,
+                })
+                .is_ok()
+        }
+        Err(p) => return tx.send(event_of(&name, Err(p))).is_ok(),
+    };
+    let engines = if args.replay.is_some() {
+        vec![Engine::Shuttle]
+    } else {
+        backends_for(&inst, args)
+    };
+    for engine in engines {
+        let memories = match engine {
+            Engine::Native => memories_for(&inst, args),
+            Engine::Loom | Engine::Shuttle => vec![MemoryModel::Sc],
+        };
+        for memory in memories {
+            if stopped() {
+                return false;
+            }
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match engine {
+                Engine::Native => check(inst.clone(), args, progress, memory),
+                Engine::Loom | Engine::Shuttle => child::check(path, &inst, args, engine, progress),
+            }));
+            // A child killed by the interrupt has no result; one that finished has.
+            if matches!(&result, Ok(Err(m)) if m == child::INTERRUPTED) {
+                return false;
+            }
+            if tx.send(event_of(&name, result)).is_err() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The event of one (scenario, backend) run.

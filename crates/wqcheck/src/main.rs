@@ -9,5 +9,8 @@ fn main() {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let code = wqcheck::run(&args, &mut out);
+    // `exit` runs no destructors: flush what is buffered first. An interrupted run may
+    // leave a native search running on its worker thread; exiting ends it.
+    let _ = std::io::Write::flush(&mut out);
     std::process::exit(code);
 }

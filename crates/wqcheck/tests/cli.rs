@@ -3,7 +3,9 @@
 mod common;
 
 use common::{json_lines, root, scenario_files, wqcheck};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 #[test]
 fn headline_race_is_reported_as_a_lost_wakeup_in_json() {
@@ -214,4 +216,283 @@ fn futex_lost_wakeup_trace() {
     let out = wqcheck(&root(), &["scenarios/futex-mutex-lost-wake.ron"]);
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
+}
+
+/// A scratch directory of its own for one test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wqcheck-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp");
+    dir
+}
+
+/// A scenario text for the classic check-then-sleep model (a lost wakeup, found in a few
+/// states), with `model` as its model path.
+fn quick_scenario(model: &str) -> String {
+    format!(
+        "Scenario(\n    model: {model:?},\n    threads: [\n        Thread(name: \"waiter\", run: \"waiter\"),\n        Thread(name: \"waker\", run: \"waker\"),\n    ],\n    expect: LostWakeup,\n)\n"
+    )
+}
+
+fn quick_model() -> String {
+    root()
+        .join("models/classic/check-then-sleep.wq")
+        .display()
+        .to_string()
+}
+
+/// Run wqcheck in `dir`, failing (not hanging) when it takes more than a minute: an input
+/// that blocks must show up as a failed test.
+fn wqcheck_within(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wqcheck"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs wqcheck");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("waits").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("wqcheck {args:?} did not end within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// An input refused before it is read: exit 2, `message` in the output, no verdict.
+fn assert_refused(out: &Output, message: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains(message), "{message:?} in {stdout}");
+    assert!(
+        !stdout
+            .lines()
+            .any(|l| l.starts_with("PASS ") || l.starts_with("FAIL ")),
+        "no verdict: {stdout}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_scenario_or_model_is_refused_without_waiting_for_a_writer() {
+    let dir = scratch("fifo");
+    for fifo in ["scenario.ron", "model.wq"] {
+        let made = Command::new("mkfifo")
+            .arg(dir.join(fifo))
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+    }
+    let out = wqcheck_within(&dir, &["scenario.ron"]);
+    assert_refused(
+        &out,
+        "error: cannot read scenario.ron: it is a FIFO (named pipe), not a regular file",
+    );
+    std::fs::write(dir.join("uses-fifo.ron"), quick_scenario("model.wq")).expect("write");
+    let out = wqcheck_within(&dir, &["uses-fifo.ron"]);
+    assert_refused(
+        &out,
+        "error: cannot read the model file model.wq: it is a FIFO (named pipe), not a regular file",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_and_directories_are_refused_as_scenarios_and_models() {
+    let dir = scratch("devices");
+    let out = wqcheck_within(&dir, &["/dev/zero"]);
+    assert_refused(
+        &out,
+        "error: cannot read /dev/zero: it is a character device, not a regular file",
+    );
+    for (name, model, kind) in [
+        ("urandom.ron", "/dev/urandom", "a character device"),
+        ("directory.ron", ".", "a directory"),
+    ] {
+        std::fs::write(dir.join(name), quick_scenario(model)).expect("write");
+        let out = wqcheck_within(&dir, &[name]);
+        assert_refused(
+            &out,
+            &format!("cannot read the model file {model}: it is {kind}, not a regular file"),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_scenario_over_256_kib_or_a_model_over_1_mib_is_refused_naming_the_limit() {
+    let dir = scratch("sizes");
+    let scenario = quick_scenario(&quick_model());
+    // Exactly at the limit: read and checked.
+    let pad = |text: &str, size: u64| {
+        let mut t = text.to_string();
+        t.push_str("//");
+        t.push_str(&"x".repeat(size as usize - t.len()));
+        assert_eq!(t.len() as u64, size);
+        t
+    };
+    let limit = wqcheck::MAX_SCENARIO_BYTES;
+    assert_eq!(limit, 256 * 1024);
+    std::fs::write(dir.join("at-limit.ron"), pad(&scenario, limit)).expect("write");
+    let out = wqcheck_within(&dir, &["at-limit.ron"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(dir.join("over-limit.ron"), pad(&scenario, limit + 1)).expect("write");
+    let out = wqcheck_within(&dir, &["over-limit.ron"]);
+    assert_refused(
+        &out,
+        "error: cannot read over-limit.ron: it is larger than 256 KiB, the most wqcheck reads for a scenario file",
+    );
+
+    let model = std::fs::read_to_string(quick_model()).expect("model");
+    assert_eq!(wqcheck::MAX_MODEL_BYTES, 1024 * 1024);
+    std::fs::write(
+        dir.join("huge.wq"),
+        pad(&model, wqcheck::MAX_MODEL_BYTES + 1),
+    )
+    .expect("write");
+    std::fs::write(dir.join("huge-model.ron"), quick_scenario("huge.wq")).expect("write");
+    let out = wqcheck_within(&dir, &["huge-model.ron"]);
+    assert_refused(
+        &out,
+        "cannot read the model file huge.wq: it is larger than 1 MiB, the most wqcheck reads for a model file",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_newline_in_a_file_name_cannot_forge_a_result_line() {
+    let dir = scratch("names");
+    let forged = "a\nPASS x [native]: Holds\n.ron";
+    std::fs::write(dir.join(forged), quick_scenario(&quick_model())).expect("write");
+    // And one that does not load, so the name is printed in an error too.
+    let broken = "b\nPASS y [native]: Holds\n.ron";
+    std::fs::write(dir.join(broken), "Scenario(").expect("write");
+    let out = wqcheck_within(&dir, &["--quiet", forged, broken]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        !stdout
+            .lines()
+            .any(|l| l.starts_with("PASS x") || l.starts_with("PASS y")),
+        "a forged line: {stdout}"
+    );
+    assert!(
+        stdout.contains(r"PASS a\nPASS x [native]: Holds\n.ron [native]: LostWakeup, as expected"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r"ERROR b\nPASS y [native]: Holds\n.ron:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r" --> b\nPASS y [native]: Holds\n.ron:1:"),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("wqcheck: 1 passed, 1 failed"));
+
+    let out = wqcheck_within(&dir, &["--format", "json", forged]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2, "one JSON object per line: {lines:?}");
+    assert_eq!(lines[0]["scenario"], r"a\nPASS x [native]: Holds\n.ron");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every value the scenario format rejects is rejected on the command line too (exit 2,
+/// nothing checked), with the scenario format's ranges.
+#[test]
+fn command_line_values_are_validated_like_scenario_values() {
+    for (args, named) in [
+        (&["--pct-depth", "0"][..], "--pct-depth"),
+        (&["--pct-depth", "11"], "--pct-depth"),
+        (&["--iterations", "0"], "--iterations"),
+        (&["--iterations", "10000001"], "--iterations"),
+        (&["--loom-max-preemptions", "11"], "--loom-max-preemptions"),
+        (&["--loom-max-branches", "0"], "--loom-max-branches"),
+        (&["--store-buffer", "0"], "--store-buffer"),
+        (&["--store-buffer", "9"], "--store-buffer"),
+        (
+            &["--scheduler", "random", "--pct-depth", "3"],
+            "--pct-depth",
+        ),
+        (&["--scheduler", "dfs", "--pct-depth", "3"], "--pct-depth"),
+    ] {
+        let mut all = args.to_vec();
+        all.push("scenarios/classic-check-then-sleep.ron");
+        let out = wqcheck(&root(), &all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing checked");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
+    // The ends of each range are accepted.
+    let out = wqcheck(
+        &root(),
+        &[
+            "--backend",
+            "shuttle",
+            "--pct-depth",
+            "10",
+            "--iterations",
+            "1",
+            "--quiet",
+            "scenarios/classic-check-then-sleep.ron",
+        ],
+    );
+    assert_ne!(out.status.code(), Some(2), "{out:?}");
+    let out = wqcheck(
+        &root(),
+        &[
+            "--backend",
+            "loom",
+            "--loom-max-preemptions",
+            "10",
+            "--loom-max-branches",
+            "1",
+            "--quiet",
+            "scenarios/classic-check-then-sleep.ron",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("[loom]"),
+        "{out:?}"
+    );
+}
+
+/// The largest `--max-seconds` is a budget without end on every engine, never an
+/// arithmetic overflow (loom's wall-clock budget is twice its search budget, and a child
+/// gets a grace period more).
+#[test]
+fn the_largest_max_seconds_is_no_overflow_on_any_engine() {
+    let out = wqcheck(
+        &root(),
+        &[
+            "--backend",
+            "all",
+            "--max-seconds",
+            &u64::MAX.to_string(),
+            "--format",
+            "json",
+            "scenarios/classic-prepare-then-check.ron",
+        ],
+    );
+    let lines = json_lines(&out);
+    assert_eq!(out.status.code(), Some(0), "{lines:?}");
+    let backends: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["type"] == "result")
+        .map(|l| l["backend"].as_str().expect("backend"))
+        .collect();
+    assert_eq!(backends, ["native", "loom", "shuttle"]);
 }
