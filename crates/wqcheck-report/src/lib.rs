@@ -449,4 +449,49 @@ mod tests {
         assert!(line(holds(None))
             .contains("every execution, unbounded, C11 without load buffering (docs/loom.md);"));
     }
+
+    #[test]
+    fn a_failing_result_of_the_expected_kind_says_what_it_lacked() {
+        let bounded = RunReport {
+            verdict: Verdict::Holds,
+            claim: Claim::Bounded,
+            expected: "Holds".into(),
+            required: Some(Claim::Exhaustive),
+            ok: false,
+            ..loom_report(None)
+        };
+        insta::assert_snapshot!(line(bounded.clone()), @"FAIL s.ron [loom]: Holds, expected Holds, exhaustive (required; this result is bounded) (205,867 executions, 13.568 s, every execution within the preemption bound, C11 without load buffering (docs/loom.md); bounds: preemptions<=1 max_branches=10000 max_seconds=30)");
+        let empty = RunReport {
+            backend: "shuttle".into(),
+            verdict: Verdict::NoViolationFound,
+            claim: Claim::Sampled,
+            required: None,
+            states: 0,
+            ..bounded
+        };
+        assert!(line(empty).starts_with(
+            "FAIL s.ron [shuttle]: NoViolationFound, expected Holds, but nothing was explored (0 states or executions) (0 executions,"
+        ));
+    }
+
+    #[test]
+    fn json_results_carry_the_claim_and_the_requirement() {
+        let r = RunReport {
+            verdict: Verdict::Holds,
+            claim: Claim::Bounded,
+            required: Some(Claim::Exhaustive),
+            ok: false,
+            ..loom_report(None)
+        };
+        let mut out = Vec::new();
+        JsonLines
+            .report(&Event::Result(r), &mut out)
+            .expect("writes");
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(
+            (&v["claim"], &v["required"]),
+            (&"bounded".into(), &"exhaustive".into())
+        );
+        assert_eq!(v["v"], JSON_VERSION);
+    }
 }
