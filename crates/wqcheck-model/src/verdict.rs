@@ -142,24 +142,6 @@ impl Finding {
         }
         require.is_none_or(|r| self.claim.meets(r))
     }
-
-    /// Why a run whose verdict is of the expected kind still does not meet it, in words
-    /// (None when it does, or when the verdict itself is the reason).
-    pub fn shortfall(&self, expect: Expectation, require: Option<Claim>) -> Option<String> {
-        if !self.verdict.meets(expect) || self.meets(expect, require) {
-            return None;
-        }
-        if self.claim != Claim::Counterexample && self.explored == 0 {
-            return Some("nothing was explored (0 states or executions)".into());
-        }
-        require.map(|r| {
-            format!(
-                "the scenario has `require: {}` and this result is {}",
-                r.name(),
-                self.claim.name().to_lowercase()
-            )
-        })
-    }
 }
 
 impl fmt::Display for Verdict {
@@ -449,10 +431,6 @@ mod tests {
         ] {
             assert!(!finding(v, c, 0).meets(Expectation::Holds, None), "{v}");
             assert!(finding(v, c, 1).meets(Expectation::Holds, None), "{v}");
-            assert_eq!(
-                finding(v, c, 0).shortfall(Expectation::Holds, None),
-                Some("nothing was explored (0 states or executions)".into())
-            );
         }
     }
 
@@ -471,10 +449,6 @@ mod tests {
         assert!(!finding(Verdict::Holds, Claim::Bounded, 9).meets(Expectation::Holds, req));
         assert!(
             !finding(Verdict::NoViolationFound, Claim::Sampled, 9).meets(Expectation::Holds, req)
-        );
-        assert_eq!(
-            finding(Verdict::Holds, Claim::Bounded, 9).shortfall(Expectation::Holds, req),
-            Some("the scenario has `require: Exhaustive` and this result is bounded".into())
         );
         // A weaker requirement admits what is at least as strong.
         let bounded = Some(Claim::Bounded);
@@ -500,7 +474,6 @@ mod tests {
     fn a_verdict_of_another_kind_fails_whatever_its_claim() {
         let f = finding(Verdict::Inconclusive, Claim::Nothing, 100);
         assert!(!f.meets(Expectation::Holds, None));
-        assert_eq!(f.shortfall(Expectation::Holds, None), None);
         let f = finding(Verdict::Holds, Claim::Exhaustive, 100);
         assert!(!f.meets(Expectation::LostWakeup, None));
     }
