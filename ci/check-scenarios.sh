@@ -6,10 +6,18 @@
 #   ci/check-scenarios.sh                 # scenarios/*.ron, human output
 #   ci/check-scenarios.sh path/to/*.ron   # other scenarios
 #   WQCHECK_FORMAT=json ci/check-scenarios.sh > results.jsonl
+#   WQCHECK_MAX_MEMORY=2GiB ci/check-scenarios.sh   # the native explorer's memory budget
+#                                                   # (default: half the runner's memory)
+# A search a budget stops is Inconclusive and fails its scenario; the run goes on
+# and the summary counts it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet -p wqcheck
 if [ "$#" -eq 0 ]; then
   set -- scenarios/*.ron
 fi
-exec target/release/wqcheck --format "${WQCHECK_FORMAT:-human}" "$@"
+budget=()
+if [ -n "${WQCHECK_MAX_MEMORY:-}" ]; then
+  budget=(--max-memory "$WQCHECK_MAX_MEMORY")
+fi
+exec target/release/wqcheck --format "${WQCHECK_FORMAT:-human}" "${budget[@]}" "$@"

@@ -13,7 +13,8 @@ use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use wqcheck_model::ir::{self, Span, Value};
+use wqcheck_model::ir::{self, Span, Value, MAX_MEMORY_MIB};
+use wqcheck_model::verdict::Claim;
 
 use crate::diag::{did_you_mean, Diagnostic};
 
@@ -52,7 +53,11 @@ pub struct ScenarioFile {
     pub threads_list_span: Span,
     pub actors: Vec<ScenarioActor>,
     pub bounds: ir::Bounds,
+    /// Span of the `max_memory_mib` value (default when absent).
+    pub max_memory_span: Span,
     pub expect: ir::Expectation,
+    /// `require: Exhaustive`: the weakest claim a run without a violation may make.
+    pub require: Option<Claim>,
     /// `backends: [...]` in file order, each with the span of its name; `None` when the
     /// field is absent (the default, `[Native]`, is applied by [`resolve_scenario`]).
     pub backends: Option<Vec<(ir::Backend, Span)>>,
@@ -163,6 +168,27 @@ struct RawScenario {
     #[serde(default)]
     tso: RawTso,
     expect: RawExpect,
+    #[serde(default)]
+    require: Option<RawRequire>,
+}
+
+/// `require: Exhaustive | Bounded | Sampled`.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename = "Require")]
+enum RawRequire {
+    Exhaustive,
+    Bounded,
+    Sampled,
+}
+
+impl RawRequire {
+    fn to_claim(self) -> Claim {
+        match self {
+            RawRequire::Exhaustive => Claim::Exhaustive,
+            RawRequire::Bounded => Claim::Bounded,
+            RawRequire::Sampled => Claim::Sampled,
+        }
+    }
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -217,6 +243,8 @@ struct RawBounds {
     max_states: Option<u64>,
     #[serde(default)]
     max_seconds: Option<u64>,
+    #[serde(default)]
+    max_memory_mib: Option<u64>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -336,10 +364,10 @@ impl<'de> Deserialize<'de> for InitMap {
 /// What each struct's fields are, for "missing field" and "unknown field" help.
 fn fields_of(outer: &str) -> Option<&'static str> {
     Some(match outer {
-        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `backends` (optional), `memory` (optional), `loom` (optional), `shuttle` (optional), `tso` (optional), `expect`",
+        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `backends` (optional), `memory` (optional), `loom` (optional), `shuttle` (optional), `tso` (optional), `expect`, `require` (optional)",
         "Thread" => "`name`, `run`, `args` (optional)",
         "Signal" => "`target`, `fatal`, `name` (optional)",
-        "Bounds" => "`max_states` (optional), `max_seconds` (optional)",
+        "Bounds" => "`max_states`, `max_seconds`, `max_memory_mib` (each optional)",
         "Loom" => "`expect`, `max_preemptions`, `exhaustive`, `max_branches`, `max_seconds` (each optional)",
         "Shuttle" => "`expect`, `scheduler`, `depth`, `iterations`, `seed`, `max_seconds` (each optional)",
         "Tso" => "`expect`, `store_buffer` (each optional)",
@@ -546,8 +574,13 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
         bounds: ir::Bounds {
             max_states: raw.bounds.max_states,
             max_seconds: raw.bounds.max_seconds,
+            max_memory_mib: raw.bounds.max_memory_mib,
         },
+        max_memory_span: loc
+            .value_span("bounds", "max_memory_mib")
+            .unwrap_or_default(),
         expect: raw.expect.to_ir(),
+        require: raw.require.map(RawRequire::to_claim),
         backends,
         backends_span,
         loom,
@@ -638,6 +671,13 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
                 "Scheduler" => (
                     format!("unknown shuttle scheduler `{found}`"),
                     format!("the schedulers are {}", quoted_list(expected)),
+                ),
+                "Require" => (
+                    format!("unknown value `{found}` for `require`"),
+                    format!(
+                        "`require` takes the weakest claim a result without a violation may make: one of {}",
+                        quoted_list(expected)
+                    ),
                 ),
                 _ if found == "NoViolationFound" => (
                     format!("unknown value `{found}` for `expect`"),
@@ -909,6 +949,8 @@ fn value_help(field: &str) -> Option<String> {
         "max_branches" => "`max_branches` takes a positive integer, like `max_branches: 10000`".to_string(),
         "max_seconds" => "`max_seconds` takes a whole number of seconds, like `max_seconds: 60`".to_string(),
         "max_states" => "`max_states` takes a whole number, like `max_states: 1000000`".to_string(),
+        "max_memory_mib" => format!("`max_memory_mib` takes a whole number of MiB from 1 to {MAX_MEMORY_MIB}, like `max_memory_mib: 4096`"),
+        "require" => "`require` takes one of `Exhaustive`, `Bounded`, `Sampled`, without quotes".to_string(),
         "expect" => "`expect` takes one of `Holds`, `LostWakeup`, `Deadlock`, `AssertionFailed`, without quotes".to_string(),
         _ => return None,
     })
@@ -1756,6 +1798,22 @@ pub fn resolve_scenario(
         _ => {}
     }
 
+    // ---- bounds
+    if let Some(m) = file
+        .bounds
+        .max_memory_mib
+        .filter(|m| *m == 0 || *m > MAX_MEMORY_MIB)
+    {
+        err(
+            file.max_memory_span,
+            format!("`max_memory_mib: {m}` is out of range (from 1 to {MAX_MEMORY_MIB})"),
+            Some(
+                "the native explorer's memory budget in MiB, like `max_memory_mib: 4096`; omit it for the default, half of the machine's memory"
+                    .to_string(),
+            ),
+        );
+    }
+
     if !diags.is_empty() {
         diags.sort_by_key(|d| (d.span.start, d.span.end));
         return Err(diags);
@@ -1768,6 +1826,7 @@ pub fn resolve_scenario(
         actors,
         bounds: file.bounds,
         expect: file.expect,
+        require: file.require,
         backends,
         loom,
         shuttle,

@@ -289,7 +289,8 @@ fn page_lock_scenario_resolves() {
         inst.bounds,
         ir::Bounds {
             max_states: Some(1_000_000),
-            max_seconds: Some(60)
+            max_seconds: Some(60),
+            max_memory_mib: None,
         }
     );
     assert_eq!(inst.expect, ir::Expectation::LostWakeup);
@@ -473,7 +474,8 @@ fn scenario_shuttle_settings() {
         inst.bounds,
         ir::Bounds {
             max_states: None,
-            max_seconds: Some(30)
+            max_seconds: Some(30),
+            max_memory_mib: None,
         }
     );
 

@@ -2,13 +2,16 @@
 //! bytes at fixed, aligned offsets), then the shared bytes, packed into 64-bit words with a
 //! mark bit so that an empty table slot is all zeros. The codec owns the interner and the
 //! `Recolor` memo because building a successor's key from a step-cache entry is patching
-//! its parent's key with the part numbers that changed. `Overflow` says that part numbers
-//! no longer fit `width` bytes; the search is then run again with wider ones.
+//! its parent's key with the part numbers that changed. `Stop::Overflow` says that part
+//! numbers no longer fit `width` bytes; the search is then run again with wider ones.
+//! `Stop::Memory` says that the interner could not grow (see `mem::Meter`).
 
 use crate::bytes::{same_bytes, word64};
 use crate::interner::Interner;
+use crate::mem::{Meter, OutOfMemory};
 use crate::memo::Recolor;
 use crate::step_cache::{Step, StepCache};
+use std::rc::Rc;
 use wqcheck_model::Model;
 
 /// Bit 63 of a packed key's last word: the slot is in use.
@@ -58,10 +61,10 @@ fn put_packed_id(
     idmask: u64,
     t: usize,
     id: u32,
-) -> Result<(), Overflow> {
+) -> Result<(), Stop> {
     let v = id as u64;
     if v > idmask {
-        return Err(Overflow);
+        return Err(Stop::Overflow);
     }
     let (wi, sh, straddle) = pos[t];
     k[wi] = (k[wi] & !(idmask << sh)) | (v << sh);
@@ -89,16 +92,28 @@ pub(crate) struct Codec<'m> {
     pub(crate) soff: usize,
 }
 
-pub(crate) struct Overflow;
+/// Why a key cannot be built: part numbers no longer fit `width` bytes, or the interner
+/// could not grow within the memory budget.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Stop {
+    Overflow,
+    Memory,
+}
+
+impl From<OutOfMemory> for Stop {
+    fn from(_: OutOfMemory) -> Stop {
+        Stop::Memory
+    }
+}
 
 impl<'m> Codec<'m> {
-    pub(crate) fn new(model: &'m Model, width: usize) -> Codec<'m> {
+    pub(crate) fn new(model: &'m Model, width: usize, meter: &Rc<Meter>) -> Codec<'m> {
         let l = &model.layout;
         let key_len = l.shared_len + l.nthreads * width;
         Codec {
             model,
             words: (key_len + 1).div_ceil(8),
-            interner: Interner::new(l),
+            interner: Interner::new(l, meter),
             recolor: Recolor::new(l.thread_len),
             pos: (0..l.nthreads)
                 .map(|t| {
@@ -131,7 +146,7 @@ impl<'m> Codec<'m> {
 
     /// Write thread `t`'s part number into a packed key.
     #[inline]
-    fn put_id(&self, k: &mut [u64], t: usize, id: u32) -> Result<(), Overflow> {
+    fn put_id(&self, k: &mut [u64], t: usize, id: u32) -> Result<(), Stop> {
         put_packed_id(k, &self.pos, self.idmask, t, id)
     }
 
@@ -144,13 +159,13 @@ impl<'m> Codec<'m> {
         t: Option<usize>,
         step: Step,
         cache: &StepCache,
-    ) -> Result<[u64; 2], Overflow> {
+    ) -> Result<[u64; 2], Stop> {
         let mut k = [0u8; 16];
         k[..8].copy_from_slice(&key[0].to_le_bytes());
         k[8..].copy_from_slice(&key[1].to_le_bytes());
-        let put = |k: &mut [u8; 16], u: usize, id: u32| -> Result<(), Overflow> {
+        let put = |k: &mut [u8; 16], u: usize, id: u32| -> Result<(), Stop> {
             if WIDTH == 2 && id > 0xffff {
-                return Err(Overflow);
+                return Err(Stop::Overflow);
             }
             let o = u * WIDTH;
             k[o..o + WIDTH].copy_from_slice(&id.to_le_bytes()[..WIDTH]);
@@ -198,7 +213,7 @@ impl<'m> Codec<'m> {
         parent_ids: &[u32],
         mover: Option<usize>,
         k: &mut [u64],
-    ) -> Result<Option<u32>, Overflow> {
+    ) -> Result<Option<u32>, Stop> {
         let l = &self.model.layout;
         let foreign = l.foreign();
         k.fill(0);
@@ -220,7 +235,7 @@ impl<'m> Codec<'m> {
             let id = if same {
                 parent_id
             } else {
-                self.interner.intern(part)
+                self.interner.intern(part)?
             };
             if mover == Some(t) {
                 mover_id = Some(id);
@@ -242,7 +257,7 @@ impl<'m> Codec<'m> {
         t: Option<usize>,
         step: Step,
         cache: &StepCache,
-    ) -> Result<(), Overflow> {
+    ) -> Result<(), Stop> {
         let sl = self.model.layout.shared_len;
         if sl <= 4 {
             if sl > 0 {
@@ -277,8 +292,8 @@ impl<'m> Codec<'m> {
         t: Option<usize>,
         step: Step,
         cache: &StepCache,
-        mut put: impl FnMut(usize, u32) -> Result<(), Overflow>,
-    ) -> Result<(), Overflow> {
+        mut put: impl FnMut(usize, u32) -> Result<(), Stop>,
+    ) -> Result<(), Stop> {
         if let Some(t) = t {
             put(t, step.part)?;
         }
@@ -286,7 +301,7 @@ impl<'m> Codec<'m> {
         while changed != 0 {
             let u = changed.trailing_zeros() as usize;
             changed &= changed - 1;
-            put(u, recolor.get(ids[u], step.view, u, interner, cache))?;
+            put(u, recolor.get(ids[u], step.view, u, interner, cache)?)?;
         }
         Ok(())
     }

@@ -4,7 +4,8 @@
 //! the frontier's keys are ever stored twice.
 
 use crate::bytes::word64;
-use crate::mem::Mem;
+use crate::mem::{Mem, Meter, OutOfMemory};
+use std::rc::Rc;
 
 /// States in a FIFO of chunks.
 const CHUNK_RECS: usize = 1 << 16;
@@ -20,23 +21,26 @@ pub(crate) struct Frontier {
     base: usize,
     /// States ever pushed.
     len: usize,
+    meter: Rc<Meter>,
 }
 
 impl Frontier {
-    pub(crate) fn new(w: usize) -> Frontier {
+    pub(crate) fn new(w: usize, meter: &Rc<Meter>) -> Frontier {
         Frontier {
             w,
             rec: 8 * w + 4,
             chunks: Default::default(),
             base: 0,
             len: 0,
+            meter: meter.clone(),
         }
     }
 
-    pub(crate) fn push(&mut self, key: &[u64], view: u32) {
+    pub(crate) fn push(&mut self, key: &[u64], view: u32) -> Result<(), OutOfMemory> {
         let n = self.len;
         if n.is_multiple_of(CHUNK_RECS) {
-            self.chunks.push_back(Mem::zeroed(CHUNK_RECS * self.rec));
+            let chunk = Mem::zeroed(CHUNK_RECS * self.rec, &self.meter)?;
+            self.chunks.push_back(chunk);
         }
         let o = (n % CHUNK_RECS) * self.rec;
         let w = self.w;
@@ -48,6 +52,7 @@ impl Frontier {
             r[8 * w..8 * w + 4].copy_from_slice(&view.to_le_bytes());
         }
         self.len += 1;
+        Ok(())
     }
 
     /// State `i`'s packed key (into `key`) and view number.

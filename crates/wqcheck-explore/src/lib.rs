@@ -31,18 +31,24 @@ mod search;
 mod seen;
 mod step_cache;
 
-use codec::Overflow;
-use search::explore_with_width;
+use search::{explore_with_width, Overflow};
 use std::time::Duration;
 use wqcheck_model::interp::Mover;
 use wqcheck_model::{Model, Verdict, Violation};
 
 /// Bounds and hooks for one search.
 pub struct Options<'a> {
-    /// Stop with `Inconclusive` once this many distinct states are stored.
+    /// Stop with `Inconclusive` when the search needs more than this many distinct states
+    /// (a search that stores exactly this many and finishes is complete).
     pub max_states: Option<u64>,
     /// Stop with `Inconclusive` after this long.
     pub max_time: Option<Duration>,
+    /// Stop with `Inconclusive` rather than let the search's stores (visited table,
+    /// parents, frontier, interned thread parts, step cache and its views) hold more than
+    /// this many bytes at once, a table's growth included; an allocation the system
+    /// refuses ends the search the same way. None: no budget (allocations are still
+    /// fallible). The explorer does no I/O: the caller picks the figure.
+    pub max_memory: Option<u64>,
     /// Called about once a second with the search's progress.
     pub progress: Option<&'a dyn Fn(&Progress)>,
     /// Explore every reachable state even after a violation (like SPIN's `pan -c0`), so
@@ -63,6 +69,7 @@ impl Default for Options<'_> {
         Options {
             max_states: None,
             max_time: None,
+            max_memory: None,
             progress: None,
             full: false,
             step_cache: DEFAULT_STEP_CACHE,
@@ -97,6 +104,8 @@ pub struct Outcome {
     /// Bytes held by the state store at the end (keys, parents, interned thread parts and
     /// the hash tables), an estimate of the search's memory.
     pub store_bytes: u64,
+    /// The most bytes the search's stores held at once (what `max_memory` bounds).
+    pub memory_peak: u64,
 }
 
 /// Search `model` breadth-first.
@@ -121,5 +130,6 @@ fn unreachable_outcome() -> Outcome {
         path: Vec::new(),
         budget_hit: Some("more than 2^32 distinct thread states".into()),
         store_bytes: 0,
+        memory_peak: 0,
     }
 }

@@ -5,6 +5,7 @@
 //! miss costs only what the memo would have saved, so neither changes any result.
 
 use crate::interner::Interner;
+use crate::mem::OutOfMemory;
 use crate::step_cache::StepCache;
 use wqcheck_model::Model;
 
@@ -100,12 +101,12 @@ impl Recolor {
         u: usize,
         interner: &mut Interner,
         cache: &StepCache,
-    ) -> u32 {
+    ) -> Result<u32, OutOfMemory> {
         let foreign = cache.fid(view, u);
         let i = Self::slot(part, foreign);
         let e = self.slots[i];
         if e[0] == part.wrapping_add(1) && e[1] == foreign {
-            return e[2];
+            return Ok(e[2]);
         }
         let fl = cache.foreign.len();
         let v = cache.view(view);
@@ -113,8 +114,8 @@ impl Recolor {
         scratch.copy_from_slice(interner.get(part));
         scratch[cache.foreign.clone()]
             .copy_from_slice(&v[cache.shared_len + u * fl..cache.shared_len + (u + 1) * fl]);
-        let new = interner.intern(scratch);
+        let new = interner.intern(scratch)?;
         self.slots[i] = [part.wrapping_add(1), foreign, new, 0];
-        new
+        Ok(new)
     }
 }

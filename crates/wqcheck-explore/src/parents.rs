@@ -5,6 +5,8 @@
 //! then actors and their choices), the order in which the search numbers the moves it
 //! tries.
 
+use crate::mem::{MVec, Meter, OutOfMemory};
+use std::rc::Rc;
 use wqcheck_model::interp::Mover;
 use wqcheck_model::{Model, StepResult};
 
@@ -37,17 +39,17 @@ fn moves(model: &Model, s: &[u8], v: &mut Vec<Mover>) {
 /// How each state was reached: its BFS parent and the move's place in the parent's list
 /// of moves, so that a path is rebuilt by replaying moves from the initial state.
 pub(crate) struct Parents {
-    parent: Vec<u32>,
-    index: Vec<u8>,
-    /// Move indices of 255 and more, by state.
+    parent: MVec<u32>,
+    index: MVec<u8>,
+    /// Move indices of 255 and more, by state (rare: a state with 255 moves or more).
     far: std::collections::HashMap<u32, u32>,
 }
 
 impl Parents {
-    pub(crate) fn new() -> Parents {
+    pub(crate) fn new(meter: &Rc<Meter>) -> Parents {
         Parents {
-            parent: Vec::new(),
-            index: Vec::new(),
+            parent: MVec::new(meter),
+            index: MVec::new(meter),
             far: Default::default(),
         }
     }
@@ -56,15 +58,16 @@ impl Parents {
         self.parent.len()
     }
 
-    pub(crate) fn push(&mut self, parent: u32, index: u32) {
+    /// Record the next state's parent and move. Memory refused: the state is not recorded
+    /// (`len` counts `parent`, pushed last; a search stops at the first refusal).
+    pub(crate) fn push(&mut self, parent: u32, index: u32) -> Result<(), OutOfMemory> {
         let i = self.parent.len() as u32;
-        self.parent.push(parent);
-        if index < 255 {
-            self.index.push(index as u8);
-        } else {
-            self.index.push(255);
+        self.index.push(index.min(255) as u8)?;
+        self.parent.push(parent)?;
+        if index >= 255 {
             self.far.insert(i, index);
         }
+        Ok(())
     }
 
     /// The moves from the initial state to state `i`.
@@ -98,6 +101,6 @@ impl Parents {
     }
 
     pub(crate) fn bytes(&self) -> u64 {
-        (self.parent.capacity() * 4 + self.index.capacity() + self.far.capacity() * 8) as u64
+        self.parent.bytes() + self.index.bytes() + (self.far.capacity() * 8) as u64
     }
 }

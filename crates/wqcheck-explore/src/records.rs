@@ -5,7 +5,8 @@
 //! tables share (`MAX_FILL_16THS`).
 
 use crate::bytes::same_bytes;
-use crate::mem::Mem;
+use crate::mem::{Mem, Meter, OutOfMemory};
+use std::rc::Rc;
 
 const CHUNK_KEYS: usize = 1 << 18;
 
@@ -23,20 +24,26 @@ pub(crate) struct Records {
     chunks: Vec<Mem<u8>>,
     /// `tag << 32 | (record + 1)`; 0 is an empty slot. Linear probing, power-of-two size.
     pub(crate) table: Mem<u64>,
+    meter: Rc<Meter>,
 }
 
 /// Grow a table beyond this fill (in 1/16ths).
 pub(crate) const MAX_FILL_16THS: usize = 13;
 
 impl Records {
-    pub(crate) fn new(key_len: usize, rec_len: usize) -> Records {
-        Records {
+    pub(crate) fn new(
+        key_len: usize,
+        rec_len: usize,
+        meter: &Rc<Meter>,
+    ) -> Result<Records, OutOfMemory> {
+        Ok(Records {
             key_len,
             rec_len,
             len: 0,
             chunks: Vec::new(),
-            table: Mem::zeroed(1 << 12),
-        }
+            table: Mem::zeroed(1 << 12, meter)?,
+            meter: meter.clone(),
+        })
     }
 
     pub(crate) fn get(&self, i: usize) -> &[u8] {
@@ -70,10 +77,20 @@ impl Records {
     }
 
     /// Append `rec` (whose key is not present) at free table slot `slot`; its number.
-    pub(crate) fn add(&mut self, slot: usize, tag: u32, rec: &[u8]) -> usize {
+    /// Memory refused: nothing was added.
+    pub(crate) fn add(&mut self, slot: usize, tag: u32, rec: &[u8]) -> Result<usize, OutOfMemory> {
         let n = self.len;
+        if (n + 1) * 16 > self.table.len() * MAX_FILL_16THS {
+            // Grow first, so that a refusal leaves the table as it was; `slot` then moves.
+            self.grow()?;
+            return match self.find(&rec[..self.key_len], tag) {
+                Err(slot) => self.add(slot, tag, rec),
+                Ok(r) => Ok(r),
+            };
+        }
         if n.is_multiple_of(CHUNK_KEYS) {
-            self.chunks.push(Mem::zeroed(CHUNK_KEYS * self.rec_len));
+            let chunk = Mem::zeroed(CHUNK_KEYS * self.rec_len, &self.meter)?;
+            self.chunks.push(chunk);
         }
         let o = (n % CHUNK_KEYS) * self.rec_len;
         if let Some(c) = self.chunks.last_mut() {
@@ -81,14 +98,11 @@ impl Records {
         }
         self.len += 1;
         self.table[slot] = ((tag as u64) << 32) | (n as u64 + 1);
-        if (n + 1) * 16 > self.table.len() * MAX_FILL_16THS {
-            self.grow();
-        }
-        n
+        Ok(n)
     }
 
-    fn grow(&mut self) {
-        let mut fresh = Mem::<u64>::zeroed(self.table.len() * 2);
+    fn grow(&mut self) -> Result<(), OutOfMemory> {
+        let mut fresh = Mem::<u64>::zeroed(self.table.len() * 2, &self.meter)?;
         let table: &mut [u64] = &mut fresh;
         let mask = table.len() - 1;
         for &w in self.table.iter().filter(|&&w| w != 0) {
@@ -99,6 +113,7 @@ impl Records {
             table[i] = w;
         }
         self.table = fresh;
+        Ok(())
     }
 
     pub(crate) fn bytes(&self) -> u64 {

@@ -3,10 +3,16 @@
 //! then insertion in BFS order) so that the cache misses of a batch overlap, and it
 //! assembles the `Outcome` (verdict, first violation and its shortest path, budgets,
 //! memory). The other modules are the stores and encodings this loop drives.
+//!
+//! Budgets: `max_states` is checked as each new state is about to be stored, so a search
+//! that needs exactly `max_states` states finishes; `max_time` before each batch; the
+//! memory budget at every growth of a store (`mem::Meter`), whose refusal ends the search
+//! where it is, as `Inconclusive`, with every store freed on the way out.
 
 use crate::bytes::hash_tag;
-use crate::codec::{Codec, Overflow};
+use crate::codec::{Codec, Stop};
 use crate::frontier::Frontier;
+use crate::mem::Meter;
 use crate::memo::Blocked;
 use crate::parents::Parents;
 use crate::seen::{hash_words, Seen};
@@ -42,21 +48,52 @@ pub(crate) struct Succ {
     index: u32,
 }
 
+/// Part numbers no longer fit the width: run the search again with wider ones.
+pub(crate) struct Overflow;
+
+/// The step cache's entries within `max_memory`: at most a quarter of the budget for its
+/// slots (32 bytes each, filled to 5/8), so that the stores every state needs keep the
+/// rest. The cache only speeds the search up.
+fn step_cache_entries(opts: &Options) -> usize {
+    match opts.max_memory {
+        Some(m) => opts
+            .step_cache
+            .min(usize::try_from(m / 4 / 32 * 5 / 8).unwrap_or(usize::MAX)),
+        None => opts.step_cache,
+    }
+}
+
 pub(crate) fn explore_with_width(
     model: &Model,
     opts: &Options,
     width: usize,
 ) -> Result<Outcome, Overflow> {
     let start = Instant::now();
+    let meter = Meter::new(opts.max_memory);
     let l = &model.layout;
     let n = l.state_len();
     let nt = l.nthreads;
     let sl = l.shared_len;
-    let mut codec = Codec::new(model, width);
+    // A store the budget refuses before the search begins: nothing explored.
+    let early = |meter: &Meter| Outcome {
+        verdict: Verdict::Inconclusive,
+        states: 0,
+        transitions: 0,
+        depth: 0,
+        elapsed: start.elapsed(),
+        violation: None,
+        path: Vec::new(),
+        budget_hit: Some(meter.describe()),
+        store_bytes: 0,
+        memory_peak: meter.peak(),
+    };
+    let mut codec = Codec::new(model, width, &meter);
     let w = codec.words;
-    let mut seen = Seen::new(w, l.shared_len + nt * width);
-    let mut frontier = Frontier::new(w);
-    let mut parents = Parents::new();
+    let Ok(mut seen) = Seen::new(w, l.shared_len + nt * width, &meter) else {
+        return Ok(early(&meter));
+    };
+    let mut frontier = Frontier::new(w, &meter);
+    let mut parents = Parents::new(&meter);
     let mut outcome = Outcome {
         verdict: Verdict::Holds,
         states: 0,
@@ -67,6 +104,7 @@ pub(crate) fn explore_with_width(
         path: Vec::new(),
         budget_hit: None,
         store_bytes: 0,
+        memory_peak: 0,
     };
     let init = match model.initial_state() {
         Ok(s) => s,
@@ -81,29 +119,13 @@ pub(crate) fn explore_with_width(
             return Ok(outcome);
         }
     };
-    let mut key = codec.blank();
-    let no_ids = vec![u32::MAX; nt];
-    let blank = vec![0xAAu8; n];
-    codec.encode(&init, &blank, &no_ids, None, &mut key)?;
-    let mut view = Vec::new();
-    let mut cache = (opts.step_cache > 0).then(|| StepCache::new(model, opts.step_cache));
-    let init_view = match cache.as_mut() {
-        Some(c) => {
-            c.view_of(model, &init, &mut view);
-            c.view_id(&view, hash_tag(&view))
-        }
-        None => 0,
+    let mut cache = match step_cache_entries(opts) {
+        0 => None,
+        entries => match StepCache::new(model, entries, &meter) {
+            Ok(c) => Some(c),
+            Err(_) => return Ok(early(&meter)),
+        },
     };
-    let mut fresh: Vec<usize> = Vec::new();
-    seen.reserve(1);
-    let first = Succ {
-        hash: hash_words(&key),
-        view: init_view,
-        index: 0,
-    };
-    seen.insert_all(&key, &[first], &mut fresh);
-    parents.push(u32::MAX, 0);
-    frontier.push(&key, init_view);
 
     // The batch: per state, its packed key, part numbers, shared part, view, and (only for
     // the interpreter) the decoded state.
@@ -136,6 +158,8 @@ pub(crate) fn explore_with_width(
     let mut level_end = 1usize;
     let mut depth = 0u32;
     let mut last_progress = Instant::now();
+    let mut view = Vec::new();
+    let mut fresh: Vec<usize> = Vec::new();
     let finish = |mut o: Outcome,
                   seen: &Seen,
                   parents: &Parents,
@@ -152,6 +176,7 @@ pub(crate) fn explore_with_width(
             + frontier.bytes()
             + codec.interner.bytes()
             + cache.as_ref().map(|c| c.bytes()).unwrap_or(0);
+        o.memory_peak = meter.peak();
         o
     };
     macro_rules! finish {
@@ -159,6 +184,53 @@ pub(crate) fn explore_with_width(
             finish(outcome, &seen, &parents, &frontier, &codec, &cache, $depth)
         };
     }
+    // The result of a store's growth or of building a key: a refused growth ends the
+    // search here, with what it found so far; an overflow of part numbers goes up, to be
+    // run again with wider ones.
+    macro_rules! tri {
+        ($e:expr) => {
+            match $e {
+                Ok(x) => x,
+                Err(e) => match Stop::from(e) {
+                    Stop::Overflow => return Err(Overflow),
+                    Stop::Memory => {
+                        if outcome.violation.is_none() {
+                            outcome.verdict = Verdict::Inconclusive;
+                        }
+                        outcome.budget_hit = Some(meter.describe());
+                        return Ok(finish!(depth));
+                    }
+                },
+            }
+        };
+    }
+
+    // The initial state.
+    if opts.max_states == Some(0) {
+        outcome.verdict = Verdict::Inconclusive;
+        outcome.budget_hit = Some("state limit of 0 distinct states".into());
+        return Ok(finish!(depth));
+    }
+    let mut key = codec.blank();
+    let no_ids = vec![u32::MAX; nt];
+    let blank = vec![0xAAu8; n];
+    tri!(codec.encode(&init, &blank, &no_ids, None, &mut key));
+    let init_view = match cache.as_mut() {
+        Some(c) => {
+            c.view_of(model, &init, &mut view);
+            tri!(c.view_id(&view, hash_tag(&view)))
+        }
+        None => 0,
+    };
+    tri!(seen.reserve(1));
+    let first = Succ {
+        hash: hash_words(&key),
+        view: init_view,
+        index: 0,
+    };
+    tri!(seen.insert_all(&key, &[first], &mut fresh));
+    tri!(parents.push(u32::MAX, 0));
+    tri!(frontier.push(&key, init_view));
     while idx < parents.len() {
         if let Some(max) = opts.max_time {
             if start.elapsed() >= max {
@@ -292,9 +364,9 @@ pub(crate) fn explore_with_width(
                             let hash = if w == 2 {
                                 let key = [b_key[2 * b], b_key[2 * b + 1]];
                                 let k = if width == 2 {
-                                    codec.apply16::<2>(key, ids, thread, step, c)?
+                                    tri!(codec.apply16::<2>(key, ids, thread, step, c))
                                 } else {
-                                    codec.apply16::<4>(key, ids, thread, step, c)?
+                                    tri!(codec.apply16::<4>(key, ids, thread, step, c))
                                 };
                                 s_key.extend_from_slice(&k);
                                 hash_words(&k)
@@ -302,7 +374,7 @@ pub(crate) fn explore_with_width(
                                 let o = s_key.len();
                                 s_key.extend_from_slice(&b_key[b * w..(b + 1) * w]);
                                 let k = &mut s_key[o..o + w];
-                                codec.apply(k, ids, thread, step, c)?;
+                                tri!(codec.apply(k, ids, thread, step, c));
                                 hash_words(k)
                             };
                             succ.push(Succ {
@@ -337,11 +409,11 @@ pub(crate) fn explore_with_width(
                         let o = s_key.len();
                         s_key.resize(o + w, 0);
                         let k = &mut s_key[o..o + w];
-                        let id = codec.encode(&next, cur, ids, thread, k)?;
+                        let id = tri!(codec.encode(&next, cur, ids, thread, k));
                         let mut vid = 0;
                         if let Some(c) = cache.as_mut() {
                             c.view_of(model, &next, &mut view);
-                            vid = c.view_id(&view, hash_tag(&view));
+                            vid = tri!(c.view_id(&view, hash_tag(&view)));
                             let step = c.step_of(model, cur, &next, thread, id.unwrap_or(0), vid);
                             c.remember(tr.key, Some(step));
                         }
@@ -384,13 +456,14 @@ pub(crate) fn explore_with_width(
                 }
             }
             let (first, end) = (b_succ[b], b_succ[b + 1]);
-            seen.reserve(end - first);
+            tri!(seen.reserve(end - first));
             fresh.clear();
-            seen.insert_all(&s_key[first * w..end * w], &succ[first..end], &mut fresh);
+            tri!(seen.insert_all(&s_key[first * w..end * w], &succ[first..end], &mut fresh));
             for &j in fresh.iter() {
                 let j = first + j;
-                parents.push(i as u32, succ[j].index);
-                frontier.push(&s_key[j * w..(j + 1) * w], succ[j].view);
+                // A new state past the budget: the search needs more than `max` states.
+                // (Stopping once `max` are stored would call a search that needs exactly
+                // `max` unfinished.)
                 if let Some(max) = opts.max_states {
                     if parents.len() as u64 >= max {
                         if outcome.violation.is_none() {
@@ -400,6 +473,8 @@ pub(crate) fn explore_with_width(
                         return Ok(finish!(depth));
                     }
                 }
+                tri!(parents.push(i as u32, succ[j].index));
+                tri!(frontier.push(&s_key[j * w..(j + 1) * w], succ[j].view));
             }
             if b_final[b] && outcome.violation.is_none() {
                 codec.decode(&b_key[b * w..(b + 1) * w], &mut stuck);

@@ -4,9 +4,10 @@
 //! numbers (BFS order lives in `Frontier` and `Parents`), and it moves to `Records` for long
 //! keys or a very big table, so that peak memory stays bounded while it grows.
 
-use crate::mem::Mem;
+use crate::mem::{Mem, Meter, OutOfMemory};
 use crate::records::{Records, MAX_FILL_16THS};
 use crate::search::Succ;
+use std::rc::Rc;
 
 /// The visited states: every state's key packed into `w` 64-bit words (the key's bytes in
 /// little-endian order, then bit 63 of the last word set, so that an empty slot is all
@@ -36,6 +37,7 @@ pub(crate) struct Seen {
     /// second cache miss to compare a key).
     big: Option<(Records, Vec<u8>)>,
     key_len: usize,
+    meter: Rc<Meter>,
 }
 
 /// The size at which the visited table stops keeping keys in its slots (see `Seen::big`):
@@ -43,9 +45,13 @@ pub(crate) struct Seen {
 const BIG_TABLE: usize = 1 << 30;
 
 impl Seen {
-    pub(crate) fn new(w: usize, key_len: usize) -> Seen {
+    pub(crate) fn new(w: usize, key_len: usize, meter: &Rc<Meter>) -> Result<Seen, OutOfMemory> {
         const BITS: u32 = 12;
-        Seen {
+        let big = match w > 2 {
+            true => Some((Records::new(key_len, key_len, meter)?, vec![0; 8 * w])),
+            false => None,
+        };
+        Ok(Seen {
             w,
             len: 0,
             shift: 64 - BITS,
@@ -55,16 +61,17 @@ impl Seen {
             } else {
                 0
             }),
-            table: Mem::zeroed(w << BITS),
-            big: (w > 2).then(|| (Records::new(key_len, key_len), vec![0; 8 * w])),
+            table: Mem::zeroed(w << BITS, meter)?,
+            big,
             key_len,
-        }
+            meter: meter.clone(),
+        })
     }
 
     /// Move the keys to the `big` representation.
-    fn move_to_big(&mut self) {
+    fn move_to_big(&mut self) -> Result<(), OutOfMemory> {
         let w = self.w;
-        let mut r = Records::new(self.key_len, self.key_len);
+        let mut r = Records::new(self.key_len, self.key_len, &self.meter)?;
         let mut scratch = vec![0u8; 8 * w];
         let key_len = self.key_len;
         for k in self.table.chunks_exact(w).filter(|k| k[w - 1] != 0) {
@@ -73,11 +80,12 @@ impl Seen {
             }
             let tag = (hash_words(k) >> 32) as u32;
             if let Err(slot) = r.find(&scratch[..key_len], tag) {
-                r.add(slot, tag, &scratch[..key_len]);
+                r.add(slot, tag, &scratch[..key_len])?;
             }
         }
-        self.table = Mem::zeroed(w);
+        self.table = Mem::zeroed(w, &self.meter)?;
         self.big = Some((r, scratch));
+        Ok(())
     }
 
     /// The table words the keys' probes start at, folded together: read only to bring
@@ -98,20 +106,27 @@ impl Seen {
 
     /// Make room for `extra` more keys.
     #[inline]
-    pub(crate) fn reserve(&mut self, extra: usize) {
+    pub(crate) fn reserve(&mut self, extra: usize) -> Result<(), OutOfMemory> {
         while self.big.is_none() && (self.len + extra) * 16 > (self.mask + 1) * MAX_FILL_16THS {
             if (self.mask + 1) * 2 * self.w * 8 >= BIG_TABLE {
-                self.move_to_big();
+                self.move_to_big()?;
             } else {
-                self.grow();
+                self.grow()?;
             }
         }
+        Ok(())
     }
 
     /// Insert packed keys (`w` words each) with their hashes (`hash_words`), after a
-    /// `reserve` for them; pushes the place of each new one to `fresh`.
+    /// `reserve` for them; pushes the place of each new one to `fresh`. Only the `big`
+    /// representation allocates here.
     #[inline]
-    pub(crate) fn insert_all(&mut self, keys: &[u64], succ: &[Succ], fresh: &mut Vec<usize>) {
+    pub(crate) fn insert_all(
+        &mut self,
+        keys: &[u64],
+        succ: &[Succ],
+        fresh: &mut Vec<usize>,
+    ) -> Result<(), OutOfMemory> {
         let w = self.w;
         if let Some((r, scratch)) = &mut self.big {
             let key_len = self.key_len;
@@ -122,12 +137,12 @@ impl Seen {
                 let key = &scratch[..key_len];
                 let tag = (s.hash >> 32) as u32;
                 if let Err(slot) = r.find(key, tag) {
-                    r.add(slot, tag, key);
+                    r.add(slot, tag, key)?;
                     fresh.push(j);
                     self.len += 1;
                 }
             }
-            return;
+            return Ok(());
         }
         let mask = self.mask;
         let shift = self.shift;
@@ -169,12 +184,13 @@ impl Seen {
             }
         }
         self.len += added;
+        Ok(())
     }
 
-    fn grow(&mut self) {
+    fn grow(&mut self) -> Result<(), OutOfMemory> {
         let w = self.w;
         let slots = self.table.len() / w * 2;
-        let mut fresh = Mem::<u64>::zeroed(slots * w);
+        let mut fresh = Mem::<u64>::zeroed(slots * w, &self.meter)?;
         let shift = self.shift - 1;
         let mask = slots - 1;
         let t: &mut [u64] = &mut fresh;
@@ -188,6 +204,7 @@ impl Seen {
         self.table = fresh;
         self.shift = shift;
         self.mask = mask;
+        Ok(())
     }
 
     pub(crate) fn bytes(&self) -> u64 {

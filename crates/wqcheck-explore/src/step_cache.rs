@@ -5,8 +5,9 @@
 //! It only speeds the search up: the states found are the same without it.
 
 use crate::bytes::same_bytes;
-use crate::mem::Mem;
+use crate::mem::{MVec, Mem, Meter, OutOfMemory};
 use crate::records::Records;
+use std::rc::Rc;
 use wqcheck_model::Model;
 
 /// What a thread's step did, remembered by what the step can see.
@@ -20,8 +21,9 @@ use wqcheck_model::Model;
 /// parts, so an entry is `(t, part, view) -> (blocked | t's new part, new view)`, 18 bytes;
 /// a hit replaces a run of the interpreter with a lookup. Faults are never cached (the step
 /// is run again to report them). The cache stops growing at a fixed number of entries,
-/// which bounds its memory; it only speeds the search up, and the states found are the
-/// same with or without it.
+/// which bounds its memory, or when the memory budget refuses it a bigger table; it only
+/// speeds the search up, and the states found are the same with or without it. The view
+/// numbers are not optional: every state keeps its view's number.
 pub(crate) struct StepCache {
     /// Open addressing; a slot holds a whole entry: `[t + 1 | moved << 8 | changed << 16,
     /// part, view, new part, new view, new shared part, 0, 0]`, 0 in the first word =
@@ -38,7 +40,7 @@ pub(crate) struct StepCache {
     pub(crate) foreign: std::ops::Range<usize>,
     nthreads: usize,
     /// Per view, per thread: the number of the thread's foreign bytes in the view.
-    fids: Vec<u32>,
+    fids: MVec<u32>,
     /// Distinct foreign bytes, numbered.
     foreigns: std::collections::HashMap<Vec<u8>, u32>,
 }
@@ -69,21 +71,25 @@ pub(crate) struct Step {
 }
 
 impl StepCache {
-    pub(crate) fn new(model: &Model, limit: usize) -> StepCache {
+    pub(crate) fn new(
+        model: &Model,
+        limit: usize,
+        meter: &Rc<Meter>,
+    ) -> Result<StepCache, OutOfMemory> {
         let l = &model.layout;
         let foreign = l.foreign();
         let view_len = l.shared_len + l.nthreads * foreign.len();
-        StepCache {
-            slots: Mem::zeroed(1 << 12),
+        Ok(StepCache {
+            slots: Mem::zeroed(1 << 12, meter)?,
             len: 0,
-            views: Records::new(view_len, view_len),
+            views: Records::new(view_len, view_len, meter)?,
             limit,
             shared_len: l.shared_len,
             foreign,
             nthreads: l.nthreads,
-            fids: Vec::new(),
+            fids: MVec::new(meter),
             foreigns: Default::default(),
-        }
+        })
     }
 
     /// Write the view of `s` into `out`.
@@ -98,18 +104,18 @@ impl StepCache {
     }
 
     /// The number of a view (numbering it if it is new).
-    pub(crate) fn view_id(&mut self, view: &[u8], tag: u32) -> u32 {
+    pub(crate) fn view_id(&mut self, view: &[u8], tag: u32) -> Result<u32, OutOfMemory> {
         match self.views.find(view, tag) {
-            Ok(r) => r as u32,
+            Ok(r) => Ok(r as u32),
             Err(slot) => {
                 let fl = self.foreign.len();
                 for u in 0..self.nthreads {
                     let f = &view[self.shared_len + u * fl..self.shared_len + (u + 1) * fl];
                     let next = self.foreigns.len() as u32;
                     let fid = *self.foreigns.entry(f.to_vec()).or_insert(next);
-                    self.fids.push(fid);
+                    self.fids.push(fid)?;
                 }
-                self.views.add(slot, tag, view) as u32
+                Ok(self.views.add(slot, tag, view)? as u32)
             }
         }
     }
@@ -244,7 +250,11 @@ impl StepCache {
         };
         self.len += 1;
         if self.len * 8 > self.slots.len() * 5 {
-            let fresh = Mem::zeroed(self.slots.len() * 2);
+            let Ok(fresh) = Mem::zeroed(self.slots.len() * 2, self.slots.meter()) else {
+                // Out of budget: the cache keeps what it has and learns nothing more.
+                self.limit = self.len;
+                return;
+            };
             let old = std::mem::replace(&mut self.slots, fresh);
             let mask = self.slots.len() - 1;
             for &e in old.iter().filter(|e| e[0] != 0) {

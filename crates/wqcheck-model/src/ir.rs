@@ -590,6 +590,9 @@ pub struct Instance {
     pub actors: Vec<Actor>,
     pub bounds: Bounds,
     pub expect: Expectation,
+    /// The weakest claim a run without a violation may make and still meet `expect`
+    /// (`require: Exhaustive`); `None`: any claim, a sampled one included.
+    pub require: Option<crate::verdict::Claim>,
     /// The engines that run this scenario when the command line does not choose
     /// (`backends: [Native, Loom]`; default `[Native]`).
     pub backends: Vec<Backend>,
@@ -745,11 +748,18 @@ pub enum Actor {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bounds {
-    /// Stop with `Inconclusive` after this many distinct states (None: no limit).
+    /// Stop with `Inconclusive` when the search needs more than this many distinct states
+    /// (None: no limit). A search that stores exactly this many and finishes is complete.
     pub max_states: Option<u64>,
     /// Stop with `Inconclusive` after this many seconds of search (None: no limit).
     pub max_seconds: Option<u64>,
+    /// Stop the native explorer with `Inconclusive` rather than let its tables grow past
+    /// this many MiB (None: the command line's default, from the machine's memory).
+    pub max_memory_mib: Option<u64>,
 }
+
+/// The largest `max_memory_mib` (1 PiB): its bytes must fit 64 bits with room to spare.
+pub const MAX_MEMORY_MIB: u64 = 1 << 30;
 
 /// What the scenario says the outcome must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -39,8 +39,9 @@ impl Verdict {
         }
     }
 
-    /// Whether this verdict meets `expect`. A sampled `NoViolationFound` meets `Holds`
-    /// (the gate accepts it, and the report labels it as sampled).
+    /// Whether this verdict is of the kind `expect` names (a sampled `NoViolationFound`
+    /// is of the kind `Holds`). This is the verdict alone: the gate is [`Finding::meets`],
+    /// which also asks what the run covered (its [`Claim`], and that it explored anything).
     pub fn meets(self, expect: Expectation) -> bool {
         matches!(
             (self, expect),
@@ -51,6 +52,95 @@ impl Verdict {
                 | (Verdict::Deadlock, Expectation::Deadlock)
                 | (Verdict::AssertionFailed, Expectation::AssertionFailed)
         )
+    }
+}
+
+/// How much a run's verdict covers: the strength of what it claims. A `Holds` from a
+/// complete search and one within loom's preemption bound are the same verdict with
+/// different claims; the JSON output carries the claim (`"claim": "exhaustive"`), and a
+/// scenario may require one (`require: Exhaustive`).
+///
+/// The claims without a violation are ordered, weakest first: `Sampled` < `Bounded` <
+/// `Exhaustive`; a `Counterexample` meets every requirement (the violation is real), and
+/// `Nothing` none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Claim {
+    /// A budget stopped the search before it had an answer (`Inconclusive`).
+    Nothing,
+    /// No violation in the executions run: a sample (shuttle's random or PCT scheduler, or
+    /// a DFS cut short), not a proof.
+    Sampled,
+    /// No violation in any execution within a bound the engine names (loom within its
+    /// preemption bound).
+    Bounded,
+    /// No violation in any reachable state (the native explorer) or any execution (loom's
+    /// unbounded search, shuttle's DFS run to the end) of the instance, under the engine's
+    /// memory model.
+    Exhaustive,
+    /// A violation, with the trace that reaches it.
+    Counterexample,
+}
+
+impl Claim {
+    /// The claim of a run that ended with `verdict`; `bounded` says whether a `Holds` was
+    /// reached within a bound (loom's preemption bound).
+    pub fn of(verdict: Verdict, bounded: bool) -> Claim {
+        match verdict {
+            Verdict::Holds if bounded => Claim::Bounded,
+            Verdict::Holds => Claim::Exhaustive,
+            Verdict::NoViolationFound => Claim::Sampled,
+            Verdict::Inconclusive => Claim::Nothing,
+            Verdict::LostWakeup | Verdict::Deadlock | Verdict::AssertionFailed => {
+                Claim::Counterexample
+            }
+        }
+    }
+
+    /// The name used in scenario files (`require: Exhaustive`) and, lowercased, in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Claim::Nothing => "Nothing",
+            Claim::Sampled => "Sampled",
+            Claim::Bounded => "Bounded",
+            Claim::Exhaustive => "Exhaustive",
+            Claim::Counterexample => "Counterexample",
+        }
+    }
+
+    /// Whether this claim is at least as strong as `required`.
+    pub fn meets(self, required: Claim) -> bool {
+        match self {
+            Claim::Counterexample => true,
+            Claim::Nothing => false,
+            c => c >= required,
+        }
+    }
+}
+
+/// What one run established: its verdict, how strongly, over how many states (native)
+/// or executions (loom, shuttle). The regression gate asks it whether the scenario's
+/// expectation is met ([`Finding::meets`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub verdict: Verdict,
+    pub claim: Claim,
+    /// Distinct states stored, or executions run.
+    pub explored: u64,
+}
+
+impl Finding {
+    /// The gate: the verdict is of the kind `expect` names, a run without a violation
+    /// explored at least one state or execution (a search that looked at nothing proves
+    /// nothing, whatever its verdict says), and its claim is at least `require`.
+    pub fn meets(&self, expect: Expectation, require: Option<Claim>) -> bool {
+        if !self.verdict.meets(expect) {
+            return false;
+        }
+        if self.claim != Claim::Counterexample && self.explored == 0 {
+            return false;
+        }
+        require.is_none_or(|r| self.claim.meets(r))
     }
 }
 
@@ -317,5 +407,74 @@ pub fn state_name(v: i32) -> String {
         TASK_KILLABLE => "TASK_KILLABLE".into(),
         TASK_IDLE => "TASK_IDLE".into(),
         x => format!("state {x:#x}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(verdict: Verdict, claim: Claim, explored: u64) -> Finding {
+        Finding {
+            verdict,
+            claim,
+            explored,
+        }
+    }
+
+    #[test]
+    fn a_run_that_explored_nothing_never_meets_holds() {
+        for (v, c) in [
+            (Verdict::Holds, Claim::Exhaustive),
+            (Verdict::Holds, Claim::Bounded),
+            (Verdict::NoViolationFound, Claim::Sampled),
+        ] {
+            assert!(!finding(v, c, 0).meets(Expectation::Holds, None), "{v}");
+            assert!(finding(v, c, 1).meets(Expectation::Holds, None), "{v}");
+        }
+    }
+
+    #[test]
+    fn a_violation_in_the_initial_state_meets_its_expectation_with_nothing_explored() {
+        // The native explorer reports a fault of the initial state with 0 states: the
+        // violation is real, so the gate's zero rule is only for results without one.
+        let f = finding(Verdict::AssertionFailed, Claim::Counterexample, 0);
+        assert!(f.meets(Expectation::AssertionFailed, Some(Claim::Exhaustive)));
+    }
+
+    #[test]
+    fn require_exhaustive_refuses_bounded_and_sampled_results() {
+        let req = Some(Claim::Exhaustive);
+        assert!(finding(Verdict::Holds, Claim::Exhaustive, 9).meets(Expectation::Holds, req));
+        assert!(!finding(Verdict::Holds, Claim::Bounded, 9).meets(Expectation::Holds, req));
+        assert!(
+            !finding(Verdict::NoViolationFound, Claim::Sampled, 9).meets(Expectation::Holds, req)
+        );
+        // A weaker requirement admits what is at least as strong.
+        let bounded = Some(Claim::Bounded);
+        assert!(finding(Verdict::Holds, Claim::Bounded, 9).meets(Expectation::Holds, bounded));
+        assert!(!finding(Verdict::NoViolationFound, Claim::Sampled, 9)
+            .meets(Expectation::Holds, bounded));
+        // A counterexample is never too weak; nothing claimed never enough.
+        assert!(finding(Verdict::LostWakeup, Claim::Counterexample, 9)
+            .meets(Expectation::LostWakeup, req));
+        assert!(!Claim::Nothing.meets(Claim::Sampled));
+    }
+
+    #[test]
+    fn each_verdict_has_its_claim() {
+        assert_eq!(Claim::of(Verdict::Holds, false), Claim::Exhaustive);
+        assert_eq!(Claim::of(Verdict::Holds, true), Claim::Bounded);
+        assert_eq!(Claim::of(Verdict::NoViolationFound, false), Claim::Sampled);
+        assert_eq!(Claim::of(Verdict::Inconclusive, false), Claim::Nothing);
+        assert_eq!(Claim::of(Verdict::Deadlock, true), Claim::Counterexample);
+    }
+
+    #[test]
+    fn a_verdict_of_another_kind_fails_whatever_its_claim() {
+        let f = finding(Verdict::Inconclusive, Claim::Nothing, 100);
+        assert!(!f.meets(Expectation::Holds, None));
+        let f = finding(Verdict::Holds, Claim::Exhaustive, 100);
+        assert!(!f.meets(Expectation::LostWakeup, None));
     }
 }

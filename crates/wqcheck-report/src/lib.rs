@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::io::{self, Write};
 use wqcheck_model::trace::TraceStep;
+use wqcheck_model::verdict::Claim;
 use wqcheck_model::Verdict;
 
-/// The JSON Lines format version (`"v"` in every object).
+/// The JSON Lines format version (`"v"` in every object). It changes when a field changes
+/// meaning or goes away; a new field (`claim`, `required`) keeps it.
 pub const JSON_VERSION: u32 = 1;
 
 /// The outcome of one (scenario, backend) run.
@@ -24,9 +26,19 @@ pub struct RunReport {
     /// shuttle), `tso` (the native explorer under `memory: Tso`), `c11` (loom).
     pub memory: String,
     pub verdict: Verdict,
+    /// How much the verdict covers: `exhaustive`, `bounded` (loom within its preemption
+    /// bound), `sampled` (shuttle), `counterexample` (a violation) or `nothing`
+    /// (`Inconclusive`).
+    #[serde(default = "claim_nothing")]
+    pub claim: Claim,
     /// The scenario's `expect`.
     pub expected: String,
-    /// Whether the verdict met the expectation.
+    /// The scenario's `require`: the weakest claim a result without a violation may make.
+    #[serde(default)]
+    pub required: Option<Claim>,
+    /// Whether the run met the expectation: the verdict is of the expected kind, a result
+    /// without a violation explored at least one state or execution, and its claim meets
+    /// `required` (`wqcheck_model::verdict::Finding::meets`).
     pub ok: bool,
     /// Distinct states explored (native explorer), or executions run (loom).
     pub states: u64,
@@ -50,6 +62,10 @@ pub struct RunReport {
     /// loom: the violation was found by following the native explorer's counterexample,
     /// after loom's own search found none.
     pub directed: Option<Directed>,
+}
+
+fn claim_nothing() -> Claim {
+    Claim::Nothing
 }
 
 /// How a loom violation was found by following the native explorer's counterexample.
@@ -140,7 +156,9 @@ impl Reporter for JsonLines {
                 "backend": r.backend,
                 "memory": r.memory,
                 "verdict": r.verdict,
+                "claim": r.claim,
                 "expected": r.expected,
+                "required": r.required,
                 "ok": r.ok,
                 "states": r.states,
                 "transitions": r.transitions,
@@ -284,6 +302,25 @@ impl Human {
     }
 }
 
+/// Why a result of the expected kind still fails, from its claim and size: `, but nothing
+/// was explored` or `, exhaustive (required; this result is bounded)`.
+fn shortfall(r: &RunReport) -> String {
+    if matches!(r.claim, Claim::Counterexample | Claim::Nothing) {
+        return String::new();
+    }
+    if r.states == 0 {
+        return ", but nothing was explored (0 states or executions)".into();
+    }
+    match r.required {
+        Some(req) if !r.claim.meets(req) => format!(
+            ", {} (required; this result is {})",
+            req.name().to_lowercase(),
+            r.claim.name().to_lowercase()
+        ),
+        _ => String::new(),
+    }
+}
+
 /// How a loom `Holds` qualifies itself: loom explores C11 without load buffering (a load
 /// never reads a store that executes after it), so it can miss what LKMM allows there.
 pub const LOOM_C11: &str = "C11 without load buffering (docs/loom.md)";
@@ -296,7 +333,7 @@ impl Reporter for Human {
                 let expect = if r.ok {
                     "as expected".to_string()
                 } else {
-                    format!("expected {}", r.expected)
+                    format!("expected {}{}", r.expected, shortfall(r))
                 };
                 let (loom, shuttle) = (r.backend == "loom", r.backend == "shuttle");
                 let extent = match (&r.budget_hit, r.verdict) {
@@ -407,7 +444,9 @@ mod tests {
             backend: "loom".into(),
             memory: "c11".into(),
             verdict: Verdict::LostWakeup,
+            claim: Claim::Counterexample,
             expected: "LostWakeup".into(),
+            required: None,
             ok: true,
             states: 205_867,
             transitions: 0,
@@ -447,6 +486,7 @@ mod tests {
     fn a_loom_holds_names_its_preemption_bound_or_says_unbounded() {
         let holds = |bound| RunReport {
             verdict: Verdict::Holds,
+            claim: Claim::Bounded,
             expected: "Holds".into(),
             preemption_bound: bound,
             ..loom_report(None)
@@ -517,5 +557,50 @@ mod tests {
             print(&mut JsonLines, &summary(None)),
             "{\"errors\":0,\"failed\":1,\"passed\":2,\"type\":\"summary\",\"v\":1}\n"
         );
+    }
+
+    #[test]
+    fn a_failing_result_of_the_expected_kind_says_what_it_lacked() {
+        let bounded = RunReport {
+            verdict: Verdict::Holds,
+            claim: Claim::Bounded,
+            expected: "Holds".into(),
+            required: Some(Claim::Exhaustive),
+            ok: false,
+            ..loom_report(None)
+        };
+        insta::assert_snapshot!(line(bounded.clone()), @"FAIL s.ron [loom]: Holds, expected Holds, exhaustive (required; this result is bounded) (205,867 executions, 13.568 s, every execution within the preemption bound, C11 without load buffering (docs/loom.md); bounds: preemptions<=1 max_branches=10000 max_seconds=30)");
+        let empty = RunReport {
+            backend: "shuttle".into(),
+            verdict: Verdict::NoViolationFound,
+            claim: Claim::Sampled,
+            required: None,
+            states: 0,
+            ..bounded
+        };
+        assert!(line(empty).starts_with(
+            "FAIL s.ron [shuttle]: NoViolationFound, expected Holds, but nothing was explored (0 states or executions) (0 executions,"
+        ));
+    }
+
+    #[test]
+    fn json_results_carry_the_claim_and_the_requirement() {
+        let r = RunReport {
+            verdict: Verdict::Holds,
+            claim: Claim::Bounded,
+            required: Some(Claim::Exhaustive),
+            ok: false,
+            ..loom_report(None)
+        };
+        let mut out = Vec::new();
+        JsonLines
+            .report(&Event::Result(r), &mut out)
+            .expect("writes");
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(
+            (&v["claim"], &v["required"]),
+            (&"bounded".into(), &"exhaustive".into())
+        );
+        assert_eq!(v["v"], JSON_VERSION);
     }
 }

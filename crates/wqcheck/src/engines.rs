@@ -7,8 +7,10 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use wqcheck_model::ir::{Backend as Engine, Expectation, Instance, MemoryModel, ShuttleScheduler};
-use wqcheck_model::verdict::expectation_name;
+use wqcheck_model::ir::{
+    Backend as Engine, Expectation, Instance, MemoryModel, ShuttleScheduler, MAX_MEMORY_MIB,
+};
+use wqcheck_model::verdict::{expectation_name, Claim, Finding};
 use wqcheck_model::Model;
 use wqcheck_report::{Directed, RunReport};
 
@@ -17,29 +19,131 @@ use crate::{Args, Backend, MemoryArg, SchedulerArg};
 /// A backend's wall-clock budget when neither the command line nor the scenario sets one.
 const DEFAULT_SECONDS: u64 = 60;
 
-fn bounds_text(max_states: Option<u64>, max_time: Option<Duration>) -> String {
-    let mut v = Vec::new();
-    if let Some(s) = max_states {
-        v.push(format!("max_states={s}"));
+/// The native explorer's bounds: command line, then scenario (memory: then the machine).
+struct NativeBounds {
+    max_states: Option<u64>,
+    max_time: Option<Duration>,
+    /// The memory budget in MiB, and whether the command line or the scenario set it
+    /// (else it is [`default_max_memory_mib`]'s).
+    max_memory_mib: Option<(u64, bool)>,
+}
+
+impl NativeBounds {
+    fn of(inst: &Instance, args: &Args) -> NativeBounds {
+        let set = args.max_memory.or(inst.bounds.max_memory_mib);
+        NativeBounds {
+            max_states: args.max_states.or(inst.bounds.max_states),
+            max_time: args
+                .max_seconds
+                .or(inst.bounds.max_seconds)
+                .map(Duration::from_secs),
+            max_memory_mib: match set {
+                Some(m) => Some((m, true)),
+                None => default_max_memory_mib().map(|m| (m, false)),
+            },
+        }
     }
-    if let Some(t) = max_time {
-        v.push(format!("max_seconds={}", t.as_secs()));
+
+    fn max_memory_bytes(&self) -> Option<u64> {
+        self.max_memory_mib.map(|(m, _)| m.saturating_mul(1 << 20))
     }
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(" ")
+
+    /// `max_states=2000000 max_seconds=60 max_memory_mib=4096`: the bounds that were set.
+    /// The default memory budget depends on the machine, so it is named only when it
+    /// stops a search (in `budget_hit`), to keep result lines the same everywhere.
+    fn text(&self) -> String {
+        let mut v = Vec::new();
+        if let Some(s) = self.max_states {
+            v.push(format!("max_states={s}"));
+        }
+        if let Some(t) = self.max_time {
+            v.push(format!("max_seconds={}", t.as_secs()));
+        }
+        if let Some((m, true)) = self.max_memory_mib {
+            v.push(format!("max_memory_mib={m}"));
+        }
+        if v.is_empty() {
+            "none".into()
+        } else {
+            v.join(" ")
+        }
+    }
+
+    /// `budget_hit` of a search, saying where a memory budget it hit came from.
+    fn budget_hit(&self, hit: Option<String>) -> Option<String> {
+        match (hit, self.max_memory_mib) {
+            (Some(h), Some((_, false))) if h.starts_with("memory limit") => Some(format!(
+                "{h}; the default budget, from the machine's memory: set `max_memory_mib` in the scenario's bounds or `--max-memory` to change it"
+            )),
+            (hit, _) => hit,
+        }
     }
 }
 
-/// The native explorer's bounds: command line, then scenario.
-fn native_bounds(inst: &Instance, args: &Args) -> (Option<u64>, Option<Duration>) {
-    (
-        args.max_states.or(inst.bounds.max_states),
-        args.max_seconds
-            .or(inst.bounds.max_seconds)
-            .map(Duration::from_secs),
-    )
+/// `--max-memory`: a size in binary units (`4GiB`, `4G`, `512MiB`, `512M`, `1TiB`, case
+/// not significant) or a bare number of MiB, from 1 MiB to `MAX_MEMORY_MIB` MiB, the
+/// same range as a scenario's `max_memory_mib`. Returns MiB.
+pub fn parse_memory_mib(text: &str) -> Result<u64, String> {
+    let help = format!(
+        "give a size from 1 MiB to {} TiB, like `4GiB`, `512MiB` or `4096` (MiB)",
+        MAX_MEMORY_MIB >> 20
+    );
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "m" | "mb" | "mib" => 1,
+        "g" | "gb" | "gib" => 1 << 10,
+        "t" | "tb" | "tib" => 1 << 20,
+        _ => return Err(format!("unknown size `{text}`: {help}")),
+    };
+    let mib = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|m| (1..=MAX_MEMORY_MIB).contains(m));
+    mib.ok_or_else(|| format!("size `{text}` is out of range: {help}"))
+}
+
+/// The native explorer's memory budget when neither the command line nor the scenario
+/// sets one, in MiB: half of the machine's memory (`MemTotal`), at most three quarters of
+/// what is available now (`MemAvailable`), and under an address-space limit (`ulimit -v`,
+/// `prlimit --as`) at most three quarters of what that limit leaves this process (the
+/// rest is for what the explorer does not count: the model, the batch, the output).
+/// None where `/proc` does not say (no budget; allocations still fail softly).
+pub fn default_max_memory_mib() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib = |text: &str, key: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    let total = kib(&meminfo, "MemTotal:")?;
+    let mut budget = total / 2;
+    if let Some(avail) = kib(&meminfo, "MemAvailable:") {
+        budget = budget.min(avail / 4 * 3);
+    }
+    if let Some(limit) = address_space_limit() {
+        let mapped = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| kib(&s, "VmSize:"))
+            .unwrap_or(0);
+        budget = budget.min((limit / 1024).saturating_sub(mapped) / 4 * 3);
+    }
+    Some((budget / 1024).max(1))
+}
+
+/// The soft address-space limit of this process in bytes (`Max address space` in
+/// `/proc/self/limits`), if there is one.
+fn address_space_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max address space"))?;
+    line.split_whitespace().next()?.parse().ok()
 }
 
 /// The memory models to run the native explorer under: the command line's choice, else
@@ -69,7 +173,8 @@ pub fn check_native(
 ) -> Result<RunReport, String> {
     let scenario = inst.name.clone();
     let expect: Expectation = inst.expect_native(memory);
-    let (max_states, max_time) = native_bounds(&inst, args);
+    let require = inst.require;
+    let bounds = NativeBounds::of(&inst, args);
     let k = store_buffer(&inst, args);
     let model =
         Model::with_memory(inst, memory, k).map_err(|e| format!("error: {scenario}: {}", e.0))?;
@@ -83,8 +188,9 @@ pub fn check_native(
         let _ = io::stderr().flush();
     };
     let opts = wqcheck_explore::Options {
-        max_states,
-        max_time,
+        max_states: bounds.max_states,
+        max_time: bounds.max_time,
+        max_memory: bounds.max_memory_bytes(),
         progress: if progress { Some(&show) } else { None },
         full: args.full,
         ..wqcheck_explore::Options::default()
@@ -106,23 +212,30 @@ pub fn check_native(
             })?
             .steps
     };
-    let mut bounds = bounds_text(max_states, max_time);
+    let mut bounds_text = bounds.text();
     if memory == MemoryModel::Tso {
-        bounds = format!("{bounds} store_buffer={k}");
+        bounds_text = format!("{bounds_text} store_buffer={k}");
     }
+    let finding = Finding {
+        verdict: out.verdict,
+        claim: Claim::of(out.verdict, false),
+        explored: out.states,
+    };
     Ok(RunReport {
         scenario,
         backend: "native".into(),
         memory: memory.name().into(),
         verdict: out.verdict,
+        claim: finding.claim,
         expected: expectation_name(expect).into(),
-        ok: out.verdict.meets(expect),
+        required: require,
+        ok: finding.meets(expect, require),
         states: out.states,
         transitions: out.transitions,
         depth: out.depth,
         elapsed_ms: out.elapsed.as_secs_f64() * 1000.0,
-        bounds,
-        budget_hit: out.budget_hit,
+        bounds: bounds_text,
+        budget_hit: bounds.budget_hit(out.budget_hit),
         message: out.violation.map(|v| v.message),
         columns: model.columns(),
         trace,
@@ -314,13 +427,18 @@ fn check_loom(
         return Ok((own, None));
     }
     let start = std::time::Instant::now();
-    let (max_states, max_time) = native_bounds(inst, args);
+    let bounds = NativeBounds::of(inst, args);
     let native = wqcheck_explore::explore(
         model,
         &wqcheck_explore::Options {
-            max_states,
+            max_states: bounds.max_states,
+            max_memory: bounds.max_memory_bytes(),
             // The directed phase shares one budget as long as the search's.
-            max_time: Some(max_time.map_or(opts.max_time, |t| t.min(opts.max_time))),
+            max_time: Some(
+                bounds
+                    .max_time
+                    .map_or(opts.max_time, |t| t.min(opts.max_time)),
+            ),
             ..wqcheck_explore::Options::default()
         },
     );
@@ -386,13 +504,23 @@ fn report(
     directed: Option<Directed>,
 ) -> RunReport {
     let expect = inst.expect_on(engine);
+    // loom's iterative search is bounded by preemptions unless it ran unbounded; shuttle's
+    // `Holds` is a DFS run to the end, and its samples say `NoViolationFound`.
+    let bounded = engine == Engine::Loom && out.preemption_bound.is_some();
+    let finding = Finding {
+        verdict: out.verdict,
+        claim: Claim::of(out.verdict, bounded),
+        explored: out.executions,
+    };
     RunReport {
         scenario: inst.name.clone(),
         backend: engine.name().into(),
         memory: engine_memory(engine).into(),
         verdict: out.verdict,
+        claim: finding.claim,
         expected: expectation_name(expect).into(),
-        ok: out.verdict.meets(expect),
+        required: inst.require,
+        ok: finding.meets(expect, inst.require),
         // For loom and shuttle, `states` counts executions (README, docs/loom.md).
         states: out.executions,
         transitions: 0,

@@ -123,6 +123,11 @@ pub struct Args {
     /// Override every scenario's time budget (seconds).
     #[arg(long)]
     pub max_seconds: Option<u64>,
+    /// Override every scenario's memory budget for the native explorer: `4GiB`, `512MiB`,
+    /// `1TiB`, or a number of MiB [default: the scenario's `bounds.max_memory_mib`, else
+    /// half of the machine's memory, less under an address-space limit].
+    #[arg(long, value_name = "SIZE", value_parser = engines::parse_memory_mib)]
+    pub max_memory: Option<u64>,
     /// Do not print traces, only result lines.
     #[arg(long, short)]
     pub quiet: bool,
