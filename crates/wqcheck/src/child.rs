@@ -98,7 +98,7 @@ pub fn check(
         v
     });
     let budget = engines::budget(inst, args, engine);
-    let limit = budget + GRACE;
+    let limit = budget.saturating_add(GRACE);
     let start = Instant::now();
     let mut shown = 0;
     let status = loop {

@@ -208,7 +208,7 @@ pub fn shuttle_options(inst: &Instance, args: &Args) -> wqcheck_shuttle::Options
 pub fn budget(inst: &Instance, args: &Args, engine: Engine) -> Duration {
     match engine {
         Engine::Native => seconds(args, None, inst),
-        Engine::Loom => loom_options(inst, args).max_time * 2,
+        Engine::Loom => loom_options(inst, args).max_time.saturating_mul(2),
         Engine::Shuttle => shuttle_options(inst, args).max_time,
     }
 }
