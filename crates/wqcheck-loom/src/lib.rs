@@ -32,6 +32,8 @@
 //!   runs every loom check in a child process. Set a silent panic hook before calling
 //!   [`check`] if loom's messages must not reach stderr.
 //! - `executions` counts loom executions (complete interleavings), not distinct states.
+//! - loom checks its time budget only between executions; the executor also stops an
+//!   execution still running at the deadline (`Drive::deadline`), which is not counted.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -180,13 +182,21 @@ fn search(
         )
     };
     let schedule: Arc<[Mover]> = schedule.into();
+    // loom looks at its `max_duration` only between executions; the executor stops an
+    // execution still running at the deadline.
+    let deadline = wqcheck_threads::deadline(start, opts.max_time);
     let mut last_bound = None;
     for &bound in bounds {
         last_bound = bound;
         for choices in choice_sets {
             let remaining = opts.max_time.saturating_sub(start.elapsed());
             if remaining.is_zero() {
-                return Ok(inconclusive(&record, bound, start, bounds_text(bound)));
+                return Ok(inconclusive(
+                    record.executions(),
+                    bound,
+                    start,
+                    bounds_text(bound),
+                ));
             }
             let mut builder = loom::model::Builder::new();
             builder.max_threads = model.inst.threads.len() + model.inst.actors.len();
@@ -211,6 +221,7 @@ fn search(
                         wqcheck_threads::Drive {
                             schedule: &schedule,
                             inject_panic: inject,
+                            deadline,
                             ..Default::default()
                         },
                     )
@@ -218,7 +229,12 @@ fn search(
             }));
             let payload = match run {
                 Ok(()) if start.elapsed() >= opts.max_time => {
-                    return Ok(inconclusive(&record, bound, start, bounds_text(bound)));
+                    return Ok(inconclusive(
+                        record.executions(),
+                        bound,
+                        start,
+                        bounds_text(bound),
+                    ));
                 }
                 Ok(()) => continue,
                 Err(payload) => payload,
@@ -232,6 +248,13 @@ fn search(
                 })
             };
             return match record.failure(model, &what) {
+                // The execution cut short does not count: it did not finish.
+                Failure::OutOfTime => Ok(inconclusive(
+                    executions.saturating_sub(1),
+                    bound,
+                    start,
+                    bounds_text(bound),
+                )),
                 Failure::Violation(v, trace) => done(Outcome::violation(
                     v,
                     trace,
@@ -261,7 +284,8 @@ fn search(
     })
 }
 
-fn inconclusive(record: &Recorder, bound: Option<u32>, start: Instant, bounds: String) -> Outcome {
+/// The search stopped by its time budget after `executions` finished executions.
+fn inconclusive(executions: u64, bound: Option<u32>, start: Instant, bounds: String) -> Outcome {
     let budget = match bound {
         Some(0) | None => format!(
             "max_seconds (the {} search did not finish)",
@@ -274,7 +298,7 @@ fn inconclusive(record: &Recorder, bound: Option<u32>, start: Instant, bounds: S
     };
     Outcome {
         preemption_bound: bound,
-        ..Outcome::new(Verdict::Inconclusive, record.executions(), start, bounds)
+        ..Outcome::new(Verdict::Inconclusive, executions, start, bounds)
     }
     .stopped(budget)
 }

@@ -102,6 +102,45 @@ fn a_spent_time_budget_is_inconclusive_never_holds() {
 }
 
 #[test]
+fn a_slow_busy_wait_is_stopped_inside_its_first_execution_at_the_deadline() {
+    common::silence_engine_panics();
+    // Each step runs about 75,000 local operations: 1,000,000 branches take minutes.
+    let m = common::load("crates/wqcheck/tests/fixtures/budgets/busy-wait.ron");
+    let o = check(
+        &m,
+        &Options {
+            max_branches: 1_000_000,
+            max_time: Duration::from_secs(1),
+            ..Options::default()
+        },
+    )
+    .expect("runs");
+    assert_eq!(o.verdict, Verdict::Inconclusive);
+    assert_eq!(o.executions, 0, "the execution stopped did not finish");
+    let hit = o.budget_hit.expect("which budget");
+    assert!(hit.contains("max_seconds"), "{hit}");
+    assert!(o.elapsed < Duration::from_secs(3), "{:?}", o.elapsed);
+}
+
+#[test]
+fn a_time_budget_beyond_any_instant_is_no_deadline() {
+    common::silence_engine_panics();
+    let m = common::load("scenarios/classic-prepare-then-check.ron");
+    for max_time in [Duration::from_secs(u64::MAX), Duration::MAX] {
+        let o = check(
+            &m,
+            &Options {
+                max_time,
+                ..Options::default()
+            },
+        )
+        .expect("runs");
+        assert_eq!(o.verdict, Verdict::Holds);
+        assert_eq!(o.executions, 249);
+    }
+}
+
+#[test]
 fn more_than_five_threads_are_refused() {
     let m = common::load("crates/wqcheck/tests/fixtures/loom/six-threads.ron");
     let e = check(&m, &Options::default()).expect_err("refused");

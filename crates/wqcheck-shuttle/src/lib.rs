@@ -20,7 +20,14 @@
 //! A violation is definite, and comes with a replay token. No violation in `N` executions
 //! of the random or PCT scheduler is [`Verdict::NoViolationFound`], never `Holds`. The DFS
 //! scheduler that runs to the end has seen every schedule: that is `Holds`; cut short by
-//! its iteration budget it is `NoViolationFound` too.
+//! its iteration budget it is `NoViolationFound` too. A check that finished no execution
+//! (its time budget spent first) has sampled nothing: `Inconclusive`.
+//!
+//! # Budgets
+//!
+//! The time budget is checked at the scheduling points of every execution, not only
+//! between executions (see `Recording`): an execution still running at the deadline is
+//! stopped and not counted. Recording the schedule is linear in the execution's length.
 //!
 //! # Replay
 //!
@@ -33,6 +40,7 @@
 //! shuttle installs a process-wide panic hook and reports failures by panicking; the CLI
 //! runs every shuttle check in a child process.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
@@ -115,6 +123,7 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
     };
     let record = Recorder::new();
     let last = Arc::new(StdMutex::new(Schedule::new(0)));
+    let clock = Clock::new(start, opts.max_time);
     let iterations = opts.iterations.max(1) as usize;
     // DFS explores every choice of the actors in turn; the randomized schedulers draw them.
     let choice_sets: Vec<Option<Vec<u8>>> = match opts.scheduler {
@@ -134,6 +143,11 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
         }
         let inner: Box<dyn Scheduler + Send> = match opts.scheduler {
             ShuttleScheduler::Random => Box::new(RandomScheduler::new_from_seed(opts.seed, left)),
+            // PCT needs two runnable threads to rank (it asserts that the first execution
+            // had some); one mover has one schedule, which the random scheduler runs.
+            ShuttleScheduler::Pct if movers_of(model) == 1 => {
+                Box::new(RandomScheduler::new_from_seed(opts.seed, left))
+            }
             ShuttleScheduler::Pct => Box::new(PctScheduler::new_from_seed(
                 opts.seed,
                 opts.depth.max(1) as usize,
@@ -145,7 +159,7 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
         let run = run_once(
             &setup,
             &record,
-            Recording::new(inner, last.clone()),
+            Recording::new(inner, last.clone(), clock.clone()),
             remaining,
             opts,
             choices,
@@ -155,14 +169,29 @@ pub fn check(model: &Model, opts: &Options) -> Result<Outcome, String> {
         }
         let ran = record.executions() - before;
         // DFS that ran fewer schedules than it was allowed has run them all.
-        if ran >= left as u64 || start.elapsed() >= opts.max_time {
+        if ran >= left as u64 || clock.cut() || start.elapsed() >= opts.max_time {
             complete = false;
         }
     }
-    let executions = record.executions();
-    let timed_out = start.elapsed() >= opts.max_time && executions < iterations as u64;
+    // An execution stopped at the deadline did not finish: it is not part of the sample.
+    let executions = record.executions().saturating_sub(u64::from(clock.cut()));
+    let timed_out =
+        clock.cut() || (start.elapsed() >= opts.max_time && executions < iterations as u64);
     let sample = Outcome::new(Verdict::NoViolationFound, executions, start, bounds);
     Ok(match opts.scheduler {
+        // Nothing ran to the end: there is no sample, and no verdict.
+        _ if executions == 0 => Outcome {
+            verdict: Verdict::Inconclusive,
+            ..sample
+        }
+        .stopped(format!(
+            "max_seconds (no execution finished{})",
+            if clock.cut() {
+                "; the first was stopped at the time limit"
+            } else {
+                ""
+            }
+        )),
         ShuttleScheduler::Dfs if complete => Outcome {
             verdict: Verdict::Holds,
             ..sample
@@ -186,13 +215,14 @@ pub fn replay(model: &Model, token: &str, opts: &Options) -> Result<Outcome, Str
     );
     let record = Recorder::new();
     let last = Arc::new(StdMutex::new(Schedule::new(0)));
+    let clock = Clock::new(start, opts.max_time);
     let bounds = "replay".to_string();
     let scheduler = ReplayScheduler::new_from_schedule(schedule);
     let mismatch = "the token's schedule does not fit this scenario: was it printed for another scenario, or for another version of the model?";
     match run_once(
         &setup,
         &record,
-        Recording::new(Box::new(scheduler), last.clone()),
+        Recording::new(Box::new(scheduler), last.clone(), clock.clone()),
         opts.max_time,
         opts,
         None,
@@ -201,6 +231,8 @@ pub fn replay(model: &Model, token: &str, opts: &Options) -> Result<Outcome, Str
             Ok(o) if o.violation.is_some() => Ok(o),
             _ => Err(mismatch.into()),
         },
+        None if clock.cut() => Ok(Outcome::new(Verdict::Inconclusive, 0, start, bounds)
+            .stopped("max_seconds (the replayed execution did not finish)".into())),
         None => Err(mismatch.into()),
     }
 }
@@ -289,6 +321,10 @@ fn finish(
             )
         }
         Failure::Other(m) => Err(format!("internal error in the shuttle backend: {m}")),
+        // The step executor gets no deadline (`Recording` stops executions instead).
+        Failure::OutOfTime => Err(
+            "internal error in the shuttle backend: the step executor stopped at a deadline".into(),
+        ),
     }
 }
 
@@ -317,17 +353,75 @@ fn decode(token: &str) -> Result<Schedule, String> {
         .ok_or_else(bad)
 }
 
+/// The threads (and actors) of one execution.
+fn movers_of(model: &Model) -> usize {
+    model.inst.threads.len() + model.inst.actors.len()
+}
+
+/// The deadline of a check, and whether it stopped an execution.
+#[derive(Clone)]
+struct Clock {
+    /// `None`: a budget too large to be an instant (no deadline).
+    deadline: Option<Instant>,
+    cut: Arc<AtomicBool>,
+}
+
+impl Clock {
+    fn new(start: Instant, budget: Duration) -> Clock {
+        Clock {
+            deadline: wqcheck_threads::deadline(start, budget),
+            cut: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether an execution was stopped at the deadline (then no other started).
+    fn cut(&self) -> bool {
+        self.cut.load(Ordering::Relaxed)
+    }
+
+    fn passed(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// How many scheduling decisions pass between two looks at the clock: a look costs tens of
+/// nanoseconds, a few percent of a decision, and 16 decisions take well under a second
+/// even when each step runs the interpreter's whole local budget (about a millisecond).
+const CLOCK_EVERY: u32 = 16;
+
 /// A scheduler that records the schedule it produces, so that a failure can be replayed
-/// without reading shuttle's output. It appends each decision to the shared schedule in
-/// place: a decision costs the same however long the execution has run.
+/// without reading shuttle's output, and that stops an execution at the deadline.
+///
+/// It appends each decision to the shared schedule in place: a decision costs the same
+/// however long the execution has run, so recording is linear in the execution's length.
+///
+/// shuttle looks at its own time budget only between executions, and a busy-waiting
+/// execution runs until shuttle's step bound (100,000 decisions, each a step that may run
+/// up to 100,000 local operations): many times any small budget. Every scheduling point
+/// of an execution comes here, so here the clock is read (every [`CLOCK_EVERY`]
+/// decisions); past the deadline the scheduler returns no task, which shuttle takes as
+/// "stop this execution": it tears the execution down without a failure, and no other
+/// starts.
 struct Recording {
     inner: Box<dyn Scheduler + Send>,
     last: Arc<StdMutex<Schedule>>,
+    clock: Clock,
+    /// Decisions until the next look at the clock.
+    until_clock: u32,
 }
 
 impl Recording {
-    fn new(inner: Box<dyn Scheduler + Send>, last: Arc<StdMutex<Schedule>>) -> Recording {
-        Recording { inner, last }
+    fn new(
+        inner: Box<dyn Scheduler + Send>,
+        last: Arc<StdMutex<Schedule>>,
+        clock: Clock,
+    ) -> Recording {
+        Recording {
+            inner,
+            last,
+            clock,
+            until_clock: CLOCK_EVERY,
+        }
     }
 
     fn schedule(&self) -> std::sync::MutexGuard<'_, Schedule> {
@@ -337,8 +431,12 @@ impl Recording {
 
 impl Scheduler for Recording {
     fn new_execution(&mut self) -> Option<Schedule> {
+        if self.clock.cut() || self.clock.passed() {
+            return None;
+        }
         let s = self.inner.new_execution()?;
         *self.schedule() = Schedule::new(s.seed);
+        self.until_clock = CLOCK_EVERY;
         Some(s)
     }
 
@@ -348,6 +446,14 @@ impl Scheduler for Recording {
         current: Option<TaskId>,
         is_yielding: bool,
     ) -> Option<TaskId> {
+        self.until_clock -= 1;
+        if self.until_clock == 0 {
+            self.until_clock = CLOCK_EVERY;
+            if self.clock.passed() {
+                self.clock.cut.store(true, Ordering::Relaxed);
+                return None;
+            }
+        }
         let t = self.inner.next_task(runnable, current, is_yielding)?;
         self.schedule().push_task(t);
         Some(t)

@@ -122,19 +122,121 @@ fn a_busy_wait_that_never_ends_is_inconclusive() {
 }
 
 #[test]
+fn a_time_budget_spent_before_any_execution_is_inconclusive_not_a_sample() {
+    common::silence_engine_panics();
+    let m = common::load("scenarios/linux-5.9-lock-page-killable.ron");
+    for s in [
+        ShuttleScheduler::Pct,
+        ShuttleScheduler::Random,
+        ShuttleScheduler::Dfs,
+    ] {
+        let o = check(
+            &m,
+            &Options {
+                max_time: Duration::ZERO,
+                ..opts(s)
+            },
+        )
+        .expect("runs");
+        assert_eq!(o.verdict, Verdict::Inconclusive, "{s:?}");
+        assert_eq!(o.executions, 0, "{s:?}");
+        let hit = o.budget_hit.expect("which budget");
+        assert!(
+            hit.contains("max_seconds (no execution finished"),
+            "{s:?}: {hit}"
+        );
+    }
+}
+
+#[test]
 fn a_spent_time_budget_stops_the_sample_and_says_so() {
     common::silence_engine_panics();
     let m = common::load("scenarios/linux-5.9-lock-page-killable.ron");
     let o = check(
         &m,
         &Options {
-            max_time: Duration::ZERO,
+            iterations: u64::MAX,
+            max_time: Duration::from_millis(300),
             ..opts(ShuttleScheduler::Pct)
         },
     )
     .expect("runs");
+    // The executions that finished are the sample; the one the deadline stopped is not.
     assert_eq!(o.verdict, Verdict::NoViolationFound);
-    assert!(o.budget_hit.expect("which budget").contains("max_seconds"));
+    assert!(o.executions > 0);
+    let hit = o.budget_hit.expect("which budget");
+    assert!(
+        hit.contains(&format!("max_seconds ({} of", o.executions)),
+        "{hit}"
+    );
+    assert!(o.elapsed < Duration::from_secs(2), "{:?}", o.elapsed);
+}
+
+#[test]
+fn a_slow_busy_wait_is_stopped_inside_its_first_execution_at_the_deadline() {
+    common::silence_engine_panics();
+    // Every execution makes 100,000 steps of about 75,000 local operations each.
+    let m = common::load("crates/wqcheck/tests/fixtures/budgets/busy-wait.ron");
+    for s in [
+        ShuttleScheduler::Pct,
+        ShuttleScheduler::Random,
+        ShuttleScheduler::Dfs,
+    ] {
+        let o = check(
+            &m,
+            &Options {
+                max_time: Duration::from_secs(1),
+                ..opts(s)
+            },
+        )
+        .expect("runs");
+        assert_eq!(o.verdict, Verdict::Inconclusive, "{s:?}");
+        assert_eq!(o.executions, 0, "{s:?}");
+        let hit = o.budget_hit.expect("which budget");
+        assert!(hit.contains("stopped at the time limit"), "{s:?}: {hit}");
+        assert!(o.elapsed < Duration::from_secs(3), "{s:?}: {:?}", o.elapsed);
+    }
+}
+
+#[test]
+fn a_time_budget_beyond_any_instant_is_no_deadline() {
+    common::silence_engine_panics();
+    let m = common::load("scenarios/linux-5.9-lock-page-killable.ron");
+    for max_time in [Duration::from_secs(u64::MAX), Duration::MAX] {
+        let o = check(
+            &m,
+            &Options {
+                max_time,
+                iterations: 50,
+                ..opts(ShuttleScheduler::Pct)
+            },
+        )
+        .expect("runs");
+        assert_eq!(o.verdict, Verdict::NoViolationFound);
+        assert_eq!(o.executions, 50);
+        assert!(o.budget_hit.is_none());
+    }
+}
+
+#[test]
+fn pct_runs_the_one_schedule_of_a_one_thread_scenario() {
+    common::silence_engine_panics();
+    let model = "int<0..3> x = 0;\nvoid good(void) { WRITE_ONCE(x, 1); assert(READ_ONCE(x) == 1); }\nvoid bad(void) { WRITE_ONCE(x, 1); assert(READ_ONCE(x) == 2); }\n";
+    let scenario = |run: &str| {
+        format!(
+            r#"Scenario(model: "m.wq", threads: [Thread(name: "solo", run: "{run}")], expect: Holds)"#
+        )
+    };
+    let good = common::model_from(model, &scenario("good"));
+    let o = check(&good, &opts(ShuttleScheduler::Pct)).expect("runs");
+    assert_eq!(o.verdict, Verdict::NoViolationFound);
+    assert_eq!(o.executions, 1000);
+    let bad = common::model_from(model, &scenario("bad"));
+    let o = check(&bad, &opts(ShuttleScheduler::Pct)).expect("runs");
+    assert_eq!(o.verdict, Verdict::AssertionFailed);
+    assert_eq!(o.executions, 1);
+    let r = replay(&bad, &o.replay.expect("a token"), &Options::default()).expect("replays");
+    assert_eq!(r.verdict, Verdict::AssertionFailed);
 }
 
 #[test]

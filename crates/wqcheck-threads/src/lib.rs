@@ -308,9 +308,15 @@ pub fn movers(model: &Model, choices: &[u8]) -> Vec<Mover> {
         .collect()
 }
 
-/// The payload of the panic that stops the tool at a model fault (the verdict is in the
-/// recorder).
+/// The payload of the panic that stops the tool at a model fault or at the deadline (what
+/// happened is in the recorder).
 pub struct FaultStop;
+
+/// The instant `budget` after `start`, or `None` (no deadline) when that is beyond what
+/// [`Instant`] can represent: a budget of 2^64 seconds is as good as none.
+pub fn deadline(start: Instant, budget: Duration) -> Option<Instant> {
+    start.checked_add(budget)
+}
 
 /// What one check runs every execution with: the model and its initial state.
 pub struct Setup {
@@ -350,6 +356,13 @@ pub struct Drive<'a> {
     pub actor_delays: &'a [u32],
     /// Test hook: the first thread panics as an engine bug would.
     pub inject_panic: bool,
+    /// [`execution`] stops an execution that is still running at this instant, before a
+    /// mover's next step ([`Failure::OutOfTime`]): a runtime that checks its time budget
+    /// only between executions would otherwise overrun it by as long as one execution can
+    /// take (a busy-waiting execution runs until the runtime's step bound). The step
+    /// executor ([`execution_sc`]) ignores it: shuttle's scheduler, which makes every one
+    /// of its scheduling decisions, checks the deadline there (`wqcheck-shuttle`).
+    pub deadline: Option<Instant>,
 }
 
 /// One execution's runtime objects and what every mover reads.
@@ -358,6 +371,7 @@ struct Run<R: Runtime> {
     initial: Arc<[u8]>,
     world: World<R>,
     director: Option<Director<R>>,
+    deadline: Option<Instant>,
 }
 
 /// Run one execution: call it from inside the tool's model closure.
@@ -375,6 +389,7 @@ pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover],
         schedule,
         actor_delays: _,
         inject_panic,
+        deadline,
     } = drive;
     let model = &setup.model;
     let l = &model.layout;
@@ -399,6 +414,7 @@ pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover],
             lock: R::mutex(),
             turn: (0..movers.len()).map(|_| R::condvar()).collect(),
         }),
+        deadline,
     });
     let threads: Vec<_> = movers[1..]
         .iter()
@@ -483,6 +499,11 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
             // Runtime threads have no store buffers to flush.
             Mover::Flush(_) => return,
         };
+        // Every step of a busy-waiting loop comes through here: a check per step bounds
+        // the overrun by one step (a step runs at most the interpreter's local budget).
+        if x.deadline.is_some_and(|d| Instant::now() >= d) {
+            record.stop_out_of_time();
+        }
         if inject_panic {
             panic!("injected panic (WQCHECK_INJECT_PANIC): a bug inside the engine");
         }

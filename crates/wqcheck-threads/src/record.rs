@@ -37,6 +37,8 @@ pub(crate) struct Record {
     pub fault: Option<(Mover, StepRecord, Fault)>,
     /// A `final assert` that is false once every thread returned.
     pub final_violation: Option<Violation>,
+    /// The execution was stopped at its deadline (see [`crate::Drive::deadline`]).
+    pub out_of_time: bool,
     /// A directed execution: the index of the next step of the schedule, or `usize::MAX`
     /// once the schedule is done or cannot be followed.
     pub turn: usize,
@@ -55,6 +57,9 @@ pub(crate) struct Row {
 pub enum Failure {
     /// A verdict: the violation and the execution's trace.
     Violation(Violation, Vec<TraceStep>),
+    /// The execution reached its deadline and was stopped ([`crate::Drive::deadline`]):
+    /// no verdict, and the execution did not finish.
+    OutOfTime,
     /// A panic that is not a verdict (the tool's own limits, or a bug): its message.
     Other(String),
 }
@@ -84,6 +89,7 @@ impl Recorder {
         r.rows.clear();
         r.fault = None;
         r.final_violation = None;
+        r.out_of_time = false;
         r.turn = turn;
         r.turn_waiting.clear();
         r.turn_waiting.resize(movers, false);
@@ -135,6 +141,12 @@ impl Recorder {
         });
     }
 
+    /// Stop the execution: its deadline has passed. Raises the panic that ends it.
+    pub(crate) fn stop_out_of_time(&self) -> ! {
+        lock(&self.0).out_of_time = true;
+        std::panic::panic_any(crate::FaultStop);
+    }
+
     pub(crate) fn set_fault(&self, m: Mover, rec: &StepRecord, f: Fault) {
         lock(&self.0).fault = Some((m, rec.clone(), f));
     }
@@ -144,6 +156,9 @@ impl Recorder {
     /// [`Model::classify_stuck`] on the recorded state).
     pub fn failure(&self, model: &Model, panic: &str) -> Failure {
         let rec = lock(&self.0);
+        if rec.out_of_time {
+            return Failure::OutOfTime;
+        }
         if let Some((m, r, f)) = &rec.fault {
             let (mut trace, last) = rows(model, &rec.initial, &rec.rows);
             trace.push(model.trace_step(*m, r, &last, &last, Some(f)));
