@@ -183,6 +183,9 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn suggest_var(&self, name: &str) -> Option<String> {
+        if !self.may_suggest() {
+            return None;
+        }
         suggest(name, self.vars.iter().map(|v| v.name.as_str()))
     }
 
@@ -313,14 +316,18 @@ impl<'a> Checker<'a> {
                         None
                     }
                     None => {
-                        let help = suggest(
-                            n,
-                            self.globals
-                                .iter()
-                                .filter(|(_, (s, _))| matches!(s, Sym::Const(_)))
-                                .map(|(k, _)| k.as_str())
-                                .chain(builtins::CONSTANTS.iter().map(|(k, _)| *k)),
-                        );
+                        let help = if self.may_suggest() {
+                            suggest(
+                                n,
+                                self.globals
+                                    .iter()
+                                    .filter(|(_, (s, _))| matches!(s, Sym::Const(_)))
+                                    .map(|(k, _)| k.as_str())
+                                    .chain(builtins::CONSTANTS.iter().map(|(k, _)| *k)),
+                            )
+                        } else {
+                            None
+                        };
                         self.error_opt(span, format!("unknown constant `{n}`"), help);
                         None
                     }
