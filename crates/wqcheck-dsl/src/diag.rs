@@ -760,7 +760,10 @@ mod tests {
             assert_eq!(did_you_mean(&name, [close.as_str(), "wake_up"]), None);
             assert_eq!(take_work(), (0, 0));
             // Nor does a long candidate for a short name.
-            assert_eq!(did_you_mean("wake_upp", [close.as_str(), "wake_up"]), Some("wake_up"));
+            assert_eq!(
+                did_you_mean("wake_upp", [close.as_str(), "wake_up"]),
+                Some("wake_up")
+            );
             let (_, cells) = take_work();
             assert_eq!(cells, 8 * 7);
         }
@@ -769,7 +772,10 @@ mod tests {
     #[test]
     fn candidates_too_different_in_length_are_not_compared() {
         take_work();
-        assert_eq!(did_you_mean("abcdef", ["abcdefghijklmnop", "ab", "abcdeg"]), Some("abcdeg"));
+        assert_eq!(
+            did_you_mean("abcdef", ["abcdefghijklmnop", "ab", "abcdeg"]),
+            Some("abcdeg")
+        );
         assert_eq!(take_work(), (3, 36));
     }
 
@@ -807,7 +813,11 @@ mod tests {
             .map(|i| Diagnostic::new("a.wq", Span::new(2 * i, 2 * i + 1), format!("e{i}")))
             .collect();
         diags.push(Diagnostic::new("b.ron", Span::new(0, 1), "in b"));
-        diags.push(Diagnostic::new("a.wq", Span::new(398, 398), format!("too many{STOPPING}")));
+        diags.push(Diagnostic::new(
+            "a.wq",
+            Span::new(398, 398),
+            format!("too many{STOPPING}"),
+        ));
         let r = render_all(&diags, |_| text.as_str());
         assert_eq!(r.matches("error: e").count(), 50);
         assert!(r.contains("error: e49\n") && !r.contains("error: e50\n"));

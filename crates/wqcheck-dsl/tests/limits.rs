@@ -144,7 +144,8 @@ fn a_fifty_thousand_char_function_name_gets_no_suggestion_and_a_bounded_message(
 #[test]
 fn an_unknown_name_close_to_a_long_one_still_gets_a_suggestion_up_to_the_length_limit() {
     let name = format!("wake_{}", "q".repeat(50));
-    let model = format!("bit b;\nwaitqueue {name} until b;\nvoid t(void) {{ wake_up({name}x); }}\n");
+    let model =
+        format!("bit b;\nwaitqueue {name} until b;\nvoid t(void) {{ wake_up({name}x); }}\n");
     let (d, _) = model_errors(&model);
     let help = d.first().and_then(|d| d.help.clone()).unwrap_or_default();
     assert!(help.contains(&format!("did you mean `{name}`?")), "{help}");
@@ -202,7 +203,10 @@ fn a_model_with_cr_only_line_endings_reports_real_lines_and_bounded_snippets() {
     assert_eq!(d.len(), 1_001);
     // The first error is `f0();` in f0, on line 5 (`bit b;`, `void f0(void)`, `{`,
     // `f1();` come before it).
-    assert!(r.starts_with("error: recursion is not allowed: `f0` calls itself"), "{r}");
+    assert!(
+        r.starts_with("error: recursion is not allowed: `f0` calls itself"),
+        "{r}"
+    );
     let first = d.first().expect("an error");
     assert_eq!(first.line_col(&model), (5, 2));
     assert!(r.contains("--> m.wq:5:2\n"), "{r}");

@@ -1049,12 +1049,21 @@ fn write_input(dir: &Path, scenario: &[u8], model: &[u8]) -> std::io::Result<()>
     std::fs::write(dir.join("model.wq"), model)
 }
 
+/// The mutant that took longest in process.
+struct Slowest {
+    elapsed: Duration,
+    index: u64,
+    base: String,
+    scenario: Vec<u8>,
+    model: Vec<u8>,
+}
+
 struct Tally {
     outcomes: BTreeMap<String, u64>,
     mutations: BTreeMap<&'static str, u64>,
     failures: u64,
     failure_kinds: BTreeMap<String, u64>,
-    slowest: Option<(Duration, u64, String, Vec<u8>, Vec<u8>)>,
+    slowest: Option<Slowest>,
     cli_runs: u64,
     slowest_cli: Option<(Duration, String)>,
 }
@@ -1066,6 +1075,21 @@ fn failure_kind(f: &str) -> String {
         .find(|c: char| c.is_ascii_digit() || c == '`' || c == ':')
         .unwrap_or(f.len());
     f.get(..cut).unwrap_or(f).trim().to_string()
+}
+
+/// This process's user + system CPU time (Linux `/proc/self/stat`, 100 ticks a second),
+/// to tell the fuzzer's own speed from a busy machine's.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here (0-based
+    // after the state field at index 0).
+    (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) as f64 / 100.0
 }
 
 fn main() -> ExitCode {
@@ -1206,14 +1230,14 @@ fn main() -> ExitCode {
         for k in &m.mutations {
             *tally.mutations.entry(k).or_default() += 1;
         }
-        if tally.slowest.as_ref().is_none_or(|s| o.elapsed > s.0) {
-            tally.slowest = Some((
-                o.elapsed,
-                i,
-                m.base.clone(),
-                m.scenario.clone(),
-                m.model.clone(),
-            ));
+        if tally.slowest.as_ref().is_none_or(|s| o.elapsed > s.elapsed) {
+            tally.slowest = Some(Slowest {
+                elapsed: o.elapsed,
+                index: i,
+                base: m.base.clone(),
+                scenario: m.scenario.clone(),
+                model: m.model.clone(),
+            });
         }
         if !o.failures.is_empty() {
             tally.failures += 1;
@@ -1243,9 +1267,10 @@ fn main() -> ExitCode {
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "wqcheck-fuzz: seed {}: {done} mutants in {secs:.1} s ({:.0} mutants/s), {} through the binary",
+        "wqcheck-fuzz: seed {}: {done} mutants in {secs:.1} s ({:.0} mutants/s; {:.1} s of CPU in this process), {} through the binary",
         opts.seed,
         done as f64 / secs.max(1e-9),
+        cpu_seconds(),
         tally.cli_runs
     );
     let list = |m: &BTreeMap<String, u64>| {
@@ -1264,12 +1289,19 @@ fn main() -> ExitCode {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if let Some((t, i, base, s, m)) = &tally.slowest {
+    if let Some(Slowest {
+        elapsed: t,
+        index: i,
+        base,
+        scenario,
+        model,
+    }) = &tally.slowest
+    {
         let dest = opts.out.join("slowest");
         save(
             &dest,
-            s,
-            m,
+            scenario,
+            model,
             &format!(
                 "wqcheck-fuzz --seed {} --only {i}\nbase: {base}\n{:.3} s\n",
                 opts.seed,
