@@ -309,3 +309,17 @@ fn a_nested_atomic_block_is_found_through_a_long_call_chain() {
         "{r}"
     );
 }
+
+#[test]
+fn fifty_thousand_futexes_are_checked_in_linear_time() {
+    // Each futex's wake condition used to find its queue by a scan of every queue.
+    let n = 50_000;
+    let mut model = String::new();
+    for i in 0..n {
+        model.push_str(&format!("int<0..1> x{i};\nfutex x{i} until x{i} == 0;\n"));
+    }
+    model.push_str("void t(void) { }\n");
+    let p = check_model("m.wq", &model).expect("valid model");
+    assert_eq!(p.queues.len(), n);
+    assert!(p.queues.iter().all(|q| q.until.is_some()));
+}
