@@ -6,7 +6,7 @@
 
 use wqcheck_model::ir::Span;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, MAX_KEPT, STOPPING};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kw {
@@ -202,6 +202,21 @@ pub(crate) struct Token {
 pub(crate) fn lex(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
     let bytes = text.as_bytes();
     let mut toks = Vec::new();
+    // A file of garbage has a lexical error per byte: past `MAX_KEPT`, one last
+    // diagnostic says the listing stopped, and lexing goes on without listing.
+    let mut errors = 0usize;
+    let mut report = |diags: &mut Vec<Diagnostic>, d: Diagnostic| {
+        if errors < MAX_KEPT {
+            diags.push(d);
+        } else if errors == MAX_KEPT {
+            diags.push(Diagnostic::new(
+                file,
+                d.span,
+                format!("too many lexical errors{STOPPING}"),
+            ));
+        }
+        errors += 1;
+    };
     let mut i = 0usize;
     while i < bytes.len() {
         let b = bytes.get(i).copied().unwrap_or(0);
@@ -211,7 +226,9 @@ pub(crate) fn lex(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<To
             continue;
         }
         if b == b'/' && next == b'/' {
-            while i < bytes.len() && bytes.get(i) != Some(&b'\n') {
+            // A line comment ends at `\n`, `\r\n` or a lone `\r` (the diagnostics'
+            // line breaks: a file with old Mac line endings is not one long comment).
+            while i < bytes.len() && !matches!(bytes.get(i), Some(b'\n' | b'\r')) {
                 i += 1;
             }
             continue;
@@ -221,7 +238,8 @@ pub(crate) fn lex(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<To
             match text.get(i + 2..).and_then(|s| s.find("*/")) {
                 Some(k) => i = i + 2 + k + 2,
                 None => {
-                    diags.push(
+                    report(
+                        diags,
                         Diagnostic::new(file, Span::new(start, start + 2), "unterminated comment")
                             .with_help("close the `/*` comment with `*/`"),
                     );
@@ -263,7 +281,7 @@ pub(crate) fn lex(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<To
             let v = match value {
                 Ok(v) => v,
                 Err(msg) => {
-                    diags.push(Diagnostic::new(file, span, msg));
+                    report(diags, Diagnostic::new(file, span, msg));
                     0
                 }
             };
@@ -288,9 +306,10 @@ pub(crate) fn lex(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<To
         let d = Diagnostic::new(file, span, format!("unexpected character `{c}`"));
         if c == '#' {
             // A preprocessor line: one error for the whole line.
-            let end = rest.find('\n').map_or(bytes.len(), |k| i + k);
+            let end = rest.find(['\n', '\r']).map_or(bytes.len(), |k| i + k);
             let line = rest.get(..end - i).unwrap_or("").trim_end();
-            diags.push(
+            report(
+                diags,
                 Diagnostic::new(
                     file,
                     Span::new(i, i + line.len()),
@@ -307,7 +326,7 @@ pub(crate) fn lex(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<To
             '"' | '\'' => d.with_help("the DSL has no string or character literals"),
             _ => d,
         };
-        diags.push(d);
+        report(diags, d);
         i += c.len_utf8();
     }
     toks.push(Token {

@@ -9,7 +9,7 @@
 use wqcheck_model::ir::{BinOp, Span};
 
 use crate::ast::*;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, STOPPING};
 use crate::lexer::{keyword_str, lex, punct_str, Kw, Tok, Token, P};
 
 /// Deepest nesting of statements and expressions the parser accepts.
@@ -186,7 +186,7 @@ impl<'a> Parser<'a> {
         self.diags
             .push(Diagnostic::new(self.file, span, msg).with_opt_help(help));
         if self.errors >= MAX_ERRORS {
-            self.abort(span, "too many syntax errors; stopping here");
+            self.abort(span, &format!("too many syntax errors{STOPPING}"));
         }
     }
 

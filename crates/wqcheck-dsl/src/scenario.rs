@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 use wqcheck_model::ir::{self, Span, Value, MAX_MEMORY_MIB};
 use wqcheck_model::verdict::Claim;
 
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::{did_you_mean, name_list, Diagnostic, Kept, MAX_LISTED_NAMES, MAX_SUGGESTIONS};
 
 /// The most threads a scenario may have.
 pub const MAX_THREADS: usize = 16;
@@ -399,16 +399,27 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
         Err(e) => return Err(vec![ron_error(name, text, &e)]),
     };
     let loc = Locator::new(text);
-    let strings_of = |top: &str, key: &str, elem: Option<usize>| {
-        loc.strings
-            .iter()
-            .filter(move |s| {
-                s.top.as_deref() == Some(top)
-                    && s.key.as_deref() == Some(key)
-                    && (elem.is_none() || s.elem == elem)
-                    && !s.map_key
-            })
-            .collect::<Vec<_>>()
+    // The strings of each (top-level field, field, list element), indexed once: looking
+    // them up by a scan per thread or actor made long lists quadratic.
+    let mut by_field: HashMap<(&str, &str, usize), Vec<&StrLoc>> = HashMap::new();
+    for s in &loc.strings {
+        if let (Some(top), Some(key), Some(elem), false) =
+            (s.top.as_deref(), s.key.as_deref(), s.elem, s.map_key)
+        {
+            by_field.entry((top, key, elem)).or_default().push(s);
+        }
+    }
+    let strings_of = |top: &str, key: &str, elem: Option<usize>| -> Vec<&StrLoc> {
+        match elem {
+            Some(e) => by_field.get(&(top, key, e)).cloned().unwrap_or_default(),
+            None => loc
+                .strings
+                .iter()
+                .filter(|s| {
+                    s.top.as_deref() == Some(top) && s.key.as_deref() == Some(key) && !s.map_key
+                })
+                .collect(),
+        }
     };
     let find = |value: &str, structural: Option<&StrLoc>| -> Span {
         match structural {
@@ -470,7 +481,7 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
             }
         })
         .collect();
-    let threads_span = loc.key_span("threads", None).unwrap_or_default();
+    let threads_span = loc.key_span("threads").unwrap_or_default();
     let threads_list_span = loc.value_span("threads", "threads").unwrap_or(threads_span);
 
     let backends_span = loc.value_span("backends", "backends").unwrap_or_default();
@@ -552,7 +563,7 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
                 Some(n) => find(n, strings_of("actors", "name", Some(k)).first().copied()),
                 None => Span::default(),
             };
-            let span = loc.key_span("target", Some(k)).unwrap_or_default();
+            let span = loc.elem_key_span("target", k).unwrap_or_default();
             ScenarioActor::Signal {
                 name,
                 name_span,
@@ -999,11 +1010,21 @@ struct Locator<'a> {
     text: &'a str,
     strings: Vec<StrLoc>,
     keys: Vec<KeyLoc>,
-    /// Spans of string literals (for the fallback search), comments excluded.
-    all: Vec<(String, Span)>,
     /// Every token, comments excluded.
     toks: Vec<(RTok, Span)>,
+    /// The first string literal of each value, for [`Locator::search`].
+    first_string: HashMap<String, Span>,
+    /// The first key of each name in each top-level list element, for
+    /// [`Locator::elem_key_span`].
+    elem_keys: HashMap<(String, usize), Span>,
+    /// Searches of the raw text [`Locator::search`] may still do: each is a scan of the
+    /// file, and a file with many strings the tokenizer reads differently from `ron`
+    /// (escapes) must not cost a scan per string.
+    text_searches_left: std::cell::Cell<usize>,
 }
+
+/// Raw-text searches one scenario file may cost (see `Locator::text_searches_left`).
+const MAX_TEXT_SEARCHES: usize = 64;
 
 impl<'a> Locator<'a> {
     fn new(text: &'a str) -> Locator<'a> {
@@ -1089,37 +1110,55 @@ impl<'a> Locator<'a> {
             }
             i += 1;
         }
+        let mut first_string = HashMap::new();
+        for (s, span) in all {
+            first_string.entry(s).or_insert(span);
+        }
+        let mut elem_keys = HashMap::new();
+        for k in &keys {
+            if let Some(e) = k.elem {
+                elem_keys.entry((k.name.clone(), e)).or_insert(k.span);
+            }
+        }
         Locator {
             text,
             strings,
             keys,
-            all,
             toks,
+            first_string,
+            elem_keys,
+            text_searches_left: std::cell::Cell::new(MAX_TEXT_SEARCHES),
         }
     }
 
     /// The first string literal `"value"` (outside comments), or the start of the file.
+    /// Past [`MAX_TEXT_SEARCHES`] raw-text searches, a string the tokenizer did not
+    /// see is placed at the start of the file.
     fn search(&self, value: &str) -> Span {
-        self.all
-            .iter()
-            .find(|(s, _)| s == value)
-            .map(|(_, sp)| *sp)
-            .or_else(|| {
-                self.text
-                    .find(&format!("\"{value}\""))
-                    .map(|i| Span::new(i, i + value.len() + 2))
-            })
+        if let Some(span) = self.first_string.get(value) {
+            return *span;
+        }
+        let left = self.text_searches_left.get();
+        if left == 0 {
+            return Span::default();
+        }
+        self.text_searches_left.set(left - 1);
+        self.text
+            .find(&format!("\"{value}\""))
+            .map(|i| Span::new(i, i + value.len() + 2))
             .unwrap_or_default()
     }
 
-    fn key_span(&self, name: &str, elem: Option<usize>) -> Option<Span> {
+    /// The span of the first key `name` in element `elem` of a top-level list.
+    fn elem_key_span(&self, name: &str, elem: usize) -> Option<Span> {
+        self.elem_keys.get(&(name.to_string(), elem)).copied()
+    }
+
+    /// The span of the top-level field `name`.
+    fn key_span(&self, name: &str) -> Option<Span> {
         self.keys
             .iter()
-            .find(|k| {
-                k.name == name
-                    && (elem.is_none() || k.elem == elem)
-                    && (elem.is_some() || k.top.as_deref() == Some(name))
-            })
+            .find(|k| k.name == name && k.top.as_deref() == Some(name))
             .map(|k| k.span)
     }
 
@@ -1331,7 +1370,7 @@ pub fn resolve_scenario(
     file: &ScenarioFile,
     program: ir::Program,
 ) -> Result<ir::Instance, Vec<Diagnostic>> {
-    let mut diags = Vec::new();
+    let mut diags = Kept::default();
     let mut err = |span: Span, msg: String, help: Option<String>| {
         // Spans come from `parse_scenario(text)`; clamp them in case of a mismatch.
         let len = text.len();
@@ -1359,6 +1398,10 @@ pub fn resolve_scenario(
             ),
             Some("split the scenario, or model several tasks in one thread body".to_string()),
         );
+        // Nothing else about the threads and their targets is worth checking: the
+        // scenario must be split anyway, and checking ten thousand threads (each target
+        // against each thread name) would only make this diagnostic slow.
+        return Err(diags.finish(name, text.len()));
     }
     let bodies: Vec<&str> = program
         .functions
@@ -1383,7 +1426,10 @@ pub fn resolve_scenario(
                 None if bodies.is_empty() => {
                     "the model has no function that can be a thread body".to_string()
                 }
-                None => format!("functions that can be thread bodies: {}", bodies.join(", ")),
+                None => format!(
+                    "functions that can be thread bodies: {}",
+                    name_list(bodies.iter().copied(), MAX_LISTED_NAMES)
+                ),
             };
             err(
                 t.run_span,
@@ -1467,13 +1513,11 @@ pub fn resolve_scenario(
         .rev()
         .map(|(i, n)| (*n, i))
         .collect();
-    let mut listed: Vec<&str> = Vec::new();
-    for n in &names {
-        if !listed.contains(n) {
-            listed.push(n);
-        }
-    }
-    let listed = listed.join(", ");
+    let mut distinct = HashSet::new();
+    let listed = name_list(
+        names.iter().copied().filter(|n| distinct.insert(*n)),
+        MAX_LISTED_NAMES,
+    );
     let mut actors = Vec::new();
     let count = file.actors.len();
     let mut actor_names: HashSet<String> = HashSet::new();
@@ -1541,16 +1585,46 @@ pub fn resolve_scenario(
     }
 
     // ---- init
+    // Names are looked up in maps built once (the first variable or bit of each name, as
+    // a scan would find it): a scan per override was quadratic in long `init` maps.
+    let mut bit_of: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut var_of: HashMap<&str, usize> = HashMap::new();
+    for (v, var) in program.vars.iter().enumerate() {
+        var_of.entry(var.name.as_str()).or_insert(v);
+        for (i, b) in var.bits.iter().enumerate() {
+            bit_of.entry(b.name.as_str()).or_insert((v, i));
+        }
+    }
+    let queue_names: HashSet<&str> = program
+        .queues
+        .iter()
+        .filter(|q| q.kind == ir::QueueKind::WaitQueue)
+        .map(|q| q.name.as_str())
+        .collect();
+    let function_names: HashSet<&str> = program.functions.iter().map(|f| f.name.as_str()).collect();
+    let all_vars: Vec<&str> = program
+        .vars
+        .iter()
+        .flat_map(|v| {
+            std::iter::once(v.name.as_str()).chain(v.bits.iter().map(|b| b.name.as_str()))
+        })
+        .collect();
+    let vars_help = if all_vars.is_empty() {
+        "the model has no shared variables".to_string()
+    } else {
+        format!(
+            "the model's shared variables are: {}",
+            name_list(all_vars.iter().copied(), MAX_LISTED_NAMES)
+        )
+    };
+    let mut suggestions_left = MAX_SUGGESTIONS;
     let mut init: Vec<(ir::VarId, Value)> = Vec::new();
+    // The position in `init` of each variable in it.
+    let mut init_at: HashMap<usize, usize> = HashMap::new();
     let mut set = HashSet::new();
     for o in &file.init {
         // A bit of a word sets that bit of the word's initial value.
-        let bit = program.vars.iter().enumerate().find_map(|(v, var)| {
-            var.bits
-                .iter()
-                .position(|b| b.name == o.var)
-                .map(|i| (v, i))
-        });
+        let bit = bit_of.get(o.var.as_str()).copied();
         if let Some((vid, i)) = bit {
             if !set.insert(o.var.as_str()) {
                 err(
@@ -1571,34 +1645,22 @@ pub fn resolve_scenario(
                 );
                 continue;
             }
-            let word = match init.iter_mut().find(|(v, _)| *v as usize == vid) {
-                Some(w) => w,
-                None => {
-                    init.push((vid as ir::VarId, program.vars[vid].init));
-                    init.last_mut().expect("just pushed")
-                }
-            };
-            word.1 = (word.1 & !(1 << i)) | ((o.value as Value) << i);
+            let at = *init_at.entry(vid).or_insert_with(|| {
+                init.push((vid as ir::VarId, program.vars[vid].init));
+                init.len() - 1
+            });
+            if let Some(word) = init.get_mut(at) {
+                word.1 = (word.1 & !(1 << i)) | ((o.value as Value) << i);
+            }
             continue;
         }
-        let Some(vid) = program.vars.iter().position(|v| v.name == o.var) else {
-            let vars: Vec<&str> = program
-                .vars
-                .iter()
-                .flat_map(|v| {
-                    std::iter::once(v.name.as_str()).chain(v.bits.iter().map(|b| b.name.as_str()))
-                })
-                .collect();
-            let other = if program
-                .queues
-                .iter()
-                .any(|q| q.name == o.var && q.kind == ir::QueueKind::WaitQueue)
-            {
+        let Some(vid) = var_of.get(o.var.as_str()).copied() else {
+            let other = if queue_names.contains(o.var.as_str()) {
                 Some(format!(
                     "`{}` is a wait queue; `init` sets shared variables",
                     o.var
                 ))
-            } else if program.functions.iter().any(|f| f.name == o.var) {
+            } else if function_names.contains(o.var.as_str()) {
                 Some(format!(
                     "`{}` is a function; `init` sets shared variables",
                     o.var
@@ -1606,13 +1668,15 @@ pub fn resolve_scenario(
             } else {
                 None
             };
-            let help = other.or_else(|| match did_you_mean(&o.var, vars.iter().copied()) {
+            let suggestion = if suggestions_left > 0 {
+                suggestions_left -= 1;
+                did_you_mean(&o.var, all_vars.iter().copied())
+            } else {
+                None
+            };
+            let help = other.or_else(|| match suggestion {
                 Some(s) => Some(format!("did you mean `{s}`?")),
-                None if vars.is_empty() => Some("the model has no shared variables".to_string()),
-                None => Some(format!(
-                    "the model's shared variables are: {}",
-                    vars.join(", ")
-                )),
+                None => Some(vars_help.clone()),
             });
             err(
                 o.var_span,
@@ -1648,7 +1712,7 @@ pub fn resolve_scenario(
             );
             continue;
         }
-        if init.iter().any(|(v, _)| *v as usize == vid) {
+        if init_at.contains_key(&vid) {
             err(
                 o.var_span,
                 format!("`{}` is set in `init` after one of its bits", o.var),
@@ -1656,6 +1720,7 @@ pub fn resolve_scenario(
             );
             continue;
         }
+        init_at.insert(vid, init.len());
         init.push((vid as ir::VarId, Value::try_from(o.value).unwrap_or(0)));
     }
     init.sort_by_key(|(v, _)| *v);
@@ -1815,8 +1880,7 @@ pub fn resolve_scenario(
     }
 
     if !diags.is_empty() {
-        diags.sort_by_key(|d| (d.span.start, d.span.end));
-        return Err(diags);
+        return Err(diags.finish(name, text.len()));
     }
     Ok(ir::Instance {
         name: name.to_string(),

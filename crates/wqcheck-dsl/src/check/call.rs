@@ -7,7 +7,7 @@ use wqcheck_model::ir::{self, FuncId, Span, Value, VarId};
 
 use crate::ast::{self, ExprKind as AK, UnaryOp};
 use crate::builtins::{self, ArgKind, LArg, Ret};
-use crate::diag::suggest;
+use crate::diag::{name_list, suggest, MAX_LISTED_NAMES};
 
 use super::expr::bool_normalize;
 use super::{err_expr, mk, Checker, Sym, TExpr, Ty};
@@ -47,14 +47,17 @@ impl<'a> Checker<'a> {
             );
             return err_expr(span);
         }
-        let funcs: Vec<String> = self.sigs.iter().map(|s| s.name.clone()).collect();
-        let help = suggest(
-            n,
-            funcs
-                .iter()
-                .map(|s| s.as_str())
-                .chain(builtins::all().map(|b| b.name)),
-        );
+        let help = if self.may_suggest() {
+            suggest(
+                n,
+                self.sigs
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .chain(builtins::all().map(|b| b.name)),
+            )
+        } else {
+            None
+        };
         self.error_opt(
             name.span,
             format!("unknown function or builtin `{n}`"),
@@ -250,19 +253,25 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The help listing the declared wait queues (the first few), computed once: the
+    /// queues are all declared before any function body is checked.
     fn declared_queues(&self) -> String {
-        let qs: Vec<&str> = self
-            .queues
-            .iter()
-            .filter(|q| q.kind == ir::QueueKind::WaitQueue)
-            .map(|q| q.name.as_str())
-            .collect();
-        if qs.is_empty() {
-            "no wait queue is declared; add `waitqueue NAME until CONDITION;` at top level"
-                .to_string()
-        } else {
-            format!("declared wait queues: {}", qs.join(", "))
-        }
+        self.queues_help
+            .get_or_init(|| {
+                let mut qs = self
+                    .queues
+                    .iter()
+                    .filter(|q| q.kind == ir::QueueKind::WaitQueue)
+                    .map(|q| q.name.as_str())
+                    .peekable();
+                if qs.peek().is_none() {
+                    "no wait queue is declared; add `waitqueue NAME until CONDITION;` at top level"
+                        .to_string()
+                } else {
+                    format!("declared wait queues: {}", name_list(qs, MAX_LISTED_NAMES))
+                }
+            })
+            .clone()
     }
 
     /// A wait queue named by `n` (the identifier in `q`, `&q` or `&q->lock`).
@@ -286,13 +295,18 @@ impl<'a> Checker<'a> {
             }
             None => {
                 let help = self.declared_queues();
-                let queues: Vec<String> = self
-                    .queues
-                    .iter()
-                    .filter(|q| q.kind == ir::QueueKind::WaitQueue)
-                    .map(|q| q.name.clone())
-                    .collect();
-                let help = match suggest(n, queues.iter().map(|s| s.as_str())) {
+                let suggestion = if self.may_suggest() {
+                    suggest(
+                        n,
+                        self.queues
+                            .iter()
+                            .filter(|q| q.kind == ir::QueueKind::WaitQueue)
+                            .map(|q| q.name.as_str()),
+                    )
+                } else {
+                    None
+                };
+                let help = match suggestion {
                     Some(s) => format!("{s} ({help})"),
                     None => help,
                 };

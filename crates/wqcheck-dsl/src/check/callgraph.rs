@@ -2,6 +2,8 @@
 //! no recursion (each cycle reported once, at the call that closes it), and no `atomic`
 //! block inside another, not even through calls.
 
+use std::collections::HashSet;
+
 use wqcheck_model::ir::{self, FuncId, Span};
 
 use super::{Checker, FnCx};
@@ -21,16 +23,26 @@ impl<'a> Checker<'a> {
             Black,
         }
         let mut color = vec![Color::White; n];
-        let mut reported: Vec<Vec<usize>> = Vec::new();
+        // Where each gray node sits on the DFS stack (so a cycle is found in O(1)).
+        let mut depth_of = vec![usize::MAX; n];
+        // Each cycle is closed by one back edge (caller, callee) and each back edge
+        // closes one cycle, so the pair identifies the cycle (two calls of the same
+        // function close it once).
+        let mut reported: HashSet<(usize, usize)> = HashSet::new();
+        // Functions in the order the DFS finishes them: callees before callers.
+        let mut finished: Vec<usize> = Vec::with_capacity(n);
         let mut any_cycle = false;
         for root in 0..n {
             if color.get(root) != Some(&Color::White) {
                 continue;
             }
-            // Stack of (node, next edge index); `path` mirrors the gray nodes.
+            // Stack of (node, next edge index).
             let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
             if let Some(c) = color.get_mut(root) {
                 *c = Color::Gray;
+            }
+            if let Some(d) = depth_of.get_mut(root) {
+                *d = 0;
             }
             while let Some((node, ei)) = stack.last().copied() {
                 let next = edges.get(node).and_then(|e| e.get(ei)).copied();
@@ -38,6 +50,7 @@ impl<'a> Checker<'a> {
                     if let Some(c) = color.get_mut(node) {
                         *c = Color::Black;
                     }
+                    finished.push(node);
                     stack.pop();
                     continue;
                 };
@@ -50,32 +63,29 @@ impl<'a> Checker<'a> {
                         if let Some(c) = color.get_mut(callee) {
                             *c = Color::Gray;
                         }
+                        if let Some(d) = depth_of.get_mut(callee) {
+                            *d = stack.len();
+                        }
                         stack.push((callee, 0));
                     }
                     Some(Color::Gray) => {
                         any_cycle = true;
-                        let pos = stack.iter().position(|(f, _)| *f == callee).unwrap_or(0);
-                        let cycle: Vec<usize> = stack
-                            .get(pos..)
-                            .unwrap_or(&[])
-                            .iter()
-                            .map(|(f, _)| *f)
-                            .collect();
-                        let mut key = cycle.clone();
-                        key.sort_unstable();
-                        if reported.contains(&key) {
+                        if !reported.insert((node, callee)) {
                             continue;
                         }
-                        reported.push(key);
+                        let pos = depth_of.get(callee).copied().unwrap_or(0);
+                        let cycle = stack.get(pos..).unwrap_or(&[]);
                         let name =
                             |i: usize| functions.get(i).map_or("?", |(f, _)| f.name.as_str());
                         let msg = if cycle.len() == 1 {
                             format!("recursion is not allowed: `{}` calls itself", name(callee))
                         } else {
-                            let mut path: Vec<String> =
-                                cycle.iter().map(|i| format!("`{}`", name(*i))).collect();
-                            path.push(format!("`{}`", name(callee)));
-                            format!("recursion is not allowed: {}", path.join(" calls "))
+                            let path: Vec<&str> = cycle
+                                .iter()
+                                .map(|(f, _)| name(*f))
+                                .chain(std::iter::once(name(callee)))
+                                .collect();
+                            format!("recursion is not allowed: {}", cycle_text(&path))
                         };
                         self.error_help(
                             call_span,
@@ -90,24 +100,18 @@ impl<'a> Checker<'a> {
         if any_cycle {
             return;
         }
-        // Atomic blocks do not nest, not even through calls.
+        // Atomic blocks do not nest, not even through calls. Without cycles, the DFS
+        // finished every callee before its callers: one pass in that order propagates
+        // "contains an atomic block" up the call graph.
         let mut has_atomic: Vec<bool> = functions.iter().map(|(_, cx)| cx.has_atomic).collect();
-        let mut changed = true;
-        let mut rounds = 0;
-        while changed && rounds <= n {
-            changed = false;
-            rounds += 1;
-            for (i, e) in edges.iter().enumerate() {
-                if has_atomic.get(i) == Some(&true) {
-                    continue;
-                }
-                if e.iter()
+        for &i in &finished {
+            let via_call = edges.get(i).is_some_and(|e| {
+                e.iter()
                     .any(|(c, _)| has_atomic.get(*c as usize) == Some(&true))
-                {
-                    if let Some(h) = has_atomic.get_mut(i) {
-                        *h = true;
-                    }
-                    changed = true;
+            });
+            if via_call {
+                if let Some(h) = has_atomic.get_mut(i) {
+                    *h = true;
                 }
             }
         }
@@ -126,4 +130,25 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// Functions named in full in a recursion message; a longer cycle shows its first and
+/// last ones and counts the rest (a message stays short however long the cycle).
+const MAX_CYCLE_NAMES: usize = 8;
+
+/// "`a` calls `b` calls `a`", with the middle of a long cycle elided.
+fn cycle_text(path: &[&str]) -> String {
+    let quoted =
+        |names: &[&str]| -> Vec<String> { names.iter().map(|n| format!("`{n}`")).collect() };
+    if path.len() <= MAX_CYCLE_NAMES {
+        return quoted(path).join(" calls ");
+    }
+    let head = path.get(..MAX_CYCLE_NAMES / 2).unwrap_or(&[]);
+    let tail = path.get(path.len() - MAX_CYCLE_NAMES / 2..).unwrap_or(&[]);
+    let left_out = path.len() - head.len() - tail.len();
+    format!(
+        "{} calls … ({left_out} more) … calls {}",
+        quoted(head).join(" calls "),
+        quoted(tail).join(" calls ")
+    )
 }

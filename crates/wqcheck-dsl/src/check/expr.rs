@@ -252,15 +252,19 @@ impl<'a> Checker<'a> {
             );
             return;
         }
-        let locals: Vec<String> = self.cx.scope.keys().cloned().collect();
-        let help = suggest(
-            n,
-            locals
-                .iter()
-                .map(|s| s.as_str())
-                .chain(self.globals.keys().map(|s| s.as_str()))
-                .chain(builtins::CONSTANTS.iter().map(|(k, _)| *k)),
-        );
+        let help = if self.may_suggest() {
+            suggest(
+                n,
+                self.cx
+                    .scope
+                    .keys()
+                    .map(|s| s.as_str())
+                    .chain(self.globals.keys().map(|s| s.as_str()))
+                    .chain(builtins::CONSTANTS.iter().map(|(k, _)| *k)),
+            )
+        } else {
+            None
+        };
         self.error_opt(span, format!("undeclared variable `{n}`"), help);
     }
 

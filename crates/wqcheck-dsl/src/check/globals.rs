@@ -3,6 +3,8 @@
 //! shared variables (ranges and initial values), and wait and futex queues with their
 //! `until` conditions. Running first lets a body use any global, wherever it is declared.
 
+use std::collections::HashMap;
+
 use wqcheck_model::ir::{self, BinOp, FuncId, Value, VarId};
 
 use crate::ast::{self, ExprKind as AK, UnaryOp};
@@ -183,6 +185,9 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn suggest_var(&self, name: &str) -> Option<String> {
+        if !self.may_suggest() {
+            return None;
+        }
         suggest(name, self.vars.iter().map(|v| v.name.as_str()))
     }
 
@@ -313,14 +318,18 @@ impl<'a> Checker<'a> {
                         None
                     }
                     None => {
-                        let help = suggest(
-                            n,
-                            self.globals
-                                .iter()
-                                .filter(|(_, (s, _))| matches!(s, Sym::Const(_)))
-                                .map(|(k, _)| k.as_str())
-                                .chain(builtins::CONSTANTS.iter().map(|(k, _)| *k)),
-                        );
+                        let help = if self.may_suggest() {
+                            suggest(
+                                n,
+                                self.globals
+                                    .iter()
+                                    .filter(|(_, (s, _))| matches!(s, Sym::Const(_)))
+                                    .map(|(k, _)| k.as_str())
+                                    .chain(builtins::CONSTANTS.iter().map(|(k, _)| *k)),
+                            )
+                        } else {
+                            None
+                        };
                         self.error_opt(span, format!("unknown constant `{n}`"), help);
                         None
                     }
@@ -545,6 +554,10 @@ impl<'a> Checker<'a> {
     pub(super) fn check_queues(&mut self, items: &[ast::Item]) {
         // Queue ids follow item order for wait queues; futex queues were appended after.
         let mut wq = 0usize;
+        let mut futex_at: HashMap<(u32, u32), usize> = HashMap::new();
+        for (i, q) in self.queues.iter().enumerate() {
+            futex_at.entry((q.span.start, q.span.end)).or_insert(i);
+        }
         for item in items {
             match item {
                 ast::Item::Queue { until, .. } => {
@@ -562,10 +575,13 @@ impl<'a> Checker<'a> {
                     let Some(u) = until else { continue };
                     let e = self.until_expr(u);
                     self.truthy(&e, u.span, "a wake condition");
-                    let found = self
-                        .queues
-                        .iter_mut()
-                        .find(|q| q.span == *span && q.name == var.name);
+                    // The futex's queue, by its declaration's span (a map: a scan per
+                    // futex was quadratic in models with many futexes).
+                    let found = futex_at
+                        .get(&(span.start, span.end))
+                        .copied()
+                        .and_then(|i| self.queues.get_mut(i))
+                        .filter(|q| q.name == var.name);
                     if let Some(q) = found {
                         q.until = Some(e.e);
                     }

@@ -20,13 +20,14 @@ mod expr;
 mod globals;
 mod stmt;
 
+use std::cell::{Cell, OnceCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use wqcheck_model::ir::{self, FuncId, LocalId, Span, Value, VarId};
 
 use crate::ast::{self, TypeName};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Kept, LineIndex, MAX_SUGGESTIONS};
 
 /// The checker's types: the IR's, plus `void *`, the type of `NULL`, and an error type
 /// that is compatible with everything (so one mistake is reported once).
@@ -210,7 +211,7 @@ struct LabelInfo {
 pub(crate) struct Checker<'a> {
     file: &'a str,
     text: &'a str,
-    diags: Vec<Diagnostic>,
+    diags: Kept,
     globals: HashMap<String, (Sym, Span)>,
     consts: Vec<ConstInfo>,
     vars: Vec<ir::SharedVar>,
@@ -218,6 +219,15 @@ pub(crate) struct Checker<'a> {
     futex_of: HashMap<VarId, ir::QueueId>,
     sigs: Vec<Sig>,
     cx: FnCx,
+    /// The text's line starts, built on the first "declared at line N" hint (so that
+    /// many hints cost a binary search each, not a scan of the file each).
+    lines: OnceCell<LineIndex>,
+    /// See `declared_queues`.
+    queues_help: OnceCell<String>,
+    /// How many more "did you mean" suggestions this file may compute (each is a pass
+    /// over every candidate name; past the diagnostics anyone will read, they are not
+    /// worth a quadratic cost).
+    suggestions_left: Cell<usize>,
 }
 
 /// Checks a parsed model and lowers it.
@@ -229,7 +239,7 @@ pub(crate) fn check(
     let mut ck = Checker {
         file,
         text,
-        diags: Vec::new(),
+        diags: Kept::default(),
         globals: HashMap::new(),
         consts: Vec::new(),
         vars: Vec::new(),
@@ -237,6 +247,9 @@ pub(crate) fn check(
         futex_of: HashMap::new(),
         sigs: Vec::new(),
         cx: FnCx::default(),
+        lines: OnceCell::new(),
+        queues_help: OnceCell::new(),
+        suggestions_left: Cell::new(MAX_SUGGESTIONS),
     };
     ck.declare_globals(items);
     ck.eval_consts(items);
@@ -246,9 +259,7 @@ pub(crate) fn check(
     let functions = ck.lower_functions(items);
     ck.check_call_graph(&functions);
     if !ck.diags.is_empty() {
-        let mut d = ck.diags;
-        d.sort_by_key(|d| (d.span.start, d.span.end));
-        return Err(d);
+        return Err(ck.diags.finish(file, text.len()));
     }
     let functions = functions.into_iter().map(|(f, _)| f).collect();
     Ok(ir::Program {
@@ -278,7 +289,15 @@ impl<'a> Checker<'a> {
             .push(Diagnostic::new(self.file, span, msg).with_opt_help(help));
     }
 
+    /// Whether one more "did you mean" may be computed (and counts it).
+    fn may_suggest(&self) -> bool {
+        let left = self.suggestions_left.get();
+        self.suggestions_left.set(left.saturating_sub(1));
+        left > 0
+    }
+
     fn line_of(&self, span: Span) -> usize {
-        crate::diag::line_col(self.text, span.start as usize).0
+        let index = self.lines.get_or_init(|| LineIndex::new(self.text));
+        index.line(span.start as usize).0
     }
 }

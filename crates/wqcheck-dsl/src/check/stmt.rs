@@ -358,7 +358,12 @@ impl<'a> Checker<'a> {
                     push(out, ir::StmtKind::Goto(info.id));
                 }
                 None => {
-                    let help = suggest(&label.name, self.cx.labels.keys().map(|k| k.as_str()))
+                    let suggestion = if self.may_suggest() {
+                        suggest(&label.name, self.cx.labels.keys().map(|k| k.as_str()))
+                    } else {
+                        None
+                    };
+                    let help = suggestion
                         .or_else(|| Some(format!("define it in this function: `{}:`", label.name)));
                     self.error_opt(
                         label.span,
