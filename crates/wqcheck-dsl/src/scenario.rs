@@ -20,6 +20,9 @@ use crate::diag::{did_you_mean, name_list, Diagnostic, Kept, MAX_LISTED_NAMES, M
 
 /// The most threads a scenario may have.
 pub const MAX_THREADS: usize = 16;
+/// The most actors (signals) a scenario may have: each is a mover of every state, and the
+/// engines number movers with a byte.
+pub const MAX_ACTORS: usize = 16;
 
 /// The largest `loom.max_preemptions` a scenario may ask for.
 pub const MAX_LOOM_PREEMPTIONS: u32 = 10;
@@ -1520,6 +1523,19 @@ pub fn resolve_scenario(
     );
     let mut actors = Vec::new();
     let count = file.actors.len();
+    if count > MAX_ACTORS {
+        let ScenarioActor::Signal { span, .. } = &file.actors[MAX_ACTORS];
+        err(
+            *span,
+            format!("too many actors: {count} (at most {MAX_ACTORS})"),
+            Some(
+                "one `Signal` with several targets sends one signal to any one of them; \
+                 split the scenario for more"
+                    .to_string(),
+            ),
+        );
+        return Err(diags.finish(name, text.len()));
+    }
     let mut actor_names: HashSet<String> = HashSet::new();
     for (k, a) in file.actors.iter().enumerate() {
         let ScenarioActor::Signal {

@@ -71,12 +71,15 @@ fn a_scenario_with_two_hundred_thousand_threads_is_rejected_in_linear_time() {
 
 #[test]
 fn many_signals_with_many_targets_are_checked_in_linear_time() {
-    // 20,000 signals of 5 targets each, all unknown: each target is looked up and
-    // suggested against the 2 threads, not against every other target.
-    let actors: Vec<String> = (0..20_000)
+    // 16 signals (the most a scenario may have) of 6,250 targets each, all unknown: each
+    // target is looked up and suggested against the 2 threads, not against every other
+    // target.
+    let actors: Vec<String> = (0..16)
         .map(|i| {
+            let targets: Vec<String> = (0..6_250).map(|j| format!("\"x{i}_{j}\"")).collect();
             format!(
-                "Signal(name: \"s{i}\", target: [\"a{i}\", \"b{i}\", \"c{i}\", \"d{i}\", \"e{i}\"], fatal: false)"
+                "Signal(name: \"s{i}\", target: [{}], fatal: false)",
+                targets.join(", ")
             )
         })
         .collect();
@@ -97,6 +100,24 @@ fn many_signals_with_many_targets_are_checked_in_linear_time() {
         "{r}"
     );
     assert!(r.len() < 50_000, "{} bytes", r.len());
+}
+
+/// Each actor is a mover of every state (and the engines number movers with a byte), so a
+/// scenario has at most 16; more is one error, at the 17th, and nothing else is checked.
+#[test]
+fn a_scenario_with_twenty_thousand_signals_gets_one_diagnostic_about_the_limit() {
+    let actors = vec!["Signal(target: [\"t1\"], fatal: true)"; 20_000];
+    let ron = format!(
+        "Scenario(model: \"m.wq\", threads: [Thread(name: \"t1\", run: \"sleeper\"), Thread(name: \"t2\", run: \"waker\")], actors: [{}], expect: Holds)\n",
+        actors.join(",\n")
+    );
+    let (d, r) = scenario_errors(&ron);
+    assert_eq!(d.len(), 1, "{r}");
+    assert!(r.contains("too many actors: 20000 (at most 16)"), "{r}");
+    assert!(
+        r.contains(":17:"),
+        "the error points at the 17th signal: {r}"
+    );
 }
 
 #[test]
