@@ -306,4 +306,5 @@ fn inconclusive(executions: u64, bound: Option<u32>, start: Instant, bounds: Str
 /// loom's primitives.
 pub struct Loom;
 
-wqcheck_threads::std_shaped_runtime!(Loom, loom);
+// loom's DPOR needs the shadow loads (`wqcheck_threads::Runtime::SHADOW_LOADS`).
+wqcheck_threads::std_shaped_runtime!(Loom, loom, loom::thread::yield_now, true);

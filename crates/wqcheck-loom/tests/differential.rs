@@ -2432,18 +2432,16 @@ void waker0(void)
     );
 }
 
-/// An open bug, found by `native_sc_tso_and_loom_agree` (PROPTEST_RNG_SEED=1796456429302409886)
-/// and minimised: the waiter reads its own entry's flags right after `prepare_to_wait()`,
-/// and a custom wake function stores `WQ_FLAG_WOKEN` there before the waker wakes anyone.
-/// Under sequential consistency the waiter can see `WOKEN` while `cond` is still false
-/// (5 steps). loom's own exhaustive search runs 12 executions and never schedules the waker
-/// between the waiter's `prepare_to_wait()` and its load: an incompleteness of the
-/// executor's scheduling points under loom's DPOR, not yet understood. The command line
-/// still reports `AssertionFailed` on loom here, because after an own search without a
-/// violation it follows the native counterexample (docs/loom.md, "Limits"); a violation
-/// that only weak memory reaches could be missed the same way. Un-ignore when fixed.
+/// Found by `native_sc_tso_and_loom_agree` (PROPTEST_RNG_SEED=1796456429302409886) and
+/// minimised: the waiter reads its own entry's flags right after `prepare_to_wait()`, and a
+/// custom wake function stores `WQ_FLAG_WOKEN` there before the waker wakes anyone. Under
+/// sequential consistency the waiter can see `WOKEN` while `cond` is still false (5 steps).
+/// `__wake_up_common()` reads the entry's flags before it calls the wake function, and
+/// loom's partial-order reduction keeps one last access per atomic: that read hid the
+/// waiter's read from the store, and loom ran 12 executions without the one where the store
+/// comes first (tokio-rs/loom#166). The executor's shadow loads (`wqcheck-threads`,
+/// `mem.rs`, `Readers`) keep the race visible.
 #[test]
-#[ignore = "open bug: loom's own search misses a reachable violation (see the doc comment)"]
 fn loom_own_search_sees_a_wake_function_store_to_the_waiters_own_flags() {
     silence_loom_panics();
     let p = fixed(
@@ -2478,4 +2476,36 @@ void waker0(void)
     assert!(reachable_verdicts(&sc).contains(&Verdict::AssertionFailed));
     let loom = loom_check(&sc, &Search::Exhaustive.options()).unwrap();
     assert_eq!(loom.verdict, Verdict::AssertionFailed, "{}", p.model);
+}
+
+/// The smallest shape of the same loom gap (tokio-rs/loom#392): the waker reads `x` and
+/// then writes it; the waiter's earlier read of `x` must still race with that write.
+#[test]
+fn loom_own_search_sees_a_write_after_the_writers_own_read() {
+    silence_loom_panics();
+    let p = fixed(
+        "bool cond = false;
+int<0..1> x = 0;
+waitqueue wq until cond;
+
+void waiter0(void)
+{
+	if (READ_ONCE(x))
+		assert(cond);
+}
+
+void waker0(void)
+{
+	if (!READ_ONCE(x))
+		WRITE_ONCE(x, 1);
+}
+"
+        .into(),
+    );
+    let sc = build(&p);
+    assert!(reachable_verdicts(&sc).contains(&Verdict::AssertionFailed));
+    let loom = loom_check(&sc, &Search::Exhaustive.options()).unwrap();
+    assert_eq!(loom.verdict, Verdict::AssertionFailed, "{}", p.model);
+    let bounded = loom_check(&sc, &Search::Bounded(1).options()).unwrap();
+    assert_eq!(bounded.verdict, Verdict::AssertionFailed, "{}", p.model);
 }

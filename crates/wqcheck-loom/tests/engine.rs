@@ -35,7 +35,9 @@ fn prepare_then_check_holds_on_every_execution_within_three_preemptions() {
     let o = check(&m, &Options::default()).expect("runs");
     assert_eq!(o.verdict, Verdict::Holds);
     assert_eq!(o.preemption_bound, Some(3));
-    assert_eq!(o.executions, 249);
+    // 249 before the executor's shadow loads: loom's DPOR had been skipping the executions
+    // where a write comes before another thread's earlier read (docs/loom.md).
+    assert_eq!(o.executions, 425);
     assert!(o.bounds.contains("preemptions<=3"), "{}", o.bounds);
 }
 
@@ -136,7 +138,7 @@ fn a_time_budget_beyond_any_instant_is_no_deadline() {
         )
         .expect("runs");
         assert_eq!(o.verdict, Verdict::Holds);
-        assert_eq!(o.executions, 249);
+        assert_eq!(o.executions, 425);
     }
 }
 
@@ -260,4 +262,25 @@ fn three_locker_race_needs_four_preemptions_which_is_why_loom_follows_the_native
     );
     let m = common::load("scenarios/linux-4.13-lock-page-killable.ron");
     assert_eq!(fewest_preemptions_to_a_violation(&m), None);
+}
+
+/// wait_woken(): the wake function writes the reader's own `wq_entry->flags` right after
+/// the wake walk read them. loom's partial-order reduction forgot the reader's reads
+/// behind that read and ran 1,410 executions; with the executor's shadow loads the
+/// unbounded search runs every interleaving class, 7,218 (docs/loom.md, "Shadow loads").
+#[test]
+fn wait_woken_is_explored_past_the_wake_walks_own_read_of_the_flags() {
+    common::silence_engine_panics();
+    let m = common::load("scenarios/linux-wait-woken.ron");
+    let o = check(
+        &m,
+        &Options {
+            exhaustive: true,
+            ..Options::default()
+        },
+    )
+    .expect("runs");
+    assert_eq!(o.verdict, Verdict::Holds);
+    assert_eq!(o.preemption_bound, None);
+    assert_eq!(o.executions, 7_218);
 }

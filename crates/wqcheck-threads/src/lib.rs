@@ -63,6 +63,11 @@ pub use sc::execution_sc;
 
 /// The primitives a thread runtime provides. Every operation may be a scheduling point.
 pub trait Runtime: 'static {
+    /// The runtime's partial-order reduction remembers one last access per atomic, so a
+    /// load can hide an earlier load from a later write (loom 0.7: tokio-rs/loom#166); the
+    /// executor then adds shadow accesses that keep every such race visible (`mem.rs`,
+    /// `Readers`).
+    const SHADOW_LOADS: bool = false;
     type Mutex: Send + Sync + 'static;
     type Guard<'a>;
     type Condvar: Send + Sync + 'static;
@@ -108,7 +113,11 @@ macro_rules! std_shaped_runtime {
         $crate::std_shaped_runtime!($name, $krate, || $krate::thread::yield_now());
     };
     ($name:ty, $krate:ident, $switch:expr) => {
+        $crate::std_shaped_runtime!($name, $krate, $switch, false);
+    };
+    ($name:ty, $krate:ident, $switch:expr, $shadow_loads:expr) => {
         impl $crate::Runtime for $name {
+            const SHADOW_LOADS: bool = $shadow_loads;
             type Mutex = $krate::sync::Mutex<()>;
             type Guard<'a> = $krate::sync::MutexGuard<'a, ()>;
             type Condvar = $krate::sync::Condvar;
@@ -405,6 +414,7 @@ pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover],
         world: World::new(
             l,
             model.inst.program.queues.len(),
+            movers.len(),
             record.clone(),
             &setup.initial,
             &model.blocks,

@@ -15,6 +15,7 @@
 //! waking (the kernel's `rq->lock`, which orders a wakeup before the woken task runs).
 
 use std::sync::atomic::Ordering as StdOrdering;
+use std::sync::Mutex as StdMutex;
 
 use wqcheck_model::blocks::Blocks;
 use wqcheck_model::ir::{task::TASK_RUNNING, Fence, Ordering, RmwOp, Value};
@@ -49,6 +50,71 @@ pub(crate) struct World<R: Runtime> {
     /// live in the record only, as plain memory that lock orders, and their accesses are
     /// no scheduling points.
     plain: Plain,
+    /// For runtimes whose partial-order reduction forgets earlier loads
+    /// ([`Runtime::SHADOW_LOADS`]): see [`Readers`].
+    readers: Option<Readers<R>>,
+}
+
+/// Makes every write of a location race, for the runtime's partial-order reduction, with
+/// every load of it by another mover since the last write.
+///
+/// loom's DPOR keeps one last access per atomic, and a load replaces it: when thread A
+/// loads `x`, then B loads `x` and writes it (the kernel's `__wake_up_common()` reads
+/// `curr->flags`, then the wake function writes them), B's write is compared with B's own
+/// load only, and the execution where B writes before A's load is never run
+/// (tokio-rs/loom#166, open in loom 0.7.3). A custom wake function that sets the waiter's
+/// `WQ_FLAG_WOKEN` was missed that way (`loom_own_search_sees_a_wake_function_store_to_the_waiters_own_flags`).
+///
+/// So each (location, mover) pair has a *shadow* atomic that loom sees but the model does
+/// not: a mover touches its shadow just before each load of the location, and a write
+/// touches the shadows of the other movers that loaded the location since its last write.
+/// The shadow's last access is then that mover's latest load, which no other mover's load
+/// can replace, and loom backtracks to it. A touch is a relaxed read-modify-write of the
+/// shadow alone: it orders nothing (C11 gives no synchronisation through a relaxed RMW of
+/// another location) and changes no value the model reads. It is one more scheduling
+/// point beside each load and racing write, which loom's search pays for.
+struct Readers<R: Runtime> {
+    movers: usize,
+    /// By `slot * movers + mover`. Made before the movers start: an atomic made later
+    /// by one mover would be an unsynchronised initialisation for another, which loom
+    /// rejects as a causality violation.
+    shadow: Vec<R::Atomic>,
+    /// By slot: the movers (a bit each) that loaded the location since its last write.
+    since_write: StdMutex<Vec<u64>>,
+}
+
+impl<R: Runtime> Readers<R> {
+    fn new(slots: usize, movers: usize) -> Readers<R> {
+        Readers {
+            movers,
+            shadow: (0..slots * movers).map(|_| R::atomic(0)).collect(),
+            since_write: StdMutex::new(vec![0; slots]),
+        }
+    }
+
+    fn touch(&self, slot: usize, mover: usize) {
+        R::fetch_add(
+            &self.shadow[slot * self.movers + mover],
+            0,
+            StdOrdering::Relaxed,
+        );
+    }
+
+    /// `mover` is about to load the location in `slot`.
+    fn before_load(&self, slot: usize, mover: usize) {
+        self.touch(slot, mover);
+        crate::record::lock(&self.since_write)[slot] |= 1 << mover;
+    }
+
+    /// `mover` is about to write the location in `slot` (a store or any read-modify-write,
+    /// failed compare-and-exchanges included: loom counts those as writes too).
+    fn before_write(&self, slot: usize, mover: usize) {
+        let readers = std::mem::take(&mut crate::record::lock(&self.since_write)[slot]);
+        let others = readers & !(1 << mover);
+        for m in (0..self.movers).filter(|&m| others & (1 << m) != 0) {
+            self.touch(slot, m);
+        }
+    }
 }
 
 /// Which location kinds live in the record only ([`Blocks::covers`]).
@@ -83,6 +149,7 @@ impl<R: Runtime> World<R> {
     pub fn new(
         l: &Layout,
         nqueues: usize,
+        movers: usize,
         record: Recorder,
         initial: &[u8],
         blocks: &Blocks,
@@ -125,14 +192,53 @@ impl<R: Runtime> World<R> {
             wakeup: (0..l.nthreads).map(|_| R::condvar()).collect(),
             block_lock: blocks.has_blocks.then(R::mutex),
             plain: Plain::new(blocks, l.nvars),
+            readers: R::SHADOW_LOADS.then(|| {
+                let slots = l.nvars + 2 * (handles + 1) + nqueues + 2 * l.nthreads;
+                Readers::new(slots, movers)
+            }),
         }
     }
 
-    /// `loc`'s value: from the record if it is plain memory, else its atomic's.
-    fn load(&self, l: &Layout, loc: MemLoc, ord: StdOrdering) -> Value {
+    /// `loc`'s index among all atomics (vars, flags, nodes, heads, states, signals).
+    fn slot(&self, loc: MemLoc) -> usize {
+        let (v, f, n, h, t) = (
+            self.vars.len(),
+            self.flags.len(),
+            self.nodes.len(),
+            self.heads.len(),
+            self.states.len(),
+        );
+        match loc {
+            MemLoc::Var(i) => i,
+            MemLoc::EntryFlags(i) => v + i as usize,
+            MemLoc::EntryNode(i) => v + f + i as usize,
+            MemLoc::QueueHead(i) => v + f + n + i as usize,
+            MemLoc::TaskState(i) => v + f + n + h + i as usize,
+            MemLoc::Signal(i) => v + f + n + h + t + i as usize,
+        }
+    }
+
+    /// `mover` is about to load `loc`'s atomic ([`Readers`]).
+    fn before_load(&self, loc: MemLoc, mover: usize) {
+        if let Some(r) = &self.readers {
+            r.before_load(self.slot(loc), mover);
+        }
+    }
+
+    /// `mover` is about to write `loc`'s atomic ([`Readers`]).
+    fn before_write(&self, loc: MemLoc, mover: usize) {
+        if let Some(r) = &self.readers {
+            r.before_write(self.slot(loc), mover);
+        }
+    }
+
+    /// `loc`'s value as `mover` loads it: from the record if it is plain memory, else its
+    /// atomic's.
+    fn load(&self, l: &Layout, loc: MemLoc, ord: StdOrdering, mover: usize) -> Value {
         if self.plain.covers(loc) {
             self.record.read(|s| Direct::get(l, s, loc))
         } else {
+            self.before_load(loc, mover);
             R::load(self.atomic(loc), ord)
         }
     }
@@ -158,8 +264,8 @@ impl<R: Runtime> World<R> {
     pub fn wait_runnable(&self, l: &Layout, t: usize) {
         let mut g = R::lock(&self.rq[t]);
         loop {
-            let st = self.load(l, MemLoc::TaskState(t as u8), StdOrdering::Relaxed);
-            let sig = self.load(l, MemLoc::Signal(t as u8), StdOrdering::Relaxed) as u8;
+            let st = self.load(l, MemLoc::TaskState(t as u8), StdOrdering::Relaxed, t);
+            let sig = self.load(l, MemLoc::Signal(t as u8), StdOrdering::Relaxed, t) as u8;
             if st == TASK_RUNNING || signal_pending_state(st, sig) {
                 return;
             }
@@ -231,7 +337,7 @@ impl<'w, R: Runtime> Mem<'_, 'w, R> {
     }
 
     fn raw_load(&self, loc: MemLoc, ord: Ordering) -> Value {
-        self.w.load(self.l, loc, load_ordering(ord))
+        self.w.load(self.l, loc, load_ordering(ord), self.mover)
     }
 
     fn plain(&self, loc: MemLoc) -> bool {
@@ -255,6 +361,7 @@ impl<'w, R: Runtime> Mem<'_, 'w, R> {
         // An exchange, not a store: loom 0.7's read-modify-writes may read a store older
         // than one that happens before them when plain stores are mixed in (a coherence
         // violation); with every write an RMW, each location has one modification order.
+        self.w.before_write(loc, self.mover);
         R::swap(self.w.atomic(loc), x, store_ordering(ord));
         self.note(loc, x);
         if ord == Ordering::Full {
@@ -296,11 +403,13 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         }
         let a = self.w.atomic(loc);
         // A failed conditional RMW is a plain read without ordering.
+        self.w.before_load(loc, self.mover);
         let mut cur = R::load(a, StdOrdering::Relaxed);
         loop {
             let Some(new) = f(cur) else {
                 return cur;
             };
+            self.w.before_write(loc, self.mover);
             match R::compare_exchange(a, cur, new, std_ordering(ord), StdOrdering::Relaxed) {
                 Ok(_) => {
                     self.note(loc, new);
@@ -330,6 +439,7 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
             return self.plain_rmw(loc, |old| Some(op.apply(old, operand)));
         }
         // One runtime operation: one event for loom, as in the kernel.
+        self.w.before_write(loc, self.mover);
         let (a, o) = (self.w.atomic(loc), std_ordering(ord));
         let old = match op {
             RmwOp::Xchg => R::swap(a, operand, o),
@@ -362,6 +472,7 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         // One compare-and-exchange: on failure a relaxed read, without ordering
         // (cmpxchg-fail-unordered-1 in Documentation/litmus-tests/atomic).
         let a = self.w.atomic(loc);
+        self.w.before_write(loc, self.mover);
         match R::compare_exchange(a, expected, new, std_ordering(ord), StdOrdering::Relaxed) {
             Ok(old) => {
                 self.note(loc, new);
@@ -443,8 +554,10 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         if self.plain(MemLoc::EntryNode(h)) {
             return;
         }
+        self.w.before_write(MemLoc::EntryNode(h), self.mover);
         R::swap(&self.w.nodes[h as usize], 1, StdOrdering::Relaxed);
         if was_empty || !tail {
+            self.w.before_write(MemLoc::QueueHead(q as u8), self.mover);
             R::swap(&self.w.heads[q], 1, StdOrdering::Relaxed);
         }
     }
@@ -462,8 +575,10 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         }
         if first {
             let nonempty = self.w.record.read(|s| l.queue_len(s, q) > 0);
+            self.w.before_write(MemLoc::QueueHead(q as u8), self.mover);
             R::swap(&self.w.heads[q], nonempty as Value, StdOrdering::Relaxed);
         }
+        self.w.before_write(MemLoc::EntryNode(h), self.mover);
         R::swap(&self.w.nodes[h as usize], 0, store_ordering(node));
     }
 
@@ -479,6 +594,7 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
 
     fn clear_entry(&mut self, l: &Layout, _: &mut [u8], h: u8) {
         if !self.plain(MemLoc::EntryFlags(h)) {
+            self.w.before_write(MemLoc::EntryFlags(h), self.mover);
             R::swap(&self.w.flags[h as usize], 0, StdOrdering::Relaxed);
         }
         self.w.record.write(self.mover, |s| l.clear_entry(s, h));
