@@ -103,7 +103,9 @@ use wqcheck_model::ir::MemoryModel;
 use wqcheck_model::{Model, Mover, StepResult, Verdict};
 
 const CASES: u32 = 96;
-/// The suite's seed: its first 300 cases agree (checked with `PROPTEST_CASES=300`).
+/// The suite's seed: its first 96 cases agree. At `PROPTEST_CASES=300` loom reports a false
+/// `AssertionFailed` (a signalled sleeper reads `TASK_RUNNING` but not the signal): an open
+/// executor bug, see docs/loom.md, "Limits".
 const SEED: u64 = 11;
 const LOOM_SECONDS: u64 = 20;
 
