@@ -53,18 +53,20 @@ fn store_buffering_past_waitqueue_active_needs_no_preemption() {
     assert_eq!(o.verdict, Verdict::Holds);
 }
 
+/// loom's unbounded search on a scenario of this repository.
+fn unbounded(scenario: &str) -> wqcheck_loom::Outcome {
+    let m = common::load(scenario);
+    let o = Options {
+        exhaustive: true,
+        ..Options::default()
+    };
+    check(&m, &o).expect("runs")
+}
+
 #[test]
 fn an_unbounded_search_is_exhaustive() {
     common::silence_engine_panics();
-    let m = common::load("scenarios/classic-check-then-sleep.ron");
-    let o = check(
-        &m,
-        &Options {
-            exhaustive: true,
-            ..Options::default()
-        },
-    )
-    .expect("runs");
+    let o = unbounded("scenarios/classic-check-then-sleep.ron");
     assert_eq!(o.verdict, Verdict::LostWakeup);
     assert_eq!(o.preemption_bound, None);
     assert!(o.bounds.contains("preemptions=unbounded"), "{}", o.bounds);
@@ -271,15 +273,7 @@ fn three_locker_race_needs_four_preemptions_which_is_why_loom_follows_the_native
 #[test]
 fn wait_woken_is_explored_past_the_wake_walks_own_read_of_the_flags() {
     common::silence_engine_panics();
-    let m = common::load("scenarios/linux-wait-woken.ron");
-    let o = check(
-        &m,
-        &Options {
-            exhaustive: true,
-            ..Options::default()
-        },
-    )
-    .expect("runs");
+    let o = unbounded("scenarios/linux-wait-woken.ron");
     assert_eq!(o.verdict, Verdict::Holds);
     assert_eq!(o.preemption_bound, None);
     assert_eq!(o.executions, 7_218);

@@ -336,6 +336,13 @@ impl<'w, R: Runtime> Mem<'_, 'w, R> {
             .write(self.mover, |s| Direct::put(self.l, s, loc, x));
     }
 
+    /// Exchange `loc`'s atomic for `x`: every write of the memory map is one
+    /// ([`Mem::raw_store`] says why), and races with the reads before it ([`Readers`]).
+    fn swap(&self, loc: MemLoc, x: Value, o: StdOrdering) -> Value {
+        self.w.before_write(loc, self.mover);
+        R::swap(self.w.atomic(loc), x, o)
+    }
+
     fn raw_load(&self, loc: MemLoc, ord: Ordering) -> Value {
         self.w.load(self.l, loc, load_ordering(ord), self.mover)
     }
@@ -361,8 +368,7 @@ impl<'w, R: Runtime> Mem<'_, 'w, R> {
         // An exchange, not a store: loom 0.7's read-modify-writes may read a store older
         // than one that happens before them when plain stores are mixed in (a coherence
         // violation); with every write an RMW, each location has one modification order.
-        self.w.before_write(loc, self.mover);
-        R::swap(self.w.atomic(loc), x, store_ordering(ord));
+        self.swap(loc, x, store_ordering(ord));
         self.note(loc, x);
         if ord == Ordering::Full {
             R::fence(StdOrdering::SeqCst);
@@ -554,11 +560,9 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         if self.plain(MemLoc::EntryNode(h)) {
             return;
         }
-        self.w.before_write(MemLoc::EntryNode(h), self.mover);
-        R::swap(&self.w.nodes[h as usize], 1, StdOrdering::Relaxed);
+        self.swap(MemLoc::EntryNode(h), 1, StdOrdering::Relaxed);
         if was_empty || !tail {
-            self.w.before_write(MemLoc::QueueHead(q as u8), self.mover);
-            R::swap(&self.w.heads[q], 1, StdOrdering::Relaxed);
+            self.swap(MemLoc::QueueHead(q as u8), 1, StdOrdering::Relaxed);
         }
     }
 
@@ -575,11 +579,13 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         }
         if first {
             let nonempty = self.w.record.read(|s| l.queue_len(s, q) > 0);
-            self.w.before_write(MemLoc::QueueHead(q as u8), self.mover);
-            R::swap(&self.w.heads[q], nonempty as Value, StdOrdering::Relaxed);
+            self.swap(
+                MemLoc::QueueHead(q as u8),
+                nonempty as Value,
+                StdOrdering::Relaxed,
+            );
         }
-        self.w.before_write(MemLoc::EntryNode(h), self.mover);
-        R::swap(&self.w.nodes[h as usize], 0, store_ordering(node));
+        self.swap(MemLoc::EntryNode(h), 0, store_ordering(node));
     }
 
     fn entry_func(&mut self, l: &Layout, _: &[u8], h: u8) -> u8 {
@@ -594,8 +600,7 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
 
     fn clear_entry(&mut self, l: &Layout, _: &mut [u8], h: u8) {
         if !self.plain(MemLoc::EntryFlags(h)) {
-            self.w.before_write(MemLoc::EntryFlags(h), self.mover);
-            R::swap(&self.w.flags[h as usize], 0, StdOrdering::Relaxed);
+            self.swap(MemLoc::EntryFlags(h), 0, StdOrdering::Relaxed);
         }
         self.w.record.write(self.mover, |s| l.clear_entry(s, h));
     }
