@@ -866,7 +866,7 @@ impl Model {
                 for (n, e) in self.code.entries.iter().enumerate() {
                     if e.func as usize == f {
                         let h = l.handle(t, n);
-                        if let Some(q) = mem.entry_queue(l, s, h) {
+                        if let Some(q) = mem.entry_queue_at_return(l, s, h) {
                             fault!(
                                 "`{}` returns while its wait entry `{}` is still linked on {} (use after return)",
                                 self.code.funcs[f].name,

@@ -114,6 +114,15 @@ pub trait Memory {
     /// The queue entry `h` is linked on. The caller holds that queue's lock, or owns the
     /// entry and it is not linked (only its owner links it).
     fn entry_queue(&mut self, l: &Layout, s: &[u8], h: u8) -> Option<usize>;
+    /// The queue `h` is linked on, as the checker sees it when `h`'s owner returns from
+    /// the function that declares it (the use-after-return check): no lock is held and
+    /// another thread may be about to unlink `h`. Not kernel code, so it reads nothing a
+    /// model can observe; a runtime whose search orders only the accesses it sees
+    /// (loom's) must still see this check race with that unlink, or it never runs the
+    /// return before it.
+    fn entry_queue_at_return(&mut self, l: &Layout, s: &[u8], h: u8) -> Option<usize> {
+        self.entry_queue(l, s, h)
+    }
     /// The first entry of `q` (the caller holds `q`'s lock).
     fn queue_first(&mut self, l: &Layout, s: &[u8], q: usize) -> Option<u8>;
     /// The entry after `h` on its queue (the caller holds that queue's lock).
@@ -132,8 +141,10 @@ pub trait Memory {
     /// are zero again, as a fresh local's are.
     fn clear_entry(&mut self, l: &Layout, s: &mut [u8], h: u8);
 
-    /// `try_to_wake_up(p, mask)`: `smp_mb()`, then if `p`'s state is in `mask`, set it
-    /// `TASK_RUNNING` (and let `p`'s `schedule()` return) and answer `true`.
+    /// `try_to_wake_up(p, mask)`: under `p->pi_lock`, `smp_mb()`, then if `p`'s state is
+    /// in `mask`, set it `TASK_RUNNING` (under `p`'s runqueue lock, which lets `p`'s
+    /// `schedule()` return) and answer `true`. A match answers `true` even if `p` has set
+    /// `TASK_RUNNING` itself between the test and the set (a runtime may run `p` there).
     fn try_to_wake_up(&mut self, l: &Layout, s: &mut [u8], p: usize, mask: Value) -> bool;
     /// `schedule()` by thread `t`: `false` while `t` must sleep (its state is not
     /// `TASK_RUNNING` and no signal it admits is pending); else set `TASK_RUNNING`.

@@ -11,8 +11,10 @@
 //!
 //! Architecture invariant: nothing here orders accesses beyond what the kernel does. The
 //! only runtime synchronisation is the queue mutexes (the kernel's spinlocks), the fences
-//! and orderings the builtins ask for, and each task's runqueue lock around sleeping and
-//! waking (the kernel's `rq->lock`, which orders a wakeup before the woken task runs).
+//! and orderings the builtins ask for, each task's `pi_lock` around a wakeup's state test
+//! (which serialises the wakers of one task), and each task's runqueue lock around sleeping
+//! and setting `TASK_RUNNING` (the kernel's `rq->lock`, which orders a wakeup before the
+//! woken task runs).
 
 use std::sync::atomic::Ordering as StdOrdering;
 use std::sync::Mutex as StdMutex;
@@ -39,9 +41,12 @@ pub(crate) struct World<R: Runtime> {
     pub sigs: Vec<R::Atomic>,
     /// Each queue's spinlock.
     pub locks: Vec<R::Mutex>,
+    /// Each thread's `p->pi_lock`, which a wakeup holds while it tests the state and
+    /// wakes: two wakers of one task never both see the state match.
+    pub pi: Vec<R::Mutex>,
     /// Each thread's runqueue lock and the condition variable its `schedule()` sleeps on:
-    /// a wakeup sets `TASK_RUNNING` and then takes the runqueue lock, so the woken task,
-    /// which reads its state under that lock, sees it (the kernel's `rq->lock`).
+    /// a wakeup sets `TASK_RUNNING` under the runqueue lock, so the woken task, which reads
+    /// its state under that lock, sees it (the kernel's `rq->lock`).
     pub rq: Vec<R::Mutex>,
     pub wakeup: Vec<R::Condvar>,
     /// The atomic-block lock, if the program has blocks (see `plan.rs`).
@@ -188,6 +193,7 @@ impl<R: Runtime> World<R> {
                 .map(|t| atomic(l.sig(initial, t) as Value))
                 .collect(),
             locks: (0..nqueues).map(|_| R::mutex()).collect(),
+            pi: (0..l.nthreads).map(|_| R::mutex()).collect(),
             rq: (0..l.nthreads).map(|_| R::mutex()).collect(),
             wakeup: (0..l.nthreads).map(|_| R::condvar()).collect(),
             block_lock: blocks.has_blocks.then(R::mutex),
@@ -538,6 +544,17 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         self.w.record.read(|s| l.entry_queue(s, h))
     }
 
+    fn entry_queue_at_return(&mut self, l: &Layout, s: &[u8], h: u8) -> Option<usize> {
+        // A relaxed load of the entry's node, whose value is not used: it orders nothing,
+        // and it makes the check a read that the unlinking write races with, so loom runs
+        // the owner's return both before and after another thread's unlink (the woken
+        // waiter that returns before `autoremove_wake_function()` unlinks it).
+        if !self.plain(MemLoc::EntryNode(h)) {
+            self.raw_load(MemLoc::EntryNode(h), Ordering::Relaxed);
+        }
+        self.entry_queue(l, s, h)
+    }
+
     fn queue_first(&mut self, l: &Layout, _: &[u8], q: usize) -> Option<u8> {
         self.w.record.read(|s| l.queue_first(s, q))
     }
@@ -572,20 +589,24 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         };
         // __list_del_entry(): prev->next = next (the head's, if the entry was first);
         // then the entry's own node (list_del_init_careful(): a release store).
-        let first = self.w.record.read(|s| l.queue_first(s, q)) == Some(h);
+        // The record changes after the last write, with no scheduling point between: until
+        // then the owner, returning unlocked (`entry_queue_at_return`), still finds its
+        // entry linked, so the search can run that return between the two.
+        if !self.plain(MemLoc::EntryNode(h)) {
+            let (first, len) = self
+                .w
+                .record
+                .read(|s| (l.queue_first(s, q) == Some(h), l.queue_len(s, q)));
+            if first {
+                self.swap(
+                    MemLoc::QueueHead(q as u8),
+                    (len > 1) as Value,
+                    StdOrdering::Relaxed,
+                );
+            }
+            self.swap(MemLoc::EntryNode(h), 0, store_ordering(node));
+        }
         self.w.record.write(self.mover, |s| l.unlink(s, h));
-        if self.plain(MemLoc::EntryNode(h)) {
-            return;
-        }
-        if first {
-            let nonempty = self.w.record.read(|s| l.queue_len(s, q) > 0);
-            self.swap(
-                MemLoc::QueueHead(q as u8),
-                nonempty as Value,
-                StdOrdering::Relaxed,
-            );
-        }
-        self.swap(MemLoc::EntryNode(h), 0, store_ordering(node));
     }
 
     fn entry_func(&mut self, l: &Layout, _: &[u8], h: u8) -> u8 {
@@ -606,22 +627,25 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
     }
 
     fn try_to_wake_up(&mut self, _: &Layout, _: &mut [u8], p: usize, mask: Value) -> bool {
-        // raw_spin_lock(&p->pi_lock); smp_mb__after_spinlock(); then the state test
-        // (ttwu_state_match) and, on a match, TASK_RUNNING under the runqueue lock.
+        // try_to_wake_up() (kernel/sched/core.c): raw_spin_lock(&p->pi_lock);
+        // smp_mb__after_spinlock(); a state that does not match is left alone.
+        let pi = R::lock(&self.w.pi[p]);
         R::fence(StdOrdering::SeqCst);
-        let old = self.rmw(
-            self.l,
-            &mut [],
-            MemLoc::TaskState(p as u8),
-            Ordering::Relaxed,
-            |st| (st & mask != 0).then_some(TASK_RUNNING),
-        );
-        if old & mask == 0 {
+        if self.raw_load(MemLoc::TaskState(p as u8), Ordering::Relaxed) & mask == 0 {
             return false;
         }
-        let g = R::lock(&self.w.rq[p]);
+        // A match is a success ("we're going to change ->state"), whatever the task does
+        // next: ttwu_remote()/ttwu_runnable() (or the enqueue path) then take the runqueue
+        // lock and set TASK_RUNNING under it. schedule() reads the state under that lock,
+        // so whichever comes second sees what the other did before it; but a sleeper may
+        // take a pending signal, set TASK_RUNNING itself and leave schedule() between the
+        // test and the lock, without synchronising with this waker (the v4.13 page lock's
+        // weak-memory race at loom bound 2 goes through here).
+        let rq = R::lock(&self.w.rq[p]);
+        self.raw_store(MemLoc::TaskState(p as u8), TASK_RUNNING, Ordering::Relaxed);
         R::notify_all(&self.w.wakeup[p]);
-        drop(g);
+        drop(rq);
+        drop(pi);
         true
     }
 
