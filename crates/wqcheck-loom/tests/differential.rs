@@ -1298,6 +1298,7 @@ fn generate(bytes: &[u8]) -> Protocol {
         weak: g.weak,
     }
 }
+
 /// The waiter also sleeps on `wq2` (an `add_wait_queue()` entry with
 /// `default_wake_function`, for the whole function, as `select()` registers on every file it
 /// polls), and the second waker wakes `wq2` instead of `wq`: two wakers of one task, each
