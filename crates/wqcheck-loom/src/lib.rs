@@ -35,6 +35,8 @@
 //! - loom checks its time budget only between executions; the executor also stops an
 //!   execution still running at the deadline (`Drive::deadline`), which is not counted.
 
+pub mod hand_written;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

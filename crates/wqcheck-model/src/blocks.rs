@@ -152,6 +152,14 @@ impl Blocks {
         c.meets(&self.block)
     }
 
+    /// Whether every step that takes, releases or tests queue `q`'s spinlock is made under
+    /// the atomic-block lock (a block takes it).
+    pub fn covers_lock(&self, q: usize) -> bool {
+        let mut c = Classes::default();
+        c.add(Numbering { nvars: self.nvars }.lock(q));
+        self.has_blocks && c.meets(&self.block)
+    }
+
     /// Whether a thread step starting at `pc` is made under the atomic-block lock.
     pub fn excl_at(&self, pc: Pc) -> bool {
         self.excl_at.get(pc as usize).copied().unwrap_or(false)

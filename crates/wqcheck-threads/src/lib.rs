@@ -569,6 +569,7 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                     }
                     match wanted {
                         Some(Wait::Lock(q)) => pre = Some((q, R::lock(&w.locks[q]))),
+                        Some(Wait::PlainLock(q)) => w.wait_lock_free(l, q),
                         Some(Wait::Sleep(t)) => w.wait_runnable(l, t),
                         None => panic!("internal: a step blocked outside the exclusion"),
                     }

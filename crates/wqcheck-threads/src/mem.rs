@@ -49,8 +49,15 @@ pub(crate) struct World<R: Runtime> {
     /// its state under that lock, sees it (the kernel's `rq->lock`).
     pub rq: Vec<R::Mutex>,
     pub wakeup: Vec<R::Condvar>,
+    /// By thread: it waits on `wakeup` (changed and read under the lock its sleep holds).
+    sleeping: StdMutex<Vec<bool>>,
     /// The atomic-block lock, if the program has blocks (see `plan.rs`).
     pub block_lock: Option<R::Mutex>,
+    /// By queue, for a spinlock kept in the record ([`Plain::locks`]): signalled when it
+    /// is released.
+    lock_free: Vec<R::Condvar>,
+    /// By queue: how many movers wait on `lock_free` (changed under the block lock).
+    lock_waiters: StdMutex<Vec<u32>>,
     /// The locations every access of which is made under the atomic-block lock: they
     /// live in the record only, as plain memory that lock orders, and their accesses are
     /// no scheduling points.
@@ -84,8 +91,9 @@ struct Readers<R: Runtime> {
     /// by one mover would be an unsynchronised initialisation for another, which loom
     /// rejects as a causality violation.
     shadow: Vec<R::Atomic>,
-    /// By slot: the movers (a bit each) that loaded the location since its last write.
-    since_write: StdMutex<Vec<u64>>,
+    /// By slot: the movers (a bit each) that loaded the location since its last write,
+    /// and the mover whose load is the atomic's last access, if a load is.
+    since_write: StdMutex<Vec<(u64, Option<usize>)>>,
 }
 
 impl<R: Runtime> Readers<R> {
@@ -93,7 +101,7 @@ impl<R: Runtime> Readers<R> {
         Readers {
             movers,
             shadow: (0..slots * movers).map(|_| R::atomic(0)).collect(),
-            since_write: StdMutex::new(vec![0; slots]),
+            since_write: StdMutex::new(vec![(0, None); slots]),
         }
     }
 
@@ -108,14 +116,30 @@ impl<R: Runtime> Readers<R> {
     /// `mover` is about to load the location in `slot`.
     fn before_load(&self, slot: usize, mover: usize) {
         self.touch(slot, mover);
-        crate::record::lock(&self.since_write)[slot] |= 1 << mover;
+        crate::record::lock(&self.since_write)[slot].0 |= 1 << mover;
+    }
+
+    /// `mover` has loaded the location in `slot`: its load is the atomic's last access.
+    fn after_load(&self, slot: usize, mover: usize) {
+        crate::record::lock(&self.since_write)[slot].1 = Some(mover);
     }
 
     /// `mover` is about to write the location in `slot` (a store or any read-modify-write,
     /// failed compare-and-exchanges included: loom counts those as writes too).
+    ///
+    /// A mover whose load is the atomic's last access needs no touch: the write races
+    /// with that load directly, and loom checks a pending write against each new last
+    /// access while it waits. When that is the only reader, the write follows with no
+    /// scheduling point in between; otherwise the touches are scheduling points, after
+    /// which another load may be the last access, so every reader is touched.
     fn before_write(&self, slot: usize, mover: usize) {
-        let readers = std::mem::take(&mut crate::record::lock(&self.since_write)[slot]);
-        let others = readers & !(1 << mover);
+        let (readers, last) = std::mem::take(&mut crate::record::lock(&self.since_write)[slot]);
+        let mut others = readers & !(1 << mover);
+        if let Some(m) = last {
+            if others & !(1 << m) == 0 {
+                others = 0;
+            }
+        }
         for m in (0..self.movers).filter(|&m| others & (1 << m) != 0) {
             self.touch(slot, m);
         }
@@ -125,15 +149,20 @@ impl<R: Runtime> Readers<R> {
 /// Which location kinds live in the record only ([`Blocks::covers`]).
 struct Plain {
     vars: Vec<bool>,
+    /// By queue: its spinlock is taken and released only under the atomic-block lock, so
+    /// the record's lock holder is the lock (waiters wait on `lock_free` under the block
+    /// lock).
+    locks: Vec<bool>,
     flags: bool,
     lists: bool,
     tasks: bool,
 }
 
 impl Plain {
-    fn new(blocks: &Blocks, nvars: usize) -> Plain {
+    fn new(blocks: &Blocks, nvars: usize, nqueues: usize) -> Plain {
         Plain {
             vars: (0..nvars).map(|v| blocks.covers(MemLoc::Var(v))).collect(),
+            locks: (0..nqueues).map(|q| blocks.covers_lock(q)).collect(),
             flags: blocks.covers(MemLoc::EntryFlags(0)),
             lists: blocks.covers(MemLoc::EntryNode(0)),
             tasks: blocks.covers(MemLoc::TaskState(0)),
@@ -196,8 +225,11 @@ impl<R: Runtime> World<R> {
             pi: (0..l.nthreads).map(|_| R::mutex()).collect(),
             rq: (0..l.nthreads).map(|_| R::mutex()).collect(),
             wakeup: (0..l.nthreads).map(|_| R::condvar()).collect(),
+            sleeping: StdMutex::new(vec![false; l.nthreads]),
             block_lock: blocks.has_blocks.then(R::mutex),
-            plain: Plain::new(blocks, l.nvars),
+            plain: Plain::new(blocks, l.nvars, nqueues),
+            lock_free: (0..nqueues).map(|_| R::condvar()).collect(),
+            lock_waiters: StdMutex::new(vec![0; nqueues]),
             readers: R::SHADOW_LOADS.then(|| {
                 let slots = l.nvars + 2 * (handles + 1) + nqueues + 2 * l.nthreads;
                 Readers::new(slots, movers)
@@ -231,6 +263,13 @@ impl<R: Runtime> World<R> {
         }
     }
 
+    /// `mover` has loaded `loc`'s atomic ([`Readers`]).
+    fn after_load(&self, loc: MemLoc, mover: usize) {
+        if let Some(r) = &self.readers {
+            r.after_load(self.slot(loc), mover);
+        }
+    }
+
     /// `mover` is about to write `loc`'s atomic ([`Readers`]).
     fn before_write(&self, loc: MemLoc, mover: usize) {
         if let Some(r) = &self.readers {
@@ -245,7 +284,9 @@ impl<R: Runtime> World<R> {
             self.record.read(|s| Direct::get(l, s, loc))
         } else {
             self.before_load(loc, mover);
-            R::load(self.atomic(loc), ord)
+            let x = R::load(self.atomic(loc), ord);
+            self.after_load(loc, mover);
+            x
         }
     }
 
@@ -265,9 +306,49 @@ impl<R: Runtime> World<R> {
         self.block_lock.as_ref().map(|m| R::lock(m))
     }
 
+    /// Wait on thread `t`'s wakeup condition variable, holding `g` (its runqueue lock, or
+    /// the block lock when task state is plain memory).
+    fn sleep<'g>(&self, t: usize, g: R::Guard<'g>) -> R::Guard<'g> {
+        crate::record::lock(&self.sleeping)[t] = true;
+        let g = R::wait(&self.wakeup[t], g);
+        crate::record::lock(&self.sleeping)[t] = false;
+        g
+    }
+
+    /// Notify thread `t`'s wakeup condition variable if `t` waits on it (called holding
+    /// the lock its sleep holds): a notification nobody waits for is no scheduling point.
+    fn wake(&self, t: usize) {
+        if crate::record::lock(&self.sleeping)[t] {
+            R::notify_all(&self.wakeup[t]);
+        }
+    }
+
+    /// Wait until the record's lock of queue `q` is free ([`Plain::locks`]).
+    pub fn wait_lock_free(&self, l: &Layout, q: usize) {
+        let mut g = self.block_lock().expect("a plain spinlock without blocks");
+        while self.record.read(|s| l.lock_holder(s, q)) != 0 {
+            crate::record::lock(&self.lock_waiters)[q] += 1;
+            g = R::wait(&self.lock_free[q], g);
+            crate::record::lock(&self.lock_waiters)[q] -= 1;
+        }
+    }
+
     /// Sleep until thread `t` may run: its state is `TASK_RUNNING` or a signal it admits
     /// is pending (what a sleeping `schedule()` waits for).
     pub fn wait_runnable(&self, l: &Layout, t: usize) {
+        if self.plain.tasks {
+            // Task state is plain memory, written only under the atomic-block lock, and
+            // every wakeup notifies under it: wait there.
+            let mut g = self.block_lock().expect("plain task state without blocks");
+            loop {
+                let st = self.load(l, MemLoc::TaskState(t as u8), StdOrdering::Relaxed, t);
+                let sig = self.load(l, MemLoc::Signal(t as u8), StdOrdering::Relaxed, t) as u8;
+                if st == TASK_RUNNING || signal_pending_state(st, sig) {
+                    return;
+                }
+                g = self.sleep(t, g);
+            }
+        }
         let mut g = R::lock(&self.rq[t]);
         loop {
             let st = self.load(l, MemLoc::TaskState(t as u8), StdOrdering::Relaxed, t);
@@ -275,7 +356,7 @@ impl<R: Runtime> World<R> {
             if st == TASK_RUNNING || signal_pending_state(st, sig) {
                 return;
             }
-            g = R::wait(&self.wakeup[t], g);
+            g = self.sleep(t, g);
         }
     }
 }
@@ -285,6 +366,7 @@ impl<R: Runtime> World<R> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Wait {
     Lock(usize),
+    PlainLock(usize),
     Sleep(usize),
 }
 
@@ -417,6 +499,7 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         // A failed conditional RMW is a plain read without ordering.
         self.w.before_load(loc, self.mover);
         let mut cur = R::load(a, StdOrdering::Relaxed);
+        self.w.after_load(loc, self.mover);
         loop {
             let Some(new) = f(cur) else {
                 return cur;
@@ -507,6 +590,17 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
     }
 
     fn spin_lock(&mut self, l: &Layout, _: &mut [u8], q: usize, me: u8) -> bool {
+        if self.w.plain.locks[q] {
+            let free = self.w.record.read(|s| l.lock_holder(s, q) == 0);
+            if !free {
+                self.wanted = Some(Wait::PlainLock(q));
+                return false;
+            }
+            self.w
+                .record
+                .write(self.mover, |s| l.set_lock_holder(s, q, me));
+            return true;
+        }
         let g = match self.take_pre(q) {
             Some(g) => g,
             None if self.try_mode => match R::try_lock(&self.w.locks[q]) {
@@ -525,7 +619,19 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         true
     }
 
-    fn spin_unlock(&mut self, l: &Layout, _: &mut [u8], q: usize, _: u8) -> bool {
+    fn spin_unlock(&mut self, l: &Layout, _: &mut [u8], q: usize, me: u8) -> bool {
+        if self.w.plain.locks[q] {
+            if self.w.record.read(|s| l.lock_holder(s, q)) != me {
+                return false;
+            }
+            self.w
+                .record
+                .write(self.mover, |s| l.set_lock_holder(s, q, 0));
+            if crate::record::lock(&self.w.lock_waiters)[q] > 0 {
+                R::notify_all(&self.w.lock_free[q]);
+            }
+            return true;
+        }
         let Some(g) = self.held[q].take() else {
             return false;
         };
@@ -536,7 +642,10 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         true
     }
 
-    fn holds_lock(&mut self, _: &Layout, _: &[u8], q: usize, _: u8) -> bool {
+    fn holds_lock(&mut self, l: &Layout, _: &[u8], q: usize, me: u8) -> bool {
+        if self.w.plain.locks[q] {
+            return self.w.record.read(|s| l.lock_holder(s, q)) == me;
+        }
         self.held[q].is_some()
     }
 
@@ -629,6 +738,14 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
     fn try_to_wake_up(&mut self, _: &Layout, _: &mut [u8], p: usize, mask: Value) -> bool {
         // try_to_wake_up() (kernel/sched/core.c): raw_spin_lock(&p->pi_lock);
         // smp_mb__after_spinlock(); a state that does not match is left alone.
+        if self.w.plain.tasks {
+            if self.raw_load(MemLoc::TaskState(p as u8), Ordering::Relaxed) & mask == 0 {
+                return false;
+            }
+            self.raw_store(MemLoc::TaskState(p as u8), TASK_RUNNING, Ordering::Relaxed);
+            self.w.wake(p);
+            return true;
+        }
         let pi = R::lock(&self.w.pi[p]);
         R::fence(StdOrdering::SeqCst);
         if self.raw_load(MemLoc::TaskState(p as u8), Ordering::Relaxed) & mask == 0 {
@@ -643,7 +760,7 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         // weak-memory race at loom bound 2 goes through here).
         let rq = R::lock(&self.w.rq[p]);
         self.raw_store(MemLoc::TaskState(p as u8), TASK_RUNNING, Ordering::Relaxed);
-        R::notify_all(&self.w.wakeup[p]);
+        self.w.wake(p);
         drop(rq);
         drop(pi);
         true
@@ -653,8 +770,11 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         // __schedule(): rq_lock(); smp_mb__after_spinlock(); read prev->__state; a
         // pending signal the state admits makes it TASK_RUNNING; otherwise sleep until a
         // wakeup (or a signal's wakeup) sets TASK_RUNNING.
-        let mut g = R::lock(&self.w.rq[t]);
-        R::fence(StdOrdering::SeqCst);
+        let plain = self.w.plain.tasks;
+        let mut g = (!plain).then(|| R::lock(&self.w.rq[t]));
+        if !plain {
+            R::fence(StdOrdering::SeqCst);
+        }
         loop {
             let st = self.raw_load(MemLoc::TaskState(t as u8), Ordering::Relaxed);
             if st == TASK_RUNNING {
@@ -669,7 +789,7 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
                 self.wanted = Some(Wait::Sleep(t));
                 return false;
             }
-            g = R::wait(&self.w.wakeup[t], g);
+            g = Some(self.w.sleep(t, g.expect("plain task state: try mode")));
         }
     }
 

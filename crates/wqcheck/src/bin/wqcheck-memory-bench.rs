@@ -20,7 +20,9 @@
 //!    is the executions of the bound-b search alone (loom's own count for that bound, the
 //!    figure a hand-written loom model reports). A signal with several targets is one loom
 //!    search per target at each bound, the counts summed. Beside them: the reference
-//!    figures of issue 15. A run that reaches `--loom-seconds` is reported as Inconclusive.
+//!    figures of issue 15, and the executions of `wqcheck_loom::hand_written` (a
+//!    hand-written loom model of the spin model, in this repository) at the same bound,
+//!    with the ratio. A run that reaches `--loom-seconds` is reported as Inconclusive.
 //! 3. **shuttle: speed and random find rate.** `wqcheck-shuttle-bench` (next to this
 //!    executable) on the headline 2017 race with both schedulers, its table as it prints
 //!    it, then the issue's reference line.
@@ -535,7 +537,10 @@ fn section_loom(exe: &Path, loom_seconds: u64) -> u8 {
         "issue 15 reference, measured by the issue's author on this machine: before: wqcheck before the memory-map rewrite (its count was cumulative then too: compare with execs 0..b); hand-written: a hand-written loom model of page-lock (b), 2 lockers (compare with bound b alone)"
     );
     println!(
-        "{:<8} {:>5} {:<13} {:>12} {:>8} {:>13} {:>12} {:>9}",
+        "here: wqcheck_loom::hand_written, a hand-written loom model of the spin model in this repository, one search per signal target summed (compare with bound b alone; ratio: bound b alone / here; goal: at most 2)"
+    );
+    println!(
+        "{:<8} {:>5} {:<13} {:>12} {:>8} {:>13} {:>12} {:>8} {:>6} {:>9}",
         "model",
         "bound",
         "verdict",
@@ -543,6 +548,8 @@ fn section_loom(exe: &Path, loom_seconds: u64) -> u8 {
         "before",
         "bound b alone",
         "hand-written",
+        "here",
+        "ratio",
         "seconds"
     );
     let mut status = 0;
@@ -564,12 +571,16 @@ fn section_loom(exe: &Path, loom_seconds: u64) -> u8 {
                 }
             };
             let alone = match previous {
-                Some(p) if run.budget_hit.is_none() => run
-                    .executions
-                    .checked_sub(p)
-                    .map_or_else(|| "-".into(), |n| n.to_string()),
+                Some(p) if run.budget_hit.is_none() => run.executions.checked_sub(p),
+                _ => None,
+            };
+            let here = (label == "spin").then(|| hand_written(bound));
+            let ratio = match (alone, here) {
+                (Some(a), Some(h)) if h > 0 => format!("{:.2}", a as f64 / h as f64),
                 _ => "-".into(),
             };
+            let alone = alone.map_or_else(|| "-".into(), |n| n.to_string());
+            let here = here.map_or_else(|| "-".into(), |n| n.to_string());
             let mut notes = Vec::new();
             if let Some(b) = &run.budget_hit {
                 notes.push(format!("stopped: {b}"));
@@ -584,7 +595,7 @@ fn section_loom(exe: &Path, loom_seconds: u64) -> u8 {
                 format!("  ({})", notes.join("; "))
             };
             println!(
-                "{:<8} {:>5} {:<13} {:>12} {:>8} {:>13} {:>12} {:>9.2}{note}",
+                "{:<8} {:>5} {:<13} {:>12} {:>8} {:>13} {:>12} {:>8} {:>6} {:>9.2}{note}",
                 label,
                 bound,
                 run.verdict,
@@ -592,6 +603,8 @@ fn section_loom(exe: &Path, loom_seconds: u64) -> u8 {
                 reference(before, bound),
                 alone,
                 reference(&REF_HAND_WRITTEN_LOOM, bound),
+                here,
+                ratio,
                 run.seconds
             );
             previous = if run.budget_hit.is_none() && run.verdict == "Holds" {
@@ -602,6 +615,14 @@ fn section_loom(exe: &Path, loom_seconds: u64) -> u8 {
         }
     }
     status
+}
+
+/// The executions of [`wqcheck_loom::hand_written`] at preemption bound `bound`, one search
+/// per signal target, summed as the crate sums its own.
+fn hand_written(bound: u32) -> u64 {
+    (0..2)
+        .map(|target| wqcheck_loom::hand_written::page_lock_b(Some(bound), target))
+        .sum()
 }
 
 // ---------------------------------------------------------------------------------------
