@@ -24,8 +24,8 @@
 //!    hand-written loom model of the spin model, in this repository) at the same bound,
 //!    with the ratio. A run that reaches `--loom-seconds` is reported as Inconclusive.
 //! 3. **shuttle: speed and random find rate.** `wqcheck-shuttle-bench` (next to this
-//!    executable) on the headline 2017 race with both schedulers, its table as it prints
-//!    it, then the issue's reference line.
+//!    executable) on the headline 2017 race and on the same race at SPIN's granularity,
+//!    with both schedulers, its table as it prints it, then the issue's reference line.
 //!
 //! Everything but the timings is deterministic. The figures are read by a person, never
 //! checked by timed tests: the machines this runs on are shared and noisy. Run it from the
@@ -65,8 +65,12 @@ const LOOM_FAITHFUL: &str = "scenarios/linux-4.13-rc6-eintr-wakeup.ron";
 /// Section 2: the preemption bounds run, each as a search of its own.
 const LOOM_BOUNDS: [u32; 3] = [0, 1, 2];
 
-/// Section 3: the headline 2017 race.
-const SHUTTLE_SCENARIO: &str = "scenarios/linux-4.13-rc6-lock-page-killable.ron";
+/// Section 3: the headline 2017 race, and the same race at SPIN's granularity (fewer steps
+/// per locker: how a model's granularity changes what random scheduling finds).
+const SHUTTLE_SCENARIOS: [&str; 2] = [
+    "scenarios/linux-4.13-rc6-lock-page-killable.ron",
+    "scenarios/spin/lockpage-a-n2.ron",
+];
 
 // Reference figures: measured by the issue's author on this machine, wqcheck issue 15.
 /// A hand-written loom model of page-lock (b), 2 lockers: (preemption bound, executions).
@@ -650,15 +654,16 @@ fn section_shuttle(exe: &Path, args: &Args) -> u8 {
             if let Some(j) = args.jobs {
                 cmd.arg("--jobs").arg(j.to_string());
             }
-            cmd.arg(SHUTTLE_SCENARIO);
+            cmd.args(SHUTTLE_SCENARIOS);
             println!(
-                "$ {} --seeds {} --iterations {}{} {SHUTTLE_SCENARIO}",
+                "$ {} --seeds {} --iterations {}{} {}",
                 bench.display(),
                 args.seeds,
                 args.iterations,
                 args.jobs
                     .map(|j| format!(" --jobs {j}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                SHUTTLE_SCENARIOS.join(" ")
             );
             // Its stdout is this one's (lines, in order); its stderr too (its errors).
             match cmd.stdin(Stdio::null()).status() {
@@ -710,7 +715,7 @@ fn main() -> ExitCode {
         match s {
             Section::Native => needed.extend(NATIVE_SCENARIOS),
             Section::Loom => needed.extend([LOOM_SPIN, LOOM_FAITHFUL]),
-            Section::Shuttle => needed.push(SHUTTLE_SCENARIO),
+            Section::Shuttle => needed.extend(SHUTTLE_SCENARIOS),
         }
     }
     needed.sort_unstable();
