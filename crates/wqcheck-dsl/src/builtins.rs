@@ -785,6 +785,56 @@ pub(crate) fn lookup(name: &str) -> Option<&'static BuiltinDef> {
     all().find(|b| b.name == name)
 }
 
+/// Kernel helpers a newcomer reaches for that are not builtins (yet), with how to write
+/// them in the DSL (docs/dsl.md, "What you cannot model yet, and the workaround"). Only
+/// consulted for a name that is neither a builtin nor a function of the model: a model may
+/// define any of them itself, as `models/linux/completion.wq` defines `complete()`.
+pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
+    const WAIT_EVENT: &str = "the `wait_event*()` family is not a builtin yet: write its loop (include/linux/wait.h)
+    DEFINE_WAIT(wait);
+    for (;;) {
+        prepare_to_wait(&q, &wait, TASK_UNINTERRUPTIBLE);
+        if (CONDITION)
+            break;
+        schedule();
+    }
+    finish_wait(&q, &wait);
+`_exclusive`: `prepare_to_wait_exclusive()`; `_interruptible`, `_killable`: that state, and leave the loop when `signal_pending_state(STATE, current)`
+(docs/dsl.md, \"What you cannot model yet\")";
+    const COMPLETION: &str = "completions are not builtins yet: declare `int<0..N> done;` and `waitqueue x_wait until done > 0;` and write complete() and wait_for_completion() from kernel/sched/completion.c, as models/linux/completion.wq does";
+    const SLEEPING_LOCK: &str = "sleeping locks are not builtins yet: write them from their source on a shared variable and a wait queue (kernel/locking/semaphore.c: `count` and `wait_list` under `sem->lock`), or on a futex (models/futex/mutex-drepper.wq)";
+    const TIMEOUT: &str = "timeouts are not modelled yet: `schedule()` sleeps until a wakeup or an admitted signal; a timer is a thread that sets `timed_out = 1;` and wakes the queue, the sleeper's loop also leaves on `timed_out`, and the queue waits `until CONDITION || timed_out`";
+    const WAIT_BIT: &str = "the bit-wait helpers are not builtins yet: write them on a `waitqueue` and a wake function, as models/linux/wait-on-bit.wq does (kernel/sched/wait_bit.c)";
+    const WAKE_Q: &str = "deferred wakeups are not modelled yet: a task is `current` or `wait->private`; wake it where `wake_up_q()` would, with `wake_up_process(wait->private)` in a wake function";
+    const SPINLOCK: &str = "each wait queue has its own spinlock, `spin_lock(&q->lock)`; a standalone `spinlock_t` is not modelled yet: declare a `waitqueue` for it and take its lock";
+    match name {
+        n if n.starts_with("wait_event") || n.starts_with("__wait_event") => Some(WAIT_EVENT),
+        n if n.starts_with("wait_for_completion") => Some(COMPLETION),
+        "complete"
+        | "complete_all"
+        | "init_completion"
+        | "reinit_completion"
+        | "try_wait_for_completion"
+        | "completion_done" => Some(COMPLETION),
+        n if n.starts_with("mutex_") || n.starts_with("down") || n.starts_with("rt_mutex_") => {
+            Some(SLEEPING_LOCK)
+        }
+        "up" | "sema_init" | "init_rwsem" | "up_read" | "up_write" => Some(SLEEPING_LOCK),
+        n if n.starts_with("schedule_timeout")
+            || n.starts_with("io_schedule_timeout")
+            || n.starts_with("msleep") =>
+        {
+            Some(TIMEOUT)
+        }
+        n if n.starts_with("wait_on_bit") || n.starts_with("wait_var_event") => Some(WAIT_BIT),
+        "wake_up_bit" | "__wake_up_bit" | "wake_up_var" | "bit_waitqueue" => Some(WAIT_BIT),
+        n if n.starts_with("wake_q_") || n == "wake_up_q" || n == "DEFINE_WAKE_Q" => Some(WAKE_Q),
+        n if n.starts_with("raw_spin_lock") || n.starts_with("raw_spin_unlock") => Some(SPINLOCK),
+        "spin_lock_init" => Some(SPINLOCK),
+        _ => None,
+    }
+}
+
 /// Names that are statement forms rather than table builtins but are reserved as well.
 pub(crate) const RESERVED_FORMS: &[&str] = &["DEFINE_WAIT"];
 

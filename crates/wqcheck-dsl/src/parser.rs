@@ -1218,6 +1218,10 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// What a top-level declaration may start with besides a type: a misspelt one is an
+/// "unknown type" to the parser.
+const TOP_LEVEL_KEYWORDS: &[&str] = &["waitqueue", "futex", "bit", "const", "final"];
+
 fn type_help(name: &str) -> Option<String> {
     match name {
         "wait_queue_t" => {
@@ -1228,6 +1232,12 @@ fn type_help(name: &str) -> Option<String> {
         }
         "atomic_t" => Some("declare a shared `int<MIN..MAX> NAME;` at top level".to_string()),
         "spinlock_t" => Some("each wait queue has its own lock: `&q->lock`".to_string()),
+        "struct completion" | "completion" => Some(
+            "completions are not builtins yet: a counter and a wait queue, as models/linux/completion.wq writes kernel/sched/completion.c".to_string(),
+        ),
+        _ if crate::diag::did_you_mean(name, TOP_LEVEL_KEYWORDS.iter().copied()).is_some() => {
+            crate::diag::suggest(name, TOP_LEVEL_KEYWORDS.iter().copied())
+        }
         _ => Some(
             "types are `int`, `unsigned`, `long`, `bool`, `void`, `wait_queue_entry_t`, \
              `wait_queue_entry_t *`, `struct task_struct *` and `void *`"

@@ -47,7 +47,9 @@ impl<'a> Checker<'a> {
             );
             return err_expr(span);
         }
-        let help = if self.may_suggest() {
+        let help = if let Some(workaround) = builtins::not_a_builtin(n) {
+            Some(workaround.to_string())
+        } else if self.may_suggest() {
             suggest(
                 n,
                 self.sigs
