@@ -103,6 +103,7 @@ pub(crate) enum Op {
     PrepareToWait {
         exclusive: bool,
     },
+    PrepareToWaitEvent,
     FinishWait,
     WaitqueueActive,
     WqHasSleeper,
@@ -656,6 +657,13 @@ const BASE: &[BuiltinDef] = &[
         Op::PrepareToWait { exclusive: true },
     ),
     def(
+        "prepare_to_wait_event",
+        "prepare_to_wait_event(q, w, S)",
+        &[A::Queue, A::Entry, A::Value],
+        Ret::Int,
+        Op::PrepareToWaitEvent,
+    ),
+    def(
         "finish_wait",
         "finish_wait(q, w)",
         &[A::Queue, A::Entry],
@@ -790,7 +798,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static BuiltinDef> {
 /// consulted for a name that is neither a builtin nor a function of the model: a model may
 /// define any of them itself, as `models/linux/completion.wq` defines `complete()`.
 pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
-    const WAIT_EVENT: &str = "the `wait_event*()` family is not a builtin yet: write its loop (include/linux/wait.h)
+    const WAIT_EVENT: &str = "wqcheck expands `wait_event()`, `wait_event_idle[_exclusive]()`, `wait_event_interruptible[_exclusive]()` and `wait_event_killable[_exclusive]()`; for another form write its loop (include/linux/wait.h)
     DEFINE_WAIT(wait);
     for (;;) {
         prepare_to_wait(&q, &wait, TASK_UNINTERRUPTIBLE);
@@ -1063,6 +1071,12 @@ pub(crate) fn build(
                 },
                 vec![w, s],
             )
+        }
+        Op::PrepareToWaitEvent => {
+            let q = queue(next())?;
+            let w = value(next())?;
+            let s = value(next())?;
+            (Builtin::PrepareToWaitEvent(q), vec![w, s])
         }
         Op::FinishWait => {
             let q = queue(next())?;

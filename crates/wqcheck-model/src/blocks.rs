@@ -242,7 +242,7 @@ fn instr_classes(n: &Numbering, i: &Instr) -> Classes {
             | Builtin::ListEmpty { .. }
             | Builtin::WaitqueueActive(_)
             | Builtin::WqHasSleeper(_) => c.add(n.lists()),
-            Builtin::PrepareToWait { queue, .. } => {
+            Builtin::PrepareToWait { queue, .. } | Builtin::PrepareToWaitEvent(queue) => {
                 lock(&mut c, queue);
                 c.add(n.lists());
                 c.add(n.flags());

@@ -1317,6 +1317,31 @@ impl Model {
                 mem.spin_unlock(l, s, q, me);
                 0
             }
+            Builtin::PrepareToWaitEvent(q) => {
+                let q = q as usize;
+                let h = self.entry(arg(0))?;
+                if !mem.spin_lock(l, s, q, me) {
+                    return Ok(None);
+                }
+                let r = if signal_pending_state(arg(1), self.sig(s, mem, t)) {
+                    // "Exclusive waiter must not fail if it was selected by wakeup": the
+                    // caller rechecks the condition; a later set-condition + wakeup must
+                    // not see this entry.
+                    if mem.entry_queue(l, s, h).is_some() {
+                        self.unlink(s, mem, h, Ordering::Relaxed);
+                    }
+                    -errno::ERESTARTSYS
+                } else {
+                    if mem.entry_queue(l, s, h).is_none() {
+                        let exclusive = self.flags(s, mem, h) & WQ_FLAG_EXCLUSIVE != 0;
+                        mem.link(l, s, q, h, exclusive);
+                    }
+                    self.set_state(s, mem, t, arg(1), true)?;
+                    0
+                };
+                mem.spin_unlock(l, s, q, me);
+                r
+            }
             Builtin::FinishWait(q) => {
                 // __set_current_state(TASK_RUNNING); if (!list_empty_careful(&w->entry))
                 // { spin_lock_irqsave(); list_del_init(); spin_unlock_irqrestore(); }

@@ -521,6 +521,12 @@ pub enum Builtin {
         queue: QueueId,
         exclusive: bool,
     },
+    /// `prepare_to_wait_event(q, &w, S)` -> 0 or `-ERESTARTSYS` (kernel/sched/wait.c, v4.13+):
+    /// takes the lock; if a signal S admits is pending, unlinks the entry (an exclusive
+    /// waiter chosen by a wakeup must not consume it) and returns `-ERESTARTSYS`; else links
+    /// the entry if it is not linked (tail if its flags are EXCLUSIVE, else head) and sets
+    /// the state. One step. Args: entry, S.
+    PrepareToWaitEvent(QueueId),
     /// `finish_wait(q, &w)`: `__set_current_state(TASK_RUNNING)`, then unlink under the lock
     /// if linked. One step. Args: entry.
     FinishWait(QueueId),

@@ -283,6 +283,7 @@ impl Model {
                                 | Builtin::AddWaitQueue { queue: q, .. }
                                 | Builtin::RemoveWaitQueue(q)
                                 | Builtin::PrepareToWait { queue: q, .. }
+                                | Builtin::PrepareToWaitEvent(q)
                                 | Builtin::FinishWait(q),
                             ..
                         } => Some(*q as usize),

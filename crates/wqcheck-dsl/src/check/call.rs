@@ -21,6 +21,17 @@ impl<'a> Checker<'a> {
         if let Some(def) = builtins::lookup(n) {
             return self.call_builtin(def, args, span);
         }
+        if super::wait_event::form(n).is_some() {
+            self.error_help(
+                span,
+                format!("`{n}()` is a statement here, not a value inside an expression"),
+                format!("write it as a statement of its own, `{n}(q, CONDITION);`, or as the whole of `ret = {n}(...);`, `int ret = {n}(...);`, `if ({n}(...))` or `return {n}(...);`"),
+            );
+            for a in args {
+                self.check_loose(a);
+            }
+            return err_expr(span);
+        }
         if n == "DEFINE_WAIT" {
             self.error_help(
                 span,
@@ -257,7 +268,7 @@ impl<'a> Checker<'a> {
 
     /// The help listing the declared wait queues (the first few), computed once: the
     /// queues are all declared before any function body is checked.
-    fn declared_queues(&self) -> String {
+    pub(super) fn declared_queues(&self) -> String {
         self.queues_help
             .get_or_init(|| {
                 let mut qs = self
@@ -277,7 +288,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A wait queue named by `n` (the identifier in `q`, `&q` or `&q->lock`).
-    fn queue_named(&mut self, n: &str, span: Span, bname: &str) -> Option<ir::QueueId> {
+    pub(super) fn queue_named(&mut self, n: &str, span: Span, bname: &str) -> Option<ir::QueueId> {
         match self.globals.get(n).copied() {
             Some((Sym::Queue(q), _)) => Some(q),
             Some((sym, _)) => {

@@ -505,7 +505,7 @@ impl<'a> Checker<'a> {
     }
 
     /// An assignable place and its type; `None` when an error was reported.
-    fn place(&mut self, e: &ast::Expr) -> Option<(Place, Ty)> {
+    pub(super) fn place(&mut self, e: &ast::Expr) -> Option<(Place, Ty)> {
         let span = e.span;
         match &e.kind {
             AK::Ident(n) => {

@@ -19,6 +19,7 @@ mod callgraph;
 mod expr;
 mod globals;
 mod stmt;
+mod wait_event;
 
 use std::cell::{Cell, OnceCell};
 use std::collections::HashMap;

@@ -158,6 +158,12 @@ impl<'a> Checker<'a> {
             "an `atomic` block runs as one step: no `goto`, `break`, `continue` or `return` may leave it";
         match &s.kind {
             SK::Expr(e) => {
+                if let Some((form, name, args)) = self.wait_event_call(e) {
+                    self.wait_event(form, name, args, None, span, out);
+                    return;
+                }
+                let hoisted = self.hoist_wait_event(e, out);
+                let e = hoisted.as_ref().unwrap_or(e);
                 let e = self.expr(e);
                 push(out, ir::StmtKind::Expr(e.e));
             }
@@ -183,7 +189,8 @@ impl<'a> Checker<'a> {
                         );
                         continue;
                     }
-                    let v = self.value(init);
+                    let hoisted = self.hoist_wait_event(init, out);
+                    let v = self.value(hoisted.as_ref().unwrap_or(init));
                     let v = self.coerce(v, lty, &format!("the initializer of `{}`", name.name));
                     let v = bool_normalize(v, lty);
                     if let Some(id) = id {
@@ -220,7 +227,9 @@ impl<'a> Checker<'a> {
                 then_branch,
                 else_branch,
             } => {
-                let c = self.cond(cond, "`if`");
+                // `if (wait_event_interruptible(q, c) < 0)`: the wait, then the test.
+                let hoisted = self.hoist_wait_event(cond, out);
+                let c = self.cond(hoisted.as_ref().unwrap_or(cond), "`if`");
                 let t = self.sub(then_branch, ret, fname);
                 let e = match else_branch {
                     Some(b) => self.sub(b, ret, fname),
@@ -325,7 +334,9 @@ impl<'a> Checker<'a> {
                         None
                     }
                     (Some(v), _) => {
-                        let x = self.value(v);
+                        // `return wait_event_killable(q, c);`: the wait, then its value.
+                        let hoisted = self.hoist_wait_event(v, out);
+                        let x = self.value(hoisted.as_ref().unwrap_or(v));
                         let x = self.coerce(x, ret, "the return value");
                         Some(bool_normalize(x, ret).e)
                     }
@@ -412,5 +423,69 @@ impl<'a> Checker<'a> {
         let b = self.sub(body, ret, fname);
         self.cx.loop_depth -= 1;
         b
+    }
+}
+
+impl Checker<'_> {
+    /// A `wait_event*()` call whose value `e` uses, as the whole of `e`, the value of an
+    /// assignment, the operand of a unary operator or an operand of a binary one other than
+    /// `&&`/`||` (so hoisting it
+    /// changes no short-circuit): its expansion is appended to `out`, and `e` is returned
+    /// with the call replaced by the name of the local that holds its value (a name the
+    /// model cannot write). `None`: `e` has no such call, and nothing was appended.
+    fn hoist_wait_event(&mut self, e: &ast::Expr, out: &mut Vec<ir::Stmt>) -> Option<ast::Expr> {
+        let call_at = |x: &ast::Expr| self.wait_event_call(x).is_some();
+        let mut new = e.clone();
+        let slot: &mut ast::Expr = match &mut new.kind {
+            _ if call_at(e) => &mut new,
+            ast::ExprKind::Assign { rhs, .. } if call_at(rhs) => rhs,
+            ast::ExprKind::Unary(op, inner)
+                if !matches!(op, ast::UnaryOp::AddrOf | ast::UnaryOp::Deref) && call_at(inner) =>
+            {
+                inner
+            }
+            ast::ExprKind::Binary(op, l, r) if !matches!(op, ir::BinOp::And | ir::BinOp::Or) => {
+                if call_at(l) {
+                    l
+                } else if call_at(r) {
+                    r
+                } else {
+                    return None;
+                }
+            }
+            _ => return None,
+        };
+        let call = std::mem::replace(
+            slot,
+            ast::Expr {
+                kind: ast::ExprKind::Int(0),
+                span: slot.span,
+            },
+        );
+        let (form, name, args) = self.wait_event_call(&call)?;
+        let r = self.hidden_local("__ret", Ty::Int, call.span);
+        let key = format!("\u{0}wait_event{r}");
+        self.cx.scope.insert(key.clone(), r);
+        self.wait_event(form, name, args, Some((Place::Local(r), Ty::Int)), call.span, out);
+        *slot = ast::Expr {
+            kind: ast::ExprKind::Ident(key),
+            span: call.span,
+        };
+        Some(new)
+    }
+
+    /// `e` is a call of a `wait_event*()` form (and the model defines no function of that
+    /// name): the form, its name and its arguments.
+    fn wait_event_call<'e>(
+        &self,
+        e: &'e ast::Expr,
+    ) -> Option<(super::wait_event::Form, &'e ast::Ident, &'e [ast::Expr])> {
+        let ast::ExprKind::Call { name, args } = &e.kind else {
+            return None;
+        };
+        if matches!(self.globals.get(&name.name), Some((super::Sym::Func(_), _))) {
+            return None;
+        }
+        super::wait_event::form(&name.name).map(|f| (f, name, args.as_slice()))
     }
 }

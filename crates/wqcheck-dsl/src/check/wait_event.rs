@@ -1,0 +1,213 @@
+//! The `wait_event*()` family: include/linux/wait.h's macros, expanded into the IR of the
+//! code they expand to in the kernel, statement for statement (v4.13 and later):
+//!
+//! ```c
+//! if (!(condition)) {                         // might_sleep(); if (condition) break;
+//!         struct wait_queue_entry __wq_entry;  // ___wait_event()
+//!         init_wait_entry(&__wq_entry, exclusive ? WQ_FLAG_EXCLUSIVE : 0);
+//!         for (;;) {
+//!                 long __int = prepare_to_wait_event(&wq_head, &__wq_entry, state);
+//!                 if (condition)
+//!                         break;
+//!                 if (___wait_is_interruptible(state) && __int) {
+//!                         __ret = __int;
+//!                         goto __out;
+//!                 }
+//!                 schedule();
+//!         }
+//!         finish_wait(&wq_head, &__wq_entry);
+//! __out:  ;
+//! }
+//! ```
+//!
+//! The condition is evaluated where the macro evaluates it, each time, as the kernel's
+//! text substitution does. A form that returns a value (`wait_event_interruptible()`:
+//! 0 or `-ERESTARTSYS`) is a statement of its own or the value of an assignment or
+//! declaration; elsewhere it is an error that says so. The sleeper's wake condition, for
+//! the verdict oracle, is still its queue's `until`.
+
+use wqcheck_model::ir::{self, task, EntryField, LocalId, Place, Span, Value};
+
+use crate::ast;
+
+use super::{mk, Checker, Ty};
+
+/// One member of the family.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Form {
+    state: Value,
+    exclusive: bool,
+    /// The macro is an expression (`int __ret`): 0, or `-ERESTARTSYS` when a signal the
+    /// state admits ended the wait.
+    returns: bool,
+}
+
+/// The forms wqcheck expands, by name.
+pub(super) fn form(name: &str) -> Option<Form> {
+    let f = |state, exclusive, returns| {
+        Some(Form {
+            state,
+            exclusive,
+            returns,
+        })
+    };
+    match name {
+        "wait_event" => f(task::TASK_UNINTERRUPTIBLE, false, false),
+        "wait_event_idle" => f(task::TASK_IDLE, false, false),
+        "wait_event_idle_exclusive" => f(task::TASK_IDLE, true, false),
+        "wait_event_interruptible" => f(task::TASK_INTERRUPTIBLE, false, true),
+        "wait_event_interruptible_exclusive" => f(task::TASK_INTERRUPTIBLE, true, true),
+        "wait_event_killable" => f(task::TASK_KILLABLE, false, true),
+        "wait_event_killable_exclusive" => f(task::TASK_KILLABLE, true, true),
+        _ => None,
+    }
+}
+
+impl Checker<'_> {
+    /// `name(q, condition)` as a statement; its value, if the form has one, goes to
+    /// `result`. Appends the expansion to `out`.
+    pub(super) fn wait_event(
+        &mut self,
+        form: Form,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        result: Option<(Place, Ty)>,
+        span: Span,
+        out: &mut Vec<ir::Stmt>,
+    ) {
+        let n = name.name.as_str();
+        if args.len() != 2 {
+            self.error_help(
+                span,
+                format!("`{n}` takes 2 arguments, the queue and the condition; found {}", args.len()),
+                format!("write `{n}(q, CONDITION);`"),
+            );
+            return;
+        }
+        if self.cx.atomic.is_some() {
+            self.error_help(
+                span,
+                format!("`{n}` sleeps: it cannot be inside an `atomic` block"),
+                "an `atomic` block runs as one step; call it outside the block",
+            );
+        }
+        let qarg = match &args[0].kind {
+            ast::ExprKind::Unary(ast::UnaryOp::AddrOf, inner) => inner.as_ref(),
+            _ => &args[0],
+        };
+        let queue = match qarg.as_ident() {
+            Some(qn) => self.queue_named(qn, qarg.span, n),
+            None => {
+                let help = self.declared_queues();
+                self.error_help(qarg.span, format!("`{n}` needs a wait queue here"), help);
+                None
+            }
+        };
+        let cond = self.cond(&args[1], &format!("`{n}`"));
+        if result.is_some() && !form.returns {
+            self.error_help(
+                span,
+                format!("`{n}` has no value"),
+                "call it as a statement of its own; `wait_event_interruptible()` and `wait_event_killable()` return 0 or -ERESTARTSYS",
+            );
+        }
+        let Some(q) = queue else { return };
+
+        let stmt = |kind| ir::Stmt { kind, span };
+        let expr = |kind, ty: Ty| mk(kind, ty, span).e;
+        let konst = |v: Value| expr(ir::ExprKind::Const(v), Ty::Int);
+        let entry = self.hidden_local("__wq_entry", Ty::Entry, span);
+        let int = self.hidden_local("__int", Ty::Int, span);
+        let addr = || expr(ir::ExprKind::EntryAddr(entry), Ty::EntryPtr);
+        let builtin = |op, args| stmt(ir::StmtKind::Expr(expr(ir::ExprKind::Builtin { op, args }, Ty::Void)));
+        let assign = |place: Place, value: ir::Expr, ty: Ty| {
+            stmt(ir::StmtKind::Expr(expr(
+                ir::ExprKind::Assign {
+                    place,
+                    op: None,
+                    value: Box::new(value),
+                    post: false,
+                },
+                ty,
+            )))
+        };
+        let interruptible = form.state == task::TASK_INTERRUPTIBLE || form.state == task::TASK_KILLABLE;
+
+        // int __ret = 0;
+        if let Some((place, ty)) = &result {
+            out.push(assign(place.clone(), konst(0), *ty));
+        }
+        let mut wait = vec![builtin(ir::Builtin::InitWait, vec![addr()])];
+        if form.exclusive {
+            // init_wait_entry(&__wq_entry, WQ_FLAG_EXCLUSIVE)
+            wait.push(assign(
+                Place::Field(Box::new(addr()), EntryField::Flags),
+                konst(ir::wq_flag::WQ_FLAG_EXCLUSIVE),
+                Ty::Int,
+            ));
+        }
+        let out_label = interruptible.then(|| {
+            let id = self.cx.label_count as ir::LabelId;
+            self.cx.label_count += 1;
+            id
+        });
+        let mut body = vec![assign(
+            Place::Local(int),
+            expr(
+                ir::ExprKind::Builtin {
+                    op: ir::Builtin::PrepareToWaitEvent(q),
+                    args: vec![addr(), konst(form.state)],
+                },
+                Ty::Int,
+            ),
+            Ty::Int,
+        )];
+        body.push(stmt(ir::StmtKind::If {
+            cond: cond.e.clone(),
+            then_branch: vec![stmt(ir::StmtKind::Break)],
+            else_branch: Vec::new(),
+        }));
+        if let Some(label) = out_label {
+            let mut leave = Vec::new();
+            if let Some((place, ty)) = &result {
+                leave.push(assign(place.clone(), expr(ir::ExprKind::Local(int), Ty::Int), *ty));
+            }
+            leave.push(stmt(ir::StmtKind::Goto(label)));
+            body.push(stmt(ir::StmtKind::If {
+                cond: expr(ir::ExprKind::Local(int), Ty::Int),
+                then_branch: leave,
+                else_branch: Vec::new(),
+            }));
+        }
+        body.push(builtin(ir::Builtin::Schedule { io: false }, Vec::new()));
+        wait.push(stmt(ir::StmtKind::Loop {
+            cond: None,
+            test_first: true,
+            body,
+            step: None,
+        }));
+        wait.push(builtin(ir::Builtin::FinishWait(q), vec![addr()]));
+        let not = expr(ir::ExprKind::Unary(ir::UnOp::Not, Box::new(cond.e)), Ty::Bool);
+        out.push(stmt(ir::StmtKind::If {
+            cond: not,
+            then_branch: wait,
+            else_branch: Vec::new(),
+        }));
+        // __out: past finish_wait(), which prepare_to_wait_event() made unnecessary.
+        if let Some(label) = out_label {
+            out.push(stmt(ir::StmtKind::Label(label)));
+        }
+    }
+
+    /// A local the expansion declares: not in scope, so the model cannot name it.
+    pub(super) fn hidden_local(&mut self, name: &str, ty: Ty, span: Span) -> LocalId {
+        let id = self.cx.locals.len() as LocalId;
+        self.cx.locals.push(ir::Local {
+            name: name.to_string(),
+            ty: ty.ir(),
+            span,
+        });
+        self.cx.local_tys.push(ty);
+        id
+    }
+}
