@@ -798,3 +798,124 @@ fn futex_mutex_model() {
         StmtKind::Loop { step: Some(_), body, .. } if body.iter().any(|b| matches!(b.kind, StmtKind::Assert(_)))
     )));
 }
+
+/// Every statement kind of a function body, in order (not descending into expressions).
+fn stmt_kinds(body: &[Stmt]) -> Vec<&StmtKind> {
+    let mut out = Vec::new();
+    for s in body {
+        out.push(&s.kind);
+        match &s.kind {
+            StmtKind::If {
+                then_branch,
+                else_branch,
+                ..
+            } => {
+                out.extend(stmt_kinds(then_branch));
+                out.extend(stmt_kinds(else_branch));
+            }
+            StmtKind::Loop { body, .. } | StmtKind::Atomic(body) | StmtKind::Block(body) => {
+                out.extend(stmt_kinds(body))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn wait_event_forms_expand_into_the_kernels_loop() {
+    let (_, p) = load("wait-event.wq");
+    let q = 0;
+    // wait_event(): the condition first (`if (condition) break;` of the outer do-while),
+    // then the loop, TASK_UNINTERRUPTIBLE, no signal exit, finish_wait() at the end.
+    let (_, plain) = func(&p, "plain");
+    let read = Builtin::Load {
+        loc: Loc::Var(0),
+        ord: Ordering::Relaxed,
+    };
+    assert_eq!(
+        ops(plain),
+        [
+            read,
+            Builtin::InitWait,
+            Builtin::PrepareToWaitEvent(q),
+            read,
+            Builtin::Schedule { io: false },
+            Builtin::FinishWait(q),
+        ]
+    );
+    let prepare = builtins(plain)
+        .into_iter()
+        .find(|(b, _)| matches!(b, Builtin::PrepareToWaitEvent(_)))
+        .unwrap();
+    assert!(matches!(
+        prepare.1.as_slice(),
+        [ExprKind::EntryAddr(_), ExprKind::Const(s)] if *s == task::TASK_UNINTERRUPTIBLE
+    ));
+    assert!(!stmt_kinds(&plain.body)
+        .iter()
+        .any(|k| matches!(k, StmtKind::Goto(_))));
+
+    // _interruptible_exclusive: the entry is EXCLUSIVE, and a signal leaves by `goto __out`
+    // past finish_wait(), to a label after the expansion.
+    let (_, reader) = func(&p, "reader");
+    let b = builtins(reader);
+    assert!(matches!(
+        b.iter().find(|(op, _)| matches!(op, Builtin::PrepareToWaitEvent(_))),
+        Some((_, args)) if matches!(args.as_slice(), [_, ExprKind::Const(s)] if *s == task::TASK_INTERRUPTIBLE)
+    ));
+    let flags_written = exprs(&reader.body).iter().any(|e| {
+        matches!(&e.kind, ExprKind::Assign { place: Place::Field(_, EntryField::Flags), value, .. }
+            if matches!(value.kind, ExprKind::Const(1)))
+    });
+    assert!(
+        flags_written,
+        "init_wait_entry(&__wq_entry, WQ_FLAG_EXCLUSIVE)"
+    );
+    let kinds = stmt_kinds(&reader.body);
+    let goto = kinds.iter().position(|k| matches!(k, StmtKind::Goto(_)));
+    let finish = kinds.iter().position(
+        |k| matches!(k, StmtKind::Expr(e) if matches!(e.kind, ExprKind::Builtin { op: Builtin::FinishWait(_), .. })),
+    );
+    let label = kinds.iter().position(|k| matches!(k, StmtKind::Label(_)));
+    assert!(
+        matches!((goto, finish, label), (Some(g), Some(f), Some(l)) if g < f && f < l),
+        "goto {goto:?}, finish_wait {finish:?}, label {label:?}"
+    );
+    // The condition is tested before the signal, as ___wait_event() does.
+    let loop_body = reader
+        .body
+        .iter()
+        .find_map(|s| match &s.kind {
+            StmtKind::If { then_branch, .. } => then_branch.iter().find_map(|s| match &s.kind {
+                StmtKind::Loop { body, .. } => Some(body),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .expect("the wait loop");
+    assert!(matches!(
+        loop_body.as_slice(),
+        [
+            Stmt { kind: StmtKind::Expr(_), .. },
+            Stmt { kind: StmtKind::If { then_branch: cond_exit, .. }, .. },
+            Stmt { kind: StmtKind::If { then_branch: signal_exit, .. }, .. },
+            Stmt { kind: StmtKind::Expr(_), .. },
+        ] if matches!(cond_exit.as_slice(), [Stmt { kind: StmtKind::Break, .. }])
+            && matches!(signal_exit.last().map(|s| &s.kind), Some(StmtKind::Goto(_)))
+    ));
+
+    let (_, killable) = func(&p, "killable");
+    assert!(builtins(killable)
+        .iter()
+        .any(|(op, args)| matches!(op, Builtin::PrepareToWaitEvent(_))
+            && matches!(args.as_slice(), [_, ExprKind::Const(s)] if *s == task::TASK_KILLABLE)));
+
+    // The model's own `wait_event_idle()`.
+    let (id, _) = func(&p, "wait_event_idle");
+    let (_, own) = func(&p, "own");
+    assert!(ops(own).is_empty());
+    assert!(exprs(&own.body)
+        .iter()
+        .any(|e| matches!(&e.kind, ExprKind::Call { func, .. } if *func == id)));
+}

@@ -466,7 +466,14 @@ impl Checker<'_> {
         let r = self.hidden_local("__ret", Ty::Int, call.span);
         let key = format!("\u{0}wait_event{r}");
         self.cx.scope.insert(key.clone(), r);
-        self.wait_event(form, name, args, Some((Place::Local(r), Ty::Int)), call.span, out);
+        self.wait_event(
+            form,
+            name,
+            args,
+            Some((Place::Local(r), Ty::Int)),
+            call.span,
+            out,
+        );
         *slot = ast::Expr {
             kind: ast::ExprKind::Ident(key),
             span: call.span,

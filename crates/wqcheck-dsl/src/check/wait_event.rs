@@ -79,7 +79,10 @@ impl Checker<'_> {
         if args.len() != 2 {
             self.error_help(
                 span,
-                format!("`{n}` takes 2 arguments, the queue and the condition; found {}", args.len()),
+                format!(
+                    "`{n}` takes 2 arguments, the queue and the condition; found {}",
+                    args.len()
+                ),
                 format!("write `{n}(q, CONDITION);`"),
             );
             return;
@@ -119,7 +122,12 @@ impl Checker<'_> {
         let entry = self.hidden_local("__wq_entry", Ty::Entry, span);
         let int = self.hidden_local("__int", Ty::Int, span);
         let addr = || expr(ir::ExprKind::EntryAddr(entry), Ty::EntryPtr);
-        let builtin = |op, args| stmt(ir::StmtKind::Expr(expr(ir::ExprKind::Builtin { op, args }, Ty::Void)));
+        let builtin = |op, args| {
+            stmt(ir::StmtKind::Expr(expr(
+                ir::ExprKind::Builtin { op, args },
+                Ty::Void,
+            )))
+        };
         let assign = |place: Place, value: ir::Expr, ty: Ty| {
             stmt(ir::StmtKind::Expr(expr(
                 ir::ExprKind::Assign {
@@ -131,7 +139,8 @@ impl Checker<'_> {
                 ty,
             )))
         };
-        let interruptible = form.state == task::TASK_INTERRUPTIBLE || form.state == task::TASK_KILLABLE;
+        let interruptible =
+            form.state == task::TASK_INTERRUPTIBLE || form.state == task::TASK_KILLABLE;
 
         // int __ret = 0;
         if let Some((place, ty)) = &result {
@@ -170,7 +179,11 @@ impl Checker<'_> {
         if let Some(label) = out_label {
             let mut leave = Vec::new();
             if let Some((place, ty)) = &result {
-                leave.push(assign(place.clone(), expr(ir::ExprKind::Local(int), Ty::Int), *ty));
+                leave.push(assign(
+                    place.clone(),
+                    expr(ir::ExprKind::Local(int), Ty::Int),
+                    *ty,
+                ));
             }
             leave.push(stmt(ir::StmtKind::Goto(label)));
             body.push(stmt(ir::StmtKind::If {
@@ -187,7 +200,10 @@ impl Checker<'_> {
             step: None,
         }));
         wait.push(builtin(ir::Builtin::FinishWait(q), vec![addr()]));
-        let not = expr(ir::ExprKind::Unary(ir::UnOp::Not, Box::new(cond.e)), Ty::Bool);
+        let not = expr(
+            ir::ExprKind::Unary(ir::UnOp::Not, Box::new(cond.e)),
+            Ty::Bool,
+        );
         out.push(stmt(ir::StmtKind::If {
             cond: not,
             then_branch: wait,
