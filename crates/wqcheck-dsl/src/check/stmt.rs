@@ -429,10 +429,10 @@ impl<'a> Checker<'a> {
 impl Checker<'_> {
     /// A `wait_event*()` call whose value `e` uses, as the whole of `e`, the value of an
     /// assignment, the operand of a unary operator or an operand of a binary one other than
-    /// `&&`/`||` (so hoisting it
-    /// changes no short-circuit): its expansion is appended to `out`, and `e` is returned
-    /// with the call replaced by the name of the local that holds its value (a name the
-    /// model cannot write). `None`: `e` has no such call, and nothing was appended.
+    /// `&&`/`||` (so hoisting it changes no short-circuit): its expansion is appended to
+    /// `out`, and `e` is returned with the call replaced by the name of the local that
+    /// holds its value (a name the model cannot write). `None`: `e` has no such call, and
+    /// nothing was appended.
     fn hoist_wait_event(&mut self, e: &ast::Expr, out: &mut Vec<ir::Stmt>) -> Option<ast::Expr> {
         let call_at = |x: &ast::Expr| self.wait_event_call(x).is_some();
         let mut new = e.clone();
