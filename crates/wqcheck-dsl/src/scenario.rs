@@ -225,7 +225,16 @@ struct RawThread {
     name: String,
     run: String,
     #[serde(default)]
-    args: Vec<i64>,
+    args: Vec<RawArg>,
+}
+
+/// A thread argument: an integer, or the name of a predefined constant
+/// (`"TASK_KILLABLE"`, docs/dsl.md §6).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawArg {
+    Int(i64),
+    Name(String),
 }
 
 #[derive(Deserialize)]
@@ -462,11 +471,46 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
         })
         .collect();
 
+    let mut arg_errors = Vec::new();
     let threads = raw
         .threads
         .into_iter()
         .enumerate()
         .map(|(i, t)| {
+            let args = t
+                .args
+                .into_iter()
+                .map(|a| match a {
+                    RawArg::Int(v) => v,
+                    RawArg::Name(n) => match crate::builtins::constant(&n) {
+                        Some(v) => i64::from(v),
+                        None => {
+                            let span = find(
+                                &n,
+                                strings_of("threads", "args", Some(i))
+                                    .into_iter()
+                                    .find(|s| s.value == n),
+                            );
+                            let help = crate::diag::suggest(
+                                &n,
+                                crate::builtins::CONSTANTS.iter().map(|(c, _)| *c),
+                            )
+                            .unwrap_or_else(|| {
+                                "an argument is an integer or a predefined constant such as \"TASK_KILLABLE\" (docs/dsl.md §6)".to_string()
+                            });
+                            arg_errors.push(
+                                Diagnostic::new(
+                                    name,
+                                    span,
+                                    format!("`{n}` is not a predefined constant"),
+                                )
+                                .with_opt_help(Some(help)),
+                            );
+                            0
+                        }
+                    },
+                })
+                .collect();
             let name_span = find(
                 &t.name,
                 strings_of("threads", "name", Some(i)).first().copied(),
@@ -480,10 +524,13 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
                 name_span,
                 run: t.run,
                 run_span,
-                args: t.args,
+                args,
             }
         })
         .collect();
+    if !arg_errors.is_empty() {
+        return Err(arg_errors);
+    }
     let threads_span = loc.key_span("threads").unwrap_or_default();
     let threads_list_span = loc.value_span("threads", "threads").unwrap_or(threads_span);
 
@@ -828,6 +875,24 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
         E::ExceededRecursionLimit => d(point, "the scenario is nested too deeply".to_string()),
         E::Eof => d(point, "unexpected end of file".to_string())
             .with_help("a `(`, `[` or `{` is probably not closed"),
+        E::Message(m) if m.contains("untagged enum RawArg") => d(
+            {
+                // RON stops after the value: point at the word before, if there is one.
+                let before = text.get(..at).unwrap_or("").trim_end();
+                let start = before
+                    .char_indices()
+                    .rev()
+                    .take_while(|&(_, c)| c.is_ascii_alphanumeric() || c == '_')
+                    .last()
+                    .map(|(i, _)| i);
+                match start {
+                    Some(i) => Span::new(i, before.len()),
+                    None => point,
+                }
+            },
+            "a thread argument is an integer or a predefined constant's name in quotes".to_string(),
+        )
+        .with_help("write `args: [0]` or `args: [\"TASK_KILLABLE\"]`"),
         E::Message(m) => d(point, m.clone()),
         other => {
             let mut m = other.to_string();

@@ -919,3 +919,14 @@ fn wait_event_forms_expand_into_the_kernels_loop() {
         .iter()
         .any(|e| matches!(&e.kind, ExprKind::Call { func, .. } if *func == id)));
 }
+
+#[test]
+fn thread_arguments_may_name_predefined_constants() {
+    let model = "bool cond;\nwaitqueue q until cond;\nvoid waiter(int state, int n) { }\n";
+    let scenario = r#"Scenario(model: "m.wq", threads: [Thread(name: "t", run: "waiter", args: ["TASK_KILLABLE", 3])], expect: Holds)"#;
+    let program = check_model("m.wq", model).expect("valid model");
+    let file = parse_scenario("s.ron", scenario).expect("parses");
+    assert_eq!(file.threads[0].args, [i64::from(task::TASK_KILLABLE), 3]);
+    let inst = resolve_scenario("s.ron", scenario, &file, program).expect("resolves");
+    assert_eq!(inst.threads[0].args, [task::TASK_KILLABLE, 3]);
+}
