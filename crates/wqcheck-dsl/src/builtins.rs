@@ -814,6 +814,7 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
     const TIMEOUT: &str = "timeouts are not modelled yet: `schedule()` sleeps until a wakeup or an admitted signal; a timer is a thread that sets `timed_out = 1;` and wakes the queue, the sleeper's loop also leaves on `timed_out`, and the queue waits `until CONDITION || timed_out`";
     const WAIT_BIT: &str = "the bit-wait helpers are not builtins yet: write them on a `waitqueue` and a wake function, as models/linux/wait-on-bit.wq does (kernel/sched/wait_bit.c)";
     const WAKE_Q: &str = "deferred wakeups are not modelled yet: a task is `current` or `wait->private`; wake it where `wake_up_q()` would, with `wake_up_process(wait->private)` in a wake function";
+    const SWAIT: &str = "simple wait queues (`swait`, include/linux/swait.h) are not modelled yet, and a `waitqueue` is not a stand-in: `swake_up_one()` wakes and unlinks the first waiter even if it is already running, where `wake_up()` goes on to the next";
     const SPINLOCK: &str = "each wait queue has its own spinlock, `spin_lock(&q->lock)`; a standalone `spinlock_t` is not modelled yet: declare a `waitqueue` for it and take its lock";
     match name {
         n if n.starts_with("wait_event") || n.starts_with("__wait_event") => Some(WAIT_EVENT),
@@ -837,6 +838,7 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
         n if n.starts_with("wait_on_bit") || n.starts_with("wait_var_event") => Some(WAIT_BIT),
         "wake_up_bit" | "__wake_up_bit" | "wake_up_var" | "bit_waitqueue" => Some(WAIT_BIT),
         n if n.starts_with("wake_q_") || n == "wake_up_q" || n == "DEFINE_WAKE_Q" => Some(WAKE_Q),
+        n if n.contains("swait") || n.starts_with("swake_up") => Some(SWAIT),
         n if n.starts_with("raw_spin_lock") || n.starts_with("raw_spin_unlock") => Some(SPINLOCK),
         "spin_lock_init" => Some(SPINLOCK),
         _ => None,
