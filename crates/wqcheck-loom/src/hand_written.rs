@@ -83,7 +83,54 @@ impl World {
             }
         }
     }
+}
 
+/// The three operations of the protocol a loom model provides; [`run`] drives them.
+trait PageLock: Send + Sync + 'static {
+    fn lock_page_killable(&self, me: usize) -> i32;
+    fn unlock_page(&self);
+    /// A fatal signal to locker `target`: `signal_wake_up_state()` wakes it if it sleeps
+    /// killable.
+    fn signal(&self, target: usize);
+}
+
+/// Run the model `make` builds with loom at preemption bound `bound` (`None`: unbounded):
+/// two lockers (the first on loom's main thread), the holder's unlock, and the fatal signal
+/// to locker `target`. The number of executions loom ran; a lost wakeup would be loom's
+/// deadlock, a panic.
+fn run<W: PageLock>(bound: Option<u32>, target: usize, make: fn() -> W) -> u64 {
+    let executions = Arc::new(AtomicU64::new(0));
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = bound.map(|b| b as usize);
+    builder.checkpoint_file = None;
+    builder.log = false;
+    let count = executions.clone();
+    builder.check(move || {
+        count.fetch_add(1, StdOrdering::Relaxed);
+        let w = Arc::new(make());
+        let locker = |w: &W, me: usize| {
+            if w.lock_page_killable(me) == 0 {
+                w.unlock_page();
+            }
+        };
+        let spawn = |f: Box<dyn FnOnce(&W) + Send>| {
+            let w = w.clone();
+            loom::thread::spawn(move || f(&w))
+        };
+        let mut threads: Vec<_> = (1..LOCKERS)
+            .map(|me| spawn(Box::new(move |w: &W| locker(w, me))))
+            .collect();
+        threads.push(spawn(Box::new(|w: &W| w.unlock_page())));
+        threads.push(spawn(Box::new(move |w: &W| w.signal(target))));
+        locker(&w, 0);
+        for t in threads {
+            t.join().unwrap();
+        }
+    });
+    executions.load(StdOrdering::Relaxed)
+}
+
+impl PageLock for World {
     /// `unlock_page()`: L_OWNER, then L_WAKE.
     fn unlock_page(&self) {
         self.step().pg_locked = false;
@@ -148,62 +195,30 @@ impl World {
         }
         ret
     }
+
+    fn signal(&self, target: usize) {
+        let mut page = self.step();
+        page.sig[target] = true;
+        if page.state[target] == KILLABLE {
+            page.state[target] = RUNNING;
+            self.wakeup[target].notify_all();
+        }
+    }
 }
 
 /// Run the model once with loom at preemption bound `bound` (`None`: unbounded), the fatal
 /// signal going to locker `target` (0 or 1); the number of executions loom ran. A lost
 /// wakeup would be loom's deadlock, a panic.
 pub fn page_lock_b(bound: Option<u32>, target: usize) -> u64 {
-    let executions = Arc::new(AtomicU64::new(0));
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = bound.map(|b| b as usize);
-    builder.checkpoint_file = None;
-    builder.log = false;
-    let count = executions.clone();
-    builder.check(move || {
-        count.fetch_add(1, StdOrdering::Relaxed);
-        let w = Arc::new(World {
-            page: Mutex::new(Page {
-                pg_locked: true,
-                queue: Vec::new(),
-                state: [RUNNING; LOCKERS],
-                sig: [false; LOCKERS],
-            }),
-            wakeup: [Condvar::new(), Condvar::new()],
-        });
-        let mut threads = Vec::new();
-        for me in 1..LOCKERS {
-            let w = w.clone();
-            threads.push(loom::thread::spawn(move || {
-                if w.lock_page_killable(me) == 0 {
-                    w.unlock_page();
-                }
-            }));
-        }
-        {
-            let w = w.clone();
-            threads.push(loom::thread::spawn(move || w.unlock_page()));
-        }
-        {
-            let w = w.clone();
-            threads.push(loom::thread::spawn(move || {
-                let mut page = w.step();
-                page.sig[target] = true;
-                // signal_wake_up_state(): a killable sleeper is woken.
-                if page.state[target] == KILLABLE {
-                    page.state[target] = RUNNING;
-                    w.wakeup[target].notify_all();
-                }
-            }));
-        }
-        if w.lock_page_killable(0) == 0 {
-            w.unlock_page();
-        }
-        for t in threads {
-            t.join().unwrap();
-        }
-    });
-    executions.load(StdOrdering::Relaxed)
+    run(bound, target, || World {
+        page: Mutex::new(Page {
+            pg_locked: true,
+            queue: Vec::new(),
+            state: [RUNNING; LOCKERS],
+            sig: [false; LOCKERS],
+        }),
+        wakeup: [Condvar::new(), Condvar::new()],
+    })
 }
 
 /// A task's state and pending fatal signal, behind the task's own lock.
@@ -244,7 +259,9 @@ impl Objects {
             }
         }
     }
+}
 
+impl PageLock for Objects {
     fn unlock_page(&self) {
         // A swap, not a store: loom 0.7.3 lets this thread's own next load of the bit read
         // an older value after a plain store mixed with read-modify-writes (the executor
@@ -293,60 +310,35 @@ impl Objects {
         }
         ret
     }
+
+    fn signal(&self, target: usize) {
+        let mut t = self.task[target].lock().unwrap();
+        t.sig = true;
+        if t.state == KILLABLE {
+            t.state = RUNNING;
+            self.wakeup[target].notify_all();
+        }
+    }
+}
+
+/// [`page_lock_b`] at `bound`, one search per signal target, summed as the backend sums
+/// its one search per target: the figure to compare the backend's executions with.
+pub fn page_lock_b_both_targets(bound: u32) -> u64 {
+    (0..LOCKERS).map(|t| page_lock_b(Some(bound), t)).sum()
 }
 
 /// [`page_lock_b`] with one loom object per kernel object.
 pub fn page_lock_b_per_object(bound: Option<u32>, target: usize) -> u64 {
-    let executions = Arc::new(AtomicU64::new(0));
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = bound.map(|b| b as usize);
-    builder.checkpoint_file = None;
-    builder.log = false;
-    let count = executions.clone();
-    builder.check(move || {
-        count.fetch_add(1, StdOrdering::Relaxed);
-        let task = || {
-            Mutex::new(Task {
-                state: RUNNING,
-                sig: false,
-            })
-        };
-        let w = Arc::new(Objects {
-            pg_locked: AtomicBool::new(true),
-            q: Mutex::new(Vec::new()),
-            task: [task(), task()],
-            wakeup: [Condvar::new(), Condvar::new()],
-        });
-        let mut threads = Vec::new();
-        for me in 1..LOCKERS {
-            let w = w.clone();
-            threads.push(loom::thread::spawn(move || {
-                if w.lock_page_killable(me) == 0 {
-                    w.unlock_page();
-                }
-            }));
-        }
-        {
-            let w = w.clone();
-            threads.push(loom::thread::spawn(move || w.unlock_page()));
-        }
-        {
-            let w = w.clone();
-            threads.push(loom::thread::spawn(move || {
-                let mut t = w.task[target].lock().unwrap();
-                t.sig = true;
-                if t.state == KILLABLE {
-                    t.state = RUNNING;
-                    w.wakeup[target].notify_all();
-                }
-            }));
-        }
-        if w.lock_page_killable(0) == 0 {
-            w.unlock_page();
-        }
-        for t in threads {
-            t.join().unwrap();
-        }
-    });
-    executions.load(StdOrdering::Relaxed)
+    fn task() -> Mutex<Task> {
+        Mutex::new(Task {
+            state: RUNNING,
+            sig: false,
+        })
+    }
+    run(bound, target, || Objects {
+        pg_locked: AtomicBool::new(true),
+        q: Mutex::new(Vec::new()),
+        task: [task(), task()],
+        wakeup: [Condvar::new(), Condvar::new()],
+    })
 }

@@ -2218,6 +2218,47 @@ const TWO_THREADS: &str = "Scenario(
 )
 ";
 
+/// The scenario of a fixed protocol with `waiter0`, `waker0` and `waker1`.
+const ONE_WAITER_TWO_WAKERS: &str = "Scenario(
+    model: \"gen.wq\",
+    threads: [
+        Thread(name: \"w0\", run: \"waiter0\"),
+        Thread(name: \"k0\", run: \"waker0\"),
+        Thread(name: \"k1\", run: \"waker1\"),
+    ],
+    actors: [],
+    expect: Holds,
+)
+";
+
+/// The textbook waiter: queue, set the state, test, sleep, in a loop.
+const TEXTBOOK_WAITER: &str = "void waiter0(void)
+{
+\tDEFINE_WAIT(wait);
+
+\tfor (;;) {
+\t\tprepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);
+\t\tif (atomic_load(&cond, memory_order_seq_cst))
+\t\t\tbreak;
+\t\tschedule();
+\t}
+\tfinish_wait(&wq, &wait);
+}
+";
+
+/// A waiter that tests the condition before it queues: it loses the wakeup.
+const CHECK_FIRST_WAITER: &str = "void waiter0(void)
+{
+\tDEFINE_WAIT(wait);
+
+\tif (!atomic_load(&cond, memory_order_seq_cst)) {
+\t\tprepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);
+\t\tschedule();
+\t\tfinish_wait(&wq, &wait);
+\t}
+}
+";
+
 /// A waiter queued on two queues, a waker on each; a wake function counts the wakeups
 /// that return 1 (models/linux/select-two-pipes.wq, reduced).
 fn two_wakers_of_one_task() -> Protocol {
@@ -2271,18 +2312,7 @@ void waker1(void)
 final assert(wakeups <= 1);
 "
         .into(),
-        scenario: "Scenario(
-    model: \"gen.wq\",
-    threads: [
-        Thread(name: \"w0\", run: \"waiter0\"),
-        Thread(name: \"k0\", run: \"waker0\"),
-        Thread(name: \"k1\", run: \"waker1\"),
-    ],
-    actors: [],
-    expect: Holds,
-)
-"
-        .into(),
+        scenario: ONE_WAITER_TWO_WAKERS.into(),
         tags: BTreeSet::new(),
         weak: true,
     }
@@ -2291,36 +2321,8 @@ final assert(wakeups <= 1);
 /// Two wakers: `waker0` wakes in an `atomic { }` block, which protects the queue's
 /// spinlock, the lists and the tasks (a wake walk inside a block counts as touching
 /// everything); `waker1` holds the spinlock across four steps around
-/// `__wake_up_locked()`. The waiter is the textbook one, or (`check_first`) tests the
-/// condition before it queues, which loses the wakeup.
-fn spinlock_under_the_block_lock(check_first: bool) -> Protocol {
-    let waiter = if check_first {
-        "void waiter0(void)
-{
-	DEFINE_WAIT(wait);
-
-	if (!READ_ONCE(cond)) {
-		prepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);
-		schedule();
-		finish_wait(&wq, &wait);
-	}
-}
-"
-    } else {
-        "void waiter0(void)
-{
-	DEFINE_WAIT(wait);
-
-	for (;;) {
-		prepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);
-		if (READ_ONCE(cond))
-			break;
-		schedule();
-	}
-	finish_wait(&wq, &wait);
-}
-"
-    };
+/// `__wake_up_locked()`. `waiter` is [`TEXTBOOK_WAITER`] or [`CHECK_FIRST_WAITER`].
+fn spinlock_under_the_block_lock(waiter: &str) -> Protocol {
     Protocol {
         model: format!(
             "bool cond = false;
@@ -2344,18 +2346,7 @@ void waker1(void)
 }}
 "
         ),
-        scenario: "Scenario(
-    model: \"gen.wq\",
-    threads: [
-        Thread(name: \"w0\", run: \"waiter0\"),
-        Thread(name: \"k0\", run: \"waker0\"),
-        Thread(name: \"k1\", run: \"waker1\"),
-    ],
-    actors: [],
-    expect: Holds,
-)
-"
-        .into(),
+        scenario: ONE_WAITER_TWO_WAKERS.into(),
         tags: BTreeSet::new(),
         weak: false,
     }
@@ -2432,40 +2423,8 @@ fn fixed_cases_agree() {
     silence_loom_panics();
     let stats = Mutex::new(Stats::default());
     let mut cases = vec![
-        (
-            textbook(
-                "void waiter0(void)
-{
-\tDEFINE_WAIT(wait);
-
-\tfor (;;) {
-\t\tprepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);
-\t\tif (atomic_load(&cond, memory_order_seq_cst))
-\t\t\tbreak;
-\t\tschedule();
-\t}
-\tfinish_wait(&wq, &wait);
-}
-",
-            ),
-            Some(Verdict::Holds),
-        ),
-        (
-            textbook(
-                "void waiter0(void)
-{
-\tDEFINE_WAIT(wait);
-
-\tif (!atomic_load(&cond, memory_order_seq_cst)) {
-\t\tprepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);
-\t\tschedule();
-\t\tfinish_wait(&wq, &wait);
-\t}
-}
-",
-            ),
-            Some(Verdict::LostWakeup),
-        ),
+        (textbook(TEXTBOOK_WAITER), Some(Verdict::Holds)),
+        (textbook(CHECK_FIRST_WAITER), Some(Verdict::LostWakeup)),
         // All choices canonical: the textbook protocol again, from the generator.
         (generate(&[]), Some(Verdict::Holds)),
         // Two wakers of one task, each under its own queue's lock (select() on two pipes):
@@ -2474,9 +2433,12 @@ fn fixed_cases_agree() {
         (two_wakers_of_one_task(), Some(Verdict::Holds)),
         // A wake-up in an atomic block, and a waker that holds the spinlock across steps:
         // on loom the spinlock is the record's, waited for under the atomic-block lock.
-        (spinlock_under_the_block_lock(false), Some(Verdict::Holds)),
         (
-            spinlock_under_the_block_lock(true),
+            spinlock_under_the_block_lock(TEXTBOOK_WAITER),
+            Some(Verdict::Holds),
+        ),
+        (
+            spinlock_under_the_block_lock(CHECK_FIRST_WAITER),
             Some(Verdict::LostWakeup),
         ),
     ];

@@ -336,20 +336,13 @@ impl<R: Runtime> World<R> {
     /// Sleep until thread `t` may run: its state is `TASK_RUNNING` or a signal it admits
     /// is pending (what a sleeping `schedule()` waits for).
     pub fn wait_runnable(&self, l: &Layout, t: usize) {
-        if self.plain.tasks {
-            // Task state is plain memory, written only under the atomic-block lock, and
-            // every wakeup notifies under it: wait there.
-            let mut g = self.block_lock().expect("plain task state without blocks");
-            loop {
-                let st = self.load(l, MemLoc::TaskState(t as u8), StdOrdering::Relaxed, t);
-                let sig = self.load(l, MemLoc::Signal(t as u8), StdOrdering::Relaxed, t) as u8;
-                if st == TASK_RUNNING || signal_pending_state(st, sig) {
-                    return;
-                }
-                g = self.sleep(t, g);
-            }
-        }
-        let mut g = R::lock(&self.rq[t]);
+        // Plain task state is written only under the atomic-block lock, and every wakeup
+        // notifies under it: wait there; else under the runqueue lock.
+        let mut g = if self.plain.tasks {
+            self.block_lock().expect("plain task state without blocks")
+        } else {
+            R::lock(&self.rq[t])
+        };
         loop {
             let st = self.load(l, MemLoc::TaskState(t as u8), StdOrdering::Relaxed, t);
             let sig = self.load(l, MemLoc::Signal(t as u8), StdOrdering::Relaxed, t) as u8;

@@ -215,8 +215,81 @@ impl Checker<'_> {
         }
     }
 
+    /// A `wait_event*()` call whose value `e` uses, as the whole of `e`, the value of an
+    /// assignment, the operand of a unary operator or an operand of a binary one other than
+    /// `&&`/`||` (so hoisting it changes no short-circuit): its expansion is appended to
+    /// `out`, and `e` is returned with the call replaced by the name of the local that
+    /// holds its value (a name the model cannot write). `None`: `e` has no such call, and
+    /// nothing was appended.
+    pub(super) fn hoist_wait_event(
+        &mut self,
+        e: &ast::Expr,
+        out: &mut Vec<ir::Stmt>,
+    ) -> Option<ast::Expr> {
+        let call_at = |x: &ast::Expr| self.wait_event_call(x).is_some();
+        let mut new = e.clone();
+        let slot: &mut ast::Expr = match &mut new.kind {
+            _ if call_at(e) => &mut new,
+            ast::ExprKind::Assign { rhs, .. } if call_at(rhs) => rhs,
+            ast::ExprKind::Unary(op, inner)
+                if !matches!(op, ast::UnaryOp::AddrOf | ast::UnaryOp::Deref) && call_at(inner) =>
+            {
+                inner
+            }
+            ast::ExprKind::Binary(op, l, r) if !matches!(op, ir::BinOp::And | ir::BinOp::Or) => {
+                if call_at(l) {
+                    l
+                } else if call_at(r) {
+                    r
+                } else {
+                    return None;
+                }
+            }
+            _ => return None,
+        };
+        let call = std::mem::replace(
+            slot,
+            ast::Expr {
+                kind: ast::ExprKind::Int(0),
+                span: slot.span,
+            },
+        );
+        let (form, name, args) = self.wait_event_call(&call)?;
+        let r = self.hidden_local("__ret", Ty::Int, call.span);
+        let key = format!("\u{0}wait_event{r}");
+        self.cx.scope.insert(key.clone(), r);
+        self.wait_event(
+            form,
+            name,
+            args,
+            Some((Place::Local(r), Ty::Int)),
+            call.span,
+            out,
+        );
+        *slot = ast::Expr {
+            kind: ast::ExprKind::Ident(key),
+            span: call.span,
+        };
+        Some(new)
+    }
+
+    /// `e` is a call of a `wait_event*()` form (and the model defines no function of that
+    /// name): the form, its name and its arguments.
+    pub(super) fn wait_event_call<'e>(
+        &self,
+        e: &'e ast::Expr,
+    ) -> Option<(Form, &'e ast::Ident, &'e [ast::Expr])> {
+        let ast::ExprKind::Call { name, args } = &e.kind else {
+            return None;
+        };
+        if matches!(self.globals.get(&name.name), Some((super::Sym::Func(_), _))) {
+            return None;
+        }
+        form(&name.name).map(|f| (f, name, args.as_slice()))
+    }
+
     /// A local the expansion declares: not in scope, so the model cannot name it.
-    pub(super) fn hidden_local(&mut self, name: &str, ty: Ty, span: Span) -> LocalId {
+    fn hidden_local(&mut self, name: &str, ty: Ty, span: Span) -> LocalId {
         let id = self.cx.locals.len() as LocalId;
         self.cx.locals.push(ir::Local {
             name: name.to_string(),

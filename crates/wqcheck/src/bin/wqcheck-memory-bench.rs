@@ -578,7 +578,8 @@ fn section_loom(exe: &Path, loom_seconds: u64) -> u8 {
                 Some(p) if run.budget_hit.is_none() => run.executions.checked_sub(p),
                 _ => None,
             };
-            let here = (label == "spin").then(|| hand_written(bound));
+            let here = (label == "spin")
+                .then(|| wqcheck_loom::hand_written::page_lock_b_both_targets(bound));
             let ratio = match (alone, here) {
                 (Some(a), Some(h)) if h > 0 => format!("{:.2}", a as f64 / h as f64),
                 _ => "-".into(),
@@ -619,14 +620,6 @@ fn section_loom(exe: &Path, loom_seconds: u64) -> u8 {
         }
     }
     status
-}
-
-/// The executions of [`wqcheck_loom::hand_written`] at preemption bound `bound`, one search
-/// per signal target, summed as the crate sums its own.
-fn hand_written(bound: u32) -> u64 {
-    (0..2)
-        .map(|target| wqcheck_loom::hand_written::page_lock_b(Some(bound), target))
-        .sum()
 }
 
 // ---------------------------------------------------------------------------------------
