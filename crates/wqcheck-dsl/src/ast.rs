@@ -57,6 +57,8 @@ pub(crate) enum SharedTy {
     Unbounded,
     /// `unsigned long NAME { BIT [= v], ... }`: a word of named bits.
     Word { bits: Vec<(Ident, Option<Expr>)> },
+    /// `struct task_struct *NAME`: NULL or a task.
+    Task,
 }
 
 #[derive(Clone, Debug)]
@@ -114,6 +116,11 @@ pub(crate) struct Stmt {
 #[derive(Clone, Debug)]
 pub(crate) enum StmtKind {
     Expr(Expr),
+    /// `schedule() until COND;`: a sleep that says what it waits for.
+    SleepUntil {
+        call: Expr,
+        until: Expr,
+    },
     /// `TYPE a = 1, b;`
     Decl {
         ty: TypeAst,

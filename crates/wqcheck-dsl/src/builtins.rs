@@ -214,6 +214,7 @@ const FETCH_SUB: [BuiltinDef; 4] = rmw_family!("atomic_fetch_sub", RmwOp::Sub);
 const FETCH_OR: [BuiltinDef; 4] = rmw_family!("atomic_fetch_or", RmwOp::Or);
 const FETCH_AND: [BuiltinDef; 4] = rmw_family!("atomic_fetch_and", RmwOp::And);
 const FETCH_ANDNOT: [BuiltinDef; 4] = rmw_family!("atomic_fetch_andnot", RmwOp::AndNot);
+const FETCH_XOR: [BuiltinDef; 4] = rmw_family!("atomic_fetch_xor", RmwOp::Xor);
 
 const WAKE_FN_ARGS: &[ArgKind] = &[A::Entry, A::Value, A::Ignored, A::Key];
 
@@ -347,6 +348,40 @@ const BASE: &[BuiltinDef] = &[
         &[A::Loc],
         Ret::Void,
         Op::RmwOne(RmwOp::Sub),
+    ),
+    // The kernel's generic accessors of a pointer (include/linux/rcupdate.h; cmpxchg() and
+    // xchg() of include/linux/atomic/atomic-instrumented.h): on any shared variable, and
+    // the way to publish and read a `struct task_struct *`. rcu_dereference() is
+    // READ_ONCE(): its address dependency orders only accesses through the pointer, and
+    // the one such access here, try_to_wake_up()'s test of the task's state, comes after
+    // a full barrier anyway (smp_mb__after_spinlock()).
+    def(
+        "rcu_assign_pointer",
+        "rcu_assign_pointer(X, v)",
+        &[A::Loc, A::Value],
+        Ret::Void,
+        Op::Store(Ordering::Release),
+    ),
+    def(
+        "rcu_dereference",
+        "rcu_dereference(X)",
+        &[A::Loc],
+        Ret::OfLoc,
+        Op::Load(Ordering::Relaxed),
+    ),
+    def(
+        "xchg",
+        "xchg(&X, v)",
+        &[A::Loc, A::Value],
+        Ret::OfLoc,
+        Op::Rmw(RmwOp::Xchg, Ordering::Full),
+    ),
+    def(
+        "cmpxchg",
+        "cmpxchg(&X, old, new)",
+        &[A::Loc, A::Value, A::Value],
+        Ret::OfLoc,
+        Op::CmpXchg(Ordering::Full),
     ),
     def(
         "atomic_cmpxchg",
@@ -787,6 +822,17 @@ pub(crate) fn all() -> impl Iterator<Item = &'static BuiltinDef> {
         .chain(FETCH_OR.iter())
         .chain(FETCH_AND.iter())
         .chain(FETCH_ANDNOT.iter())
+        .chain(FETCH_XOR.iter())
+}
+
+/// Whether `def` may act on a `struct task_struct *` variable: the kernel's generic
+/// accessors and exchanges do; `atomic_t` operations and arithmetic do not.
+pub(crate) fn acts_on_pointers(def: &BuiltinDef) -> bool {
+    !def.name.starts_with("atomic_")
+        && matches!(
+            def.op,
+            Op::Load(_) | Op::Store(_) | Op::Rmw(RmwOp::Xchg, _) | Op::CmpXchg(_)
+        )
 }
 
 pub(crate) fn lookup(name: &str) -> Option<&'static BuiltinDef> {
@@ -813,7 +859,7 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
     const SLEEPING_LOCK: &str = "sleeping locks are not builtins yet: write them from their source on a shared variable and a wait queue (kernel/locking/semaphore.c: `count` and `wait_list` under `sem->lock`), or on a futex (models/futex/mutex-drepper.wq)";
     const TIMEOUT: &str = "timeouts are not modelled yet: `schedule()` sleeps until a wakeup or an admitted signal; a timer is a thread that sets `timed_out = 1;` and wakes the queue, the sleeper's loop also leaves on `timed_out`, and the queue waits `until CONDITION || timed_out`";
     const WAIT_BIT: &str = "the bit-wait helpers are not builtins yet: write them on a `waitqueue` and a wake function, as models/linux/wait-on-bit.wq does (kernel/sched/wait_bit.c)";
-    const WAKE_Q: &str = "deferred wakeups are not modelled yet: a task is `current` or `wait->private`; wake it where `wake_up_q()` would, with `wake_up_process(wait->private)` in a wake function";
+    const WAKE_Q: &str = "deferred wakeups are not modelled yet: keep the task in a `struct task_struct *` (`p = wait->private;`, or a shared task pointer) and `wake_up_process(p)` where `wake_up_q()` would";
     const SWAIT: &str = "simple wait queues (`swait`, include/linux/swait.h) are not modelled yet, and a `waitqueue` is not a stand-in: `swake_up_one()` wakes and unlinks the first waiter even if it is already running, where `wake_up()` goes on to the next";
     const SPINLOCK: &str = "each wait queue has its own spinlock, `spin_lock(&q->lock)`; a standalone `spinlock_t` is not modelled yet: declare a `waitqueue` for it and take its lock";
     match name {
@@ -1024,7 +1070,7 @@ pub(crate) fn build(
         Op::SetCurrentState { barrier } => {
             (Builtin::SetCurrentState { barrier }, vec![value(next())?])
         }
-        Op::Schedule { io } => (Builtin::Schedule { io }, vec![]),
+        Op::Schedule { io } => (Builtin::Schedule { io, until: None }, vec![]),
         Op::SignalPendingState => (Builtin::SignalPendingState, vec![value(next())?]),
         Op::SignalPending => (Builtin::SignalPending, vec![]),
         Op::FatalSignalPending => (Builtin::FatalSignalPending, vec![]),
@@ -1159,8 +1205,8 @@ mod tests {
             assert!(b.sig.starts_with(&format!("{}(", b.name)), "{}", b.name);
             assert!(b.min_args <= b.args.len());
         }
-        // docs/dsl.md §8: 9 bit ops, 46 atomics and fences, 10 task, 33 wait-queue and
+        // docs/dsl.md §8: 9 bit ops, 54 atomics and fences, 10 task, 33 wait-queue and
         // 2 futex builtins.
-        assert_eq!(names.len(), 100);
+        assert_eq!(names.len(), 108);
     }
 }

@@ -435,12 +435,15 @@ impl<'a> Parser<'a> {
                     // `int x;` at top level: the checker explains that a range is needed.
                     return self.shared_var_rest(start, SharedTy::Unbounded, name);
                 }
+                if ret.ty == TypeName::Task {
+                    return self.shared_var_rest(start, SharedTy::Task, name);
+                }
                 self.error(
                     ret.span,
                     format!("a shared variable cannot have type `{}`", ret.ty.spelling()),
                     Some(
-                        "shared variables are `bit`, `bool` or `int<MIN..MAX>`; wait entries are \
-                         locals of a function"
+                        "shared variables are `bit`, `bool`, `int<MIN..MAX>` or `struct task_struct *`; \
+                         wait entries are locals of a function"
                             .to_string(),
                     ),
                 );
@@ -880,8 +883,15 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 let e = self.expr()?;
-                self.expect_semi("the expression");
-                StmtKind::Expr(e)
+                if self.at_kw(Kw::Until) {
+                    self.bump();
+                    let until = self.expr()?;
+                    self.expect_semi("the sleep's `until` condition");
+                    StmtKind::SleepUntil { call: e, until }
+                } else {
+                    self.expect_semi("the expression");
+                    StmtKind::Expr(e)
+                }
             }
         };
         Ok(Stmt {

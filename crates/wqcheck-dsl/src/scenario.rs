@@ -19,7 +19,7 @@ use wqcheck_model::verdict::Claim;
 use crate::diag::{did_you_mean, name_list, Diagnostic, Kept, MAX_LISTED_NAMES, MAX_SUGGESTIONS};
 
 /// The most threads a scenario may have.
-pub const MAX_THREADS: usize = 16;
+pub const MAX_THREADS: usize = ir::MAX_TASKS;
 /// The most actors (signals) a scenario may have: each is a mover of every state, and the
 /// engines number movers with a byte.
 pub const MAX_ACTORS: usize = 16;
@@ -1781,6 +1781,17 @@ pub fn resolve_scenario(
             ir::VarType::Bit => (0, 1, "a bit: 0 or 1".to_string()),
             ir::VarType::Int { min, max } => (min, max, format!("int<{min}..{max}>")),
             ir::VarType::Word { bits } => (0, (1 << bits) - 1, format!("a word of {bits} bits")),
+            ir::VarType::Task => {
+                err(
+                    o.var_span,
+                    format!("`{}` is a task pointer; `init` cannot set it", o.var),
+                    Some(
+                        "a `struct task_struct *` starts NULL; let a thread publish itself (`WRITE_ONCE(X, current)`)"
+                            .to_string(),
+                    ),
+                );
+                continue;
+            }
         };
         if o.value < i64::from(lo) || o.value > i64::from(hi) {
             err(

@@ -373,8 +373,20 @@ fn task_builtins() {
         builtin("__set_current_state(TASK_RUNNING);").0,
         Builtin::SetCurrentState { barrier: false }
     );
-    assert_eq!(builtin("schedule();").0, Builtin::Schedule { io: false });
-    assert_eq!(builtin("io_schedule();").0, Builtin::Schedule { io: true });
+    assert_eq!(
+        builtin("schedule();").0,
+        Builtin::Schedule {
+            io: false,
+            until: None
+        }
+    );
+    assert_eq!(
+        builtin("io_schedule();").0,
+        Builtin::Schedule {
+            io: true,
+            until: None
+        }
+    );
     for src in [
         "signal_pending_state(TASK_INTERRUPTIBLE, current);",
         "signal_pending_state(TASK_INTERRUPTIBLE);",

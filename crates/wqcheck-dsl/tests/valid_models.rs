@@ -214,7 +214,10 @@ fn page_lock_model() {
         Builtin::SetBit(waiters),
         Builtin::SetCurrentState { barrier: true },
         Builtin::SpinUnlock(0),
-        Builtin::Schedule { io: true },
+        Builtin::Schedule {
+            io: true,
+            until: None,
+        },
         Builtin::SignalPendingState,
         Builtin::TestAndSetBit {
             bit: locked,
@@ -711,7 +714,10 @@ fn check_then_sleep_model() {
                 queue: 0,
                 exclusive: false
             },
-            Builtin::Schedule { io: false },
+            Builtin::Schedule {
+                io: false,
+                until: None,
+            },
             Builtin::FinishWait(0),
         ]
     );
@@ -840,7 +846,10 @@ fn wait_event_forms_expand_into_the_kernels_loop() {
             Builtin::InitWait,
             Builtin::PrepareToWaitEvent(q),
             read,
-            Builtin::Schedule { io: false },
+            Builtin::Schedule {
+                io: false,
+                until: None,
+            },
             Builtin::FinishWait(q),
         ]
     );
@@ -911,6 +920,23 @@ fn wait_event_forms_expand_into_the_kernels_loop() {
         .any(|(op, args)| matches!(op, Builtin::PrepareToWaitEvent(_))
             && matches!(args.as_slice(), [_, ExprKind::Const(s)] if *s == task::TASK_KILLABLE)));
 
+    // The sleeps above wait for their queue's condition (theirs reads with READ_ONCE);
+    // `cond && !cond2` is a wake condition, so that sleep carries it.
+    assert!(ops(plain).contains(&Builtin::Schedule {
+        io: false,
+        until: None
+    }));
+    let (_, pure) = func(&p, "pure");
+    assert!(ops(pure).contains(&Builtin::Schedule {
+        io: false,
+        until: Some(0)
+    }));
+    assert_eq!(p.sleeps.len(), 1);
+    assert!(matches!(
+        &p.sleeps[0].kind,
+        ExprKind::Binary(ir::BinOp::And, a, _) if matches!(a.kind, ExprKind::Shared(0))
+    ));
+
     // The model's own `wait_event_idle()`.
     let (id, _) = func(&p, "wait_event_idle");
     let (_, own) = func(&p, "own");
@@ -929,4 +955,81 @@ fn thread_arguments_may_name_predefined_constants() {
     assert_eq!(file.threads[0].args, [i64::from(task::TASK_KILLABLE), 3]);
     let inst = resolve_scenario("s.ron", scenario, &file, program).expect("resolves");
     assert_eq!(inst.threads[0].args, [task::TASK_KILLABLE, 3]);
+}
+
+#[test]
+fn task_pointers_are_shared_variables_of_tasks() {
+    let (_, p) = load("task-pointer.wq");
+    let names: Vec<(&str, VarType, ir::Value)> = p
+        .vars
+        .iter()
+        .map(|v| (v.name.as_str(), v.ty, v.init))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("done", VarType::Bit, 0),
+            ("waiter_task", VarType::Task, 0),
+            ("owner", VarType::Task, 0)
+        ]
+    );
+    // rcu_assign_pointer() is a release store, rcu_dereference() READ_ONCE().
+    let (_, sleeper) = func(&p, "sleeper");
+    assert_eq!(
+        ops(sleeper)[0],
+        Builtin::Store {
+            loc: Loc::Var(1),
+            ord: Ordering::Release
+        }
+    );
+    let (_, waker) = func(&p, "waker");
+    let waker_ops = ops(waker);
+    assert!(waker_ops.contains(&Builtin::Load {
+        loc: Loc::Var(1),
+        ord: Ordering::Relaxed
+    }));
+    // wake_up_process() of the loaded task, and cmpxchg()/xchg() of a task pointer with
+    // the kernel's full ordering.
+    assert!(waker_ops.contains(&Builtin::TryToWakeUp));
+    assert!(waker_ops.contains(&Builtin::CmpXchg {
+        loc: Loc::Var(2),
+        ord: Ordering::Full
+    }));
+    assert!(waker_ops.contains(&Builtin::Rmw {
+        loc: Loc::Var(2),
+        op: RmwOp::Xchg,
+        ord: Ordering::Full
+    }));
+    // The load of a task pointer has the task type in the IR.
+    let load = exprs(&waker.body)
+        .into_iter()
+        .find(|e| {
+            matches!(
+                e.kind,
+                ExprKind::Builtin {
+                    op: Builtin::Load {
+                        loc: Loc::Var(1),
+                        ..
+                    },
+                    ..
+                }
+            )
+        })
+        .expect("the rcu_dereference()");
+    assert_eq!(load.ty, Type::Task);
+    // `schedule() until done;`: the sleep carries its condition, a read of `done`.
+    let (_, until) = func(&p, "sleeper_until");
+    let sleep = ops(until)
+        .into_iter()
+        .find(|b| matches!(b, Builtin::Schedule { .. }))
+        .expect("the schedule()");
+    assert_eq!(
+        sleep,
+        Builtin::Schedule {
+            io: false,
+            until: Some(0)
+        }
+    );
+    assert_eq!(p.sleeps.len(), 1);
+    assert!(matches!(p.sleeps[0].kind, ExprKind::Shared(0)));
 }

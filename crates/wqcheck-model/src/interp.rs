@@ -14,7 +14,7 @@
 use crate::compile::{Code, Instr, Opnd, Pc, Visibility, PC_DONE};
 use crate::ir::{
     errno, task::*, wq_flag::*, Actor, BinOp, BitRef, Builtin, EntryField, Fence, Instance, Loc,
-    MemoryModel, Ordering, QueueKind, RmwOp, Span, Value,
+    MemoryModel, Ordering, QueueKind, RmwOp, Span, Value, VarType,
 };
 use crate::state::{Layout, Walk, RET_TOP, SIG_FATAL, SIG_PENDING};
 use crate::tso::Tso;
@@ -92,6 +92,8 @@ pub struct StepRecord {
     pub blocked_at: Option<Pc>,
     /// The value the step's first shared operation returned, if it returns one.
     pub result: Option<Value>,
+    /// `result` is a task pointer (a load or exchange of a `struct task_struct *`).
+    pub result_task: bool,
     /// The kernel statement the step's first shared operation runs, when its source line
     /// is a call made of several steps (`autoremove_wake_function()`'s unlink).
     pub statement: Option<&'static str>,
@@ -231,6 +233,7 @@ impl Model {
             r.spans.clear();
             r.blocked_at = None;
             r.result = None;
+            r.result_task = false;
             r.statement = None;
         }
         if crate::tso::flush_one(&self.layout, s, t) {
@@ -346,6 +349,7 @@ impl Model {
             r.spans.clear();
             r.blocked_at = None;
             r.result = None;
+            r.result_task = false;
             r.statement = None;
         }
         StepResult::Moved
@@ -435,6 +439,7 @@ impl Model {
             r.spans.clear();
             r.blocked_at = None;
             r.result = None;
+            r.result_task = false;
             r.statement = None;
         }
         while pc != PC_DONE {
@@ -481,6 +486,7 @@ impl Model {
                                 if let Some(r) = rec.as_deref_mut() {
                                     if r.result.is_none() && r.spans.len() == 1 {
                                         r.result = self.result_of(s, t, pc, instr);
+                                        r.result_task = self.reads_task(instr);
                                     }
                                 }
                             }
@@ -517,6 +523,32 @@ impl Model {
     }
 
     /// The value a shared instruction just produced (for traces).
+    /// Whether `instr` returns the value of a `struct task_struct *` variable.
+    fn reads_task(&self, instr: &Instr) -> bool {
+        let v = match instr {
+            Instr::ReadVar { var, .. } => *var,
+            Instr::Builtin {
+                op:
+                    Builtin::Load {
+                        loc: Loc::Var(v), ..
+                    }
+                    | Builtin::Rmw {
+                        loc: Loc::Var(v), ..
+                    }
+                    | Builtin::CmpXchg {
+                        loc: Loc::Var(v), ..
+                    },
+                ..
+            } => *v,
+            _ => return false,
+        };
+        self.inst
+            .program
+            .vars
+            .get(v as usize)
+            .is_some_and(|x| x.ty == VarType::Task)
+    }
+
     fn result_of(&self, s: &[u8], t: usize, pc: Pc, instr: &Instr) -> Option<Value> {
         let f = self.code.func_of[pc as usize] as usize;
         let dst = match instr {
@@ -595,6 +627,8 @@ impl Model {
     fn task(&self, v: Value) -> Result<usize, String> {
         if v >= 1 && (v as usize) <= self.layout.nthreads {
             Ok(v as usize - 1)
+        } else if v == 0 {
+            Err("a wakeup of a NULL task pointer".into())
         } else {
             Err(format!("invalid task pointer {v}"))
         }

@@ -89,6 +89,9 @@ pub struct Program {
     /// `final assert(EXPR);` items: conditions over shared variables (like a queue's
     /// `until`) that must hold in every final state, when every thread has returned.
     pub finals: Vec<Expr>,
+    /// The conditions of `schedule() until COND;` sleeps (over shared variables, like a
+    /// queue's `until`): what that sleeper waits for, for the verdict oracle.
+    pub sleeps: Vec<Expr>,
 }
 
 #[derive(Clone, Debug)]
@@ -130,7 +133,14 @@ pub enum VarType {
     /// `0..2^bits`. Every access to one of its bits is an access to the whole word: one
     /// location, so coherence orders them all, as in the kernel.
     Word { bits: u8 },
+    /// `struct task_struct *NAME`: `NULL` (0) or a task (thread `t` is `t + 1`, as
+    /// `current` evaluates). Loaded, stored and exchanged like an `int`, never computed
+    /// with; `wake_up_process()` of a value read from it reaches that task.
+    Task,
 }
+
+/// The most threads a scenario may have; the range of a task variable.
+pub const MAX_TASKS: usize = 16;
 
 impl VarType {
     /// The range of values (`min..=max`).
@@ -139,6 +149,7 @@ impl VarType {
             VarType::Bit => (0, 1),
             VarType::Int { min, max } => (min, max),
             VarType::Word { bits } => (0, (1 << bits) - 1),
+            VarType::Task => (0, MAX_TASKS as Value),
         }
     }
 }
@@ -464,9 +475,12 @@ pub enum Builtin {
         barrier: bool,
     },
     /// `schedule()` / `io_schedule()`: blocks while the task's state is not TASK_RUNNING and
-    /// no signal the state admits is pending; then sets TASK_RUNNING. One step.
+    /// no signal the state admits is pending; then sets TASK_RUNNING. One step. `until`:
+    /// `schedule() until COND;` said what this sleep waits for, [`Program::sleeps`]`[i]`
+    /// (else the conditions of the queues the task is on).
     Schedule {
         io: bool,
+        until: Option<u16>,
     },
     /// `signal_pending_state(S, current)` (the `current` argument is optional in the DSL) -> 0/1.
     SignalPendingState,
@@ -568,6 +582,7 @@ pub enum RmwOp {
     Or,
     And,
     AndNot,
+    Xor,
 }
 
 impl RmwOp {
@@ -580,6 +595,7 @@ impl RmwOp {
             RmwOp::Or => old | operand,
             RmwOp::And => old & operand,
             RmwOp::AndNot => old & !operand,
+            RmwOp::Xor => old ^ operand,
         }
     }
 }

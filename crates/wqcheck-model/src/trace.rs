@@ -7,7 +7,7 @@
 //! row is built in one place, so the rendering never depends on which engine found it.
 
 use crate::interp::{Fault, Model, Mover, StepRecord, StepResult};
-use crate::ir::{wq_flag::*, Actor, Value};
+use crate::ir::{wq_flag::*, Actor, Value, VarType};
 use crate::state::{SIG_FATAL, SIG_PENDING};
 use crate::verdict::state_name;
 use serde::{Deserialize, Serialize};
@@ -112,14 +112,24 @@ impl Model {
             Mover::Flush(t) => self.flush_text(before, t as usize),
         };
         match fault {
-            None => TraceStep {
-                thread: self.mover_name(m).to_string(),
-                column,
-                text,
-                lines,
-                result: rec.result,
-                effects: self.effects(before, after),
-            },
+            None => {
+                let mut effects = self.effects(before, after);
+                let mut result = rec.result;
+                if rec.result_task {
+                    // A task pointer reads as the task's name, not its number.
+                    if let Some(x) = result.take() {
+                        effects.insert(0, format!("→ {}", self.value_text(VarType::Task, x)));
+                    }
+                }
+                TraceStep {
+                    thread: self.mover_name(m).to_string(),
+                    column,
+                    text,
+                    lines,
+                    result,
+                    effects,
+                }
+            }
             Some(f) => TraceStep {
                 thread: self.mover_name(m).to_string(),
                 column,
@@ -154,7 +164,7 @@ impl Model {
                 let x = b.raw as Value + l.var_min.get(v).copied().unwrap_or(0);
                 match p.vars.get(v) {
                     Some(var) if !var.bits.is_empty() => format!("{}={x:#x}", var.name),
-                    Some(var) => format!("{}={x}", var.name),
+                    Some(var) => format!("{}={}", var.name, self.value_text(var.ty, x)),
                     None => "?".into(),
                 }
             }

@@ -4,7 +4,7 @@
 
 use crate::compile::Instr;
 use crate::interp::Model;
-use crate::ir::{task, Builtin, Expectation, Span, Value};
+use crate::ir::{task, Builtin, Expectation, Span, Value, VarType};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -239,6 +239,34 @@ impl Model {
             let instr = &self.code.instrs[pc as usize];
             let at = self.span_text(self.code.spans[pc as usize]);
             match instr {
+                // `schedule() until COND;` says what this sleeper waits for: that, and not
+                // its queues' conditions, decides.
+                Instr::Builtin {
+                    op:
+                        Builtin::Schedule {
+                            until: Some(id), ..
+                        },
+                    ..
+                } => {
+                    let Some(c) = prog.sleeps.get(*id as usize) else {
+                        blocked.push(format!("{name} asleep in {at}"));
+                        continue;
+                    };
+                    let what = self.span_text(c.span);
+                    if self.eval_condition(s, c).unwrap_or(0) != 0 {
+                        let nobody = match self.task_pointers_to(s, t) {
+                            Some(p) => format!("{p} points to it, but nobody is left to wake it"),
+                            None => "nobody can wake it".to_string(),
+                        };
+                        lost.push(format!(
+                            "{name} asleep in {at} waiting for `{what}`, which holds; {nobody}"
+                        ));
+                    } else {
+                        blocked.push(format!(
+                            "{name} asleep in {at} waiting for `{what}`, which is false"
+                        ));
+                    }
+                }
                 Instr::Builtin {
                     op: Builtin::Schedule { .. },
                     ..
@@ -248,8 +276,13 @@ impl Model {
                         .filter_map(|e| l.entry_queue(s, l.handle(t, e)))
                         .collect();
                     if queues.is_empty() {
+                        // A task pointer may still reach it (rcuwait's `w->task`).
+                        let reach = match self.task_pointers_to(s, t) {
+                            Some(p) => format!("{p} points to it, but nobody is left to wake it"),
+                            None => "nobody can find it".to_string(),
+                        };
                         blocked.push(format!(
-                            "{name} asleep in {at} ({}) on no wait queue: nobody can find it",
+                            "{name} asleep in {at} ({}) on no wait queue: {reach}",
                             state_name(l.task_state(s, t))
                         ));
                     }
@@ -341,6 +374,16 @@ impl Model {
         rec.blocked_at.unwrap_or_else(|| self.layout.pc(s, t))
     }
 
+    /// The task pointers (`struct task_struct *` variables) that point to thread `t`:
+    /// "`a` and `b`", or `None`.
+    fn task_pointers_to(&self, s: &[u8], t: usize) -> Option<String> {
+        let names: Vec<String> = (self.inst.program.vars.iter().enumerate())
+            .filter(|(v, var)| var.ty == VarType::Task && self.layout.var(s, *v) == t as Value + 1)
+            .map(|(_, var)| format!("`{}`", var.name))
+            .collect();
+        (!names.is_empty()).then(|| names.join(" and "))
+    }
+
     /// `PG_locked=0 PG_waiters=1`: every shared variable (a word: each of its bits), in
     /// declaration order.
     pub fn shared_summary(&self, s: &[u8]) -> String {
@@ -351,18 +394,28 @@ impl Model {
             .join(" ")
     }
 
-    /// A shared variable's name and value, or for a word each bit's name and value.
-    pub fn var_items<'a>(&'a self, s: &[u8], v: usize) -> Vec<(&'a str, Value)> {
+    /// A shared variable's name and value, or for a word each bit's name and value, as
+    /// traces print them (a task pointer: `NULL` or the thread's name).
+    pub fn var_items<'a>(&'a self, s: &[u8], v: usize) -> Vec<(&'a str, String)> {
         let var = &self.inst.program.vars[v];
         let x = self.layout.var(s, v);
         if var.bits.is_empty() {
-            vec![(var.name.as_str(), x)]
+            vec![(var.name.as_str(), self.value_text(var.ty, x))]
         } else {
             var.bits
                 .iter()
                 .enumerate()
-                .map(|(i, b)| (b.name.as_str(), (x >> i) & 1))
+                .map(|(i, b)| (b.name.as_str(), ((x >> i) & 1).to_string()))
                 .collect()
+        }
+    }
+
+    /// A value of a variable of type `ty` as traces print it.
+    pub fn value_text(&self, ty: VarType, x: Value) -> String {
+        match ty {
+            VarType::Task if x == 0 => "NULL".into(),
+            VarType::Task => self.thread_name(x as usize - 1).to_string(),
+            _ => x.to_string(),
         }
     }
 }

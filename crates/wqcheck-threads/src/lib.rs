@@ -85,6 +85,7 @@ pub trait Runtime: 'static {
     fn fetch_add(a: &Self::Atomic, x: Value, o: StdOrdering) -> Value;
     fn fetch_or(a: &Self::Atomic, x: Value, o: StdOrdering) -> Value;
     fn fetch_and(a: &Self::Atomic, x: Value, o: StdOrdering) -> Value;
+    fn fetch_xor(a: &Self::Atomic, x: Value, o: StdOrdering) -> Value;
     fn compare_exchange(
         a: &Self::Atomic,
         current: Value,
@@ -162,6 +163,9 @@ macro_rules! std_shaped_runtime {
             }
             fn fetch_and(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
                 a.fetch_and(x, o)
+            }
+            fn fetch_xor(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
+                a.fetch_xor(x, o)
             }
             fn compare_exchange(
                 a: &Self::Atomic,

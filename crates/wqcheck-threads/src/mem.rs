@@ -536,6 +536,7 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
             RmwOp::Or => R::fetch_or(a, operand, o),
             RmwOp::And => R::fetch_and(a, operand, o),
             RmwOp::AndNot => R::fetch_and(a, !operand, o),
+            RmwOp::Xor => R::fetch_xor(a, operand, o),
         };
         self.note(loc, op.apply(old, operand));
         if ord == Ordering::Full {

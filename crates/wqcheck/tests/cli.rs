@@ -218,6 +218,16 @@ fn futex_lost_wakeup_trace() {
     insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
 }
 
+/// A lost wakeup through a task pointer, on no wait queue (rcuwait before 6dc080eeb2ba):
+/// task values print as thread names (`→ NULL`, `writer_task=writer`), and the sleeper's
+/// `schedule() until` condition names what it waited for.
+#[test]
+fn rcuwait_store_buffering_trace_names_tasks() {
+    let out = wqcheck(&root(), &["scenarios/linux-rcuwait-percpu-rwsem-rmb.ron"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
+}
+
 /// A scratch directory of its own for one test.
 fn scratch(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("wqcheck-cli-{test}-{}", std::process::id()));

@@ -204,11 +204,34 @@ impl<'a> Checker<'a> {
         let mut ok = true;
         let mut loc_ty = Ty::Int;
         for (a, kind) in args.iter().zip(def.args.iter().copied()) {
+            // The rest of a call refused on a task pointer: only its own errors.
+            if loc_ty == Ty::Err {
+                let _ = self.value(a);
+                continue;
+            }
+            // The values stored into a task pointer are tasks.
+            if loc_ty == Ty::Task && kind == ArgKind::Value {
+                let v = self.value(a);
+                let v = self.coerce(v, Ty::Task, &format!("`{n}`'s value"));
+                match v.ty {
+                    Ty::Err => ok = false,
+                    _ => lowered.push(LArg::Value(v.e)),
+                }
+                continue;
+            }
             match self.builtin_arg(def, a, kind) {
                 Some(l) => {
                     if let LArg::Loc(ir::Loc::Var(v), _) = &l {
-                        if let Some(ir::VarType::Bit) = self.vars.get(*v as usize).map(|x| x.ty) {
-                            loc_ty = Ty::Bool;
+                        loc_ty = self.var_ty(*v);
+                        if loc_ty == Ty::Task && !builtins::acts_on_pointers(def) {
+                            let name = self.vars[*v as usize].name.clone();
+                            self.error_help(
+                                a.span,
+                                format!("`{n}` cannot act on the task pointer `{name}`"),
+                                "a `struct task_struct *` is loaded, stored, exchanged and compared: `READ_ONCE`, `WRITE_ONCE`, `smp_load_acquire`, `smp_store_release`, `rcu_dereference`, `rcu_assign_pointer`, `xchg`, `cmpxchg`",
+                            );
+                            ok = false;
+                            loc_ty = Ty::Err;
                         }
                     }
                     lowered.push(l);
@@ -436,6 +459,14 @@ impl<'a> Checker<'a> {
                             stripped.span,
                             format!("`{n}` is an `int<{min}..{max}>`; `{bname}` needs a `bit` variable"),
                             format!("declare `{n}` as `bit`, or use `READ_ONCE`/`WRITE_ONCE`/atomics on it"),
+                        );
+                        None
+                    }
+                    Some(ir::VarType::Task) => {
+                        self.error_help(
+                            stripped.span,
+                            format!("`{n}` is a task pointer; `{bname}` needs a `bit` variable"),
+                            "a `struct task_struct *` is loaded, stored, exchanged and compared",
                         );
                         None
                     }

@@ -49,6 +49,15 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The type a read of shared variable `id` has.
+    pub(super) fn var_ty(&self, id: ir::VarId) -> Ty {
+        match self.vars.get(id as usize).map(|v| v.ty) {
+            Some(ir::VarType::Bit) => Ty::Bool,
+            Some(ir::VarType::Task) => Ty::Task,
+            _ => Ty::Int,
+        }
+    }
+
     /// Converts `v` to type `want`, reporting a mismatch. `NULL` becomes a pointer.
     pub(super) fn coerce(&mut self, mut v: TExpr, want: Ty, what: &str) -> TExpr {
         if v.ty == Ty::Err || want == Ty::Err || v.ty == want {
@@ -66,7 +75,10 @@ impl<'a> Checker<'a> {
             (Ty::EntryPtr, Ty::Int | Ty::Bool) => {
                 Some("a wait entry pointer is `&wait` or a `wait_queue_entry_t *`".to_string())
             }
-            (Ty::Task, _) => Some("a task is `current` or `wait->private`".to_string()),
+            (Ty::Task, _) => Some(
+                "a task is `current`, `wait->private`, `NULL` or a `struct task_struct *` variable"
+                    .to_string(),
+            ),
             (Ty::Int | Ty::Bool, p) if p.is_ptr() => {
                 Some("pointers are not integers in the DSL".to_string())
             }
@@ -195,10 +207,7 @@ impl<'a> Checker<'a> {
         }
         match self.globals.get(n).copied() {
             Some((Sym::Var(id), _)) => {
-                let ty = match self.vars.get(id as usize).map(|v| v.ty) {
-                    Some(ir::VarType::Bit) => Ty::Bool,
-                    _ => Ty::Int,
-                };
+                let ty = self.var_ty(id);
                 mk(ir::ExprKind::Shared(id), ty, span)
             }
             Some((Sym::Bit(b), _)) => mk(ir::ExprKind::SharedBit(b), Ty::Bool, span),
@@ -534,13 +543,7 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 match self.globals.get(n).copied() {
-                    Some((Sym::Var(id), _)) => {
-                        let ty = match self.vars.get(id as usize).map(|v| v.ty) {
-                            Some(ir::VarType::Bit) => Ty::Bool,
-                            _ => Ty::Int,
-                        };
-                        Some((Place::Shared(id), ty))
-                    }
+                    Some((Sym::Var(id), _)) => Some((Place::Shared(id), self.var_ty(id))),
                     Some((Sym::Bit(b), _)) => {
                         let word = self
                             .vars

@@ -408,6 +408,7 @@ impl<'a> Checker<'a> {
             idx += 1;
             let vty = match ty {
                 ast::SharedTy::Bit => Some(ir::VarType::Bit),
+                ast::SharedTy::Task => Some(ir::VarType::Task),
                 ast::SharedTy::Word { bits } => {
                     if bits.is_empty() || bits.len() > 8 {
                         self.error_help(
@@ -470,6 +471,20 @@ impl<'a> Checker<'a> {
             };
             let value = match (ty, init) {
                 (ast::SharedTy::Word { bits }, _) => self.word_init(bits).map(|v| (v, name.span)),
+                (ast::SharedTy::Task, Some(e)) if matches!(e.kind, ast::ExprKind::Null) => {
+                    Some((0, e.span))
+                }
+                (ast::SharedTy::Task, Some(e)) => {
+                    self.error_help(
+                        e.span,
+                        format!("`{}` is a task pointer; it starts NULL", name.name),
+                        format!(
+                            "write `struct task_struct *{} = NULL;` (or leave the initializer out) and let a thread publish itself: `WRITE_ONCE({}, current)`",
+                            name.name, name.name
+                        ),
+                    );
+                    None
+                }
                 (_, Some(e)) => self.const_eval(e).map(|v| (v, e.span)),
                 (_, None) => Some((0, name.span)),
             };
@@ -480,6 +495,7 @@ impl<'a> Checker<'a> {
                         ir::VarType::Bit => "a bit: 0 or 1".to_string(),
                         ir::VarType::Int { min, max } => format!("int<{min}..{max}>"),
                         ir::VarType::Word { bits } => format!("a word of {bits} bits"),
+                        ir::VarType::Task => "a task pointer".to_string(),
                     };
                     if init.is_some() {
                         self.error(
@@ -591,13 +607,44 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Whether `e` is a wake condition (shared variables, constants and operators only),
+    /// as [`Checker::until_expr`] accepts one; reports nothing.
+    pub(super) fn is_wake_condition(&self, e: &ast::Expr) -> bool {
+        match &e.kind {
+            AK::Int(_) | AK::True | AK::False | AK::Null => true,
+            AK::Ident(n) => {
+                !self.cx.scope.contains_key(n)
+                    && matches!(
+                        self.globals.get(n),
+                        Some((Sym::Var(_) | Sym::Bit(_) | Sym::Const(_), _))
+                    )
+            }
+            AK::Unary(UnaryOp::Neg | UnaryOp::Not | UnaryOp::BitNot, x) => {
+                self.is_wake_condition(x)
+            }
+            AK::Binary(_, a, b) => self.is_wake_condition(a) && self.is_wake_condition(b),
+            AK::Ternary(c, a, b) => {
+                self.is_wake_condition(c) && self.is_wake_condition(a) && self.is_wake_condition(b)
+            }
+            _ => false,
+        }
+    }
+
     /// Lowers a wake condition: shared variables, constants and operators only.
-    fn until_expr(&mut self, e: &ast::Expr) -> TExpr {
+    pub(super) fn until_expr(&mut self, e: &ast::Expr) -> TExpr {
         let span = e.span;
         const ONLY: &str =
             "a wake condition may use only shared variables, constants and operators";
         match &e.kind {
             AK::Int(_) | AK::True | AK::False | AK::Null => self.expr(e),
+            AK::Ident(n) if self.cx.scope.contains_key(n) => {
+                self.error_help(
+                    span,
+                    format!("the local `{n}` cannot be used in a wake condition"),
+                    format!("{ONLY}: the oracle evaluates it in a stuck state, where a thread's locals mean nothing"),
+                );
+                err_expr(span)
+            }
             AK::Ident(n) => match self.globals.get(n).copied() {
                 Some((Sym::Var(_) | Sym::Bit(_) | Sym::Const(_), _)) => self.expr(e),
                 Some((sym, _)) => {

@@ -229,6 +229,8 @@ pub(crate) struct Checker<'a> {
     /// over every candidate name; past the diagnostics anyone will read, they are not
     /// worth a quadratic cost).
     suggestions_left: Cell<usize>,
+    /// The conditions of `schedule() until COND;` sleeps ([`ir::Program::sleeps`]).
+    sleeps: Vec<ir::Expr>,
 }
 
 /// Checks a parsed model and lowers it.
@@ -251,6 +253,7 @@ pub(crate) fn check(
         lines: OnceCell::new(),
         queues_help: OnceCell::new(),
         suggestions_left: Cell::new(MAX_SUGGESTIONS),
+        sleeps: Vec::new(),
     };
     ck.declare_globals(items);
     ck.eval_consts(items);
@@ -272,6 +275,7 @@ pub(crate) fn check(
         queues: ck.queues,
         functions,
         finals,
+        sleeps: ck.sleeps,
     })
 }
 

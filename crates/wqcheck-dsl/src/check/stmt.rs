@@ -167,6 +167,7 @@ impl<'a> Checker<'a> {
                 let e = self.expr(e);
                 push(out, ir::StmtKind::Expr(e.e));
             }
+            SK::SleepUntil { call, until } => self.sleep_until(call, until, span, out),
             SK::Decl { ty, vars } => {
                 let lty = Ty::from_ast(ty.ty);
                 if lty == Ty::Void {
@@ -416,6 +417,60 @@ impl<'a> Checker<'a> {
             }
             SK::Empty => {}
         }
+    }
+
+    /// `schedule() until COND;`: the sleep, with what it waits for for the verdict oracle
+    /// (a condition over shared variables, like a queue's `until`).
+    fn sleep_until(
+        &mut self,
+        call: &ast::Expr,
+        until: &ast::Expr,
+        span: Span,
+        out: &mut Vec<ir::Stmt>,
+    ) {
+        let io = match &call.kind {
+            ast::ExprKind::Call { name, args }
+                if matches!(name.name.as_str(), "schedule" | "io_schedule") =>
+            {
+                if !args.is_empty() {
+                    // The call's own check says what is wrong with it.
+                    let _ = self.expr(call);
+                    return;
+                }
+                name.name == "io_schedule"
+            }
+            _ => {
+                let _ = self.expr(call);
+                self.error_help(
+                    call.span,
+                    "only a `schedule()` or `io_schedule()` statement can say what it waits for",
+                    "write `schedule() until CONDITION;`, where CONDITION uses shared variables and constants",
+                );
+                return;
+            }
+        };
+        let c = self.until_expr(until);
+        self.truthy(&c, until.span, "a sleep's wake condition");
+        let Ok(id) = u16::try_from(self.sleeps.len()) else {
+            self.error(span, "too many `schedule() until` sleeps in one model");
+            return;
+        };
+        self.sleeps.push(c.e);
+        let e = mk(
+            ir::ExprKind::Builtin {
+                op: ir::Builtin::Schedule {
+                    io,
+                    until: Some(id),
+                },
+                args: Vec::new(),
+            },
+            Ty::Void,
+            call.span,
+        );
+        out.push(ir::Stmt {
+            kind: ir::StmtKind::Expr(e.e),
+            span,
+        });
     }
 
     fn loop_body(&mut self, body: &ast::Stmt, ret: Ty, fname: &str) -> Vec<ir::Stmt> {

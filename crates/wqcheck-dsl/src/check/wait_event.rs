@@ -115,6 +115,14 @@ impl Checker<'_> {
             );
         }
         let Some(q) = queue else { return };
+        // What the sleeper waits for, for the oracle: the condition itself when it is a
+        // wake condition (shared variables, constants, operators), else the queue's.
+        let until = (cond.ty != Ty::Err && self.is_wake_condition(&args[1]))
+            .then(|| u16::try_from(self.sleeps.len()).ok())
+            .flatten();
+        if until.is_some() {
+            self.sleeps.push(cond.e.clone());
+        }
 
         let stmt = |kind| ir::Stmt { kind, span };
         let expr = |kind, ty: Ty| mk(kind, ty, span).e;
@@ -192,7 +200,10 @@ impl Checker<'_> {
                 else_branch: Vec::new(),
             }));
         }
-        body.push(builtin(ir::Builtin::Schedule { io: false }, Vec::new()));
+        body.push(builtin(
+            ir::Builtin::Schedule { io: false, until },
+            Vec::new(),
+        ));
         wait.push(stmt(ir::StmtKind::Loop {
             cond: None,
             test_first: true,
