@@ -58,6 +58,7 @@ pub struct ScenarioFile {
     pub bounds: ir::Bounds,
     /// Span of the `max_memory_mib` value (default when absent).
     pub max_memory_span: Span,
+    /// [`ir::Expectation::Unstated`] when the scenario has no `expect`.
     pub expect: ir::Expectation,
     /// `require: Exhaustive`: the weakest claim a run without a violation may make.
     pub require: Option<Claim>,
@@ -170,7 +171,8 @@ struct RawScenario {
     memory: Option<Vec<RawMemory>>,
     #[serde(default)]
     tso: RawTso,
-    expect: RawExpect,
+    #[serde(default)]
+    expect: Option<RawExpect>,
     #[serde(default)]
     require: Option<RawRequire>,
 }
@@ -376,7 +378,7 @@ impl<'de> Deserialize<'de> for InitMap {
 /// What each struct's fields are, for "missing field" and "unknown field" help.
 fn fields_of(outer: &str) -> Option<&'static str> {
     Some(match outer {
-        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `backends` (optional), `memory` (optional), `loom` (optional), `shuttle` (optional), `tso` (optional), `expect`, `require` (optional)",
+        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `backends` (optional), `memory` (optional), `loom` (optional), `shuttle` (optional), `tso` (optional), `expect` (optional: without it the verdict is reported, not checked), `require` (optional)",
         "Thread" => "`name`, `run`, `args` (optional)",
         "Signal" => "`target`, `fatal`, `name` (optional)",
         "Bounds" => "`max_states`, `max_seconds`, `max_memory_mib` (each optional)",
@@ -391,7 +393,6 @@ fn missing_field_help(field: &str) -> Option<&'static str> {
     Some(match field {
         "model" => "add `model: \"path/to/model.wq\"` (relative to this file)",
         "threads" => "add `threads: [Thread(name: \"thread1\", run: \"FUNCTION\")]`",
-        "expect" => "add `expect: Holds` (or `LostWakeup`, `Deadlock`, `AssertionFailed`)",
         "name" => "add `name: \"thread1\"`",
         "run" => "add `run: \"FUNCTION\"`, the model function the thread runs",
         "target" => "add `target: [\"thread1\"]`, the threads the signal may go to",
@@ -640,7 +641,9 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
         max_memory_span: loc
             .value_span("bounds", "max_memory_mib")
             .unwrap_or_default(),
-        expect: raw.expect.to_ir(),
+        expect: raw
+            .expect
+            .map_or(ir::Expectation::Unstated, RawExpect::to_ir),
         require: raw.require.map(RawRequire::to_claim),
         backends,
         backends_span,

@@ -790,4 +790,7 @@ pub enum Expectation {
     LostWakeup,
     Deadlock,
     AssertionFailed,
+    /// No `expect`: the scenario asks what the protocol does. Its verdict is reported and
+    /// never checked, so it does not fail the gate.
+    Unstated,
 }

@@ -45,10 +45,12 @@ impl Verdict {
     pub fn meets(self, expect: Expectation) -> bool {
         matches!(
             (self, expect),
-            (
-                Verdict::Holds | Verdict::NoViolationFound,
-                Expectation::Holds
-            ) | (Verdict::LostWakeup, Expectation::LostWakeup)
+            (_, Expectation::Unstated)
+                | (
+                    Verdict::Holds | Verdict::NoViolationFound,
+                    Expectation::Holds
+                )
+                | (Verdict::LostWakeup, Expectation::LostWakeup)
                 | (Verdict::Deadlock, Expectation::Deadlock)
                 | (Verdict::AssertionFailed, Expectation::AssertionFailed)
         )
@@ -134,6 +136,10 @@ impl Finding {
     /// explored at least one state or execution (a search that looked at nothing proves
     /// nothing, whatever its verdict says), and its claim is at least `require`.
     pub fn meets(&self, expect: Expectation, require: Option<Claim>) -> bool {
+        // An exploration (no `expect`) reports whatever it found.
+        if expect == Expectation::Unstated {
+            return true;
+        }
         if !self.verdict.meets(expect) {
             return false;
         }
@@ -150,12 +156,17 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// [`expectation_name`] of [`Expectation::Unstated`]: the `"expected"` of a result whose
+/// scenario has no `expect`.
+pub const UNSTATED: &str = "none";
+
 pub fn expectation_name(e: Expectation) -> &'static str {
     match e {
         Expectation::Holds => "Holds",
         Expectation::LostWakeup => "LostWakeup",
         Expectation::Deadlock => "Deadlock",
         Expectation::AssertionFailed => "AssertionFailed",
+        Expectation::Unstated => UNSTATED,
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::io::{self, Write};
 use wqcheck_model::trace::TraceStep;
-use wqcheck_model::verdict::Claim;
+use wqcheck_model::verdict::{Claim, UNSTATED};
 use wqcheck_model::Verdict;
 
 /// The JSON Lines format version (`"v"` in every object). It changes when a field changes
@@ -91,11 +91,13 @@ pub enum Event {
         scenario: String,
         message: String,
     },
-    /// `failed` counts every scenario that did not pass, `errors` included.
+    /// `failed` counts every scenario that did not pass, `errors` included; `explored` the
+    /// results of scenarios without an `expect` (reported, not checked: in neither).
     Summary {
         passed: usize,
         failed: usize,
         errors: usize,
+        explored: usize,
         /// The signal that interrupted the run (`SIGINT`, ...): the counts are of what
         /// finished before it.
         interrupted: Option<String>,
@@ -189,6 +191,7 @@ impl Reporter for JsonLines {
                 passed,
                 failed,
                 errors,
+                explored,
                 interrupted,
             } => {
                 let mut v = serde_json::json!({
@@ -198,6 +201,9 @@ impl Reporter for JsonLines {
                     "failed": failed,
                     "errors": errors,
                 });
+                if *explored > 0 {
+                    v["explored"] = serde_json::Value::from(*explored);
+                }
                 if let Some(signal) = interrupted {
                     v["interrupted"] = serde_json::Value::String(signal.clone());
                 }
@@ -329,8 +335,15 @@ impl Reporter for Human {
     fn report(&mut self, event: &Event, out: &mut dyn Write) -> io::Result<()> {
         match event {
             Event::Result(r) => {
-                let status = if r.ok { "PASS" } else { "FAIL" };
-                let expect = if r.ok {
+                let unstated = r.expected == UNSTATED;
+                let status = match (unstated, r.ok) {
+                    (true, _) => "INFO",
+                    (false, true) => "PASS",
+                    (false, false) => "FAIL",
+                };
+                let expect = if unstated {
+                    "no expectation".to_string()
+                } else if r.ok {
                     "as expected".to_string()
                 } else {
                     format!("expected {}{}", r.expected, shortfall(r))
@@ -414,8 +427,20 @@ impl Reporter for Human {
                 passed,
                 failed,
                 errors,
+                explored,
                 interrupted,
             } => {
+                if *explored > 0 {
+                    let what = if *explored == 1 {
+                        "result has"
+                    } else {
+                        "results have"
+                    };
+                    writeln!(
+                        out,
+                        "wqcheck: {explored} {what} no `expect`: reported above, not checked"
+                    )?;
+                }
                 if *errors > 0 {
                     writeln!(
                         out,
@@ -534,6 +559,7 @@ mod tests {
             passed: 2,
             failed: 1,
             errors: 0,
+            explored: 0,
             interrupted: interrupted.map(String::from),
         };
         let print = |r: &mut dyn Reporter, e: &Event| {

@@ -30,6 +30,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use wqcheck_model::ir::{Backend as Engine, Instance, MemoryModel};
+use wqcheck_model::verdict::UNSTATED;
 use wqcheck_report::{Event, RunReport};
 
 pub use engines::{backends_for, check_native as check, memories_for};
@@ -48,6 +49,10 @@ pub mod exit {
     pub const SIGINT: i32 = 130;
     /// Interrupted by SIGTERM.
     pub const SIGTERM: i32 = 143;
+    /// The output's reader went away (`wqcheck ... | head`): what a shell reports for a
+    /// pipeline stage that SIGPIPE ended (128 + 13). The scenarios after it were not
+    /// checked, so this is no success.
+    pub const SIGPIPE: i32 = 141;
 
     /// The exit code of a run interrupted by `signal`: 128 + its number ([`SIGHUP`],
     /// [`SIGINT`], [`SIGTERM`]).
@@ -451,9 +456,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         let _ = writeln!(io::stderr(), "wqcheck: cannot start a thread: {e}");
         return exit::ERROR;
     }
-    let (mut passed, mut failed, mut errors) = (0, 0, 0);
+    let (mut passed, mut failed, mut errors, mut explored) = (0, 0, 0, 0);
     let mut report = |event: &Event, out: &mut dyn Write| -> io::Result<()> {
         match event {
+            Event::Result(r) if r.expected == UNSTATED => explored += 1,
             Event::Result(r) if r.ok => passed += 1,
             Event::Result(_) => failed += 1,
             _ => {
@@ -470,9 +476,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         }
         match rx.recv_timeout(POLL) {
             Ok(event) => {
-                if report(&event, out).is_err() {
+                if let Err(e) = report(&event, out) {
                     interrupt::stop_children(REAP_PATIENCE);
-                    return exit::ERROR;
+                    return output_lost(&e);
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -484,8 +490,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         interrupt::stop_children(REAP_PATIENCE);
         // Results that finished before the signal and were not printed yet.
         for event in rx.try_iter() {
-            if report(&event, out).is_err() {
-                return exit::ERROR;
+            if let Err(e) = report(&event, out) {
+                return output_lost(&e);
             }
         }
     }
@@ -494,6 +500,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
             passed,
             failed,
             errors,
+            explored,
             interrupted: interrupted.map(interrupt::signal_name),
         },
         out,
@@ -507,6 +514,18 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         exit::FAILED
     } else {
         exit::OK
+    }
+}
+
+/// The exit code of a run whose output cannot be written: [`exit::SIGPIPE`], silently,
+/// when the reader went away (`| head`: it asked for no more); any other write error is
+/// an error, said on stderr.
+fn output_lost(e: &io::Error) -> i32 {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        exit::SIGPIPE
+    } else {
+        let _ = writeln!(io::stderr(), "wqcheck: cannot write the output: {e}");
+        exit::ERROR
     }
 }
 

@@ -506,3 +506,65 @@ fn the_largest_max_seconds_is_no_overflow_on_any_engine() {
         .collect();
     assert_eq!(backends, ["native", "loom", "shuttle"]);
 }
+
+/// A scenario without `expect` asks what the protocol does: its verdict and trace are
+/// reported (`INFO`), it counts as neither passed nor failed, and the gate still passes;
+/// a failing scenario beside it still fails the run.
+#[test]
+fn a_scenario_without_expect_is_reported_not_checked() {
+    let dir = scratch("explore");
+    let text = quick_scenario(&quick_model()).replace("    expect: LostWakeup,\n", "");
+    assert!(!text.contains("expect"));
+    std::fs::write(dir.join("explore.ron"), &text).expect("write");
+    let out = wqcheck_within(&dir, &["explore.ron"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("INFO explore.ron [native]: LostWakeup, no expectation ("),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nobody can wake it"), "{stdout}");
+    assert!(stdout.trim_end().ends_with(
+        "wqcheck: 1 result has no `expect`: reported above, not checked\nwqcheck: 0 passed, 0 failed"
+    ));
+    let json = wqcheck_within(&dir, &["--format", "json", "explore.ron"]);
+    let json = String::from_utf8_lossy(&json.stdout);
+    assert!(json.contains("\"expected\":\"none\""), "{json}");
+    assert!(json.trim_end().ends_with(
+        "{\"errors\":0,\"explored\":1,\"failed\":0,\"passed\":0,\"type\":\"summary\",\"v\":1}"
+    ));
+
+    let wrong = quick_scenario(&quick_model()).replace("LostWakeup", "Holds");
+    std::fs::write(dir.join("wrong.ron"), wrong).expect("write");
+    let out = wqcheck_within(&dir, &["explore.ron", "wrong.ron"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("wqcheck: 0 passed, 1 failed"),
+        "{stdout}"
+    );
+}
+
+/// `wqcheck ... | head`: a reader that goes away ends the run with SIGPIPE's exit code
+/// (141, as a shell reports it), not as an input error, and prints nothing on stderr.
+#[test]
+fn a_closed_output_pipe_exits_as_sigpipe() {
+    let dir = scratch("sigpipe");
+    std::fs::write(dir.join("a.ron"), quick_scenario(&quick_model())).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wqcheck"))
+        .current_dir(&dir)
+        .args(["a.ron", "a.ron", "a.ron"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(141));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

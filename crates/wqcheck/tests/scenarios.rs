@@ -41,6 +41,11 @@ fn every_scenario_meets_its_expectation() {
                 continue;
             }
         };
+        // A regression gate states what it expects (docs/dsl.md §10: a scenario without
+        // `expect` is an exploration, reported and never checked).
+        if inst.expect == Expectation::Unstated {
+            failures.push(format!("{}: no `expect`", f.display()));
+        }
         // The native explorer under every memory model the scenario lists.
         for memory in inst.memory.clone() {
             match wqcheck::check(inst.clone(), &args(), false, memory) {
