@@ -1425,6 +1425,17 @@ fn signature_from_ir(f: &ir::Function) -> String {
     format!("{} {}({params})", type_name(f.ret), f.name)
 }
 
+/// The functions of `program` a scenario's thread may run (only `int`/`bool`
+/// parameters), in declaration order.
+pub fn thread_bodies(program: &ir::Program) -> Vec<&str> {
+    program
+        .functions
+        .iter()
+        .filter(|f| is_thread_body(f))
+        .map(|f| f.name.as_str())
+        .collect()
+}
+
 fn is_thread_body(f: &ir::Function) -> bool {
     f.locals
         .iter()

@@ -340,6 +340,9 @@ pub fn load(path: &Path) -> Result<Instance, String> {
             e.text("scenario file")
         )
     })?;
+    if path.extension().is_some_and(|e| e == "wq") {
+        return Err(model_given_as_scenario(&name, path, &text));
+    }
     let file = wqcheck_dsl::parse_scenario(&name, &text)
         .map_err(|d| wqcheck_dsl::render_all(&d, |_| text.as_str()))?;
     let model_path = path
@@ -383,6 +386,35 @@ pub fn load(path: &Path) -> Result<Instance, String> {
     })
 }
 
+/// The error for a model (`.wq`) given where a scenario belongs: what a scenario is, and
+/// one for this model to start from (its thread bodies, when it checks).
+fn model_given_as_scenario(name: &str, path: &Path, text: &str) -> String {
+    let file = path
+        .file_name()
+        .map_or_else(|| name.to_string(), |f| f.to_string_lossy().into_owned());
+    let bodies = wqcheck_dsl::check_model(name, text)
+        .map(|p| {
+            wqcheck_dsl::thread_bodies(&p)
+                .into_iter()
+                .take(4)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let threads = if bodies.is_empty() {
+        "Thread(name: \"thread1\", run: \"FUNCTION\")".to_string()
+    } else {
+        bodies
+            .iter()
+            .map(|b| format!("Thread(name: \"{b}\", run: \"{b}\")"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "error: {name} is a model (`.wq`), not a scenario\n  = help: wqcheck runs scenarios (`.ron`), which name a model and say who runs what; save one next to the model, e.g.\n\n        Scenario(\n            model: {file:?},\n            threads: [{threads}],\n        )\n\n    and run it: without `expect` it reports what the protocol does (docs/dsl.md §10)"
+    )
+}
+
 /// Options the command line accepts one by one but not together; `None` when fine.
 fn usage_error(args: &Args) -> Option<&'static str> {
     if args.replay.is_some() && (args.paths.len() != 1 || args.paths[0].is_dir()) {
@@ -416,6 +448,12 @@ const REAP_PATIENCE: Duration = Duration::from_secs(2);
 pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     if args.child {
         return child::run(args, out);
+    }
+    // `wqcheck help`, where no file of that name is: what `--help` prints.
+    if args.paths.len() == 1 && args.paths[0] == Path::new("help") && !args.paths[0].exists() {
+        let help = <Args as clap::CommandFactory>::command().render_long_help();
+        let _ = write!(out, "{help}");
+        return exit::OK;
     }
     if let Some(e) = usage_error(args) {
         let _ = writeln!(io::stderr(), "wqcheck: {e}");

@@ -568,3 +568,45 @@ fn a_closed_output_pipe_exits_as_sigpipe() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `wqcheck help` prints the help (where no file is named `help`); a model given where a
+/// scenario belongs gets an input error with a scenario to start from, naming the
+/// model's thread bodies.
+#[test]
+fn help_and_a_model_given_as_a_scenario_are_answered() {
+    let dir = scratch("help");
+    let out = wqcheck_within(&dir, &["help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Usage: wqcheck"), "{stdout}");
+    assert!(stdout.contains("--backend"), "{stdout}");
+
+    std::fs::copy(quick_model(), dir.join("m.wq")).expect("copy");
+    let out = wqcheck_within(&dir, &["m.wq"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("error: m.wq is a model (`.wq`), not a scenario"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("threads: [Thread(name: \"waiter\", run: \"waiter\"), Thread(name: \"waker\", run: \"waker\")],"),
+        "{stdout}"
+    );
+    // The scenario it suggests runs as it is.
+    let suggested: String = stdout
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("Scenario("))
+        .take_while(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("s.ron"), suggested).expect("write");
+    let out = wqcheck_within(&dir, &["s.ron"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("INFO s.ron [native]: LostWakeup"));
+}
