@@ -118,7 +118,10 @@ pub struct ScenarioShuttle {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InitOverride {
     pub var: String,
+    /// The integer, or 0 when the value is a thread's name (`thread`).
     pub value: i64,
+    /// `"NAME": "thread1"`: a task pointer that starts pointing to that thread.
+    pub thread: Option<String>,
     pub var_span: Span,
     pub value_span: Span,
 }
@@ -351,7 +354,15 @@ impl RawScheduler {
 
 /// `init: { "NAME": value, ... }`, in file order, duplicates kept (reported later).
 #[derive(Default)]
-struct InitMap(Vec<(String, i64)>);
+struct InitMap(Vec<(String, RawInitValue)>);
+
+/// An `init` value: an integer, or a thread's name (for a task pointer).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawInitValue {
+    Int(i64),
+    Thread(String),
+}
 
 impl<'de> Deserialize<'de> for InitMap {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -360,12 +371,12 @@ impl<'de> Deserialize<'de> for InitMap {
             type Value = InitMap;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str(
-                    "a map of shared variable names to integers, like `{ \"PG_locked\": 1 }`",
+                    "a map of shared variable names to integers, like `{ \"PG_locked\": 1 }` (a task pointer's value is a thread's name)",
                 )
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<InitMap, A::Error> {
                 let mut v = Vec::new();
-                while let Some((k, x)) = m.next_entry::<String, i64>()? {
+                while let Some((k, x)) = m.next_entry::<String, RawInitValue>()? {
                     v.push((k, x));
                 }
                 Ok(InitMap(v))
@@ -463,9 +474,14 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
                 Some(s) if s.value == var => s.value_span.unwrap_or(var_span),
                 _ => var_span,
             };
+            let (value, thread) = match value {
+                RawInitValue::Int(v) => (v, None),
+                RawInitValue::Thread(t) => (0, Some(t)),
+            };
             InitOverride {
                 var,
                 value,
+                thread,
                 var_span,
                 value_span,
             }
@@ -715,6 +731,20 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
     };
     let word_span = |w: &str| find_word_before(text, w, at).unwrap_or(point);
     let d = |span: Span, msg: String| Diagnostic::new(name, span, msg);
+    // RON stops after a value of the wrong kind: point at the word before, if there is one.
+    let word_before = || {
+        let before = text.get(..at).unwrap_or("").trim_end();
+        let start = before
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| c.is_ascii_alphanumeric() || c == '_')
+            .last()
+            .map(|(i, _)| i);
+        match start {
+            Some(i) => Span::new(i, before.len()),
+            None => point,
+        }
+    };
     let diag = match &e.code {
         E::NoSuchEnumVariant {
             expected,
@@ -878,21 +908,16 @@ fn ron_error(name: &str, text: &str, e: &ron::error::SpannedError) -> Diagnostic
         E::ExceededRecursionLimit => d(point, "the scenario is nested too deeply".to_string()),
         E::Eof => d(point, "unexpected end of file".to_string())
             .with_help("a `(`, `[` or `{` is probably not closed"),
+        E::Message(m) if m.contains("untagged enum RawInitValue") => d(
+            word_before(),
+            "an `init` value is an integer, or a thread's name in quotes for a task pointer"
+                .to_string(),
+        )
+        .with_help(
+            "write `\"count\": 1`, or `\"owner\": \"thread1\"` for a `struct task_struct *`",
+        ),
         E::Message(m) if m.contains("untagged enum RawArg") => d(
-            {
-                // RON stops after the value: point at the word before, if there is one.
-                let before = text.get(..at).unwrap_or("").trim_end();
-                let start = before
-                    .char_indices()
-                    .rev()
-                    .take_while(|&(_, c)| c.is_ascii_alphanumeric() || c == '_')
-                    .last()
-                    .map(|(i, _)| i);
-                match start {
-                    Some(i) => Span::new(i, before.len()),
-                    None => point,
-                }
-            },
+            word_before(),
             "a thread argument is an integer or a predefined constant's name in quotes".to_string(),
         )
         .with_help("write `args: [0]` or `args: [\"TASK_KILLABLE\"]`"),
@@ -1729,6 +1754,14 @@ pub fn resolve_scenario(
                 );
                 continue;
             }
+            if let Some(t) = &o.thread {
+                err(
+                    o.value_span,
+                    format!("`{}` is a bit; `\"{t}\"` is a thread's name", o.var),
+                    Some("a bit starts at 0 or 1".to_string()),
+                );
+                continue;
+            }
             if !(0..=1).contains(&o.value) {
                 err(
                     o.value_span,
@@ -1796,17 +1829,50 @@ pub fn resolve_scenario(
             ir::VarType::Int { min, max } => (min, max, format!("int<{min}..{max}>")),
             ir::VarType::Word { bits } => (0, (1 << bits) - 1, format!("a word of {bits} bits")),
             ir::VarType::Task => {
-                err(
-                    o.var_span,
-                    format!("`{}` is a task pointer; `init` cannot set it", o.var),
-                    Some(
-                        "a `struct task_struct *` starts NULL; let a thread publish itself (`WRITE_ONCE(X, current)`)"
-                            .to_string(),
-                    ),
-                );
+                // A task pointer starts pointing to a thread of the scenario, named.
+                let Some(t) = &o.thread else {
+                    err(
+                        o.value_span,
+                        format!("`{}` is a task pointer; its initial value is a thread", o.var),
+                        Some(format!(
+                            "name one of the scenario's threads in quotes, e.g. `\"{}\": \"{}\"` (it starts NULL without `init`)",
+                            o.var,
+                            file.threads.first().map_or("thread1", |t| t.name.as_str())
+                        )),
+                    );
+                    continue;
+                };
+                let Some(i) = file.threads.iter().position(|x| &x.name == t) else {
+                    let names = file.threads.iter().map(|x| x.name.as_str());
+                    let help = match did_you_mean(t, names.clone()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!(
+                            "the scenario's threads are: {}",
+                            name_list(names, MAX_LISTED_NAMES)
+                        ),
+                    };
+                    err(
+                        o.value_span,
+                        format!("unknown thread `{t}` as the initial value of `{}`", o.var),
+                        Some(help),
+                    );
+                    continue;
+                };
+                init_at.insert(vid, init.len());
+                init.push((vid as ir::VarId, i as Value + 1));
                 continue;
             }
         };
+        if let Some(t) = &o.thread {
+            err(
+                o.value_span,
+                format!("`{}` is {what}; `\"{t}\"` is a thread's name", o.var),
+                Some(
+                    "only a `struct task_struct *` starts as a thread; give an integer".to_string(),
+                ),
+            );
+            continue;
+        }
         if o.value < i64::from(lo) || o.value > i64::from(hi) {
             err(
                 o.value_span,
