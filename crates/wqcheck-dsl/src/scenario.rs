@@ -1510,12 +1510,7 @@ pub fn resolve_scenario(
         // against each thread name) would only make this diagnostic slow.
         return Err(diags.finish(name, text.len()));
     }
-    let bodies: Vec<&str> = program
-        .functions
-        .iter()
-        .filter(|f| is_thread_body(f))
-        .map(|f| f.name.as_str())
-        .collect();
+    let bodies = thread_bodies(&program);
     let mut threads = Vec::new();
     let mut seen = HashSet::new();
     for t in &file.threads {

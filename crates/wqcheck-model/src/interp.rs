@@ -522,7 +522,6 @@ impl Model {
         StepResult::Moved
     }
 
-    /// The value a shared instruction just produced (for traces).
     /// Whether `instr` returns the value of a `struct task_struct *` variable.
     fn reads_task(&self, instr: &Instr) -> bool {
         let v = match instr {
@@ -549,6 +548,7 @@ impl Model {
             .is_some_and(|x| x.ty == VarType::Task)
     }
 
+    /// The value a shared instruction just produced (for traces).
     fn result_of(&self, s: &[u8], t: usize, pc: Pc, instr: &Instr) -> Option<Value> {
         let f = self.code.func_of[pc as usize] as usize;
         let dst = match instr {

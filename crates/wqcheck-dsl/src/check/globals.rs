@@ -479,7 +479,7 @@ impl<'a> Checker<'a> {
                         e.span,
                         format!("`{}` is a task pointer; it starts NULL", name.name),
                         format!(
-                            "write `struct task_struct *{} = NULL;` (or leave the initializer out) and let a thread publish itself: `WRITE_ONCE({}, current)`",
+                            "write `struct task_struct *{} = NULL;` (or leave the initializer out); a thread publishes itself with `WRITE_ONCE({}, current)`, or a scenario's `init` names the thread it starts as",
                             name.name, name.name
                         ),
                     );
