@@ -136,6 +136,10 @@ pub struct Args {
     /// Do not print traces, only result lines.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Check only the scenarios whose path contains TEXT (repeatable: any of them), e.g.
+    /// `--filter kthread scenarios/`.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Vec<String>,
     /// Print progress on stderr during long searches (default: when stderr is a terminal).
     #[arg(long)]
     pub progress: bool,
@@ -192,6 +196,32 @@ pub struct Args {
 /// name cannot forge a line of the report.
 pub fn display_name(path: &Path) -> String {
     wqcheck_report::escape_name(&path.display().to_string()).into_owned()
+}
+
+/// The scenario paths that contain one of `filters` (all of them when there is none); an
+/// error when filters leave nothing, which is never a pass.
+fn filtered(paths: Vec<PathBuf>, filters: &[String]) -> Result<Vec<PathBuf>, String> {
+    if filters.is_empty() {
+        return Ok(paths);
+    }
+    let kept: Vec<PathBuf> = paths
+        .into_iter()
+        .filter(|p| {
+            let name = p.display().to_string();
+            filters.iter().any(|f| name.contains(f.as_str()))
+        })
+        .collect();
+    if kept.is_empty() {
+        return Err(format!(
+            "no scenario path contains {}: nothing to check",
+            filters
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ));
+    }
+    Ok(kept)
 }
 
 /// Expand directories into their `.ron` files (sorted; not recursive).
@@ -466,7 +496,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         }),
         Format::Json => Box::new(wqcheck_report::JsonLines),
     };
-    let paths = match expand_paths(&args.paths) {
+    let paths = match expand_paths(&args.paths).and_then(|p| filtered(p, &args.filter)) {
         Ok(p) => p,
         Err(e) => {
             let _ = writeln!(io::stderr(), "wqcheck: {e}");

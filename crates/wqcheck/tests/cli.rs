@@ -610,3 +610,44 @@ fn help_and_a_model_given_as_a_scenario_are_answered() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("INFO s.ron [native]: LostWakeup"));
 }
+
+/// `--filter TEXT` keeps the scenarios whose path contains TEXT (any of several); a filter
+/// that keeps nothing is a usage error, never an empty pass.
+#[test]
+fn filter_keeps_the_scenarios_whose_path_contains_it() {
+    let out = wqcheck(
+        &root(),
+        &[
+            "--quiet",
+            "--backend",
+            "native",
+            "--memory",
+            "sc",
+            "--filter",
+            "kthread",
+            "--filter",
+            "rcuwait-percpu-rwsem.ron",
+            "scenarios/",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let checked: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("PASS "))
+        .map(|l| l.split_whitespace().nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        checked,
+        [
+            "scenarios/linux-kthread-stop-test-first.ron",
+            "scenarios/linux-kthread-stop.ron",
+            "scenarios/linux-rcuwait-percpu-rwsem.ron",
+        ]
+    );
+    let out = wqcheck(&root(), &["--filter", "no-such-scenario", "scenarios/"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("no scenario path contains `no-such-scenario`: nothing to check"));
+}
