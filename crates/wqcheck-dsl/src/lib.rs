@@ -29,9 +29,10 @@ mod tests;
 
 pub use diag::{line_col, render, render_all, render_short, Diagnostic};
 pub use scenario::{
-    parse_scenario, resolve_scenario, thread_bodies, InitOverride, ScenarioActor, ScenarioFile,
-    ScenarioLoom, ScenarioShuttle, ScenarioThread, ScenarioTso, DEFAULT_STORE_BUFFER, MAX_ACTORS,
-    MAX_LOOM_PREEMPTIONS, MAX_SHUTTLE_DEPTH, MAX_SHUTTLE_ITERATIONS, MAX_STORE_BUFFER, MAX_THREADS,
+    parse_scenario, resolve_scenario, thread_bodies, top_level_thread_bodies, InitOverride,
+    ScenarioActor, ScenarioFile, ScenarioLoom, ScenarioShuttle, ScenarioThread, ScenarioTso,
+    DEFAULT_STORE_BUFFER, MAX_ACTORS, MAX_LOOM_PREEMPTIONS, MAX_SHUTTLE_DEPTH,
+    MAX_SHUTTLE_ITERATIONS, MAX_STORE_BUFFER, MAX_THREADS,
 };
 pub use wqcheck_model::ir::Span;
 

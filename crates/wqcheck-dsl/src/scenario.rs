@@ -1461,6 +1461,79 @@ pub fn thread_bodies(program: &ir::Program) -> Vec<&str> {
         .collect()
 }
 
+/// The functions of `program` that look like a thread's whole job: thread bodies no
+/// function calls (`kthread_should_stop()` is a helper of `threadfn()`, not a thread), or
+/// every thread body when each is called somewhere.
+pub fn top_level_thread_bodies(program: &ir::Program) -> Vec<&str> {
+    fn stmts(body: &[ir::Stmt], called: &mut HashSet<ir::FuncId>) {
+        for s in body {
+            match &s.kind {
+                ir::StmtKind::Expr(e) | ir::StmtKind::Assert(e) => expr(e, called),
+                ir::StmtKind::Return(e) => e.iter().for_each(|e| expr(e, called)),
+                ir::StmtKind::If {
+                    cond,
+                    then_branch,
+                    else_branch,
+                } => {
+                    expr(cond, called);
+                    stmts(then_branch, called);
+                    stmts(else_branch, called);
+                }
+                ir::StmtKind::Loop {
+                    cond, body, step, ..
+                } => {
+                    cond.iter().chain(step).for_each(|e| expr(e, called));
+                    stmts(body, called);
+                }
+                ir::StmtKind::Atomic(b) | ir::StmtKind::Block(b) => stmts(b, called),
+                ir::StmtKind::Break
+                | ir::StmtKind::Continue
+                | ir::StmtKind::Label(_)
+                | ir::StmtKind::Goto(_) => {}
+            }
+        }
+    }
+    fn expr(e: &ir::Expr, called: &mut HashSet<ir::FuncId>) {
+        match &e.kind {
+            ir::ExprKind::Call { func, args } => {
+                called.insert(*func);
+                args.iter().for_each(|a| expr(a, called));
+            }
+            ir::ExprKind::Builtin { args, .. } => args.iter().for_each(|a| expr(a, called)),
+            ir::ExprKind::Unary(_, x) | ir::ExprKind::Field { entry: x, .. } => expr(x, called),
+            ir::ExprKind::Binary(_, a, b) => {
+                expr(a, called);
+                expr(b, called);
+            }
+            ir::ExprKind::Ternary(c, a, b) => {
+                expr(c, called);
+                expr(a, called);
+                expr(b, called);
+            }
+            ir::ExprKind::Assign { place, value, .. } => {
+                if let ir::Place::Field(x, _) = place {
+                    expr(x, called);
+                }
+                expr(value, called);
+            }
+            _ => {}
+        }
+    }
+    let mut called = HashSet::new();
+    for f in &program.functions {
+        stmts(&f.body, &mut called);
+    }
+    let top: Vec<&str> = (program.functions.iter().enumerate())
+        .filter(|(i, f)| is_thread_body(f) && !called.contains(&(*i as ir::FuncId)))
+        .map(|(_, f)| f.name.as_str())
+        .collect();
+    if top.is_empty() {
+        thread_bodies(program)
+    } else {
+        top
+    }
+}
+
 fn is_thread_body(f: &ir::Function) -> bool {
     f.locals
         .iter()

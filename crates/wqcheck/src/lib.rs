@@ -424,7 +424,7 @@ fn model_given_as_scenario(name: &str, path: &Path, text: &str) -> String {
         .map_or_else(|| name.to_string(), |f| f.to_string_lossy().into_owned());
     let bodies = wqcheck_dsl::check_model(name, text)
         .map(|p| {
-            wqcheck_dsl::thread_bodies(&p)
+            wqcheck_dsl::top_level_thread_bodies(&p)
                 .into_iter()
                 .take(4)
                 .map(String::from)
