@@ -370,7 +370,9 @@ pub fn refusal(path: &Path, inst: &Instance, engine: Engine) -> Result<(), Strin
                 .into(),
         ),
     };
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // The file was read (and size-checked) to load the scenario; read it again the same
+    // way, so a file swapped since cannot make this read unbounded.
+    let text = crate::read_input(path, crate::MAX_SCENARIO_BYTES).unwrap_or_default();
     Err(wqcheck_dsl::render(&d, &text))
 }
 

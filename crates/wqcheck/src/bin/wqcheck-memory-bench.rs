@@ -466,7 +466,8 @@ fn loom_in_child(exe: &Path, path: &str, bound: u32, seconds: u64) -> Result<Loo
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let limit = Duration::from_secs(seconds) + GRACE;
+    // `--loom-seconds` may be any u64: saturate rather than overflow the deadline.
+    let limit = Duration::from_secs(seconds).saturating_add(GRACE);
     let start = Instant::now();
     let status = loop {
         match child.try_wait() {
