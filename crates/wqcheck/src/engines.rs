@@ -179,11 +179,15 @@ pub fn check_native(
     let model =
         Model::with_memory(inst, memory, k).map_err(|e| format!("error: {scenario}: {}", e.0))?;
     let show = |p: &wqcheck_explore::Progress| {
+        let secs = p.elapsed.as_secs_f64();
+        let rate = if secs > 0.0 {
+            p.states as f64 / secs
+        } else {
+            0.0
+        };
         eprint!(
-            "\r  {scenario}: {} states, depth {}, {:.0} s ...",
-            p.states,
-            p.depth,
-            p.elapsed.as_secs_f64()
+            "\r  {scenario}: {} states, depth {}, {secs:.0} s, {rate:.0} states/s ...",
+            p.states, p.depth,
         );
         let _ = io::stderr().flush();
     };
@@ -197,7 +201,7 @@ pub fn check_native(
     };
     let out = wqcheck_explore::explore(&model, &opts);
     if progress && out.elapsed >= Duration::from_secs(1) {
-        eprint!("\r{}\r", " ".repeat(scenario.len() + 60));
+        eprint!("\r{}\r", " ".repeat(scenario.len() + 80));
     }
     let trace = if out.path.is_empty() {
         Vec::new()
