@@ -265,10 +265,7 @@ impl Model {
                     };
                     let what = self.span_text(c.span);
                     if self.eval_condition(s, c).unwrap_or(0) != 0 {
-                        let nobody = match self.task_pointers_to(s, t) {
-                            Some(p) => format!("{p} points to it, but nobody is left to wake it"),
-                            None => "nobody can wake it".to_string(),
-                        };
+                        let nobody = self.nobody_wakes(s, t, "nobody can wake it");
                         lost.push(format!(
                             "{name} asleep in {at} waiting for `{what}`, which holds; {nobody}"
                         ));
@@ -287,11 +284,7 @@ impl Model {
                         .filter_map(|e| l.entry_queue(s, l.handle(t, e)))
                         .collect();
                     if queues.is_empty() {
-                        // A task pointer may still reach it (rcuwait's `w->task`).
-                        let reach = match self.task_pointers_to(s, t) {
-                            Some(p) => format!("{p} points to it, but nobody is left to wake it"),
-                            None => "nobody can find it".to_string(),
-                        };
+                        let reach = self.nobody_wakes(s, t, "nobody can find it");
                         blocked.push(format!(
                             "{name} asleep in {at} ({}) on no wait queue: {reach}",
                             state_name(l.task_state(s, t))
@@ -385,14 +378,21 @@ impl Model {
         rec.blocked_at.unwrap_or_else(|| self.layout.pc(s, t))
     }
 
-    /// The task pointers (`struct task_struct *` variables) that point to thread `t`:
-    /// "`a` and `b`", or `None`.
-    fn task_pointers_to(&self, s: &[u8], t: usize) -> Option<String> {
+    /// Why stuck thread `t` stays asleep: the task pointers (`struct task_struct *`
+    /// variables, rcuwait's `w->task`) that still point to it, or `otherwise`.
+    fn nobody_wakes(&self, s: &[u8], t: usize, otherwise: &str) -> String {
         let names: Vec<String> = (self.inst.program.vars.iter().enumerate())
             .filter(|(v, var)| var.ty == VarType::Task && self.layout.var(s, *v) == t as Value + 1)
             .map(|(_, var)| format!("`{}`", var.name))
             .collect();
-        (!names.is_empty()).then(|| names.join(" and "))
+        if names.is_empty() {
+            otherwise.to_string()
+        } else {
+            format!(
+                "{} points to it, but nobody is left to wake it",
+                names.join(" and ")
+            )
+        }
     }
 
     /// `PG_locked=0 PG_waiters=1`: every shared variable (a word: each of its bits), in

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{json_lines, root, scenario_files, wqcheck};
+use common::{json_lines, root, scenario_files, without_times, wqcheck};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -83,14 +83,9 @@ fn unmet_expectation_exits_1_and_says_so() {
             .replace("expect: LostWakeup", "expect: Holds");
     std::fs::write(dir.join("wrong.ron"), text).expect("write");
     let out = wqcheck(&dir, &["wrong.ron"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let stdout = exits_with(&out, 1, "wqcheck: 0 passed, 1 failed");
     assert!(
         stdout.contains("FAIL wrong.ron [native]: LostWakeup, expected Holds"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.trim_end().ends_with("wqcheck: 0 passed, 1 failed"),
         "{stdout}"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -107,12 +102,7 @@ fn human_output_ends_with_the_summary_line() {
             "scenarios/classic-prepare-then-check.ron",
         ],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(
-        stdout.trim_end().ends_with("wqcheck: 2 passed, 0 failed"),
-        "{stdout}"
-    );
+    exits_with(&out, 0, "wqcheck: 2 passed, 0 failed");
 }
 
 #[test]
@@ -184,20 +174,6 @@ fn regex_like_location(s: &str) -> bool {
     })
 }
 
-/// Replace the elapsed time in result lines, the one part of the output that varies.
-fn without_times(s: &str) -> String {
-    s.lines()
-        .map(|l| match l.find(" s, ") {
-            Some(end) if l.starts_with("PASS ") || l.starts_with("FAIL ") => {
-                let start = l[..end].rfind(", ").map(|i| i + 2).unwrap_or(end);
-                format!("{}<elapsed>{}", &l[..start], &l[end..])
-            }
-            _ => l.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The headline trace, as a teacher shows it: a change of semantics or of the renderer
 /// shows up here.
 #[test]
@@ -226,6 +202,15 @@ fn rcuwait_store_buffering_trace_names_tasks() {
     let out = wqcheck(&root(), &["scenarios/linux-rcuwait-percpu-rwsem-rmb.ron"]);
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
+}
+
+/// stdout of a run that must exit with `code` and end with `last` (the summary), both
+/// asserted with the output in the message.
+fn exits_with(out: &Output, code: i32, last: &str) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{stdout}");
+    assert!(stdout.trim_end().ends_with(last), "{stdout}");
+    stdout
 }
 
 /// A scratch directory of its own for one test.
@@ -517,16 +502,16 @@ fn a_scenario_without_expect_is_reported_not_checked() {
     assert!(!text.contains("expect"));
     std::fs::write(dir.join("explore.ron"), &text).expect("write");
     let out = wqcheck_within(&dir, &["explore.ron"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let stdout = exits_with(
+        &out,
+        0,
+        "wqcheck: 1 result has no `expect`: reported above, not checked\nwqcheck: 0 passed, 0 failed",
+    );
     assert!(
         stdout.starts_with("INFO explore.ron [native]: LostWakeup, no expectation ("),
         "{stdout}"
     );
     assert!(stdout.contains("nobody can wake it"), "{stdout}");
-    assert!(stdout.trim_end().ends_with(
-        "wqcheck: 1 result has no `expect`: reported above, not checked\nwqcheck: 0 passed, 0 failed"
-    ));
     let json = wqcheck_within(&dir, &["--format", "json", "explore.ron"]);
     let json = String::from_utf8_lossy(&json.stdout);
     assert!(json.contains("\"expected\":\"none\""), "{json}");
@@ -537,12 +522,7 @@ fn a_scenario_without_expect_is_reported_not_checked() {
     let wrong = quick_scenario(&quick_model()).replace("LostWakeup", "Holds");
     std::fs::write(dir.join("wrong.ron"), wrong).expect("write");
     let out = wqcheck_within(&dir, &["explore.ron", "wrong.ron"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.trim_end().ends_with("wqcheck: 0 passed, 1 failed"),
-        "{stdout}"
-    );
+    exits_with(&out, 1, "wqcheck: 0 passed, 1 failed");
 }
 
 /// `wqcheck ... | head`: a reader that goes away ends the run with SIGPIPE's exit code

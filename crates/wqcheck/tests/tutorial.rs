@@ -1,30 +1,9 @@
 //! docs/tutorial.md shows commands and what they print: every ```console block is run
 //! from the repository's root, and its output must be the block's, times aside.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A result line with its elapsed time (`0.004 s`) replaced, so that a run's timing does
-/// not make the tutorial wrong.
-fn without_times(text: &str) -> String {
-    text.lines()
-        .map(|l| {
-            let result = ["PASS ", "FAIL ", "INFO "].iter().any(|p| l.starts_with(p));
-            match l.find(" s, ") {
-                Some(end) if result => {
-                    let start = l[..end].rfind(", ").map_or(end, |i| i + 2);
-                    format!("{}<elapsed>{}", &l[..start], &l[end..])
-                }
-                _ => l.trim_end().to_string(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use common::{root, without_times, wqcheck};
 
 /// The tutorial's `$ wqcheck ARGS` blocks: (args, the output shown).
 fn console_blocks(doc: &str) -> Vec<(Vec<String>, String)> {
@@ -53,11 +32,8 @@ fn every_command_of_the_tutorial_prints_what_it_shows() {
     let blocks = console_blocks(&doc);
     assert!(blocks.len() >= 3, "{} console blocks", blocks.len());
     for (args, shown) in blocks {
-        let out = Command::new(env!("CARGO_BIN_EXE_wqcheck"))
-            .current_dir(root())
-            .args(&args)
-            .output()
-            .expect("run wqcheck");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = wqcheck(&root(), &args);
         let printed = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             without_times(printed.trim_end()),

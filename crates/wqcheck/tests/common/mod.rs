@@ -23,6 +23,24 @@ pub fn wqcheck(dir: &Path, args: &[&str]) -> Output {
     wqcheck_env(dir, args, &[])
 }
 
+/// Output with each result line's elapsed time (`0.004 s`) replaced by `<elapsed>` and
+/// trailing blanks dropped, so that timings do not make a snapshot or a doc wrong.
+pub fn without_times(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            let result = ["PASS ", "FAIL ", "INFO "].iter().any(|p| l.starts_with(p));
+            match l.find(" s, ") {
+                Some(end) if result => {
+                    let start = l[..end].rfind(", ").map_or(end, |i| i + 2);
+                    format!("{}<elapsed>{}", &l[..start], &l[end..])
+                }
+                _ => l.trim_end().to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// stdout as JSON Lines.
 pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout)
