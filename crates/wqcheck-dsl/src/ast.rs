@@ -25,6 +25,8 @@ pub(crate) enum TypeName {
     Task,
     /// `void *`.
     VoidPtr,
+    /// `struct wake_q_head *`.
+    WakeQPtr,
 }
 
 impl TypeName {
@@ -37,6 +39,7 @@ impl TypeName {
             TypeName::EntryPtr => "wait_queue_entry_t *",
             TypeName::Task => "struct task_struct *",
             TypeName::VoidPtr => "void *",
+            TypeName::WakeQPtr => "struct wake_q_head *",
         }
     }
 }
@@ -128,6 +131,8 @@ pub(crate) enum StmtKind {
     },
     /// `DEFINE_WAIT(name);`
     DefineWait(Ident),
+    /// `DEFINE_WAKE_Q(name);`
+    DefineWakeQ(Ident),
     If {
         cond: Expr,
         then_branch: Box<Stmt>,

@@ -28,6 +28,8 @@ pub(crate) enum ArgKind {
     Value,
     /// A task value (`current`, `wait->private`).
     Task,
+    /// A `struct wake_q_head *` (`&wake_q` of a `DEFINE_WAKE_Q(wake_q)` local).
+    WakeQ,
     /// The literal `current`.
     Current,
     /// A `memory_order_*` constant.
@@ -72,6 +74,10 @@ pub(crate) enum Op {
     Rmw(RmwOp, Ordering),
     /// `atomic_inc` / `atomic_dec`: RMW with the constant operand 1.
     RmwOne(RmwOp),
+    /// `atomic_add_return(&X, v)`, ...: the new value.
+    RmwReturn(RmwOp, Ordering),
+    /// `atomic_inc_return(&X)`, `atomic_dec_return(&X)`, ...: the new value.
+    RmwOneReturn(RmwOp, Ordering),
     CmpXchg(Ordering),
     Fence(Fence),
     SetCurrentState {
@@ -85,6 +91,11 @@ pub(crate) enum Op {
     FatalSignalPending,
     TryToWakeUp,
     WakeUpProcess,
+    WakeQInit,
+    WakeQAdd,
+    WakeQEmpty,
+    /// `wake_up_q(&h)`: a loop, lowered by the checker as a statement (`check/wake_q.rs`).
+    WakeUpQ,
     SpinLock,
     SpinUnlock,
     InitWait,
@@ -208,7 +219,49 @@ macro_rules! rmw_family {
     };
 }
 
+/// `atomic_add_return` and its orderings: fully ordered, `_relaxed`, `_acquire`,
+/// `_release`; each returns the new value. With `one`, the operand is the constant 1
+/// (`atomic_inc_return(&X)`).
+macro_rules! rmw_return_family {
+    ($base:literal, $op:expr, one) => {
+        rmw_return_family!(@ $base, "(&X)", &[A::Loc], Op::RmwOneReturn, $op)
+    };
+    ($base:literal, $op:expr) => {
+        rmw_return_family!(@ $base, "(&X, v)", &[A::Loc, A::Value], Op::RmwReturn, $op)
+    };
+    (@ $base:literal, $args:literal, $kinds:expr, $mk:path, $op:expr) => {
+        [
+            def($base, concat!($base, $args), $kinds, Ret::Int, $mk($op, Ordering::Full)),
+            def(
+                concat!($base, "_relaxed"),
+                concat!($base, "_relaxed", $args),
+                $kinds,
+                Ret::Int,
+                $mk($op, Ordering::Relaxed),
+            ),
+            def(
+                concat!($base, "_acquire"),
+                concat!($base, "_acquire", $args),
+                $kinds,
+                Ret::Int,
+                $mk($op, Ordering::Acquire),
+            ),
+            def(
+                concat!($base, "_release"),
+                concat!($base, "_release", $args),
+                $kinds,
+                Ret::Int,
+                $mk($op, Ordering::Release),
+            ),
+        ]
+    };
+}
+
 const XCHG: [BuiltinDef; 4] = rmw_family!("atomic_xchg", RmwOp::Xchg);
+const ADD_RETURN: [BuiltinDef; 4] = rmw_return_family!("atomic_add_return", RmwOp::Add);
+const SUB_RETURN: [BuiltinDef; 4] = rmw_return_family!("atomic_sub_return", RmwOp::Sub);
+const INC_RETURN: [BuiltinDef; 4] = rmw_return_family!("atomic_inc_return", RmwOp::Add, one);
+const DEC_RETURN: [BuiltinDef; 4] = rmw_return_family!("atomic_dec_return", RmwOp::Sub, one);
 const FETCH_ADD: [BuiltinDef; 4] = rmw_family!("atomic_fetch_add", RmwOp::Add);
 const FETCH_SUB: [BuiltinDef; 4] = rmw_family!("atomic_fetch_sub", RmwOp::Sub);
 const FETCH_OR: [BuiltinDef; 4] = rmw_family!("atomic_fetch_or", RmwOp::Or);
@@ -349,6 +402,20 @@ const BASE: &[BuiltinDef] = &[
         Ret::Void,
         Op::RmwOne(RmwOp::Sub),
     ),
+    def(
+        "atomic_add",
+        "atomic_add(&X, v)",
+        &[A::Loc, A::Value],
+        Ret::Void,
+        Op::Rmw(RmwOp::Add, Ordering::Relaxed),
+    ),
+    def(
+        "atomic_sub",
+        "atomic_sub(&X, v)",
+        &[A::Loc, A::Value],
+        Ret::Void,
+        Op::Rmw(RmwOp::Sub, Ordering::Relaxed),
+    ),
     // The kernel's generic accessors of a pointer (include/linux/rcupdate.h; cmpxchg() and
     // xchg() of include/linux/atomic/atomic-instrumented.h): on any shared variable, and
     // the way to publish and read a `struct task_struct *`. rcu_dereference() is
@@ -415,6 +482,17 @@ const BASE: &[BuiltinDef] = &[
     def(
         "smp_rmb",
         "smp_rmb()",
+        &[],
+        Ret::Void,
+        Op::Fence(Fence::Read),
+    ),
+    // include/asm-generic/barrier.h: "A control dependency provides a LOAD->STORE order,
+    // the additional RMB provides LOAD->LOAD order, together they provide LOAD->{LOAD,
+    // STORE} order, aka. (load)-ACQUIRE." The control dependency itself is not modelled
+    // (docs/loom.md), so this is the read fence that makes the load before it an acquire.
+    def(
+        "smp_acquire__after_ctrl_dep",
+        "smp_acquire__after_ctrl_dep()",
         &[],
         Ret::Void,
         Op::Fence(Fence::Read),
@@ -525,6 +603,42 @@ const BASE: &[BuiltinDef] = &[
         &[A::Task],
         Ret::Int,
         Op::WakeUpProcess,
+    ),
+    // ---- deferred wakeups (kernel/sched/core.c)
+    def(
+        "wake_q_init",
+        "wake_q_init(&wake_q)",
+        &[A::WakeQ],
+        Ret::Void,
+        Op::WakeQInit,
+    ),
+    def(
+        "wake_q_add",
+        "wake_q_add(&wake_q, t)",
+        &[A::WakeQ, A::Task],
+        Ret::Void,
+        Op::WakeQAdd,
+    ),
+    def(
+        "wake_q_add_safe",
+        "wake_q_add_safe(&wake_q, t)",
+        &[A::WakeQ, A::Task],
+        Ret::Void,
+        Op::WakeQAdd,
+    ),
+    def(
+        "wake_q_empty",
+        "wake_q_empty(&wake_q)",
+        &[A::WakeQ],
+        Ret::Bool,
+        Op::WakeQEmpty,
+    ),
+    def(
+        "wake_up_q",
+        "wake_up_q(&wake_q)",
+        &[A::WakeQ],
+        Ret::Void,
+        Op::WakeUpQ,
     ),
     // ---- wait queues
     def(
@@ -823,6 +937,10 @@ pub(crate) fn all() -> impl Iterator<Item = &'static BuiltinDef> {
         .chain(FETCH_AND.iter())
         .chain(FETCH_ANDNOT.iter())
         .chain(FETCH_XOR.iter())
+        .chain(ADD_RETURN.iter())
+        .chain(SUB_RETURN.iter())
+        .chain(INC_RETURN.iter())
+        .chain(DEC_RETURN.iter())
 }
 
 /// Whether `def` may act on a `struct task_struct *` variable: the kernel's generic
@@ -835,7 +953,13 @@ pub(crate) fn acts_on_pointers(def: &BuiltinDef) -> bool {
         )
 }
 
+/// The builtin `name` calls. `atomic_long_*` is the `atomic_*` of the same name: the
+/// model's integers have no width, so `atomic_long_t` and `atomic_t` are one thing.
 pub(crate) fn lookup(name: &str) -> Option<&'static BuiltinDef> {
+    let name = match name.strip_prefix("atomic_long_") {
+        Some(rest) => return all().find(|b| b.name.strip_prefix("atomic_") == Some(rest)),
+        None => name,
+    };
     all().find(|b| b.name == name)
 }
 
@@ -859,7 +983,7 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
     const SLEEPING_LOCK: &str = "sleeping locks are not builtins yet: write them from their source on a shared variable and a wait queue (kernel/locking/semaphore.c: `count` and `wait_list` under `sem->lock`), or on a futex (models/futex/mutex-drepper.wq)";
     const TIMEOUT: &str = "timeouts are not modelled yet: `schedule()` sleeps until a wakeup or an admitted signal; a timer is a thread that sets `timed_out = 1;` and wakes the queue, the sleeper's loop also leaves on `timed_out`, and the queue waits `until CONDITION || timed_out`";
     const WAIT_BIT: &str = "the bit-wait helpers are not builtins yet: write them on a `waitqueue` and a wake function, as models/linux/wait-on-bit.wq does (kernel/sched/wait_bit.c)";
-    const WAKE_Q: &str = "deferred wakeups are not modelled yet: keep the task in a `struct task_struct *` (`p = wait->private;`, or a shared task pointer) and `wake_up_process(p)` where `wake_up_q()` would";
+    const WAKE_Q: &str = "the wake_q builtins are `DEFINE_WAKE_Q(wake_q);`, `wake_q_init`, `wake_q_add`, `wake_q_add_safe`, `wake_q_empty` and `wake_up_q`, on `&wake_q`";
     const SWAIT: &str = "simple wait queues (`swait`, include/linux/swait.h) are not modelled yet, and a `waitqueue` is not a stand-in: `swake_up_one()` wakes and unlinks the first waiter even if it is already running, where `wake_up()` goes on to the next";
     const SPINLOCK: &str = "each wait queue has its own spinlock, `spin_lock(&q->lock)`; a standalone `spinlock_t` is not modelled yet: declare a `waitqueue` for it and take its lock";
     match name {
@@ -883,7 +1007,7 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
         }
         n if n.starts_with("wait_on_bit") || n.starts_with("wait_var_event") => Some(WAIT_BIT),
         "wake_up_bit" | "__wake_up_bit" | "wake_up_var" | "bit_waitqueue" => Some(WAIT_BIT),
-        n if n.starts_with("wake_q_") || n == "wake_up_q" || n == "DEFINE_WAKE_Q" => Some(WAKE_Q),
+        n if n.starts_with("wake_q_") || n == "WAKE_Q" => Some(WAKE_Q),
         n if n.contains("swait") || n.starts_with("swake_up") => Some(SWAIT),
         n if n.starts_with("raw_spin_lock") || n.starts_with("raw_spin_unlock") => Some(SPINLOCK),
         "spin_lock_init" => Some(SPINLOCK),
@@ -892,7 +1016,7 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
 }
 
 /// Names that are statement forms rather than table builtins but are reserved as well.
-pub(crate) const RESERVED_FORMS: &[&str] = &["DEFINE_WAIT"];
+pub(crate) const RESERVED_FORMS: &[&str] = &["DEFINE_WAIT", "DEFINE_WAKE_Q"];
 
 /// Predefined constants (docs/dsl.md §6), except the keywords `true`, `false`, `NULL`
 /// and `current`.
@@ -1057,6 +1181,21 @@ pub(crate) fn build(
                 with_entry(entry, vec![konst(1)]),
             )
         }
+        Op::RmwReturn(rop, ord) => {
+            let (loc, entry) = loc(next())?;
+            let v = value(next())?;
+            (
+                Builtin::RmwReturn { loc, op: rop, ord },
+                with_entry(entry, vec![v]),
+            )
+        }
+        Op::RmwOneReturn(rop, ord) => {
+            let (loc, entry) = loc(next())?;
+            (
+                Builtin::RmwReturn { loc, op: rop, ord },
+                with_entry(entry, vec![konst(1)]),
+            )
+        }
         Op::CmpXchg(ord) => {
             let (loc, entry) = loc(next())?;
             let old = value(next())?;
@@ -1083,6 +1222,14 @@ pub(crate) fn build(
             Builtin::TryToWakeUp,
             vec![value(next())?, konst(task::TASK_NORMAL)],
         ),
+        Op::WakeQInit => (Builtin::WakeQInit, vec![value(next())?]),
+        Op::WakeQAdd => {
+            let h = value(next())?;
+            (Builtin::WakeQAdd, vec![h, value(next())?])
+        }
+        Op::WakeQEmpty => (Builtin::WakeQEmpty, vec![value(next())?]),
+        // A statement, lowered by the checker before it gets here.
+        Op::WakeUpQ => return None,
         Op::SpinLock => (Builtin::SpinLock(queue(next())?), vec![]),
         Op::SpinUnlock => (Builtin::SpinUnlock(queue(next())?), vec![]),
         Op::InitWait => (Builtin::InitWait, vec![value(next())?]),
@@ -1205,8 +1352,21 @@ mod tests {
             assert!(b.sig.starts_with(&format!("{}(", b.name)), "{}", b.name);
             assert!(b.min_args <= b.args.len());
         }
-        // docs/dsl.md §8: 9 bit ops, 54 atomics and fences, 10 task, 33 wait-queue and
-        // 2 futex builtins.
-        assert_eq!(names.len(), 108);
+        // docs/dsl.md §8: 9 bit ops, 73 atomics and fences, 10 task, 5 wake_q,
+        // 33 wait-queue and 2 futex builtins.
+        assert_eq!(names.len(), 132);
+    }
+
+    #[test]
+    fn atomic_long_names_call_the_atomic_builtins() {
+        let name = |n: &str| lookup(n).map(|b| b.name);
+        assert_eq!(
+            name("atomic_long_add_return_release"),
+            Some("atomic_add_return_release")
+        );
+        assert_eq!(name("atomic_long_read"), Some("atomic_read"));
+        assert_eq!(name("atomic_long_cmpxchg"), Some("atomic_cmpxchg"));
+        assert_eq!(name("atomic_long_frobnicate"), None);
+        assert_eq!(name("atomic_long_"), None);
     }
 }

@@ -103,6 +103,7 @@ enum Base {
     Bool,
     Entry,
     Task,
+    WakeQ,
 }
 
 impl<'a> Parser<'a> {
@@ -611,12 +612,13 @@ impl<'a> Parser<'a> {
                 match name.name.as_str() {
                     "task_struct" => Base::Task,
                     "wait_queue_entry" => Base::Entry,
+                    "wake_q_head" => Base::WakeQ,
                     other => {
                         self.error(
                             name.span,
                             format!("unknown type `struct {other}`"),
                             Some(
-                                "the DSL knows `struct task_struct *` and `wait_queue_entry_t`"
+                                "the DSL knows `struct task_struct *`, `struct wake_q_head *` and `wait_queue_entry_t`"
                                     .to_string(),
                             ),
                         );
@@ -649,6 +651,15 @@ impl<'a> Parser<'a> {
             (Base::Entry, 0) => TypeName::Entry,
             (Base::Entry, 1) => TypeName::EntryPtr,
             (Base::Task, 1) => TypeName::Task,
+            (Base::WakeQ, 1) => TypeName::WakeQPtr,
+            (Base::WakeQ, 0) => {
+                self.error(
+                    span,
+                    "a wake_q head is declared with `DEFINE_WAKE_Q(name);`".to_string(),
+                    Some("write `DEFINE_WAKE_Q(wake_q);` and pass `&wake_q`; a parameter is `struct wake_q_head *wake_q`".to_string()),
+                );
+                return Err(());
+            }
             (Base::Task, 0) => {
                 self.error(
                     span,
@@ -864,6 +875,17 @@ impl<'a> Parser<'a> {
                 self.expect(P::RParen, "to close `DEFINE_WAIT(...)`")?;
                 self.expect_semi("`DEFINE_WAIT(...)`");
                 StmtKind::DefineWait(name)
+            }
+            Tok::Ident
+                if self.text_of(start) == "DEFINE_WAKE_Q"
+                    && self.tok_at(1).tok == Tok::P(P::LParen) =>
+            {
+                self.bump();
+                self.bump();
+                let name = self.ident("the name of the wake_q head to define")?;
+                self.expect(P::RParen, "to close `DEFINE_WAKE_Q(...)`")?;
+                self.expect_semi("`DEFINE_WAKE_Q(...)`");
+                StmtKind::DefineWakeQ(name)
             }
             _ if self.starts_type(0) => return self.decl(),
             Tok::Ident if self.tok_at(1).tok == Tok::Ident => {

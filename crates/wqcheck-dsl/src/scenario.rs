@@ -1419,6 +1419,8 @@ fn type_name(t: ir::Type) -> &'static str {
         ir::Type::EntryPtr => "wait_queue_entry_t *",
         ir::Type::Task => "struct task_struct *",
         ir::Type::WakeFn => "wake function",
+        ir::Type::WakeQ => "wake_q head",
+        ir::Type::WakeQPtr => "struct wake_q_head *",
     }
 }
 

@@ -1033,3 +1033,53 @@ fn task_pointers_are_shared_variables_of_tasks() {
     assert_eq!(p.sleeps.len(), 1);
     assert!(matches!(p.sleeps[0].kind, ExprKind::Shared(0)));
 }
+
+#[test]
+fn wake_q_heads_live_on_the_stack_and_wake_up_q_is_the_kernels_loop() {
+    let (_, p) = load("wake-q.wq");
+    let (_, waker) = func(&p, "waker");
+    // DEFINE_WAKE_Q(wake_q): a head local, initialised where it is declared.
+    let head = waker
+        .locals
+        .iter()
+        .position(|l| l.name == "wake_q")
+        .expect("the head local");
+    assert_eq!(waker.locals[head].ty, Type::WakeQ);
+    let StmtKind::Expr(first) = &waker.body[0].kind else {
+        panic!("DEFINE_WAKE_Q is lowered to an expression statement");
+    };
+    assert!(matches!(
+        &first.kind,
+        ExprKind::Builtin { op: Builtin::WakeQInit, args }
+            if matches!(args.as_slice(), [a] if matches!(a.kind, ExprKind::WakeQAddr(h) if h as usize == head))
+    ));
+    // A helper takes the head by pointer and queues on it.
+    let (_, mark) = func(&p, "mark_wake");
+    assert_eq!(mark.locals[0].ty, Type::WakeQPtr);
+    assert_eq!(ops(mark), [Builtin::WakeQAdd, Builtin::WakeQAdd]);
+    // wake_up_q(): take a task off, wake it, until the head is empty.
+    let waker_ops = ops(waker);
+    let pop = waker_ops
+        .iter()
+        .position(|b| *b == Builtin::WakeQPop)
+        .expect("wake_up_q() takes tasks off");
+    assert_eq!(waker_ops[pop + 1], Builtin::TryToWakeUp);
+    assert!(waker_ops.contains(&Builtin::WakeQEmpty));
+    // The `_return` forms return the new value with their ordering; `atomic_long_*` are
+    // the `atomic_*` builtins; `atomic_add()` is relaxed.
+    assert!(waker_ops.contains(&Builtin::RmwReturn {
+        loc: Loc::Var(1),
+        op: RmwOp::Add,
+        ord: Ordering::Acquire
+    }));
+    assert!(waker_ops.contains(&Builtin::RmwReturn {
+        loc: Loc::Var(1),
+        op: RmwOp::Sub,
+        ord: Ordering::Full
+    }));
+    assert!(waker_ops.contains(&Builtin::Rmw {
+        loc: Loc::Var(1),
+        op: RmwOp::Add,
+        ord: Ordering::Relaxed
+    }));
+}

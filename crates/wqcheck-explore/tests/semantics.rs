@@ -444,3 +444,97 @@ fn exhausted_state_budget_is_inconclusive_never_holds() {
     assert_eq!(o.verdict, Verdict::Inconclusive);
     assert!(o.budget_hit.expect("budget").contains("5 distinct states"));
 }
+
+const WAKE_Q_MODEL: &str = r#"
+bit done = 0;
+struct task_struct *sleeper_task = NULL;
+struct task_struct *other_task = NULL;
+
+void sleeper(void)
+{
+	set_current_state(TASK_UNINTERRUPTIBLE);
+	if (!done)
+		schedule() until done;
+	__set_current_state(TASK_RUNNING);
+}
+
+/* wake_q_add(), then wake_up_q() in a separate step of the test's choosing */
+void waker(void)
+{
+	DEFINE_WAKE_Q(wake_q);
+
+	done = 1;
+	wake_q_add(&wake_q, sleeper_task);
+	wake_q_add(&wake_q, other_task);
+	wake_up_q(&wake_q);
+}
+"#;
+
+fn wake_q_model() -> Model {
+    model(
+        WAKE_Q_MODEL,
+        r#"init: { "sleeper_task": "s1", "other_task": "s2" },
+           threads: [Thread(name: "s1", run: "sleeper"), Thread(name: "s2", run: "sleeper"),
+                     Thread(name: "k1", run: "waker"), Thread(name: "k2", run: "waker")],
+           expect: Holds"#,
+    )
+}
+
+/// The task's node as the kernel has it: NULL, WAKE_Q_TAIL, or the next task + 1.
+fn node(m: &Model, s: &[u8], t: usize) -> u8 {
+    m.layout.wake_q_node(s, t)
+}
+
+#[test]
+fn wake_q_add_queues_a_task_once_and_its_first_queuer_wakes_it() {
+    let m = wake_q_model();
+    let mut s = m.initial_state().expect("initial state");
+    for t in [0, 1] {
+        step(&m, &mut s, t); // set_current_state
+        step(&m, &mut s, t); // if (!done)
+        assert!(blocked(&m, &s, t), "s{} sleeps", t + 1);
+    }
+    // k1: done = 1, then queues s1 (the read of `sleeper_task`, then the add).
+    for _ in 0..3 {
+        step(&m, &mut s, 2);
+    }
+    assert_eq!(node(&m, &s, 0), wqcheck_model::state::WAKE_Q_TAIL);
+    // k2's add of s1 finds it on k1's wake_q and does nothing; its add of s2 succeeds,
+    // and its wake_up_q() wakes s2 only.
+    run_to_end(&m, &mut s, 3);
+    assert!(blocked(&m, &s, 0), "s1 is k1's to wake");
+    assert!(!blocked(&m, &s, 1), "k2 queued and woke s2");
+    assert_eq!(node(&m, &s, 1), 0, "wake_up_q() cleared s2's node");
+    assert_eq!(node(&m, &s, 0), wqcheck_model::state::WAKE_Q_TAIL);
+    // k1's add of s2 now succeeds (its node was cleared): s2 follows s1 on k1's list.
+    step(&m, &mut s, 2); // read other_task
+    step(&m, &mut s, 2); // wake_q_add
+    assert_eq!(node(&m, &s, 0), 2, "s1's next is s2 (thread 1 + 1)");
+    run_to_end(&m, &mut s, 2);
+    assert!(!blocked(&m, &s, 0));
+    assert_eq!((node(&m, &s, 0), node(&m, &s, 1)), (0, 0));
+}
+
+#[test]
+fn deferred_wakeups_from_two_wakers_lose_no_sleeper() {
+    let m = wake_q_model();
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
+    // Pinned: a change in wake_q's steps or state shows here.
+    assert_eq!(o.states, 6_034);
+}
+
+#[test]
+fn wake_q_add_of_a_null_task_pointer_is_a_run_time_error() {
+    // No `init`: the task pointers are NULL.
+    let m = model(
+        WAKE_Q_MODEL,
+        r#"threads: [Thread(name: "s1", run: "sleeper"), Thread(name: "s2", run: "sleeper"),
+                     Thread(name: "k1", run: "waker")],
+           expect: AssertionFailed"#,
+    );
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::AssertionFailed);
+    let msg = o.violation.expect("violation").message;
+    assert!(msg.contains("wake_q_add() of a NULL task pointer"), "{msg}");
+}

@@ -13,7 +13,8 @@
 //!   `WRITE_ONCE`, plain `cond = 1`/`if (cond)`, `smp_store_release`/`smp_load_acquire`,
 //!   `atomic_set`/`atomic_read`, `smp_store_mb`, fully ordered RMWs (`atomic_xchg`,
 //!   `atomic_fetch_add`, `atomic_cmpxchg[_relaxed,_acquire,_release]`,
-//!   `atomic_fetch_or`/`_andnot`), the bit
+//!   `atomic_fetch_or`/`_andnot`/`_xor`), the `_return` forms (`atomic_add_return`,
+//!   `atomic_inc_return_release`, `atomic_long_add_return_relaxed`), `atomic_add`, the bit
 //!   operations (`set_bit`, `clear_bit`, `test_bit[_acquire]`, `test_and_set_bit[_lock]`,
 //!   `test_and_clear_bit`, `clear_bit_unlock`, a plain read of a bit), with or without
 //!   `smp_mb()`/`smp_mb__after_atomic()`;
@@ -43,7 +44,13 @@
 //!   the task locks;
 //! - a waiter written with `wait_event()`, `wait_event_interruptible()`,
 //!   `wait_event_killable()` or `wait_event_interruptible_exclusive()`, which the checker
-//!   expands into the kernel's loop around `prepare_to_wait_event()`.
+//!   expands into the kernel's loop around `prepare_to_wait_event()`;
+//! - rcuwait: a waiter that publishes itself in a task pointer and sleeps on no queue
+//!   (`schedule()`, or `schedule() until COND`), which the wakers reach through the pointer,
+//!   with barrier (B) `smp_mb()`, `smp_rmb()` or none; the pointer may be set by the
+//!   scenario's `init`; the wakeup is `wake_up_process()` or deferred on the waker's own
+//!   wake_q (`wake_q_add[_safe]()`, `wake_up_q()`), where one waker's add may find the
+//!   task already queued by the other.
 //!
 //! The three engines run one semantics on different memory models, with C11 ⊇ x86-TSO ⊇
 //! SC in behaviours (the kernel's mapping: docs/dsl.md, "The memory map"), so:
@@ -447,10 +454,34 @@ fn set_stmt(g: &mut Gen) -> (String, Order) {
                 g.tag("atomic_xchg");
                 ("atomic_xchg(&cond, 1);".into(), o(true, true))
             }
-            2 => {
-                g.tag("atomic_fetch_add");
-                ("atomic_fetch_add(&cond, 1);".into(), o(true, true))
-            }
+            // The `_return` forms return the new value and order like the kernel's
+            // (Documentation/atomic_t.txt); `atomic_long_*` are the same builtins.
+            2 => match g.c.pick(5) {
+                0 => {
+                    g.tag("atomic_fetch_add");
+                    ("atomic_fetch_add(&cond, 1);".into(), o(true, true))
+                }
+                1 => {
+                    g.tag("atomic_add_return");
+                    ("atomic_add_return(&cond, 1);".into(), o(true, true))
+                }
+                2 => {
+                    g.tag("atomic_*_return_{relaxed,acquire,release}");
+                    ("atomic_inc_return_release(&cond);".into(), o(true, false))
+                }
+                3 => {
+                    g.tag("atomic_*_return_{relaxed,acquire,release}");
+                    g.tag("atomic_long_*");
+                    (
+                        "atomic_long_add_return_relaxed(&cond, 1);".into(),
+                        o(false, false),
+                    )
+                }
+                _ => {
+                    g.tag("atomic_add");
+                    ("atomic_add(&cond, 1);".into(), o(false, false))
+                }
+            },
             3 => {
                 g.tag("atomic_xchg");
                 (format!("atomic_xchg(&cond, {k});"), o(true, true))
@@ -1495,13 +1526,32 @@ fn rcuwait_instead_of_wq(
     out.push_str("}\n");
     *waiter = out;
     waker_texts.clone_from_slice(&new_wakers);
-    let mut f = String::from("void rcuwait_wake_up(void)\n{\n\tstruct task_struct *task;\n\n");
+    let mut f = String::from("void rcuwait_wake_up(void)\n{\n\tstruct task_struct *task;\n");
+    // Drawn last. A deferred wakeup (kernel/sched/core.c): the task is queued on the
+    // waker's own wake_q and woken by wake_up_q(); with two wakers one wake_q_add() may
+    // find it queued by the other, whose wake_up_q() must then wake it.
+    let wake_q = g.c.chance(40);
+    if wake_q {
+        g.tag("wake_q");
+        f.push_str("\tDEFINE_WAKE_Q(wake_q);\n");
+    }
+    f.push('\n');
     if !barrier.is_empty() {
         f.push_str(&format!("\t{barrier}\n"));
     }
-    f.push_str(
-        "\ttask = rcu_dereference(waiter_task);\n\tif (task)\n\t\twake_up_process(task);\n}\n",
-    );
+    f.push_str("\ttask = rcu_dereference(waiter_task);\n\tif (task)\n");
+    if wake_q {
+        let add = if g.c.chance(50) {
+            "wake_q_add"
+        } else {
+            "wake_q_add_safe"
+        };
+        f.push_str(&format!(
+            "\t\t{add}(&wake_q, task);\n\tif (!wake_q_empty(&wake_q))\n\t\twake_up_q(&wake_q);\n}}\n"
+        ));
+    } else {
+        f.push_str("\t\twake_up_process(task);\n}\n");
+    }
     Some(f)
 }
 
@@ -2547,6 +2597,11 @@ fn generated_programs_check() {
         "schedule() until",
         "atomic_fetch_xor",
         "task pointer set by init",
+        "wake_q",
+        "atomic_add_return",
+        "atomic_*_return_{relaxed,acquire,release}",
+        "atomic_long_*",
+        "atomic_add",
     ] {
         assert!(tags.contains(t), "the generator never uses {t}: {tags:?}");
     }

@@ -16,7 +16,7 @@ use crate::memory::MemLoc;
 
 /// A set of location classes: each shared variable, each queue's spinlock, and three
 /// classes for all entries' flags, all lists (list structure, nodes, heads, wake
-/// functions), and all tasks (states, signals, sleep and wakeup).
+/// functions), and all tasks (states, signals, wake_q nodes, sleep and wakeup).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Classes(Vec<u64>);
 
@@ -144,7 +144,7 @@ impl Blocks {
         let class = match loc {
             MemLoc::Var(v) => n.var(v),
             MemLoc::EntryFlags(_) => n.flags(),
-            MemLoc::TaskState(_) | MemLoc::Signal(_) => n.tasks(),
+            MemLoc::TaskState(_) | MemLoc::Signal(_) | MemLoc::WakeQNode(_) => n.tasks(),
             MemLoc::EntryNode(_) | MemLoc::QueueHead(_) => n.lists(),
         };
         let mut c = Classes::default();
@@ -213,6 +213,7 @@ fn instr_classes(n: &Numbering, i: &Instr) -> Classes {
             Builtin::Load { loc, .. }
             | Builtin::Store { loc, .. }
             | Builtin::Rmw { loc, .. }
+            | Builtin::RmwReturn { loc, .. }
             | Builtin::CmpXchg { loc, .. } => match loc {
                 Loc::Var(v) => c.add(n.var(v as usize)),
                 Loc::EntryFlags => c.add(n.flags()),
@@ -223,7 +224,11 @@ fn instr_classes(n: &Numbering, i: &Instr) -> Classes {
             | Builtin::SignalPendingState
             | Builtin::SignalPending
             | Builtin::FatalSignalPending
-            | Builtin::TryToWakeUp => c.add(n.tasks()),
+            | Builtin::TryToWakeUp
+            | Builtin::WakeQAdd
+            | Builtin::WakeQPop => c.add(n.tasks()),
+            // A head is its owner's alone.
+            Builtin::WakeQInit | Builtin::WakeQEmpty => {}
             Builtin::SpinLock(q) | Builtin::SpinUnlock(q) => lock(&mut c, q),
             Builtin::InitWait => {
                 c.add(n.flags());

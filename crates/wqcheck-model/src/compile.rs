@@ -24,6 +24,9 @@ pub const PC_DONE: Pc = Pc::MAX;
 /// The most slots one function may use (the liveness masks are `u128`).
 pub const MAX_SLOTS: usize = 128;
 
+/// The most wake_q head locals in a program (each takes 2 bytes of every thread's part).
+pub const MAX_WAKE_QS: usize = 8;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Opnd {
     Slot(Slot),
@@ -185,6 +188,11 @@ pub struct Code {
     pub entries: Vec<EntryLocal>,
     /// Whether any instruction is a `futex_wait`.
     pub uses_futex: bool,
+    /// wake_q head locals (`DEFINE_WAKE_Q(h);`), numbered as their `WakeQPtr` values - 1.
+    /// Like entries, every thread has its own instance of each, allocated statically.
+    pub wake_qs: Vec<EntryLocal>,
+    /// Whether any instruction is a `wake_q_add()`: then every task has a `wake_q` node.
+    pub uses_wake_q: bool,
     pub total_slots: usize,
     /// Return-pc words per thread.
     pub total_rets: usize,
@@ -214,6 +222,8 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             funcs: Vec::new(),
             entries: Vec::new(),
             uses_futex: false,
+            wake_qs: Vec::new(),
+            uses_wake_q: false,
             total_slots: 0,
             total_rets: 0,
         },
@@ -225,10 +235,31 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
         labels: Vec::new(),
         gotos: Vec::new(),
         entry_of_local: Vec::new(),
+        wake_q_of_local: Vec::new(),
         wake_fns: Vec::new(),
     };
     let mut entries_of_func: Vec<Vec<Option<u8>>> = Vec::new();
+    let mut wake_qs_of_func: Vec<Vec<Option<u8>>> = Vec::new();
     for (fi, f) in prog.functions.iter().enumerate() {
+        let mut heads = Vec::new();
+        for l in &f.locals {
+            if l.ty == Type::WakeQ {
+                let n = c.code.wake_qs.len();
+                if n >= MAX_WAKE_QS {
+                    return Err(CompileError(format!(
+                        "more than {MAX_WAKE_QS} wake_q head locals in the program"
+                    )));
+                }
+                heads.push(Some(n as u8));
+                c.code.wake_qs.push(EntryLocal {
+                    func: fi as FuncId,
+                    name: l.name.clone(),
+                });
+            } else {
+                heads.push(None);
+            }
+        }
+        wake_qs_of_func.push(heads);
         let mut m = Vec::new();
         for l in &f.locals {
             if l.ty == Type::Entry {
@@ -253,6 +284,7 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
     for (fi, f) in prog.functions.iter().enumerate() {
         c.cur_func = fi as FuncId;
         c.entry_of_local = entries_of_func[fi].clone();
+        c.wake_q_of_local = wake_qs_of_func[fi].clone();
         c.nslots = f.locals.len();
         c.temp_base = f.locals.len();
         c.temp_next = c.temp_base;
@@ -297,6 +329,15 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             i,
             Instr::Builtin {
                 op: Builtin::FutexWait(_),
+                ..
+            }
+        )
+    });
+    c.code.uses_wake_q = c.code.instrs.iter().any(|i| {
+        matches!(
+            i,
+            Instr::Builtin {
+                op: Builtin::WakeQAdd,
                 ..
             }
         )
@@ -408,11 +449,15 @@ fn visibility(i: &Instr) -> Visibility {
         Instr::AutoremoveUnlink(None) => WalkUnlinkDependent,
         Instr::AutoremoveUnlink(Some(entry)) => EntryDependent(*entry),
         Instr::Builtin { op, args, .. } => match op {
-            Builtin::Fence(_) | Builtin::InitWait => Local,
+            // A wake_q head is on its owner's stack: initialising and testing it is local.
+            Builtin::Fence(_) | Builtin::InitWait | Builtin::WakeQInit | Builtin::WakeQEmpty => {
+                Local
+            }
             Builtin::ListEmpty { .. } | Builtin::ListDelInit { .. } => EntryDependent(args[0]),
             Builtin::Load { loc, .. }
             | Builtin::Store { loc, .. }
             | Builtin::Rmw { loc, .. }
+            | Builtin::RmwReturn { loc, .. }
             | Builtin::CmpXchg { loc, .. }
                 if *loc == crate::ir::Loc::EntryFlags =>
             {
@@ -445,6 +490,8 @@ struct Compiler {
     labels: Vec<Option<Pc>>,
     gotos: Vec<(usize, LabelId)>,
     entry_of_local: Vec<Option<u8>>,
+    /// Per local of the current function: its wake_q head number, if it is a `WakeQ` local.
+    wake_q_of_local: Vec<Option<u8>>,
     /// Functions used as wake functions (`wait->func = f`).
     wake_fns: Vec<FuncId>,
 }
@@ -762,6 +809,12 @@ impl Compiler {
                 Some(n) => Opnd::OwnEntry(n),
                 None => return Err(CompileError("address of a non-entry local".into())),
             },
+            ExprKind::WakeQAddr(l) => {
+                match self.wake_q_of_local.get(*l as usize).copied().flatten() {
+                    Some(n) => Opnd::Imm(n as Value + 1),
+                    None => return Err(CompileError("address of a non-wake_q local".into())),
+                }
+            }
             ExprKind::Current => Opnd::Current,
             ExprKind::FuncRef(f) => {
                 if !self.wake_fns.contains(f) {

@@ -16,7 +16,7 @@ use crate::ir::{
     errno, task::*, wq_flag::*, Actor, BinOp, BitRef, Builtin, EntryField, Fence, Instance, Loc,
     MemoryModel, Ordering, QueueKind, RmwOp, Span, Value, VarType,
 };
-use crate::state::{Layout, Walk, RET_TOP, SIG_FATAL, SIG_PENDING};
+use crate::state::{Layout, Walk, RET_TOP, SIG_FATAL, SIG_PENDING, WAKE_Q_TAIL};
 use crate::tso::Tso;
 
 use crate::memory::signal_pending_state;
@@ -97,6 +97,9 @@ pub struct StepRecord {
     /// The kernel statement the step's first shared operation runs, when its source line
     /// is a call made of several steps (`autoremove_wake_function()`'s unlink).
     pub statement: Option<&'static str>,
+    /// The step's first shared operation is a builtin: which one (a `wake_q_add()` that
+    /// changed nothing is one that found its task queued already).
+    pub builtin: Option<Builtin>,
 }
 
 /// Local instructions one step may run before it is declared a livelock.
@@ -235,6 +238,7 @@ impl Model {
             r.result = None;
             r.result_task = false;
             r.statement = None;
+            r.builtin = None;
         }
         if crate::tso::flush_one(&self.layout, s, t) {
             StepResult::Moved
@@ -351,6 +355,7 @@ impl Model {
             r.result = None;
             r.result_task = false;
             r.statement = None;
+            r.builtin = None;
         }
         StepResult::Moved
     }
@@ -441,6 +446,7 @@ impl Model {
             r.result = None;
             r.result_task = false;
             r.statement = None;
+            r.builtin = None;
         }
         while pc != PC_DONE {
             let shared = self.is_shared(s, t, pc, mem);
@@ -487,6 +493,9 @@ impl Model {
                                     if r.result.is_none() && r.spans.len() == 1 {
                                         r.result = self.result_of(s, t, pc, instr);
                                         r.result_task = self.reads_task(instr);
+                                        if let Instr::Builtin { op, .. } = instr {
+                                            r.builtin = Some(*op);
+                                        }
                                     }
                                 }
                             }
@@ -522,9 +531,14 @@ impl Model {
         StepResult::Moved
     }
 
-    /// Whether `instr` returns the value of a `struct task_struct *` variable.
+    /// Whether `instr` returns a task: the value of a `struct task_struct *` variable, or
+    /// the task `wake_up_q()` takes off its list.
     fn reads_task(&self, instr: &Instr) -> bool {
         let v = match instr {
+            Instr::Builtin {
+                op: Builtin::WakeQPop,
+                ..
+            } => return true,
             Instr::ReadVar { var, .. } => *var,
             Instr::Builtin {
                 op:
@@ -532,6 +546,9 @@ impl Model {
                         loc: Loc::Var(v), ..
                     }
                     | Builtin::Rmw {
+                        loc: Loc::Var(v), ..
+                    }
+                    | Builtin::RmwReturn {
                         loc: Loc::Var(v), ..
                     }
                     | Builtin::CmpXchg {
@@ -631,6 +648,29 @@ impl Model {
             Err("a wakeup of a NULL task pointer".into())
         } else {
             Err(format!("invalid task pointer {v}"))
+        }
+    }
+
+    /// A task given to `wake_q_add()`.
+    fn queued_task(&self, v: Value) -> Result<usize, String> {
+        match v {
+            0 => Err("wake_q_add() of a NULL task pointer".into()),
+            v => self.task(v),
+        }
+    }
+
+    /// Thread `t`'s wake_q head behind pointer `h` (its number + 1).
+    fn wake_q_head(&self, s: &[u8], t: usize, h: Value) -> Result<(u8, u8), String> {
+        usize::try_from(h - 1)
+            .ok()
+            .and_then(|i| self.layout.wake_q_head(s, t, i))
+            .ok_or_else(|| format!("invalid wake_q head pointer {h}"))
+    }
+
+    fn set_wake_q_head(&self, s: &mut [u8], t: usize, h: Value, x: (u8, u8)) -> Result<(), String> {
+        match usize::try_from(h - 1) {
+            Ok(i) if self.layout.set_wake_q_head(s, t, i, x) => Ok(()),
+            _ => Err(format!("invalid wake_q head pointer {h}")),
         }
     }
 
@@ -1217,6 +1257,11 @@ impl Model {
                 let (m, i) = located(loc)?;
                 self.rmw_op_mem(s, mem, m, ord, rop, arg(i))?
             }
+            Builtin::RmwReturn { loc, op: rop, ord } => {
+                let (m, i) = located(loc)?;
+                let old = self.rmw_op_mem(s, mem, m, ord, rop, arg(i))?;
+                rop.apply(old, arg(i))
+            }
             Builtin::CmpXchg { loc, ord } => {
                 let (m, i) = located(loc)?;
                 let (expected, new) = (arg(i), arg(i + 1));
@@ -1245,6 +1290,51 @@ impl Model {
             Builtin::TryToWakeUp => {
                 let p = self.task(arg(0))?;
                 mem.try_to_wake_up(l, s, p, arg(1)) as Value
+            }
+            Builtin::WakeQInit => {
+                self.set_wake_q_head(s, t, arg(0), (0, 0))?;
+                0
+            }
+            Builtin::WakeQEmpty => (self.wake_q_head(s, t, arg(0))?.0 == 0) as Value,
+            Builtin::WakeQAdd => {
+                // kernel/sched/core.c __wake_q_add() (v5.0+): "if ->wake_q is !nil already
+                // it means it's already queued (either by us or someone else) and will get
+                // the wakeup due to that."
+                let (first, last) = self.wake_q_head(s, t, arg(0))?;
+                let p = self.queued_task(arg(1))?;
+                mem.fence(l, s, Fence::Full);
+                let node = MemLoc::WakeQNode(p as u8);
+                let tail = WAKE_Q_TAIL as Value;
+                if mem.cmpxchg(l, s, node, Ordering::Relaxed, 0, tail) != 0 {
+                    return Ok(Some(0));
+                }
+                // `*head->lastp = node; head->lastp = &node->next;`
+                if last == 0 {
+                    self.set_wake_q_head(s, t, arg(0), (p as u8 + 1, p as u8 + 1))?;
+                } else {
+                    let prev = MemLoc::WakeQNode(last - 1);
+                    mem.store(l, s, prev, p as Value + 1, Ordering::Relaxed);
+                    self.set_wake_q_head(s, t, arg(0), (first, p as u8 + 1))?;
+                }
+                0
+            }
+            Builtin::WakeQPop => {
+                let (first, last) = self.wake_q_head(s, t, arg(0))?;
+                if first == 0 {
+                    return Ok(Some(0));
+                }
+                // `node = node->next; task->wake_q.next = NULL;` The node is ours until
+                // the store: no other wake_q_add() can succeed on it before.
+                let node = MemLoc::WakeQNode(first - 1);
+                let next = mem.load(l, s, node, Ordering::Relaxed);
+                mem.store(l, s, node, 0, Ordering::Relaxed);
+                let rest = match next {
+                    x if x == WAKE_Q_TAIL as Value => (0, 0),
+                    x if x >= 1 && (x as usize) <= l.nthreads => (x as u8, last),
+                    x => return Err(format!("internal: wake_q node holds {x}")),
+                };
+                self.set_wake_q_head(s, t, arg(0), rest)?;
+                first as Value
             }
             Builtin::SpinLock(q) => {
                 if !mem.spin_lock(l, s, q as usize, me) {

@@ -218,7 +218,12 @@ pub struct Local {
 /// - `EntryPtr`: 0 is NULL, otherwise an engine-chosen handle for one entry;
 /// - `Task`: 0 is NULL, otherwise thread id + 1 (`current`, `wait->private`);
 /// - `WakeFn`: 0 is `autoremove_wake_function`, 1 is `default_wake_function`, otherwise
-///   function id + 2 (`wait->func = wake_page_function;`).
+///   function id + 2 (`wait->func = wake_page_function;`);
+/// - `WakeQ`: a local that *is* a wake_q head (`DEFINE_WAKE_Q(wake_q);`). It has no value of
+///   its own; `&wake_q` gives its `WakeQPtr`;
+/// - `WakeQPtr`: the number of a wake_q head local + 1 ([`crate::compile::Code::wake_qs`]),
+///   always the running thread's own: a head lives on its owner's stack, and no shared
+///   variable can hold one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Type {
     Void,
@@ -228,6 +233,8 @@ pub enum Type {
     EntryPtr,
     Task,
     WakeFn,
+    WakeQ,
+    WakeQPtr,
 }
 
 #[derive(Clone, Debug)]
@@ -284,6 +291,8 @@ pub enum ExprKind {
     Local(LocalId),
     /// `&wait` for an `Entry` local.
     EntryAddr(LocalId),
+    /// `&wake_q` for a `WakeQ` local.
+    WakeQAddr(LocalId),
     /// A plain read of a shared variable (READ_ONCE semantics): one shared access.
     Shared(VarId),
     /// A plain read of one bit of a word (`if (PG_locked)`): a READ_ONCE of the word.
@@ -462,6 +471,13 @@ pub enum Builtin {
         op: RmwOp,
         ord: Ordering,
     },
+    /// The `_return` forms, `atomic_add_return(&x, v)`, `atomic_dec_return_acquire(&x)`, ...:
+    /// the same read-modify-write, returning the NEW value. Args as for `Rmw`.
+    RmwReturn {
+        loc: Loc,
+        op: RmwOp,
+        ord: Ordering,
+    },
     /// `atomic_cmpxchg(&x, old, new)` -> the value read. Args: (entry, if `EntryFlags`), old, new.
     CmpXchg {
         loc: Loc,
@@ -492,6 +508,24 @@ pub enum Builtin {
     /// `wake_up_state(T, S)` is the same; `wake_up_process(T)` is `S = TASK_NORMAL`
     /// (the checker supplies the constant). Args: T, S.
     TryToWakeUp,
+
+    // ---- deferred wakeups (kernel/sched/core.c, v5.0+: wake_q_add() after 4c4e3731564c) ----
+    /// `DEFINE_WAKE_Q(h);` / `wake_q_init(&h)`: the head is empty. Its own, no step. Args: head.
+    WakeQInit,
+    /// `wake_q_add(&h, T)` / `wake_q_add_safe(&h, T)`: `smp_mb__before_atomic()`, then
+    /// `cmpxchg_relaxed(&T->wake_q.next, NULL, WAKE_Q_TAIL)`; if that failed, T is already
+    /// on a wake_q (this one or another thread's) and whoever queued it will wake it: nothing
+    /// more. Else T is appended (`*head->lastp = node`, a relaxed store to the previous
+    /// node). One step. Args: head, T.
+    WakeQAdd,
+    /// One turn of `wake_up_q(&h)`'s loop, the part before `wake_up_process()`: take the
+    /// first node, read its `next` and clear it (`WRITE_ONCE(task->wake_q.next, NULL)`,
+    /// relaxed: "Task can safely be re-inserted now") -> that task, or NULL (0) when the
+    /// head is empty. One step. The checker lowers `wake_up_q(&h)` to
+    /// `while ((p = pop(&h)) != NULL) wake_up_process(p);`. Args: head.
+    WakeQPop,
+    /// `wake_q_empty(&h)` -> 1 if nothing is queued on it. Its own, no step. Args: head.
+    WakeQEmpty,
 
     // ---- wait queues (kernel/sched/wait.c) ----
     /// `spin_lock(&q->lock)`, `spin_lock_irq`, `spin_lock_irqsave(&q->lock, flags)`: blocks

@@ -43,6 +43,9 @@ pub enum MemLoc {
     EntryNode(u8),
     /// Queue `q`'s list head as `waitqueue_active(q)` sees it: 1 while non-empty.
     QueueHead(u8),
+    /// Thread `t`'s `task->wake_q.next`: NULL (0) while on no wake_q, else the next
+    /// task + 1 or [`crate::state::WAKE_Q_TAIL`].
+    WakeQNode(u8),
 }
 
 /// Where the interpreter's accesses to shared state go (see the module docs).
@@ -189,6 +192,7 @@ impl Direct {
             MemLoc::Signal(t) => l.sig(s, t as usize) as Value,
             MemLoc::EntryNode(h) => l.entry_queue(s, h).is_some() as Value,
             MemLoc::QueueHead(q) => (l.queue_len(s, q as usize) > 0) as Value,
+            MemLoc::WakeQNode(t) => l.wake_q_node(s, t as usize) as Value,
         }
     }
 
@@ -204,6 +208,7 @@ impl Direct {
             MemLoc::TaskState(t) => l.set_task_state(s, t as usize, x),
             MemLoc::Signal(t) => l.set_sig(s, t as usize, x as u8),
             MemLoc::EntryNode(_) | MemLoc::QueueHead(_) => {}
+            MemLoc::WakeQNode(t) => l.set_wake_q_node(s, t as usize, x as u8),
         }
     }
 

@@ -4,11 +4,18 @@
 //! [ shared part ][ thread 0 ][ thread 1 ] ...
 //! shared part: one byte per shared variable (value - min), one byte per queue (its
 //!              spinlock holder, thread + 1), one byte per actor (has it acted)
+//!              [wake_q: one byte per thread: its task's `wake_q.next` node]
 //!              [TSO: one byte per queue: its list head as lockless readers see it]
 //! thread part: pc (u16) | task state (u16) | signal (u8) | entries (4 bytes each)
 //!              [TSO: one byte per entry: its list node as lockless readers see it]
-//!              | wake walk (16 bytes) | return pcs (u16 per call depth) | slots (i16 each)
+//!              | wake walk (16 bytes) | wake_q heads (2 bytes each)
+//!              | return pcs (u16 per call depth) | slots (i16 each)
 //!              [TSO: the store buffer, 4 bytes per slot, oldest first]
+//!
+//! A task's `wake_q` node is in the shared part rather than with its task state because
+//! the node is written by whoever queues the task and whoever wakes the queue, and the
+//! foreign part of a thread is kept to what a wakeup, a signal or a queue operation
+//! changes. A wake_q head (its first and last task, + 1 each) is its owner's alone.
 //! ```
 //!
 //! Under x86-TSO (`crate::tso`) the state also holds what the memory model needs: each
@@ -46,6 +53,11 @@ const T_SIG: usize = 4;
 const T_ENTRIES: usize = 5;
 const ENTRY_LEN: usize = 4;
 const WALK_LEN: usize = 16;
+const WAKE_Q_HEAD_LEN: usize = 2;
+
+/// The value of a `wake_q` node that ends a list (`WAKE_Q_TAIL`); NULL is 0 and a link
+/// to thread `t`'s node is `t + 1`.
+pub const WAKE_Q_TAIL: u8 = 0xff;
 
 /// Where everything lives in a state.
 #[derive(Clone, Debug)]
@@ -64,6 +76,10 @@ pub struct Layout {
     pub store_buffer: usize,
     /// TSO: offset of the queue heads' views in the shared part.
     heads_off: usize,
+    /// Offset of the tasks' wake_q nodes in the shared part (when the program uses wake_q).
+    wake_q_nodes_off: usize,
+    /// Offset of the wake_q heads in a thread part.
+    wake_q_heads_off: usize,
     /// TSO: offset of the entry nodes' views in a thread part.
     nodes_off: usize,
     /// TSO: offset of the store buffer in a thread part.
@@ -111,6 +127,7 @@ pub enum BufLoc {
     EntryNode(u8),
     QueueHead(u8),
     Lock(u8),
+    WakeQNode(u8),
 }
 
 impl BufLoc {
@@ -122,6 +139,7 @@ impl BufLoc {
             BufLoc::EntryNode(h) => 4 << 12 | h as u16,
             BufLoc::QueueHead(q) => 5 << 12 | q as u16,
             BufLoc::Lock(q) => 6 << 12 | q as u16,
+            BufLoc::WakeQNode(t) => 7 << 12 | t as u16,
         }
     }
 
@@ -134,6 +152,7 @@ impl BufLoc {
             4 => BufLoc::EntryNode(i as u8),
             5 => BufLoc::QueueHead(i as u8),
             6 => BufLoc::Lock(i as u8),
+            7 => BufLoc::WakeQNode(i as u8),
             _ => return None,
         })
     }
@@ -157,11 +176,13 @@ impl Layout {
         let tso = store_buffer > 0;
         let nodes_off = T_ENTRIES + ENTRY_LEN * entries;
         let walk_off = nodes_off + if tso { entries } else { 0 };
-        let rets_off = walk_off + WALK_LEN;
+        let wake_q_heads_off = walk_off + WALK_LEN;
+        let rets_off = wake_q_heads_off + WAKE_Q_HEAD_LEN * code.wake_qs.len();
         let slots_off = rets_off + 2 * code.total_rets;
         let buf_off = slots_off + 2 * code.total_slots;
         let thread_len = buf_off + 4 * store_buffer;
-        let heads_off = nvars + nqueues + nactors;
+        let wake_q_nodes_off = nvars + nqueues + nactors;
+        let heads_off = wake_q_nodes_off + if code.uses_wake_q { nthreads } else { 0 };
         let shared_len = heads_off + if tso { nqueues } else { 0 };
         Layout {
             nthreads,
@@ -175,6 +196,8 @@ impl Layout {
             entries,
             store_buffer,
             heads_off,
+            wake_q_nodes_off,
+            wake_q_heads_off,
             nodes_off,
             buf_off,
             walk_off,
@@ -251,7 +274,42 @@ impl Layout {
         s[self.nvars + self.nqueues + a] = 1;
     }
 
+    /// Thread `t`'s `wake_q.next`: 0 (NULL: not queued), [`WAKE_Q_TAIL`], or the next
+    /// task + 1. Only a program that uses wake_q has nodes; one that does not reads NULL.
+    #[inline]
+    pub fn wake_q_node(&self, s: &[u8], t: usize) -> u8 {
+        if self.wake_q_nodes_off + t < self.heads_off {
+            s[self.wake_q_nodes_off + t]
+        } else {
+            0
+        }
+    }
+
+    #[inline]
+    pub fn set_wake_q_node(&self, s: &mut [u8], t: usize, x: u8) {
+        if self.wake_q_nodes_off + t < self.heads_off {
+            s[self.wake_q_nodes_off + t] = x;
+        }
+    }
+
     // ---- thread part ----
+
+    /// Thread `t`'s wake_q head number `i`: (first, last), each a task + 1 or 0 (empty).
+    pub fn wake_q_head(&self, s: &[u8], t: usize, i: usize) -> Option<(u8, u8)> {
+        let o = self.thread_off(t) + self.wake_q_heads_off + WAKE_Q_HEAD_LEN * i;
+        (o + WAKE_Q_HEAD_LEN <= self.thread_off(t) + self.rets_off).then(|| (s[o], s[o + 1]))
+    }
+
+    /// `false` if thread parts have no head number `i`.
+    pub fn set_wake_q_head(&self, s: &mut [u8], t: usize, i: usize, head: (u8, u8)) -> bool {
+        let o = self.thread_off(t) + self.wake_q_heads_off + WAKE_Q_HEAD_LEN * i;
+        if o + WAKE_Q_HEAD_LEN > self.thread_off(t) + self.rets_off {
+            return false;
+        }
+        s[o] = head.0;
+        s[o + 1] = head.1;
+        true
+    }
 
     #[inline]
     fn u16_at(s: &[u8], o: usize) -> u16 {

@@ -114,6 +114,9 @@ impl Model {
         match fault {
             None => {
                 let mut effects = self.effects(before, after);
+                if rec.builtin == Some(crate::ir::Builtin::WakeQAdd) && effects.is_empty() {
+                    effects.push("already on a wake_q: not added".into());
+                }
                 let mut result = rec.result;
                 if rec.result_task {
                     // A task pointer reads as the task's name, not its number.
@@ -189,6 +192,11 @@ impl Model {
             BufLoc::Lock(q) => format!(
                 "{}->lock release",
                 p.queues.get(q as usize).map_or("?", |x| x.name.as_str())
+            ),
+            BufLoc::WakeQNode(t) => format!(
+                "{}->wake_q.next={}",
+                self.thread_name(t as usize),
+                self.wake_q_link_text(b.raw as u8)
             ),
         };
         what
@@ -274,6 +282,10 @@ impl Model {
             let (sa, sb) = (l.task_state(a, t), l.task_state(b, t));
             if sa != sb {
                 out.push(format!("{name}: {}", state_name(sb)));
+            }
+            let (na, nb) = (l.wake_q_node(a, t), l.wake_q_node(b, t));
+            if na != nb {
+                out.push(format!("{name}->wake_q.next={}", self.wake_q_link_text(nb)));
             }
             let (ga, gb) = (l.sig(a, t), l.sig(b, t));
             if ga != gb && gb & SIG_PENDING != 0 {

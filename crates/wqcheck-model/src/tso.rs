@@ -57,6 +57,7 @@ impl Tso {
             MemLoc::TaskState(t) => BufLoc::TaskState(t),
             MemLoc::EntryNode(h) => BufLoc::EntryNode(h),
             MemLoc::QueueHead(q) => BufLoc::QueueHead(q),
+            MemLoc::WakeQNode(t) => BufLoc::WakeQNode(t),
             MemLoc::Signal(_) => return None,
         })
     }
@@ -133,6 +134,7 @@ fn apply(l: &Layout, s: &mut [u8], b: Buffered) {
         BufLoc::EntryNode(h) => l.set_node_view(s, h, b.raw as u8),
         BufLoc::QueueHead(q) => l.set_head_view(s, q as usize, b.raw as u8),
         BufLoc::Lock(q) => l.set_lock_holder(s, q as usize, b.raw as u8),
+        BufLoc::WakeQNode(t) => l.set_wake_q_node(s, t as usize, b.raw as u8),
     }
 }
 

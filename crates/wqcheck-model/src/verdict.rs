@@ -429,6 +429,15 @@ impl Model {
             _ => x.to_string(),
         }
     }
+
+    /// A `wake_q.next` value as traces print it: NULL, the end of a list, or a task.
+    pub fn wake_q_link_text(&self, x: u8) -> String {
+        match x {
+            0 => "NULL".into(),
+            crate::state::WAKE_Q_TAIL => "WAKE_Q_TAIL".into(),
+            t => self.thread_name(t as usize - 1).to_string(),
+        }
+    }
 }
 
 fn floor_boundary(text: &str, mut i: usize) -> usize {

@@ -39,6 +39,8 @@ pub(crate) struct World<R: Runtime> {
     /// Each thread's task state and pending signals.
     pub states: Vec<R::Atomic>,
     pub sigs: Vec<R::Atomic>,
+    /// Each task's `wake_q.next` (kernel/sched/core.c): NULL while on no wake_q.
+    pub wake_q_nodes: Vec<R::Atomic>,
     /// Each queue's spinlock.
     pub locks: Vec<R::Mutex>,
     /// Each thread's `p->pi_lock`, which a wakeup holds while it tests the state and
@@ -174,7 +176,7 @@ impl Plain {
             MemLoc::Var(v) => self.vars[v],
             MemLoc::EntryFlags(_) => self.flags,
             MemLoc::EntryNode(_) | MemLoc::QueueHead(_) => self.lists,
-            MemLoc::TaskState(_) | MemLoc::Signal(_) => self.tasks,
+            MemLoc::TaskState(_) | MemLoc::Signal(_) | MemLoc::WakeQNode(_) => self.tasks,
         }
     }
 }
@@ -221,6 +223,9 @@ impl<R: Runtime> World<R> {
             sigs: (0..l.nthreads)
                 .map(|t| atomic(l.sig(initial, t) as Value))
                 .collect(),
+            wake_q_nodes: (0..l.nthreads)
+                .map(|t| atomic(l.wake_q_node(initial, t) as Value))
+                .collect(),
             locks: (0..nqueues).map(|_| R::mutex()).collect(),
             pi: (0..l.nthreads).map(|_| R::mutex()).collect(),
             rq: (0..l.nthreads).map(|_| R::mutex()).collect(),
@@ -231,13 +236,14 @@ impl<R: Runtime> World<R> {
             lock_free: (0..nqueues).map(|_| R::condvar()).collect(),
             lock_waiters: StdMutex::new(vec![0; nqueues]),
             readers: R::SHADOW_LOADS.then(|| {
-                let slots = l.nvars + 2 * (handles + 1) + nqueues + 2 * l.nthreads;
+                let slots = l.nvars + 2 * (handles + 1) + nqueues + 3 * l.nthreads;
                 Readers::new(slots, movers)
             }),
         }
     }
 
-    /// `loc`'s index among all atomics (vars, flags, nodes, heads, states, signals).
+    /// `loc`'s index among all atomics (vars, flags, nodes, heads, states, signals,
+    /// wake_q nodes).
     fn slot(&self, loc: MemLoc) -> usize {
         let (v, f, n, h, t) = (
             self.vars.len(),
@@ -253,6 +259,7 @@ impl<R: Runtime> World<R> {
             MemLoc::QueueHead(i) => v + f + n + i as usize,
             MemLoc::TaskState(i) => v + f + n + h + i as usize,
             MemLoc::Signal(i) => v + f + n + h + t + i as usize,
+            MemLoc::WakeQNode(i) => v + f + n + h + 2 * t + i as usize,
         }
     }
 
@@ -298,6 +305,7 @@ impl<R: Runtime> World<R> {
             MemLoc::Signal(t) => &self.sigs[t as usize],
             MemLoc::EntryNode(h) => &self.nodes[h as usize],
             MemLoc::QueueHead(q) => &self.heads[q as usize],
+            MemLoc::WakeQNode(t) => &self.wake_q_nodes[t as usize],
         }
     }
 

@@ -32,11 +32,12 @@ impl<'a> Checker<'a> {
             }
             return err_expr(span);
         }
-        if n == "DEFINE_WAIT" {
+        if n == "DEFINE_WAIT" || n == "DEFINE_WAKE_Q" {
+            let what = if n == "DEFINE_WAIT" { "wait" } else { "wake_q" };
             self.error_help(
                 span,
-                "`DEFINE_WAIT(w)` is a declaration, not an expression",
-                "write it as a statement of its own: `DEFINE_WAIT(wait);`",
+                format!("`{n}()` is a declaration, not an expression"),
+                format!("write it as a statement of its own: `{n}({what});`"),
             );
             return err_expr(span);
         }
@@ -180,6 +181,17 @@ impl<'a> Checker<'a> {
         span: Span,
     ) -> TExpr {
         let n = def.name;
+        if def.op == builtins::Op::WakeUpQ {
+            for a in args {
+                self.check_loose(a);
+            }
+            self.error_help(
+                span,
+                "`wake_up_q()` is a statement here, not a value inside an expression",
+                "write it as a statement of its own: `wake_up_q(&wake_q);`",
+            );
+            return err_expr(span);
+        }
         if args.len() < def.min_args || args.len() > def.args.len() {
             for a in args {
                 self.check_loose(a);
@@ -410,7 +422,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn builtin_arg(
+    pub(super) fn builtin_arg(
         &mut self,
         def: &'static builtins::BuiltinDef,
         a: &ast::Expr,
@@ -659,6 +671,27 @@ impl<'a> Checker<'a> {
                             span,
                             format!("`{bname}` needs a task, found `{}`", t.name()),
                             "a task is `current`, `wait->private` or a `struct task_struct *`",
+                        );
+                        None
+                    }
+                }
+            }
+            ArgKind::WakeQ => {
+                let v = self.value(a);
+                match v.ty {
+                    Ty::WakeQPtr => Some(LArg::Value(v.e)),
+                    Ty::Err => None,
+                    t => {
+                        self.error_help(
+                            span,
+                            format!(
+                                "`{bname}` needs a `struct wake_q_head *`, found `{}`",
+                                t.name()
+                            ),
+                            format!(
+                                "pass `&wake_q` for a local `DEFINE_WAKE_Q(wake_q);`: `{}`",
+                                def.sig
+                            ),
                         );
                         None
                     }

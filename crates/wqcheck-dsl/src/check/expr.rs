@@ -197,6 +197,14 @@ impl<'a> Checker<'a> {
                 );
                 return err_expr(span);
             }
+            if ty == Ty::WakeQ {
+                self.error_help(
+                    span,
+                    format!("`{n}` is a wake_q head, not a value"),
+                    format!("write `&{n}` for a pointer to it"),
+                );
+                return err_expr(span);
+            }
             return mk(ir::ExprKind::Local(id), ty, span);
         }
         if let Some(v) = builtins::constant(n) {
@@ -282,6 +290,9 @@ impl<'a> Checker<'a> {
             if let Some(id) = self.cx.scope.get(n).copied() {
                 if self.cx.local_tys.get(id as usize) == Some(&Ty::Entry) {
                     return mk(ir::ExprKind::EntryAddr(id), Ty::EntryPtr, span);
+                }
+                if self.cx.local_tys.get(id as usize) == Some(&Ty::WakeQ) {
+                    return mk(ir::ExprKind::WakeQAddr(id), Ty::WakeQPtr, span);
                 }
             }
             if matches!(self.globals.get(n), Some((Sym::Var(_) | Sym::Bit(_), _))) {
@@ -530,6 +541,14 @@ impl<'a> Checker<'a> {
                             span,
                             format!("cannot assign to the wait entry `{n}`"),
                             format!("set its fields instead, e.g. `{n}.flags = 0`"),
+                        );
+                        return None;
+                    }
+                    if ty == Ty::WakeQ {
+                        self.error_help(
+                            span,
+                            format!("cannot assign to the wake_q head `{n}`"),
+                            format!("`wake_q_add(&{n}, p)` queues a task on it; `wake_q_init(&{n})` empties it"),
                         );
                         return None;
                     }

@@ -20,6 +20,7 @@ mod expr;
 mod globals;
 mod stmt;
 mod wait_event;
+mod wake_q;
 
 use std::cell::{Cell, OnceCell};
 use std::collections::HashMap;
@@ -41,6 +42,9 @@ pub(crate) enum Ty {
     EntryPtr,
     Task,
     WakeFn,
+    /// A `DEFINE_WAKE_Q(h)` local, and `&h`.
+    WakeQ,
+    WakeQPtr,
     VoidPtr,
     Null,
     Err,
@@ -56,6 +60,7 @@ impl Ty {
             TypeName::EntryPtr => Ty::EntryPtr,
             TypeName::Task => Ty::Task,
             TypeName::VoidPtr => Ty::VoidPtr,
+            TypeName::WakeQPtr => Ty::WakeQPtr,
         }
     }
 
@@ -70,6 +75,8 @@ impl Ty {
             Ty::EntryPtr | Ty::VoidPtr => ir::Type::EntryPtr,
             Ty::Task => ir::Type::Task,
             Ty::WakeFn => ir::Type::WakeFn,
+            Ty::WakeQ => ir::Type::WakeQ,
+            Ty::WakeQPtr => ir::Type::WakeQPtr,
         }
     }
 
@@ -82,6 +89,8 @@ impl Ty {
             Ty::EntryPtr => "wait_queue_entry_t *",
             Ty::Task => "struct task_struct *",
             Ty::WakeFn => "wake function",
+            Ty::WakeQ => "wake_q head",
+            Ty::WakeQPtr => "struct wake_q_head *",
             Ty::VoidPtr => "void *",
             Ty::Null => "NULL",
             Ty::Err => "<error>",

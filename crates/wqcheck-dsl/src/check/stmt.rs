@@ -46,7 +46,7 @@ impl<'a> Checker<'a> {
         (func, cx)
     }
 
-    fn declare_local(&mut self, name: &ast::Ident, ty: Ty) -> Option<LocalId> {
+    pub(super) fn declare_local(&mut self, name: &ast::Ident, ty: Ty) -> Option<LocalId> {
         let n = &name.name;
         if let Some(prev) = self.cx.scope.get(n).copied() {
             let line = self
@@ -103,7 +103,7 @@ impl<'a> Checker<'a> {
                     self.cx.all_decls.entry(n.name.clone()).or_insert(n.span);
                 }
             }
-            SK::DefineWait(n) => {
+            SK::DefineWait(n) | SK::DefineWakeQ(n) => {
                 self.cx.all_decls.entry(n.name.clone()).or_insert(n.span);
             }
             SK::If {
@@ -162,6 +162,10 @@ impl<'a> Checker<'a> {
                     self.wait_event(form, name, args, None, span, out);
                     return;
                 }
+                if let Some(args) = self.wake_up_q_call(e) {
+                    self.wake_up_q(args, span, out);
+                    return;
+                }
                 let hoisted = self.hoist_wait_event(e, out);
                 let e = hoisted.as_ref().unwrap_or(e);
                 let e = self.expr(e);
@@ -209,6 +213,7 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+            SK::DefineWakeQ(name) => self.define_wake_q(name, span, out),
             SK::DefineWait(name) => {
                 if let Some(id) = self.declare_local(name, Ty::Entry) {
                     let addr = mk(ir::ExprKind::EntryAddr(id), Ty::EntryPtr, name.span);

@@ -300,7 +300,7 @@ impl Checker<'_> {
     }
 
     /// A local the expansion declares: not in scope, so the model cannot name it.
-    fn hidden_local(&mut self, name: &str, ty: Ty, span: Span) -> LocalId {
+    pub(super) fn hidden_local(&mut self, name: &str, ty: Ty, span: Span) -> LocalId {
         let id = self.cx.locals.len() as LocalId;
         self.cx.locals.push(ir::Local {
             name: name.to_string(),
