@@ -62,6 +62,8 @@ pub(crate) enum SharedTy {
     Word { bits: Vec<(Ident, Option<Expr>)> },
     /// `struct task_struct *NAME`: NULL or a task.
     Task,
+    /// `unsigned int NAME : BITS`: an unsigned bit-field, wrapping modulo `2^BITS`.
+    Unsigned { bits: Expr },
 }
 
 #[derive(Clone, Debug)]

@@ -432,6 +432,24 @@ impl<'a> Parser<'a> {
                 if self.at(P::LBrace) && ret.ty == TypeName::Int {
                     return self.word(start, name);
                 }
+                if ret.ty == TypeName::Int && self.at(P::Colon) {
+                    // `unsigned int seq : 2;`: an unsigned bit-field, which wraps.
+                    let colon = self.peek_span();
+                    self.bump();
+                    let bits = self.ternary()?;
+                    if self.text_of(start) != "unsigned" {
+                        self.error(
+                            colon.to(bits.span),
+                            "a wrapping bit-field is unsigned".to_string(),
+                            Some(format!(
+                                "write `unsigned int {} : BITS` (a signed bit-field's overflow is not defined)",
+                                name.name
+                            )),
+                        );
+                        return Err(());
+                    }
+                    return self.shared_var_rest(start, SharedTy::Unsigned { bits }, name);
+                }
                 if ret.ty == TypeName::Int {
                     // `int x;` at top level: the checker explains that a range is needed.
                     return self.shared_var_rest(start, SharedTy::Unbounded, name);

@@ -1898,6 +1898,9 @@ pub fn resolve_scenario(
             ir::VarType::Bit => (0, 1, "a bit: 0 or 1".to_string()),
             ir::VarType::Int { min, max } => (min, max, format!("int<{min}..{max}>")),
             ir::VarType::Word { bits } => (0, (1 << bits) - 1, format!("a word of {bits} bits")),
+            ir::VarType::Unsigned { bits } => {
+                (0, (1 << bits) - 1, format!("unsigned int : {bits}"))
+            }
             ir::VarType::Task => {
                 // A task pointer starts pointing to a thread of the scenario, named.
                 let Some(t) = &o.thread else {

@@ -1083,3 +1083,24 @@ fn wake_q_heads_live_on_the_stack_and_wake_up_q_is_the_kernels_loop() {
         ord: Ordering::Relaxed
     }));
 }
+
+#[test]
+fn unsigned_bit_fields_are_wrapping_shared_variables() {
+    let (_, p) = load("bit-field.wq");
+    let vars: Vec<(&str, VarType, ir::Value)> = p
+        .vars
+        .iter()
+        .map(|v| (v.name.as_str(), v.ty, v.init))
+        .collect();
+    assert_eq!(
+        vars,
+        [
+            ("gen", VarType::Unsigned { bits: 2 }, 3),
+            ("seq", VarType::Unsigned { bits: 8 }, 0)
+        ]
+    );
+    assert_eq!(VarType::Unsigned { bits: 2 }.range(), (0, 3));
+    assert_eq!(VarType::Unsigned { bits: 2 }.stored(4), 0);
+    assert_eq!(VarType::Unsigned { bits: 2 }.stored(-1), 3);
+    assert_eq!(VarType::Int { min: 0, max: 3 }.stored(4), 4);
+}

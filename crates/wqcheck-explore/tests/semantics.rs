@@ -538,3 +538,43 @@ fn wake_q_add_of_a_null_task_pointer_is_a_run_time_error() {
     let msg = o.violation.expect("violation").message;
     assert!(msg.contains("wake_q_add() of a NULL task pointer"), "{msg}");
 }
+
+#[test]
+fn unsigned_bit_fields_wrap_on_every_kind_of_store() {
+    let src = r#"
+unsigned int seq : 2 = 3;
+int<0..3> seen = 0;
+
+void t(void)
+{
+	int n;
+
+	seq++;					/* 3 + 1 wraps to 0 */
+	assert(seq == 0);
+	atomic_dec(&seq);			/* 0 - 1 wraps to 3 */
+	assert(seq == 3);
+	n = atomic_add_return(&seq, 2);		/* the new value, wrapped */
+	assert(n == 1 && seq == 1);
+	n = atomic_fetch_sub(&seq, 2);		/* the old value */
+	assert(n == 1 && seq == 3);
+	WRITE_ONCE(seq, 6);
+	assert(seq == 2);
+	n = atomic_cmpxchg(&seq, 2, 5);
+	assert(n == 2 && seq == 1);
+	seen = seq;
+}
+"#;
+    let m = model(
+        src,
+        r#"threads: [Thread(name: "t", run: "t")], expect: Holds"#,
+    );
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
+    // A store out of an `int<..>`'s range is still an error.
+    let m = model(
+        "int<0..3> x = 3;\nvoid t(void) { x++; }\n",
+        r#"threads: [Thread(name: "t", run: "t")], expect: AssertionFailed"#,
+    );
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::AssertionFailed);
+}

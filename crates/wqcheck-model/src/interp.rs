@@ -726,6 +726,27 @@ impl Model {
         }
     }
 
+    /// What a store of `x` to `loc` writes: wrapped for an `unsigned int NAME : BITS`.
+    fn stored(&self, loc: MemLoc, x: Value) -> Value {
+        match loc {
+            MemLoc::Var(v) => self
+                .inst
+                .program
+                .vars
+                .get(v)
+                .map_or(x, |var| var.ty.stored(x)),
+            _ => x,
+        }
+    }
+
+    /// Whether stores to `loc` wrap.
+    fn wraps(&self, loc: MemLoc) -> bool {
+        matches!(loc, MemLoc::Var(v) if matches!(
+            self.inst.program.vars.get(v).map(|x| x.ty),
+            Some(VarType::Unsigned { .. })
+        ))
+    }
+
     fn write_mem<M: Memory>(
         &self,
         s: &mut [u8],
@@ -734,6 +755,7 @@ impl Model {
         x: Value,
         ord: Ordering,
     ) -> Result<(), String> {
+        let x = self.stored(loc, x);
         self.check_store(loc, x)?;
         mem.store(&self.layout, s, loc, x, ord);
         Ok(())
@@ -751,6 +773,14 @@ impl Model {
         op: RmwOp,
         operand: Value,
     ) -> Result<Value, String> {
+        if self.wraps(loc) {
+            // One read-modify-write whose new value wraps (a compare-and-exchange loop on
+            // the threaded engines: an atomic's own add would not wrap at 2^bits).
+            let m = |x| self.stored(loc, x);
+            return Ok(mem.rmw(&self.layout, s, loc, ord, |old| {
+                Some(m(op.apply(old, operand)))
+            }));
+        }
         let old = mem.rmw_op(&self.layout, s, loc, ord, op, operand);
         self.check_store(loc, op.apply(old, operand))?;
         Ok(old)
@@ -1260,11 +1290,11 @@ impl Model {
             Builtin::RmwReturn { loc, op: rop, ord } => {
                 let (m, i) = located(loc)?;
                 let old = self.rmw_op_mem(s, mem, m, ord, rop, arg(i))?;
-                rop.apply(old, arg(i))
+                self.stored(m, rop.apply(old, arg(i)))
             }
             Builtin::CmpXchg { loc, ord } => {
                 let (m, i) = located(loc)?;
-                let (expected, new) = (arg(i), arg(i + 1));
+                let (expected, new) = (arg(i), self.stored(m, arg(i + 1)));
                 self.check_store(m, new)?;
                 mem.cmpxchg(l, s, m, ord, expected, new)
             }

@@ -137,6 +137,11 @@ pub enum VarType {
     /// `current` evaluates). Loaded, stored and exchanged like an `int`, never computed
     /// with; `wake_up_process()` of a value read from it reaches that task.
     Task,
+    /// `unsigned int NAME : BITS`: `0..2^bits` (`bits` 1 to 8), and every store wraps
+    /// modulo `2^bits`, as an unsigned bit-field does: a small stand-in for a counter that
+    /// wraps at 2^32 (a sequence count, a generation, an `atomic_t`), where the rest of
+    /// the `int`s treat a store out of range as a model error.
+    Unsigned { bits: u8 },
 }
 
 /// The most threads a scenario may have; the range of a task variable.
@@ -150,6 +155,16 @@ impl VarType {
             VarType::Int { min, max } => (min, max),
             VarType::Word { bits } => (0, (1 << bits) - 1),
             VarType::Task => (0, MAX_TASKS as Value),
+            VarType::Unsigned { bits } => (0, (1 << bits) - 1),
+        }
+    }
+
+    /// What a store of `x` writes: `x` modulo `2^bits` for an `Unsigned`, else `x` (which
+    /// the caller then checks against the range).
+    pub fn stored(self, x: Value) -> Value {
+        match self {
+            VarType::Unsigned { bits } => x.rem_euclid(1 << bits),
+            _ => x,
         }
     }
 }

@@ -466,6 +466,14 @@ impl<'a> Checker<'a> {
                         );
                         None
                     }
+                    Some(ir::VarType::Unsigned { bits }) => {
+                        self.error_help(
+                            stripped.span,
+                            format!("`{n}` is an `unsigned int : {bits}`; `{bname}` needs a `bit` variable"),
+                            format!("declare `{n}` as `bit`, or use `READ_ONCE`/`WRITE_ONCE`/atomics on it"),
+                        );
+                        None
+                    }
                     Some(ir::VarType::Int { min, max }) => {
                         self.error_help(
                             stripped.span,

@@ -432,12 +432,24 @@ impl<'a> Checker<'a> {
                         name.span,
                         format!("shared variable `{}` needs a range", name.name),
                         format!(
-                            "write `int<MIN..MAX> {}` (at most 256 values), or `bit`/`bool`",
-                            name.name
+                            "write `int<MIN..MAX> {}` (at most 256 values), `unsigned int {} : BITS` (wraps modulo 2^BITS), or `bit`/`bool`",
+                            name.name, name.name
                         ),
                     );
                     None
                 }
+                ast::SharedTy::Unsigned { bits } => match self.const_eval(bits) {
+                    Some(b @ 1..=8) => Some(ir::VarType::Unsigned { bits: b as u8 }),
+                    Some(b) => {
+                        self.error_help(
+                            bits.span,
+                            format!("`{}` has {b} bits; a wrapping bit-field has 1 to 8", name.name),
+                            "a few bits are enough for the wrap to show: a counter that wraps at 2^32 in the kernel wraps at 2^BITS here",
+                        );
+                        None
+                    }
+                    None => None,
+                },
                 ast::SharedTy::Int { min, max } => {
                     let lo = self.const_eval(min);
                     let hi = self.const_eval(max);
@@ -496,6 +508,9 @@ impl<'a> Checker<'a> {
                         ir::VarType::Int { min, max } => format!("int<{min}..{max}>"),
                         ir::VarType::Word { bits } => format!("a word of {bits} bits"),
                         ir::VarType::Task => "a task pointer".to_string(),
+                        ir::VarType::Unsigned { bits } => {
+                            format!("unsigned int : {bits}, 0..{hi}")
+                        }
                     };
                     if init.is_some() {
                         self.error(
