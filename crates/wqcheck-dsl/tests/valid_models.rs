@@ -1063,7 +1063,7 @@ fn wake_q_heads_live_on_the_stack_and_wake_up_q_is_the_kernels_loop() {
         .iter()
         .position(|b| *b == Builtin::WakeQPop)
         .expect("wake_up_q() takes tasks off");
-    assert_eq!(waker_ops[pop + 1], Builtin::TryToWakeUp);
+    assert_eq!(waker_ops[pop + 1], Builtin::WakeQWake);
     assert!(waker_ops.contains(&Builtin::WakeQEmpty));
     // The `_return` forms return the new value with their ordering; `atomic_long_*` are
     // the `atomic_*` builtins; `atomic_add()` is relaxed.

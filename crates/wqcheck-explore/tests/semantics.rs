@@ -578,3 +578,76 @@ void t(void)
     let o = search(&m);
     assert_eq!(o.verdict, Verdict::AssertionFailed);
 }
+
+/// epoll's shape (fs/eventpoll.c): the sleeper waits on `ep_wq` and has an entry on
+/// `file_wq` whose wake function, `ep_poll_callback()`, wakes `ep_wq`: the writer's walk
+/// of `file_wq` runs a second walk inside it.
+const NESTED_WALK_MODEL: &str = r#"
+bool ready;
+waitqueue file_wq until ready;
+waitqueue ep_wq until ready;
+waitqueue third_wq until ready;
+
+int ep_poll_callback(wait_queue_entry_t *wait, unsigned mode, int sync, void *key)
+{
+	wake_up(&ep_wq);
+	return 1;
+}
+
+int deeper_callback(wait_queue_entry_t *wait, unsigned mode, int sync, void *key)
+{
+	wake_up(&third_wq);
+	return 1;
+}
+
+void epoll_waiter(bool three_levels)
+{
+	wait_queue_entry_t epitem;
+	wait_queue_entry_t nested;
+	DEFINE_WAIT(wait);
+
+	init_wait(&epitem);
+	epitem.func = ep_poll_callback;
+	add_wait_queue(&file_wq, &epitem);
+	init_wait(&nested);
+	nested.func = deeper_callback;
+	if (three_levels)
+		add_wait_queue(&ep_wq, &nested);
+	for (;;) {
+		prepare_to_wait(&ep_wq, &wait, TASK_INTERRUPTIBLE);
+		if (ready)
+			break;
+		schedule();
+	}
+	finish_wait(&ep_wq, &wait);
+	if (three_levels)
+		remove_wait_queue(&ep_wq, &nested);
+	remove_wait_queue(&file_wq, &epitem);
+}
+
+void writer(void)
+{
+	ready = 1;
+	wake_up(&file_wq);
+}
+"#;
+
+#[test]
+fn a_wake_function_may_wake_another_queue_inside_the_walk() {
+    let scenario = |levels: u8, expect: &str| {
+        format!(
+            r#"threads: [Thread(name: "w", run: "epoll_waiter", args: [{levels}]), Thread(name: "k", run: "writer")], expect: {expect}"#
+        )
+    };
+    let m = model(NESTED_WALK_MODEL, &scenario(0, "Holds"));
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
+    // Pinned: a change in the nested walk's steps shows here.
+    assert_eq!(o.states, 46);
+    // A walk inside a walk inside a walk is refused, as a run-time error.
+    let m = model(NESTED_WALK_MODEL, &scenario(1, "AssertionFailed"));
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::AssertionFailed);
+    let msg = o.violation.expect("violation").message;
+    assert!(msg.contains("nested more than twice"), "{msg}");
+}

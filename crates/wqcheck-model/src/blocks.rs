@@ -226,7 +226,8 @@ fn instr_classes(n: &Numbering, i: &Instr) -> Classes {
             | Builtin::FatalSignalPending
             | Builtin::TryToWakeUp
             | Builtin::WakeQAdd
-            | Builtin::WakeQPop => c.add(n.tasks()),
+            | Builtin::WakeQPop
+            | Builtin::WakeQWake => c.add(n.tasks()),
             // A head is its owner's alone.
             Builtin::WakeQInit | Builtin::WakeQEmpty => {}
             Builtin::SpinLock(q) | Builtin::SpinUnlock(q) => lock(&mut c, q),

@@ -193,6 +193,9 @@ pub struct Code {
     pub wake_qs: Vec<EntryLocal>,
     /// Whether any instruction is a `wake_q_add()`: then every task has a `wake_q` node.
     pub uses_wake_q: bool,
+    /// Whether a wake function may start a wake walk of its own (directly or through the
+    /// functions it calls): then a thread may have two walks in progress.
+    pub nested_walks: bool,
     pub total_slots: usize,
     /// Return-pc words per thread.
     pub total_rets: usize,
@@ -224,6 +227,7 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             uses_futex: false,
             wake_qs: Vec::new(),
             uses_wake_q: false,
+            nested_walks: false,
             total_slots: 0,
             total_rets: 0,
         },
@@ -320,6 +324,7 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
     c.code.total_slots = slot_base;
     c.code.total_rets = prog.functions.len();
     let wake_fns = std::mem::take(&mut c.wake_fns);
+    c.code.nested_walks = walks_in(&c.code, &wake_fns);
     overlay_frames(&mut c.code, &wake_fns);
     if c.code.instrs.len() >= PC_DONE as usize {
         return Err(CompileError("program too large".into()));
@@ -355,6 +360,29 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
         .collect();
     c.code.live = liveness(&c.code);
     Ok(c.code)
+}
+
+/// Whether one of `wake_fns`, or a function it calls (transitively), starts a wake walk.
+fn walks_in(code: &Code, wake_fns: &[FuncId]) -> bool {
+    let n = code.funcs.len();
+    let mut reached = vec![false; n];
+    let mut todo: Vec<usize> = wake_fns.iter().map(|&f| f as usize).collect();
+    while let Some(f) = todo.pop() {
+        if f >= n || std::mem::replace(&mut reached[f], true) {
+            continue;
+        }
+        for (pc, i) in code.instrs.iter().enumerate() {
+            if code.func_of[pc] as usize != f {
+                continue;
+            }
+            match i {
+                Instr::WalkBegin { .. } => return true,
+                Instr::Call { func, .. } => todo.push(*func as usize),
+                _ => {}
+            }
+        }
+    }
+    false
 }
 
 /// Give functions that can never be active at the same time in one thread the same frame

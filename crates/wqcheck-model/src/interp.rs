@@ -102,6 +102,17 @@ pub struct StepRecord {
     pub builtin: Option<Builtin>,
 }
 
+/// The statement of kernel/sched/core.c's `wake_up_q()` a step of its loop runs (one
+/// source line, `wake_up_q(&wake_q);`, is several steps), given what the step returned.
+fn wake_q_statement(op: Builtin, result: Option<Value>) -> Option<&'static str> {
+    match (op, result) {
+        (Builtin::WakeQPop, Some(0)) => Some("wake_up_q(): node == WAKE_Q_TAIL, done"),
+        (Builtin::WakeQPop, _) => Some("wake_up_q(): task->wake_q.next = NULL;"),
+        (Builtin::WakeQWake, _) => Some("wake_up_q(): wake_up_process(task);"),
+        _ => None,
+    }
+}
+
 /// Local instructions one step may run before it is declared a livelock.
 const LOCAL_BUDGET: u32 = 100_000;
 
@@ -495,6 +506,9 @@ impl Model {
                                         r.result_task = self.reads_task(instr);
                                         if let Instr::Builtin { op, .. } = instr {
                                             r.builtin = Some(*op);
+                                            if let Some(st) = wake_q_statement(*op, r.result) {
+                                                r.statement = Some(st);
+                                            }
                                         }
                                     }
                                 }
@@ -1073,12 +1087,6 @@ impl Model {
             }
             Instr::WalkBegin { queue, mode, nr } => {
                 let q = *queue as usize;
-                let w = l.walk(s, t);
-                if w.queue != 0 {
-                    fault!(
-                        "a wake function started another wake-up walk (nested __wake_up_common)"
-                    );
-                }
                 tri!(self.require_lock(s, mem, t, q, "__wake_up_common"));
                 let w = Walk {
                     queue: q as u8 + 1,
@@ -1089,7 +1097,13 @@ impl Model {
                     mode: v!(*mode),
                     ret: 0,
                 };
-                l.set_walk(s, t, w);
+                // A wake function may wake another queue (epoll's ep_poll_callback() wakes
+                // ep->wq): its walk runs inside the one that called it.
+                if !l.push_walk(s, t, w) {
+                    fault!(
+                        "a wake function's wake-up walk started a third one (__wake_up_common nested more than twice)"
+                    );
+                }
                 next
             }
             Instr::WalkNext { done } => {
@@ -1320,6 +1334,10 @@ impl Model {
             Builtin::TryToWakeUp => {
                 let p = self.task(arg(0))?;
                 mem.try_to_wake_up(l, s, p, arg(1)) as Value
+            }
+            Builtin::WakeQWake => {
+                let p = self.task(arg(0))?;
+                mem.try_to_wake_up(l, s, p, TASK_NORMAL) as Value
             }
             Builtin::WakeQInit => {
                 self.set_wake_q_head(s, t, arg(0), (0, 0))?;

@@ -537,8 +537,12 @@ pub enum Builtin {
     /// first node, read its `next` and clear it (`WRITE_ONCE(task->wake_q.next, NULL)`,
     /// relaxed: "Task can safely be re-inserted now") -> that task, or NULL (0) when the
     /// head is empty. One step. The checker lowers `wake_up_q(&h)` to
-    /// `while ((p = pop(&h)) != NULL) wake_up_process(p);`. Args: head.
+    /// `while ((p = pop(&h)) != NULL) wake(p);`. Args: head.
     WakeQPop,
+    /// The other half of that turn: `wake_up_process(task)` of the task taken off, as
+    /// [`Builtin::TryToWakeUp`] with `TASK_NORMAL` (its own variant so that traces can
+    /// say which statement of `wake_up_q()` a row is). One step. Args: task.
+    WakeQWake,
     /// `wake_q_empty(&h)` -> 1 if nothing is queued on it. Its own, no step. Args: head.
     WakeQEmpty,
 

@@ -8,7 +8,8 @@
 //!              [TSO: one byte per queue: its list head as lockless readers see it]
 //! thread part: pc (u16) | task state (u16) | signal (u8) | entries (4 bytes each)
 //!              [TSO: one byte per entry: its list node as lockless readers see it]
-//!              | wake walk (16 bytes) | wake_q heads (2 bytes each)
+//!              | wake walks (16 bytes; 32 when a wake function walks a queue too)
+//!              | wake_q heads (2 bytes each)
 //!              | return pcs (u16 per call depth) | slots (i16 each)
 //!              [TSO: the store buffer, 4 bytes per slot, oldest first]
 //!
@@ -85,6 +86,9 @@ pub struct Layout {
     /// TSO: offset of the store buffer in a thread part.
     buf_off: usize,
     walk_off: usize,
+    /// 2 when a wake function may run a walk of its own (a nested `__wake_up_common()`,
+    /// as epoll's `ep_poll_callback()` wakes `ep->wq`), else 1.
+    walk_levels: usize,
     rets_off: usize,
     slots_off: usize,
     pub slot_base: Vec<usize>,
@@ -176,7 +180,8 @@ impl Layout {
         let tso = store_buffer > 0;
         let nodes_off = T_ENTRIES + ENTRY_LEN * entries;
         let walk_off = nodes_off + if tso { entries } else { 0 };
-        let wake_q_heads_off = walk_off + WALK_LEN;
+        let walk_levels = 1 + code.nested_walks as usize;
+        let wake_q_heads_off = walk_off + WALK_LEN * walk_levels;
         let rets_off = wake_q_heads_off + WAKE_Q_HEAD_LEN * code.wake_qs.len();
         let slots_off = rets_off + 2 * code.total_rets;
         let buf_off = slots_off + 2 * code.total_slots;
@@ -201,6 +206,7 @@ impl Layout {
             nodes_off,
             buf_off,
             walk_off,
+            walk_levels,
             rets_off,
             slots_off,
             slot_base: code.funcs.iter().map(|f| f.slot_base).collect(),
@@ -371,8 +377,20 @@ impl Layout {
         s[self.thread_off(t) + T_SIG] = v;
     }
 
-    pub fn walk(&self, s: &[u8], t: usize) -> Walk {
+    /// Offset of thread `t`'s innermost walk in progress (the first level if none is).
+    #[inline]
+    fn walk_at(&self, s: &[u8], t: usize) -> usize {
         let o = self.thread_off(t) + self.walk_off;
+        if self.walk_levels > 1 && s[o + WALK_LEN] != 0 {
+            o + WALK_LEN
+        } else {
+            o
+        }
+    }
+
+    /// Thread `t`'s innermost wake walk in progress ([`Walk::default`] if none is).
+    pub fn walk(&self, s: &[u8], t: usize) -> Walk {
+        let o = self.walk_at(s, t);
         let i32_at = |k: usize| i32::from_le_bytes([s[k], s[k + 1], s[k + 2], s[k + 3]]);
         Walk {
             queue: s[o],
@@ -385,8 +403,28 @@ impl Layout {
         }
     }
 
+    /// Replace thread `t`'s innermost walk in progress; `Walk::default()` ends it.
     pub fn set_walk(&self, s: &mut [u8], t: usize, w: Walk) {
+        let o = self.walk_at(s, t);
+        Self::put_walk(s, o, w);
+    }
+
+    /// Start a walk inside the one in progress (a wake function's own `wake_up()`).
+    /// `false` if thread parts have no room for it.
+    pub fn push_walk(&self, s: &mut [u8], t: usize, w: Walk) -> bool {
         let o = self.thread_off(t) + self.walk_off;
+        if s[o] == 0 {
+            Self::put_walk(s, o, w);
+            return true;
+        }
+        if self.walk_levels < 2 || s[o + WALK_LEN] != 0 {
+            return false;
+        }
+        Self::put_walk(s, o + WALK_LEN, w);
+        true
+    }
+
+    fn put_walk(s: &mut [u8], o: usize, w: Walk) {
         s[o] = w.queue;
         s[o + 1] = w.cur;
         s[o + 2] = w.next;
@@ -421,7 +459,7 @@ impl Layout {
     /// The next entry of thread `t`'s wake walk (0: none), without decoding the walk.
     #[inline]
     pub fn walk_next(&self, s: &[u8], t: usize) -> u8 {
-        s[self.thread_off(t) + self.walk_off + 2]
+        s[self.walk_at(s, t) + 2]
     }
 
     /// Offset of function `f`'s slots for thread `t`: `slot_at(s, base, k)` reads slot k.

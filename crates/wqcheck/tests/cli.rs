@@ -204,6 +204,24 @@ fn rcuwait_store_buffering_trace_names_tasks() {
     insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
 }
 
+/// A lost wakeup through a wake_q (rwsem before e158488be27b), natively under SC: the
+/// wake_q_add() that finds its task queued, the nodes, and `wake_up_q()`'s statements.
+#[test]
+fn wake_q_trace_shows_queued_once_and_the_wake_up_q_loop() {
+    let out = wqcheck(
+        &root(),
+        &[
+            "--backend",
+            "native",
+            "--memory",
+            "sc",
+            "scenarios/linux-rwsem-reader-wake-q-v4.20.ron",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
+}
+
 /// stdout of a run that must exit with `code` and end with `last` (the summary), both
 /// asserted with the output in the message.
 fn exits_with(out: &Output, code: i32, last: &str) -> String {

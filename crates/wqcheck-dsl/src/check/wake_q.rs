@@ -5,10 +5,10 @@
 //!
 //! ```text
 //! wake_up_q(&h);   =>   while ((__wake_q_task = <take the first, clear its node>(&h)) != NULL)
-//!                           wake_up_process(__wake_q_task);
+//!                           wake_up_process(__wake_q_task);   (WakeQWake)
 //! ```
 
-use wqcheck_model::ir::{self, task, Place, Span, Value};
+use wqcheck_model::ir::{self, Place, Span, Value};
 
 use crate::ast;
 use crate::builtins::{self, ArgKind, LArg};
@@ -93,11 +93,8 @@ impl<'a> Checker<'a> {
         );
         let wake = expr(
             ir::ExprKind::Builtin {
-                op: ir::Builtin::TryToWakeUp,
-                args: vec![
-                    expr(ir::ExprKind::Local(p), Ty::Task),
-                    konst(task::TASK_NORMAL),
-                ],
+                op: ir::Builtin::WakeQWake,
+                args: vec![expr(ir::ExprKind::Local(p), Ty::Task)],
             },
             Ty::Int,
         );
