@@ -685,6 +685,17 @@ impl<'a> Checker<'a> {
                 }
             }
             ArgKind::WakeQ => {
+                // `wake_q_add(&q, p)` with a wait queue `q`: say what the argument is for.
+                if let Some(n) = stripped.as_ident() {
+                    if matches!(self.globals.get(n), Some((Sym::Queue(_), _))) {
+                        self.error_help(
+                            stripped.span,
+                            format!("`{bname}` needs a `struct wake_q_head *`; `{n}` is a wait queue"),
+                            format!("a wake_q is a local list of tasks to wake: `DEFINE_WAKE_Q(wake_q);`, then `{}`", def.sig),
+                        );
+                        return None;
+                    }
+                }
                 let v = self.value(a);
                 match v.ty {
                     Ty::WakeQPtr => Some(LArg::Value(v.e)),
