@@ -883,27 +883,31 @@ impl<'a> Parser<'a> {
                 self.bump();
                 StmtKind::Label(label)
             }
+            // `DEFINE_WAIT(name);` and `DEFINE_WAKE_Q(name);`: the kernel's macros that
+            // declare a local wait entry or wake_q head, parsed as declarations.
             Tok::Ident
-                if self.text_of(start) == "DEFINE_WAIT"
+                if matches!(self.text_of(start), "DEFINE_WAIT" | "DEFINE_WAKE_Q")
                     && self.tok_at(1).tok == Tok::P(P::LParen) =>
             {
+                let wait = self.text_of(start) == "DEFINE_WAIT";
+                let (what, macro_call) = if wait {
+                    ("the name of the wait entry to define", "`DEFINE_WAIT(...)`")
+                } else {
+                    (
+                        "the name of the wake_q head to define",
+                        "`DEFINE_WAKE_Q(...)`",
+                    )
+                };
                 self.bump();
                 self.bump();
-                let name = self.ident("the name of the wait entry to define")?;
-                self.expect(P::RParen, "to close `DEFINE_WAIT(...)`")?;
-                self.expect_semi("`DEFINE_WAIT(...)`");
-                StmtKind::DefineWait(name)
-            }
-            Tok::Ident
-                if self.text_of(start) == "DEFINE_WAKE_Q"
-                    && self.tok_at(1).tok == Tok::P(P::LParen) =>
-            {
-                self.bump();
-                self.bump();
-                let name = self.ident("the name of the wake_q head to define")?;
-                self.expect(P::RParen, "to close `DEFINE_WAKE_Q(...)`")?;
-                self.expect_semi("`DEFINE_WAKE_Q(...)`");
-                StmtKind::DefineWakeQ(name)
+                let name = self.ident(what)?;
+                self.expect(P::RParen, &format!("to close {macro_call}"))?;
+                self.expect_semi(macro_call);
+                if wait {
+                    StmtKind::DefineWait(name)
+                } else {
+                    StmtKind::DefineWakeQ(name)
+                }
             }
             _ if self.starts_type(0) => return self.decl(),
             Tok::Ident if self.tok_at(1).tok == Tok::Ident => {

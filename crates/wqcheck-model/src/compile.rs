@@ -9,8 +9,8 @@
 //! never tells two states apart.
 
 use crate::ir::{
-    BinOp, Builtin, EntryField, Expr, ExprKind, FuncId, Instance, LabelId, Place, QueueId, Span,
-    Stmt, StmtKind, Type, UnOp, Value, VarId,
+    BinOp, Builtin, EntryField, Expr, ExprKind, FuncId, Instance, LabelId, Place, Program, QueueId,
+    Span, Stmt, StmtKind, Type, UnOp, Value, VarId,
 };
 
 /// An instruction index.
@@ -212,6 +212,40 @@ impl Code {
 #[derive(Debug)]
 pub struct CompileError(pub String);
 
+/// Numbers the program's locals of type `ty` (wait entries, wake_q heads) into `all`:
+/// every thread has its own instance of each, allocated statically in its part. Returns,
+/// per function and local, the local's number.
+fn number_locals(
+    prog: &Program,
+    ty: Type,
+    max: usize,
+    what: &str,
+    all: &mut Vec<EntryLocal>,
+) -> Result<Vec<Vec<Option<u8>>>, CompileError> {
+    let mut of_func = Vec::with_capacity(prog.functions.len());
+    for (fi, f) in prog.functions.iter().enumerate() {
+        let mut numbers = Vec::with_capacity(f.locals.len());
+        for l in &f.locals {
+            if l.ty != ty {
+                numbers.push(None);
+                continue;
+            }
+            if all.len() >= max {
+                return Err(CompileError(format!(
+                    "more than {max} {what} locals in the program"
+                )));
+            }
+            numbers.push(Some(all.len() as u8));
+            all.push(EntryLocal {
+                func: fi as FuncId,
+                name: l.name.clone(),
+            });
+        }
+        of_func.push(numbers);
+    }
+    Ok(of_func)
+}
+
 pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
     let prog = &inst.program;
     let mut c = Compiler {
@@ -242,48 +276,14 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
         wake_q_of_local: Vec::new(),
         wake_fns: Vec::new(),
     };
-    let mut entries_of_func: Vec<Vec<Option<u8>>> = Vec::new();
-    let mut wake_qs_of_func: Vec<Vec<Option<u8>>> = Vec::new();
-    for (fi, f) in prog.functions.iter().enumerate() {
-        let mut heads = Vec::new();
-        for l in &f.locals {
-            if l.ty == Type::WakeQ {
-                let n = c.code.wake_qs.len();
-                if n >= MAX_WAKE_QS {
-                    return Err(CompileError(format!(
-                        "more than {MAX_WAKE_QS} wake_q head locals in the program"
-                    )));
-                }
-                heads.push(Some(n as u8));
-                c.code.wake_qs.push(EntryLocal {
-                    func: fi as FuncId,
-                    name: l.name.clone(),
-                });
-            } else {
-                heads.push(None);
-            }
-        }
-        wake_qs_of_func.push(heads);
-        let mut m = Vec::new();
-        for l in &f.locals {
-            if l.ty == Type::Entry {
-                let n = c.code.entries.len();
-                if n >= 14 {
-                    return Err(CompileError(
-                        "more than 14 wait entry locals in the program".into(),
-                    ));
-                }
-                m.push(Some(n as u8));
-                c.code.entries.push(EntryLocal {
-                    func: fi as FuncId,
-                    name: l.name.clone(),
-                });
-            } else {
-                m.push(None);
-            }
-        }
-        entries_of_func.push(m);
-    }
+    let entries_of_func = number_locals(prog, Type::Entry, 14, "wait entry", &mut c.code.entries)?;
+    let wake_qs_of_func = number_locals(
+        prog,
+        Type::WakeQ,
+        MAX_WAKE_QS,
+        "wake_q head",
+        &mut c.code.wake_qs,
+    )?;
     let mut slot_base = 0;
     for (fi, f) in prog.functions.iter().enumerate() {
         c.cur_func = fi as FuncId;

@@ -174,6 +174,27 @@ impl<'a> Checker<'a> {
         self.value(a)
     }
 
+    /// A builtin's argument that must have type `want` (a task, a wake_q head pointer):
+    /// on another type, `need` and the type found, with `help`.
+    fn typed_arg(
+        &mut self,
+        a: &ast::Expr,
+        want: Ty,
+        span: Span,
+        need: String,
+        help: String,
+    ) -> Option<LArg> {
+        let v = self.value(a);
+        match v.ty {
+            Ty::Err => None,
+            t if t == want => Some(LArg::Value(v.e)),
+            t => {
+                self.error_help(span, format!("{need}, found `{}`", t.name()), help);
+                None
+            }
+        }
+    }
+
     fn call_builtin(
         &mut self,
         def: &'static builtins::BuiltinDef,
@@ -669,21 +690,13 @@ impl<'a> Checker<'a> {
                 }
                 Some(LArg::Value(v.e))
             }
-            ArgKind::Task => {
-                let v = self.value(a);
-                match v.ty {
-                    Ty::Task => Some(LArg::Value(v.e)),
-                    Ty::Err => None,
-                    t => {
-                        self.error_help(
-                            span,
-                            format!("`{bname}` needs a task, found `{}`", t.name()),
-                            "a task is `current`, `wait->private` or a `struct task_struct *`",
-                        );
-                        None
-                    }
-                }
-            }
+            ArgKind::Task => self.typed_arg(
+                a,
+                Ty::Task,
+                span,
+                format!("`{bname}` needs a task"),
+                "a task is `current`, `wait->private` or a `struct task_struct *`".to_string(),
+            ),
             ArgKind::WakeQ => {
                 // `wake_q_add(&q, p)` with a wait queue `q`: say what the argument is for.
                 if let Some(n) = stripped.as_ident() {
@@ -696,25 +709,16 @@ impl<'a> Checker<'a> {
                         return None;
                     }
                 }
-                let v = self.value(a);
-                match v.ty {
-                    Ty::WakeQPtr => Some(LArg::Value(v.e)),
-                    Ty::Err => None,
-                    t => {
-                        self.error_help(
-                            span,
-                            format!(
-                                "`{bname}` needs a `struct wake_q_head *`, found `{}`",
-                                t.name()
-                            ),
-                            format!(
-                                "pass `&wake_q` for a local `DEFINE_WAKE_Q(wake_q);`: `{}`",
-                                def.sig
-                            ),
-                        );
-                        None
-                    }
-                }
+                self.typed_arg(
+                    a,
+                    Ty::WakeQPtr,
+                    span,
+                    format!("`{bname}` needs a `struct wake_q_head *`"),
+                    format!(
+                        "pass `&wake_q` for a local `DEFINE_WAKE_Q(wake_q);`: `{}`",
+                        def.sig
+                    ),
+                )
             }
             ArgKind::Current => {
                 if matches!(a.kind, AK::Current) {

@@ -189,18 +189,16 @@ impl<'a> Checker<'a> {
                 .get(id as usize)
                 .copied()
                 .unwrap_or(Ty::Err);
-            if ty == Ty::Entry {
+            // A wait entry or a wake_q head is an object on the stack, used by its address.
+            let object = match ty {
+                Ty::Entry => Some("a wait entry"),
+                Ty::WakeQ => Some("a wake_q head"),
+                _ => None,
+            };
+            if let Some(what) = object {
                 self.error_help(
                     span,
-                    format!("`{n}` is a wait entry, not a value"),
-                    format!("write `&{n}` for a pointer to it"),
-                );
-                return err_expr(span);
-            }
-            if ty == Ty::WakeQ {
-                self.error_help(
-                    span,
-                    format!("`{n}` is a wake_q head, not a value"),
+                    format!("`{n}` is {what}, not a value"),
                     format!("write `&{n}` for a pointer to it"),
                 );
                 return err_expr(span);

@@ -213,21 +213,8 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            SK::DefineWakeQ(name) => self.define_wake_q(name, span, out),
-            SK::DefineWait(name) => {
-                if let Some(id) = self.declare_local(name, Ty::Entry) {
-                    let addr = mk(ir::ExprKind::EntryAddr(id), Ty::EntryPtr, name.span);
-                    let e = mk(
-                        ir::ExprKind::Builtin {
-                            op: ir::Builtin::InitWait,
-                            args: vec![addr.e],
-                        },
-                        Ty::Void,
-                        span,
-                    );
-                    push(out, ir::StmtKind::Expr(e.e));
-                }
-            }
+            SK::DefineWait(name) => self.define_local_object(name, Ty::Entry, span, out),
+            SK::DefineWakeQ(name) => self.define_local_object(name, Ty::WakeQ, span, out),
             SK::If {
                 cond,
                 then_branch,
@@ -426,6 +413,46 @@ impl<'a> Checker<'a> {
 
     /// `schedule() until COND;`: the sleep, with what it waits for for the verdict oracle
     /// (a condition over shared variables, like a queue's `until`).
+    /// `DEFINE_WAIT(name);` and `DEFINE_WAKE_Q(name);`: a local wait entry or wake_q
+    /// head, initialised through its address where it is declared, as the kernel's
+    /// macros expand (`init_wait(&name)`, `wake_q_init(&name)`).
+    fn define_local_object(
+        &mut self,
+        name: &ast::Ident,
+        ty: Ty,
+        span: Span,
+        out: &mut Vec<ir::Stmt>,
+    ) {
+        let Some(id) = self.declare_local(name, ty) else {
+            return;
+        };
+        let (addr, ptr, init) = match ty {
+            Ty::Entry => (
+                ir::ExprKind::EntryAddr(id),
+                Ty::EntryPtr,
+                ir::Builtin::InitWait,
+            ),
+            _ => (
+                ir::ExprKind::WakeQAddr(id),
+                Ty::WakeQPtr,
+                ir::Builtin::WakeQInit,
+            ),
+        };
+        let addr = mk(addr, ptr, name.span);
+        let e = mk(
+            ir::ExprKind::Builtin {
+                op: init,
+                args: vec![addr.e],
+            },
+            Ty::Void,
+            span,
+        );
+        out.push(ir::Stmt {
+            kind: ir::StmtKind::Expr(e.e),
+            span,
+        });
+    }
+
     fn sleep_until(
         &mut self,
         call: &ast::Expr,

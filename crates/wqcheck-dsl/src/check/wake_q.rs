@@ -16,26 +16,6 @@ use crate::builtins::{self, ArgKind, LArg};
 use super::{mk, Checker, Sym, Ty};
 
 impl<'a> Checker<'a> {
-    /// `DEFINE_WAKE_Q(name);`: a head local, initialised empty where it is declared.
-    pub(super) fn define_wake_q(&mut self, name: &ast::Ident, span: Span, out: &mut Vec<ir::Stmt>) {
-        let Some(id) = self.declare_local(name, Ty::WakeQ) else {
-            return;
-        };
-        let addr = mk(ir::ExprKind::WakeQAddr(id), Ty::WakeQPtr, name.span);
-        let init = mk(
-            ir::ExprKind::Builtin {
-                op: ir::Builtin::WakeQInit,
-                args: vec![addr.e],
-            },
-            Ty::Void,
-            span,
-        );
-        out.push(ir::Stmt {
-            kind: ir::StmtKind::Expr(init.e),
-            span,
-        });
-    }
-
     /// The argument list of `wake_up_q(...)` written as a statement, unless the model
     /// defines a function of that name.
     pub(super) fn wake_up_q_call<'e>(&self, e: &'e ast::Expr) -> Option<&'e [ast::Expr]> {
