@@ -8,11 +8,14 @@
 #   WQCHECK_FORMAT=json ci/check-scenarios.sh > results.jsonl
 #   WQCHECK_MAX_MEMORY=2GiB ci/check-scenarios.sh   # the native explorer's memory budget
 #                                                   # (default: half the runner's memory)
+#   WQCHECK_PROFILE=ci ci/check-scenarios.sh        # build wqcheck in another cargo profile
+#                                                   # (default: release)
 # A search a budget stops is Inconclusive and fails its scenario; the run goes on
 # and the summary counts it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked --quiet -p wqcheck
+profile="${WQCHECK_PROFILE:-release}"
+cargo build --profile "$profile" --locked --quiet -p wqcheck
 if [ "$#" -eq 0 ]; then
   set -- scenarios/*.ron
 fi
@@ -20,4 +23,4 @@ budget=()
 if [ -n "${WQCHECK_MAX_MEMORY:-}" ]; then
   budget=(--max-memory "$WQCHECK_MAX_MEMORY")
 fi
-exec target/release/wqcheck --format "${WQCHECK_FORMAT:-human}" "${budget[@]}" "$@"
+exec "target/$profile/wqcheck" --format "${WQCHECK_FORMAT:-human}" "${budget[@]}" "$@"

@@ -33,7 +33,7 @@ fn readme_and_dsl_reference_define_each_verdict_as_the_code_does() {
 fn ci_runs_the_readme_test_command() {
     let readme = read("README.md");
     let ci = read(".ci/run");
-    let test_cmd = "cargo test --release --workspace";
+    let test_cmd = "cargo test --profile ci --workspace";
     assert!(
         readme.contains(&format!("    {test_cmd}\n")),
         "README gives the test command"
