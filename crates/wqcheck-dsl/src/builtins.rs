@@ -5,7 +5,9 @@
 //! [`ir::Builtin`] and its value arguments (the order documented on [`ir::Builtin`]).
 //! Checking each argument against its kind is the checker's job (`check.rs`).
 
-use wqcheck_model::ir::{self, errno, task, wq_flag, Builtin, Fence, Ordering, RmwOp, Value};
+use wqcheck_model::ir::{
+    self, errno, task, timer, wq_flag, Builtin, Fence, Ordering, RmwOp, Value,
+};
 
 /// What one builtin argument must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +87,11 @@ pub(crate) enum Op {
     },
     Schedule {
         io: bool,
+    },
+    /// `schedule_timeout(T)`, and its `_interruptible`, ... forms, which first set the
+    /// task state (`__set_current_state()`).
+    ScheduleTimeout {
+        state: Option<Value>,
     },
     SignalPendingState,
     SignalPending,
@@ -561,6 +568,49 @@ const BASE: &[BuiltinDef] = &[
         Ret::Void,
         Op::Schedule { io: true },
     ),
+    def(
+        "schedule_timeout",
+        "schedule_timeout(timeout)",
+        &[A::Value],
+        Ret::Int,
+        Op::ScheduleTimeout { state: None },
+    ),
+    def(
+        "schedule_timeout_interruptible",
+        "schedule_timeout_interruptible(timeout)",
+        &[A::Value],
+        Ret::Int,
+        Op::ScheduleTimeout {
+            state: Some(task::TASK_INTERRUPTIBLE),
+        },
+    ),
+    def(
+        "schedule_timeout_killable",
+        "schedule_timeout_killable(timeout)",
+        &[A::Value],
+        Ret::Int,
+        Op::ScheduleTimeout {
+            state: Some(task::TASK_KILLABLE),
+        },
+    ),
+    def(
+        "schedule_timeout_uninterruptible",
+        "schedule_timeout_uninterruptible(timeout)",
+        &[A::Value],
+        Ret::Int,
+        Op::ScheduleTimeout {
+            state: Some(task::TASK_UNINTERRUPTIBLE),
+        },
+    ),
+    def(
+        "schedule_timeout_idle",
+        "schedule_timeout_idle(timeout)",
+        &[A::Value],
+        Ret::Int,
+        Op::ScheduleTimeout {
+            state: Some(task::TASK_IDLE),
+        },
+    ),
     opt(
         "signal_pending_state",
         "signal_pending_state(S, current)",
@@ -968,7 +1018,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static BuiltinDef> {
 /// consulted for a name that is neither a builtin nor a function of the model: a model may
 /// define any of them itself, as `models/linux/completion.wq` defines `complete()`.
 pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
-    const WAIT_EVENT: &str = "wqcheck expands `wait_event()`, `wait_event_idle[_exclusive]()`, `wait_event_interruptible[_exclusive]()` and `wait_event_killable[_exclusive]()`; for another form write its loop (include/linux/wait.h)
+    const WAIT_EVENT: &str = "wqcheck expands `wait_event()`, `wait_event_idle[_exclusive]()`, `wait_event_interruptible[_exclusive]()`, `wait_event_killable[_exclusive]()` and their `_timeout` forms (`wait_event_timeout()`, `wait_event_interruptible_timeout()`, `wait_event_killable_timeout()`, `wait_event_idle[_exclusive]_timeout()`); for another form write its loop (include/linux/wait.h)
     DEFINE_WAIT(wait);
     for (;;) {
         prepare_to_wait(&q, &wait, TASK_UNINTERRUPTIBLE);
@@ -981,7 +1031,7 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
 (docs/dsl.md, \"What you cannot model yet\")";
     const COMPLETION: &str = "completions are not builtins yet: declare `int<0..N> done;` and `waitqueue x_wait until done > 0;` and write complete() and wait_for_completion() from kernel/sched/completion.c, as models/linux/completion.wq does";
     const SLEEPING_LOCK: &str = "sleeping locks are not builtins yet: write them from their source on a shared variable and a wait queue (kernel/locking/semaphore.c: `count` and `wait_list` under `sem->lock`), or on a futex (models/futex/mutex-drepper.wq)";
-    const TIMEOUT: &str = "timeouts are not modelled yet: `schedule()` sleeps until a wakeup or an admitted signal; a timer is a thread that sets `timed_out = 1;` and wakes the queue, the sleeper's loop also leaves on `timed_out`, and the queue waits `until CONDITION || timed_out`";
+    const TIMEOUT: &str = "the timed sleeps are `schedule_timeout(T)` and its `_interruptible`, `_killable`, `_uninterruptible` and `_idle` forms, and the `wait_event*_timeout()` forms; time is abstract (a timer fires at any moment while it is armed), so `msleep()` and `io_schedule_timeout()` are `schedule_timeout_uninterruptible(T)` and `schedule_timeout(T)`";
     const WAIT_BIT: &str = "the bit-wait helpers are not builtins yet: write them on a `waitqueue` and a wake function, as models/linux/wait-on-bit.wq does (kernel/sched/wait_bit.c)";
     const WAKE_Q: &str = "the wake_q builtins are `DEFINE_WAKE_Q(wake_q);`, `wake_q_init`, `wake_q_add`, `wake_q_add_safe`, `wake_q_empty` and `wake_up_q`, on `&wake_q`";
     const SWAIT: &str = "simple wait queues (`swait`, include/linux/swait.h) are not modelled yet, and a `waitqueue` is not a stand-in: `swake_up_one()` wakes and unlinks the first waiter even if it is already running, where `wake_up()` goes on to the next";
@@ -1001,6 +1051,7 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
         "up" | "sema_init" | "init_rwsem" | "up_read" | "up_write" => Some(SLEEPING_LOCK),
         n if n.starts_with("schedule_timeout")
             || n.starts_with("io_schedule_timeout")
+            || n.starts_with("schedule_hrtimeout")
             || n.starts_with("msleep") =>
         {
             Some(TIMEOUT)
@@ -1028,6 +1079,8 @@ pub(crate) const CONSTANTS: &[(&str, Value)] = &[
     ("TASK_KILLABLE", task::TASK_KILLABLE),
     ("TASK_NORMAL", task::TASK_NORMAL),
     ("TASK_IDLE", task::TASK_IDLE),
+    ("MAX_SCHEDULE_TIMEOUT", timer::MAX_SCHEDULE_TIMEOUT),
+    ("HZ", timer::HZ),
     ("WQ_FLAG_EXCLUSIVE", wq_flag::WQ_FLAG_EXCLUSIVE),
     ("WQ_FLAG_WOKEN", wq_flag::WQ_FLAG_WOKEN),
     ("WQ_FLAG_BOOKMARK", wq_flag::WQ_FLAG_BOOKMARK),
@@ -1222,6 +1275,10 @@ pub(crate) fn build(
             Builtin::TryToWakeUp,
             vec![value(next())?, konst(task::TASK_NORMAL)],
         ),
+        Op::ScheduleTimeout { state } => (
+            Builtin::ScheduleTimeout { until: None, state },
+            vec![value(next())?],
+        ),
         Op::WakeQInit => (Builtin::WakeQInit, vec![value(next())?]),
         Op::WakeQAdd => {
             let h = value(next())?;
@@ -1352,9 +1409,9 @@ mod tests {
             assert!(b.sig.starts_with(&format!("{}(", b.name)), "{}", b.name);
             assert!(b.min_args <= b.args.len());
         }
-        // docs/dsl.md §8: 9 bit ops, 73 atomics and fences, 10 task, 5 wake_q,
+        // docs/dsl.md §8: 9 bit ops, 73 atomics and fences, 10 task, 5 timeout, 5 wake_q,
         // 33 wait-queue and 2 futex builtins.
-        assert_eq!(names.len(), 132);
+        assert_eq!(names.len(), 137);
     }
 
     #[test]

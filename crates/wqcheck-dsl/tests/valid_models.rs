@@ -1104,3 +1104,64 @@ fn unsigned_bit_fields_are_wrapping_shared_variables() {
     assert_eq!(VarType::Unsigned { bits: 2 }.stored(-1), 3);
     assert_eq!(VarType::Int { min: 0, max: 3 }.stored(4), 4);
 }
+
+#[test]
+fn timed_sleeps_are_schedule_timeout_calls() {
+    let (_, p) = load("timeout.wq");
+    // schedule_timeout(T) is one IR builtin (the compiler splits it into __mod_timer(),
+    // schedule() and del_timer_sync()); the `_interruptible` form sets the state first.
+    let (_, sleeper) = func(&p, "sleeper");
+    let timed: Vec<Builtin> = ops(sleeper)
+        .into_iter()
+        .filter(|b| matches!(b, Builtin::ScheduleTimeout { .. }))
+        .collect();
+    assert_eq!(
+        timed,
+        [
+            Builtin::ScheduleTimeout {
+                until: None,
+                state: None
+            },
+            Builtin::ScheduleTimeout {
+                until: None,
+                state: Some(task::TASK_INTERRUPTIBLE)
+            },
+            Builtin::ScheduleTimeout {
+                until: None,
+                state: None
+            },
+        ]
+    );
+    // wait_event*_timeout(): ___wait_event()'s loop, whose sleep is
+    // `__ret = schedule_timeout(__ret)` and says what it waits for (`done`).
+    let (_, waiter) = func(&p, "waiter");
+    let waiter_ops = ops(waiter);
+    let sleeps = waiter_ops
+        .iter()
+        .filter(|b| {
+            matches!(
+                b,
+                Builtin::ScheduleTimeout {
+                    until: Some(_),
+                    state: None
+                }
+            )
+        })
+        .count();
+    assert_eq!(sleeps, 3);
+    assert!(!waiter_ops
+        .iter()
+        .any(|b| matches!(b, Builtin::Schedule { .. })));
+    assert_eq!(
+        waiter_ops
+            .iter()
+            .filter(|b| matches!(b, Builtin::PrepareToWaitEvent(_)))
+            .count(),
+        3
+    );
+    // `bool __cond = (condition);` of ___wait_cond_timeout(), a hidden local per
+    // expansion (beside `long __ret = timeout;`).
+    let hidden = |name: &str| waiter.locals.iter().filter(|l| l.name == name).count();
+    assert_eq!(hidden("__cond"), 3);
+    assert!(hidden("__ret") >= 3);
+}

@@ -651,3 +651,169 @@ fn a_wake_function_may_wake_another_queue_inside_the_walk() {
     let msg = o.violation.expect("violation").message;
     assert!(msg.contains("nested more than twice"), "{msg}");
 }
+
+const TIMER_MODEL: &str = r#"
+bool done = false;
+waitqueue wq until done;
+int<0..2> timed_out = 0;
+
+void sleeper(void)
+{
+	int left;
+
+	set_current_state(TASK_UNINTERRUPTIBLE);
+	left = schedule_timeout(5);
+	assert(left == 0 || left == 5);
+	if (!left)
+		timed_out++;
+}
+
+void forever(void)
+{
+	set_current_state(TASK_UNINTERRUPTIBLE);
+	schedule_timeout(MAX_SCHEDULE_TIMEOUT);
+}
+
+void negative(void)
+{
+	schedule_timeout(-1);
+}
+"#;
+
+fn timer_model(run: &str) -> Model {
+    model(
+        TIMER_MODEL,
+        &format!(r#"threads: [Thread(name: "t", run: "{run}")], expect: Holds"#),
+    )
+}
+
+/// The timer actor of thread 0: the only actor of these scenarios.
+const TIMER: Mover = Mover::Actor {
+    actor: 0,
+    choice: 0,
+};
+
+#[test]
+fn a_timed_sleep_ends_when_its_timer_fires() {
+    let m = timer_model("sleeper");
+    assert_eq!(
+        m.inst.actors.len(),
+        1,
+        "a timer for the thread with a timed sleep"
+    );
+    assert_eq!(m.actor_name(0), "timer(t)");
+    let mut s = m.initial_state().expect("initial state");
+    step(&m, &mut s, 0); // set_current_state
+    assert_eq!(m.actor_choices(&s, 0), 0, "not armed yet");
+    step(&m, &mut s, 0); // __mod_timer()
+    assert_eq!(m.actor_choices(&s, 0), 1, "armed: it may fire");
+    assert!(blocked(&m, &s, 0), "asleep in schedule()");
+    assert_eq!(m.step(&mut s, TIMER, None), StepResult::Moved);
+    assert_eq!(m.actor_choices(&s, 0), 0, "a timer fires once");
+    assert_eq!(
+        m.layout.task_state(&s, 0),
+        TASK_RUNNING,
+        "the timer woke it"
+    );
+    run_to_end(&m, &mut s, 0);
+    assert_eq!(m.layout.var(&s, 1), 1, "schedule_timeout() returned 0");
+}
+
+#[test]
+fn a_timed_sleep_is_never_stuck_and_may_end_either_way() {
+    let m = timer_model("sleeper");
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
+    // Pinned: a change in the timer's steps or state shows here.
+    assert_eq!(o.states, 8);
+    // The same sleep without a timer is stuck.
+    let m = timer_model("forever");
+    assert!(m.inst.actors.is_empty() || m.actor_choices(&m.initial_state().unwrap(), 0) == 0);
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::Deadlock, "{:?}", o.violation);
+}
+
+#[test]
+fn schedule_timeout_of_a_negative_timeout_is_a_run_time_error() {
+    let o = search(&timer_model("negative"));
+    assert_eq!(o.verdict, Verdict::AssertionFailed);
+    let msg = o.violation.expect("violation").message;
+    assert!(
+        msg.contains("schedule_timeout() with a negative timeout (-1)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_wakeup_and_the_timer_may_end_one_sleep_together() {
+    // The timer fires after the wakeup and before del_timer_sync(): schedule_timeout()
+    // returns 0 although the sleep was ended by the wakeup (the false timeout of
+    // 4c663cfc523a).
+    let src = r#"
+bool done = false;
+waitqueue wq until done;
+bool woken = false;
+
+int record_wake(wait_queue_entry_t *wait, unsigned mode, int sync, void *key)
+{
+	int ret = autoremove_wake_function(wait, mode, sync, key);
+
+	if (ret)
+		woken = true;
+	return ret;
+}
+
+void waiter(void)
+{
+	DEFINE_WAIT(wait);
+	int left = 1;
+
+	wait.func = record_wake;
+	prepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);
+	if (!done)
+		left = schedule_timeout(HZ);
+	finish_wait(&wq, &wait);
+	assert(left != 0 || !woken);
+}
+
+void waker(void)
+{
+	done = true;
+	wake_up(&wq);
+}
+"#;
+    let m = model(
+        src,
+        r#"threads: [Thread(name: "w", run: "waiter"), Thread(name: "k", run: "waker")],
+           expect: AssertionFailed"#,
+    );
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::AssertionFailed, "{:?}", o.violation);
+    // Replay the shortest counterexample: the wakeup makes w runnable, then its timer
+    // fires.
+    let timer = Mover::Actor {
+        actor: 0,
+        choice: 0,
+    };
+    let mut s = m.initial_state().expect("initial state");
+    let mut woken_at = None;
+    for (i, mv) in o.path.iter().enumerate() {
+        // The last step is the assertion's.
+        if m.step(&mut s, *mv, None) != StepResult::Moved {
+            assert_eq!(i + 1, o.path.len());
+        }
+        if woken_at.is_none()
+            && *mv == Mover::Thread(1)
+            && m.layout.task_state(&s, 0) == TASK_RUNNING
+        {
+            woken_at = Some(i);
+        }
+    }
+    let fired_at = o
+        .path
+        .iter()
+        .position(|mv| *mv == timer)
+        .expect("the timer fires");
+    let woken_at = woken_at.expect("the waker wakes w");
+    assert!(woken_at < fired_at, "the wakeup comes first: {:?}", o.path);
+}

@@ -284,3 +284,37 @@ fn wait_woken_is_explored_past_the_wake_walks_own_read_of_the_flags() {
     assert_eq!(o.preemption_bound, None);
     assert_eq!(o.executions, 3_962);
 }
+
+#[test]
+fn a_timer_that_fires_after_the_wakeup_is_a_false_timeout_on_loom() {
+    common::silence_engine_panics();
+    let m = common::load("scenarios/linux-wait-event-timeout-v3.9.ron");
+    assert_eq!(
+        m.actor_name(0),
+        "timer(waiter)",
+        "the waiter's timer is an actor"
+    );
+    let o = check(&m, &Options::default()).expect("runs");
+    assert_eq!(o.verdict, Verdict::AssertionFailed);
+    assert_eq!(o.preemption_bound, Some(1));
+    assert_eq!(o.executions, 5);
+    assert!(o.trace.iter().any(|s| s.thread == "timer(waiter)"));
+    // The native counterexample, followed step by step, is the same violation.
+    let native = wqcheck_explore::explore(&m, &wqcheck_explore::Options::default());
+    assert_eq!(native.verdict, Verdict::AssertionFailed);
+    let d = check_directed(&m, &native.path, &Options::default()).expect("runs");
+    assert_eq!(d.verdict, Verdict::AssertionFailed);
+    assert_eq!(d.trace.len(), native.path.len());
+}
+
+#[test]
+fn a_completion_taken_as_the_timer_fires_is_reported_taken_on_every_execution() {
+    common::silence_engine_panics();
+    let m = common::load("scenarios/linux-completion-timeout.ron");
+    let o = check(&m, &Options::default()).expect("runs");
+    assert_eq!(o.verdict, Verdict::Holds);
+    assert_eq!(o.preemption_bound, Some(3));
+    // Pinned: the timer's loom thread, its mutex and its condition variable are
+    // scheduling points; a change in them shows here.
+    assert_eq!(o.executions, 11_351);
+}

@@ -144,7 +144,9 @@ impl Blocks {
         let class = match loc {
             MemLoc::Var(v) => n.var(v),
             MemLoc::EntryFlags(_) => n.flags(),
-            MemLoc::TaskState(_) | MemLoc::Signal(_) | MemLoc::WakeQNode(_) => n.tasks(),
+            MemLoc::TaskState(_) | MemLoc::Signal(_) | MemLoc::WakeQNode(_) | MemLoc::Timer(_) => {
+                n.tasks()
+            }
             MemLoc::EntryNode(_) | MemLoc::QueueHead(_) => n.lists(),
         };
         let mut c = Classes::default();
@@ -227,7 +229,10 @@ fn instr_classes(n: &Numbering, i: &Instr) -> Classes {
             | Builtin::TryToWakeUp
             | Builtin::WakeQAdd
             | Builtin::WakeQPop
-            | Builtin::WakeQWake => c.add(n.tasks()),
+            | Builtin::WakeQWake
+            | Builtin::ScheduleTimeout { .. }
+            | Builtin::TimerArm
+            | Builtin::TimerDel => c.add(n.tasks()),
             // A head is its owner's alone.
             Builtin::WakeQInit | Builtin::WakeQEmpty => {}
             Builtin::SpinLock(q) | Builtin::SpinUnlock(q) => lock(&mut c, q),

@@ -193,6 +193,9 @@ pub struct Code {
     pub wake_qs: Vec<EntryLocal>,
     /// Whether any instruction is a `wake_q_add()`: then every task has a `wake_q` node.
     pub uses_wake_q: bool,
+    /// Whether any instruction arms a timer (`schedule_timeout()`): then every thread has
+    /// a timer word, and a thread that can reach it a timer actor.
+    pub uses_timers: bool,
     /// Whether a wake function may start a wake walk of its own (directly or through the
     /// functions it calls): then a thread may have two walks in progress.
     pub nested_walks: bool,
@@ -261,6 +264,7 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             uses_futex: false,
             wake_qs: Vec::new(),
             uses_wake_q: false,
+            uses_timers: false,
             nested_walks: false,
             total_slots: 0,
             total_rets: 0,
@@ -347,6 +351,15 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             }
         )
     });
+    c.code.uses_timers = c.code.instrs.iter().any(|i| {
+        matches!(
+            i,
+            Instr::Builtin {
+                op: Builtin::TimerArm,
+                ..
+            }
+        )
+    });
     c.code.visibility = c.code.instrs.iter().map(visibility).collect();
     c.code.visibility_class = c
         .code
@@ -362,11 +375,12 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
     Ok(c.code)
 }
 
-/// Whether one of `wake_fns`, or a function it calls (transitively), starts a wake walk.
-fn walks_in(code: &Code, wake_fns: &[FuncId]) -> bool {
+/// Whether one of `roots`, or a function it calls (transitively), has an instruction
+/// for which `found` holds.
+fn reaches(code: &Code, roots: &[FuncId], found: impl Fn(&Instr) -> bool) -> bool {
     let n = code.funcs.len();
     let mut reached = vec![false; n];
-    let mut todo: Vec<usize> = wake_fns.iter().map(|&f| f as usize).collect();
+    let mut todo: Vec<usize> = roots.iter().map(|&f| f as usize).collect();
     while let Some(f) = todo.pop() {
         if f >= n || std::mem::replace(&mut reached[f], true) {
             continue;
@@ -375,14 +389,34 @@ fn walks_in(code: &Code, wake_fns: &[FuncId]) -> bool {
             if code.func_of[pc] as usize != f {
                 continue;
             }
-            match i {
-                Instr::WalkBegin { .. } => return true,
-                Instr::Call { func, .. } => todo.push(*func as usize),
-                _ => {}
+            if found(i) {
+                return true;
+            }
+            if let Instr::Call { func, .. } = i {
+                todo.push(*func as usize);
             }
         }
     }
     false
+}
+
+/// Whether one of `wake_fns`, or a function it calls (transitively), starts a wake walk.
+fn walks_in(code: &Code, wake_fns: &[FuncId]) -> bool {
+    reaches(code, wake_fns, |i| matches!(i, Instr::WalkBegin { .. }))
+}
+
+/// Whether a thread that runs `func` can arm its timer (reach a `schedule_timeout()`):
+/// then it has a timer actor.
+pub fn reaches_timed_sleep(code: &Code, func: FuncId) -> bool {
+    reaches(code, &[func], |i| {
+        matches!(
+            i,
+            Instr::Builtin {
+                op: Builtin::TimerArm,
+                ..
+            }
+        )
+    })
 }
 
 /// Give functions that can never be active at the same time in one thread the same frame
@@ -1177,6 +1211,29 @@ impl Compiler {
                 self.emit(Instr::AutoremoveUnlink(Some(ops[0])), span);
                 let end = self.here()?;
                 self.set_branch(br, Some(unlink), Some(end));
+                Ok(Some(Opnd::Slot(dst)))
+            }
+            Builtin::ScheduleTimeout { until, state } => {
+                // kernel/time/timer.c schedule_timeout(): __mod_timer(); schedule();
+                // del_timer_sync(); three steps, the timeout operand kept across them.
+                let timeout = ops.into_boxed_slice();
+                let builtin = |op, args: &[Opnd], dst| Instr::Builtin {
+                    op,
+                    args: args.into(),
+                    dst,
+                };
+                if let Some(state) = state {
+                    // schedule_timeout_interruptible() and the others.
+                    let set = Builtin::SetCurrentState { barrier: false };
+                    self.emit(builtin(set, &[Opnd::Imm(state)], None), span);
+                }
+                self.emit(builtin(Builtin::TimerArm, &timeout, None), span);
+                self.emit(
+                    builtin(Builtin::Schedule { io: false, until }, &[], None),
+                    span,
+                );
+                let dst = self.temp();
+                self.emit(builtin(Builtin::TimerDel, &timeout, Some(dst)), span);
                 Ok(Some(Opnd::Slot(dst)))
             }
             Builtin::FutexWait(queue) => {

@@ -13,8 +13,8 @@
 
 use crate::compile::{Code, Instr, Opnd, Pc, Visibility, PC_DONE};
 use crate::ir::{
-    errno, task::*, wq_flag::*, Actor, BinOp, BitRef, Builtin, EntryField, Fence, Instance, Loc,
-    MemoryModel, Ordering, QueueKind, RmwOp, Span, Value, VarType,
+    errno, task::*, timer::*, wq_flag::*, Actor, BinOp, BitRef, Builtin, EntryField, Fence,
+    Instance, Loc, MemoryModel, Ordering, QueueKind, RmwOp, Span, Value, VarType,
 };
 use crate::state::{Layout, Walk, RET_TOP, SIG_FATAL, SIG_PENDING, WAKE_Q_TAIL};
 use crate::tso::Tso;
@@ -102,10 +102,13 @@ pub struct StepRecord {
     pub builtin: Option<Builtin>,
 }
 
-/// The statement of kernel/sched/core.c's `wake_up_q()` a step of its loop runs (one
-/// source line, `wake_up_q(&wake_q);`, is several steps), given what the step returned.
-fn wake_q_statement(op: Builtin, result: Option<Value>) -> Option<&'static str> {
+/// The kernel statement a step runs when its one source line is several steps: of
+/// kernel/sched/core.c's `wake_up_q()` loop, given what the step returned, or of
+/// kernel/time/timer.c's `schedule_timeout()`.
+fn kernel_statement(op: Builtin, result: Option<Value>) -> Option<&'static str> {
     match (op, result) {
+        (Builtin::TimerArm, _) => Some("schedule_timeout(): __mod_timer(&timer.timer, expire, 0);"),
+        (Builtin::TimerDel, _) => Some("schedule_timeout(): del_timer_sync(&timer.timer);"),
         (Builtin::WakeQPop, Some(0)) => Some("wake_up_q(): node == WAKE_Q_TAIL, done"),
         (Builtin::WakeQPop, _) => Some("wake_up_q(): task->wake_q.next = NULL;"),
         (Builtin::WakeQWake, _) => Some("wake_up_q(): wake_up_process(task);"),
@@ -139,7 +142,21 @@ impl Model {
         memory: MemoryModel,
         store_buffer: usize,
     ) -> Result<Model, crate::compile::CompileError> {
+        let mut inst = inst;
         let code = crate::compile::compile(&inst)?;
+        // The kernel's own actors: a timer for each thread that can sleep with a timeout.
+        for (t, th) in inst.threads.iter().enumerate() {
+            let has = |a: &Actor| matches!(a, Actor::Timer { thread, .. } if *thread as usize == t);
+            if code.uses_timers
+                && crate::compile::reaches_timed_sleep(&code, th.func)
+                && !inst.actors.iter().any(has)
+            {
+                inst.actors.push(Actor::Timer {
+                    name: format!("timer({})", th.name),
+                    thread: t as crate::ir::ThreadId,
+                });
+            }
+        }
         let k = match memory {
             MemoryModel::Sc => 0,
             MemoryModel::Tso => store_buffer.max(1),
@@ -170,7 +187,7 @@ impl Model {
 
     pub fn actor_name(&self, a: usize) -> &str {
         match self.inst.actors.get(a) {
-            Some(Actor::Signal { name, .. }) => name,
+            Some(Actor::Signal { name, .. } | Actor::Timer { name, .. }) => name,
             None => "?",
         }
     }
@@ -321,6 +338,10 @@ impl Model {
         }
         match &self.inst.actors[a] {
             Actor::Signal { targets, .. } => targets.len(),
+            // An armed timer may fire: one choice, again after each arming.
+            Actor::Timer { thread, .. } => {
+                (self.layout.timer(s, *thread as usize) == TIMER_ARMED) as usize
+            }
         }
     }
 
@@ -358,6 +379,24 @@ impl Model {
                 };
                 l.set_actor_done(s, a);
                 mem.send_signal(l, s, t as usize, *fatal);
+            }
+            Actor::Timer { thread, .. } => {
+                // kernel/time/timer.c process_timeout(): wake_up_process(timeout->task),
+                // under the timer base lock, so that del_timer_sync() waits for it.
+                let t = *thread as usize;
+                let fired = mem.timer_locked(t, |mem| {
+                    let loc = MemLoc::Timer(t as u8);
+                    let armed = TIMER_ARMED as Value;
+                    let fired = TIMER_FIRED as Value;
+                    if mem.cmpxchg(l, s, loc, Ordering::Relaxed, armed, fired) != armed {
+                        return false;
+                    }
+                    mem.try_to_wake_up(l, s, t, TASK_NORMAL);
+                    true
+                });
+                if !fired {
+                    return StepResult::Blocked;
+                }
             }
         }
         if let Some(r) = rec {
@@ -506,7 +545,7 @@ impl Model {
                                         r.result_task = self.reads_task(instr);
                                         if let Instr::Builtin { op, .. } = instr {
                                             r.builtin = Some(*op);
-                                            if let Some(st) = wake_q_statement(*op, r.result) {
+                                            if let Some(st) = kernel_statement(*op, r.result) {
                                                 r.statement = Some(st);
                                             }
                                         }
@@ -1338,6 +1377,48 @@ impl Model {
             Builtin::WakeQWake => {
                 let p = self.task(arg(0))?;
                 mem.try_to_wake_up(l, s, p, TASK_NORMAL) as Value
+            }
+            Builtin::TimerArm => {
+                let timeout = arg(0);
+                if timeout < 0 {
+                    // The kernel prints "schedule_timeout: wrong timeout value" and
+                    // returns 0 at once: a caller's bug.
+                    return Err(format!(
+                        "schedule_timeout() with a negative timeout ({timeout})"
+                    ));
+                }
+                if timeout != MAX_SCHEDULE_TIMEOUT {
+                    mem.timer_locked(t, |mem| {
+                        let armed = TIMER_ARMED as Value;
+                        mem.rmw(l, s, MemLoc::Timer(t as u8), Ordering::Relaxed, |_| {
+                            Some(armed)
+                        })
+                    });
+                }
+                0
+            }
+            Builtin::TimerDel => {
+                let timeout = arg(0);
+                if timeout == MAX_SCHEDULE_TIMEOUT {
+                    timeout
+                } else {
+                    let old = mem.timer_locked(t, |mem| {
+                        let idle = TIMER_IDLE as Value;
+                        mem.rmw(l, s, MemLoc::Timer(t as u8), Ordering::Relaxed, |_| {
+                            Some(idle)
+                        })
+                    });
+                    // `timeout = expire - jiffies`: 0 once the timer fired; time is
+                    // abstract, so a sleep a wakeup ended took none.
+                    if old == TIMER_FIRED as Value {
+                        0
+                    } else {
+                        timeout
+                    }
+                }
+            }
+            Builtin::ScheduleTimeout { .. } => {
+                return Err("internal: schedule_timeout() was not expanded".into());
             }
             Builtin::WakeQInit => {
                 self.set_wake_q_head(s, t, arg(0), (0, 0))?;

@@ -59,6 +59,24 @@ pub mod task {
     pub const TASK_IDLE: Value = 0x0402;
 }
 
+/// Timeouts (kernel/time/timer.c): a timed sleep's timer, and the values of its word
+/// ([`crate::memory::MemLoc::Timer`]).
+pub mod timer {
+    use super::Value;
+    /// `MAX_SCHEDULE_TIMEOUT` (`LONG_MAX` in the kernel; the largest value a local holds
+    /// here): `schedule_timeout()` of it arms no timer and is `schedule()`.
+    pub const MAX_SCHEDULE_TIMEOUT: Value = i16::MAX as Value;
+    /// `HZ`: the jiffies of one second, for models that write `schedule_timeout(HZ)`. Time
+    /// is abstract: a timer fires at any moment while it is armed, whatever its timeout.
+    pub const HZ: Value = 100;
+    /// The timer word: not armed (no timed sleep in progress, or `del_timer_sync()` done).
+    pub const TIMER_IDLE: u8 = 0;
+    /// Armed (`__mod_timer()`), not yet fired: it may fire at any moment.
+    pub const TIMER_ARMED: u8 = 1;
+    /// Fired: `process_timeout()` ran `wake_up_process()` of its task.
+    pub const TIMER_FIRED: u8 = 2;
+}
+
 /// Wait-entry flags (include/linux/wait.h).
 pub mod wq_flag {
     use super::Value;
@@ -524,6 +542,26 @@ pub enum Builtin {
     /// (the checker supplies the constant). Args: T, S.
     TryToWakeUp,
 
+    // ---- timeouts (kernel/time/timer.c) ----
+    /// `schedule_timeout(T)` -> 0 if the timer fired, else T (time is abstract: a sleep
+    /// that a wakeup ended took no time). The checker's form; the compiler expands it into
+    /// the kernel's three parts, [`Builtin::TimerArm`], `schedule()` (with `until`, as
+    /// [`Builtin::Schedule`]) and [`Builtin::TimerDel`]. Args: T.
+    ScheduleTimeout {
+        until: Option<u16>,
+        /// `schedule_timeout_interruptible()` and the other forms: `__set_current_state()`
+        /// of this state first.
+        state: Option<Value>,
+    },
+    /// `__mod_timer()` in `schedule_timeout(T)`: arm the task's timer, which may then fire
+    /// at any moment (its actor, [`Actor::Timer`]); nothing for `MAX_SCHEDULE_TIMEOUT`; a
+    /// run-time error for a negative T. One step. Args: T.
+    TimerArm,
+    /// `del_timer_sync()` at the end of `schedule_timeout(T)`: disarm the timer (waiting
+    /// for a `process_timeout()` that is running) -> 0 if it fired, else T. One step.
+    /// Args: T.
+    TimerDel,
+
     // ---- deferred wakeups (kernel/sched/core.c, v5.0+: wake_q_add() after 4c4e3731564c) ----
     /// `DEFINE_WAKE_Q(h);` / `wake_q_init(&h)`: the head is empty. Its own, no step. Args: head.
     WakeQInit,
@@ -819,6 +857,11 @@ pub enum Actor {
         targets: Vec<ThreadId>,
         fatal: bool,
     },
+    /// Thread `thread`'s timer (kernel/time/timer.c): while a `schedule_timeout()` of the
+    /// thread has it armed, it may fire at any moment, once (`process_timeout()`:
+    /// `wake_up_process()` of the thread). A scenario gets one per thread that can reach a
+    /// timed sleep; it is the kernel's, not the environment's.
+    Timer { name: String, thread: ThreadId },
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -46,6 +46,10 @@ pub enum MemLoc {
     /// Thread `t`'s `task->wake_q.next`: NULL (0) while on no wake_q, else the next
     /// task + 1 or [`crate::state::WAKE_Q_TAIL`].
     WakeQNode(u8),
+    /// Thread `t`'s timer, armed by its `schedule_timeout()` and fired by its timer actor
+    /// ([`crate::ir::timer`]); every access is made under the timer's lock
+    /// ([`Memory::timer_locked`]).
+    Timer(u8),
 }
 
 /// Where the interpreter's accesses to shared state go (see the module docs).
@@ -155,6 +159,16 @@ pub trait Memory {
     /// A signal to `p` (`signal_wake_up_state()`): set its pending bits, then
     /// `try_to_wake_up(p, TASK_INTERRUPTIBLE | (fatal ? TASK_WAKEKILL : 0))`.
     fn send_signal(&mut self, l: &Layout, s: &mut [u8], p: usize, fatal: bool);
+    /// Run `f` holding thread `t`'s timer lock (the timer base lock, and
+    /// `del_timer_sync()`'s wait for a running `process_timeout()`): arming, firing (with
+    /// its wakeup) and disarming one timer never overlap. A byte-state engine runs a step
+    /// at a time and needs no lock.
+    fn timer_locked<T, F: FnOnce(&mut Self) -> T>(&mut self, _t: usize, f: F) -> T
+    where
+        Self: Sized,
+    {
+        f(self)
+    }
 }
 
 /// `signal_pending_state(state, p)` (include/linux/sched/signal.h) on `p`'s signal bits.
@@ -193,6 +207,7 @@ impl Direct {
             MemLoc::EntryNode(h) => l.entry_queue(s, h).is_some() as Value,
             MemLoc::QueueHead(q) => (l.queue_len(s, q as usize) > 0) as Value,
             MemLoc::WakeQNode(t) => l.wake_q_node(s, t as usize) as Value,
+            MemLoc::Timer(t) => l.timer(s, t as usize) as Value,
         }
     }
 
@@ -209,6 +224,7 @@ impl Direct {
             MemLoc::Signal(t) => l.set_sig(s, t as usize, x as u8),
             MemLoc::EntryNode(_) | MemLoc::QueueHead(_) => {}
             MemLoc::WakeQNode(t) => l.set_wake_q_node(s, t as usize, x as u8),
+            MemLoc::Timer(t) => l.set_timer(s, t as usize, x as u8),
         }
     }
 

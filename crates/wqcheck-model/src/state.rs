@@ -5,6 +5,7 @@
 //! shared part: one byte per shared variable (value - min), one byte per queue (its
 //!              spinlock holder, thread + 1), one byte per actor (has it acted)
 //!              [wake_q: one byte per thread: its task's `wake_q.next` node]
+//!              [timeouts: one byte per thread: its timer (idle, armed, fired)]
 //!              [TSO: one byte per queue: its list head as lockless readers see it]
 //! thread part: pc (u16) | task state (u16) | signal (u8) | entries (4 bytes each)
 //!              [TSO: one byte per entry: its list node as lockless readers see it]
@@ -79,6 +80,8 @@ pub struct Layout {
     heads_off: usize,
     /// Offset of the tasks' wake_q nodes in the shared part (when the program uses wake_q).
     wake_q_nodes_off: usize,
+    /// Offset of the threads' timers in the shared part (when the program has timed sleeps).
+    timers_off: usize,
     /// Offset of the wake_q heads in a thread part.
     wake_q_heads_off: usize,
     /// TSO: offset of the entry nodes' views in a thread part.
@@ -187,7 +190,8 @@ impl Layout {
         let buf_off = slots_off + 2 * code.total_slots;
         let thread_len = buf_off + 4 * store_buffer;
         let wake_q_nodes_off = nvars + nqueues + nactors;
-        let heads_off = wake_q_nodes_off + if code.uses_wake_q { nthreads } else { 0 };
+        let timers_off = wake_q_nodes_off + if code.uses_wake_q { nthreads } else { 0 };
+        let heads_off = timers_off + if code.uses_timers { nthreads } else { 0 };
         let shared_len = heads_off + if tso { nqueues } else { 0 };
         Layout {
             nthreads,
@@ -202,6 +206,7 @@ impl Layout {
             store_buffer,
             heads_off,
             wake_q_nodes_off,
+            timers_off,
             wake_q_heads_off,
             nodes_off,
             buf_off,
@@ -284,7 +289,7 @@ impl Layout {
     /// task + 1. Only a program that uses wake_q has nodes; one that does not reads NULL.
     #[inline]
     pub fn wake_q_node(&self, s: &[u8], t: usize) -> u8 {
-        if self.wake_q_nodes_off + t < self.heads_off {
+        if self.wake_q_nodes_off + t < self.timers_off {
             s[self.wake_q_nodes_off + t]
         } else {
             0
@@ -293,8 +298,31 @@ impl Layout {
 
     #[inline]
     pub fn set_wake_q_node(&self, s: &mut [u8], t: usize, x: u8) {
-        if self.wake_q_nodes_off + t < self.heads_off {
+        if self.wake_q_nodes_off + t < self.timers_off {
             s[self.wake_q_nodes_off + t] = x;
+        }
+    }
+
+    /// Whether the program has timed sleeps, and so every thread a timer.
+    pub fn has_timers(&self) -> bool {
+        self.timers_off < self.heads_off
+    }
+
+    /// Thread `t`'s timer ([`crate::ir::timer`]: idle, armed or fired). Only a program
+    /// with timed sleeps has timers; one without reads idle.
+    #[inline]
+    pub fn timer(&self, s: &[u8], t: usize) -> u8 {
+        if self.timers_off + t < self.heads_off {
+            s[self.timers_off + t]
+        } else {
+            0
+        }
+    }
+
+    #[inline]
+    pub fn set_timer(&self, s: &mut [u8], t: usize, x: u8) {
+        if self.timers_off + t < self.heads_off {
+            s[self.timers_off + t] = x;
         }
     }
 

@@ -7,7 +7,7 @@
 //! row is built in one place, so the rendering never depends on which engine found it.
 
 use crate::interp::{Fault, Model, Mover, StepRecord, StepResult};
-use crate::ir::{wq_flag::*, Actor, Value, VarType};
+use crate::ir::{timer::*, wq_flag::*, Actor, Value, VarType};
 use crate::state::{SIG_FATAL, SIG_PENDING};
 use crate::verdict::state_name;
 use serde::{Deserialize, Serialize};
@@ -212,6 +212,10 @@ impl Model {
                     self.thread_name(t)
                 )
             }
+            Actor::Timer { thread, .. } => format!(
+                "timer fires: process_timeout(): wake_up_process({})",
+                self.thread_name(*thread as usize)
+            ),
         }
     }
 
@@ -286,6 +290,16 @@ impl Model {
             let (na, nb) = (l.wake_q_node(a, t), l.wake_q_node(b, t));
             if na != nb {
                 out.push(format!("{name}->wake_q.next={}", self.wake_q_link_text(nb)));
+            }
+            let (ta, tb) = (l.timer(a, t), l.timer(b, t));
+            if ta != tb {
+                let what = match tb {
+                    TIMER_ARMED => "armed",
+                    TIMER_FIRED => "fired",
+                    _ if ta == TIMER_FIRED => "deleted (it fired)",
+                    _ => "deleted",
+                };
+                out.push(format!("timer({name}) {what}"));
             }
             let (ga, gb) = (l.sig(a, t), l.sig(b, t));
             if ga != gb && gb & SIG_PENDING != 0 {

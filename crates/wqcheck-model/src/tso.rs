@@ -49,7 +49,8 @@ impl Tso {
     }
 
     /// Where a store to `loc` is buffered; `None` for signals, which the environment
-    /// sets on memory (a thread never stores them).
+    /// sets on memory (a thread never stores them), and for timers, which are written
+    /// under the timer base lock (a locked instruction, which drains the buffer).
     fn bufloc(loc: MemLoc) -> Option<BufLoc> {
         Some(match loc {
             MemLoc::Var(v) => BufLoc::Var(v as u16),
@@ -58,7 +59,7 @@ impl Tso {
             MemLoc::EntryNode(h) => BufLoc::EntryNode(h),
             MemLoc::QueueHead(q) => BufLoc::QueueHead(q),
             MemLoc::WakeQNode(t) => BufLoc::WakeQNode(t),
-            MemLoc::Signal(_) => return None,
+            MemLoc::Signal(_) | MemLoc::Timer(_) => return None,
         })
     }
 

@@ -52,7 +52,6 @@ use std::time::{Duration, Instant};
 
 use wqcheck_model::compile::PC_DONE;
 use wqcheck_model::ir::{Actor, Value};
-use wqcheck_model::state::Layout;
 use wqcheck_model::trace::TraceStep;
 use wqcheck_model::{Fault, Model, Mover, StepRecord, StepResult, Verdict, Violation};
 
@@ -305,6 +304,7 @@ pub fn actor_arities(model: &Model) -> Vec<usize> {
         .iter()
         .map(|a| match a {
             Actor::Signal { targets, .. } => targets.len(),
+            Actor::Timer { .. } => 1,
         })
         .collect()
 }
@@ -408,7 +408,7 @@ pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover],
     let l = &model.layout;
     // A schedule whose first mover cannot move is not followed at all.
     let turn = match schedule.first() {
-        Some(&m) if !mover_done(l, &setup.initial, m) => 0,
+        Some(&m) if !mover_done(model, &setup.initial, m) => 0,
         _ => usize::MAX,
     };
     record.start(&setup.initial, movers.len(), turn);
@@ -462,11 +462,28 @@ fn mover_index(model: &Model, m: Mover) -> usize {
     }
 }
 
-/// Whether `m` has returned (a thread) or acted (an actor) in `s`.
-fn mover_done(l: &Layout, s: &[u8], m: Mover) -> bool {
+/// Whether `m` has returned (a thread), acted (a signal) or has no timed sleep left (a
+/// timer: its thread has returned) in `s`.
+fn mover_done(model: &Model, s: &[u8], m: Mover) -> bool {
+    let l = &model.layout;
     match m {
         Mover::Thread(t) | Mover::Flush(t) => l.done(s, t as usize),
-        Mover::Actor { actor, .. } => l.actor_done(s, actor as usize),
+        Mover::Actor { actor, .. } => match timer_owner(model, m) {
+            Some(t) => l.done(s, t),
+            None => l.actor_done(s, actor as usize),
+        },
+    }
+}
+
+/// The thread whose timer `m` is, if `m` is a timer actor (which acts again after each
+/// arming, where a signal acts once).
+fn timer_owner(model: &Model, m: Mover) -> Option<usize> {
+    match m {
+        Mover::Actor { actor, .. } => match model.inst.actors.get(actor as usize) {
+            Some(Actor::Timer { thread, .. }) => Some(*thread as usize),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -500,16 +517,34 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
         (0..model.inst.program.queues.len()).map(|_| None).collect();
     let mut pre: Option<(usize, R::Guard<'_>)> = None;
     let mut rec = StepRecord::default();
+    let timer_of = timer_owner(model, m);
+    let has_timer = match m {
+        Mover::Thread(t) => model
+            .inst
+            .actors
+            .iter()
+            .any(|a| matches!(a, Actor::Timer { thread, .. } if *thread == t)),
+        _ => false,
+    };
     loop {
         let excl = match m {
             Mover::Thread(t) => {
                 let pc = l.pc(&mine, t as usize);
                 if pc == PC_DONE {
+                    if has_timer {
+                        // Its timer has nothing left to wait for.
+                        w.thread_done(t as usize);
+                    }
                     return;
                 }
                 model.blocks.excl_at(pc)
             }
-            Mover::Actor { .. } => model.blocks.excl_actor(),
+            Mover::Actor { .. } => {
+                if timer_of.is_some() && record.read(|s| mover_done(model, s, m)) {
+                    return;
+                }
+                model.blocks.excl_actor()
+            }
             // Runtime threads have no store buffers to flush.
             Mover::Flush(_) => return,
         };
@@ -575,7 +610,16 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                         Some(Wait::Lock(q)) => pre = Some((q, R::lock(&w.locks[q]))),
                         Some(Wait::PlainLock(q)) => w.wait_lock_free(l, q),
                         Some(Wait::Sleep(t)) => w.wait_runnable(l, t),
-                        None => panic!("internal: a step blocked outside the exclusion"),
+                        None => match timer_of {
+                            // A timer that is not armed waits for its thread's next
+                            // arming, and leaves when the thread has returned.
+                            Some(t) => {
+                                if !w.wait_timer(l, t) {
+                                    return;
+                                }
+                            }
+                            None => panic!("internal: a step blocked outside the exclusion"),
+                        },
                     }
                 }
                 StepResult::Fault(f) => {
@@ -584,7 +628,7 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                 }
             }
         }
-        if let Mover::Actor { .. } = m {
+        if let (Mover::Actor { .. }, None) = (m, timer_of) {
             return;
         }
     }
@@ -622,7 +666,7 @@ fn next_turn<R: Runtime>(x: &Run<R>, d: &Director<R>) {
     let mut r = lock(&x.world.record.0);
     r.turn += 1;
     match d.schedule.get(r.turn).copied() {
-        Some(n) if !mover_done(&x.model.layout, &r.state, n) => {
+        Some(n) if !mover_done(&x.model, &r.state, n) => {
             let i = mover_index(&x.model, n);
             if r.turn_waiting[i] {
                 drop(r);

@@ -20,7 +20,7 @@ use std::sync::atomic::Ordering as StdOrdering;
 use std::sync::Mutex as StdMutex;
 
 use wqcheck_model::blocks::Blocks;
-use wqcheck_model::ir::{task::TASK_RUNNING, Fence, Ordering, RmwOp, Value};
+use wqcheck_model::ir::{task::TASK_RUNNING, timer::TIMER_ARMED, Fence, Ordering, RmwOp, Value};
 use wqcheck_model::memory::{signal_bits, signal_pending_state, Direct, MemLoc, Memory};
 use wqcheck_model::state::Layout;
 
@@ -41,6 +41,14 @@ pub(crate) struct World<R: Runtime> {
     pub sigs: Vec<R::Atomic>,
     /// Each task's `wake_q.next` (kernel/sched/core.c): NULL while on no wake_q.
     pub wake_q_nodes: Vec<R::Atomic>,
+    /// Each thread's timer word (`wqcheck_model::ir::timer`), its lock (the timer base
+    /// lock, held by arming, firing with its wakeup, and `del_timer_sync()`), and the
+    /// condition variable its timer actor waits on for the next arming, or for the
+    /// thread's return (`timer_free`: by thread, it has returned).
+    pub timers: Vec<R::Atomic>,
+    timer_locks: Vec<R::Mutex>,
+    timer_armed: Vec<R::Condvar>,
+    timer_free: StdMutex<Vec<bool>>,
     /// Each queue's spinlock.
     pub locks: Vec<R::Mutex>,
     /// Each thread's `p->pi_lock`, which a wakeup holds while it tests the state and
@@ -176,7 +184,9 @@ impl Plain {
             MemLoc::Var(v) => self.vars[v],
             MemLoc::EntryFlags(_) => self.flags,
             MemLoc::EntryNode(_) | MemLoc::QueueHead(_) => self.lists,
-            MemLoc::TaskState(_) | MemLoc::Signal(_) | MemLoc::WakeQNode(_) => self.tasks,
+            MemLoc::TaskState(_) | MemLoc::Signal(_) | MemLoc::WakeQNode(_) | MemLoc::Timer(_) => {
+                self.tasks
+            }
         }
     }
 }
@@ -199,6 +209,7 @@ impl<R: Runtime> World<R> {
             a
         };
         let handles = l.nthreads * l.entries;
+        let timers = if l.has_timers() { l.nthreads } else { 0 };
         World {
             record,
             vars: (0..l.nvars).map(|v| atomic(l.var(initial, v))).collect(),
@@ -226,6 +237,14 @@ impl<R: Runtime> World<R> {
             wake_q_nodes: (0..l.nthreads)
                 .map(|t| atomic(l.wake_q_node(initial, t) as Value))
                 .collect(),
+            // Only a program with timed sleeps has timers: creating runtime objects may be
+            // a scheduling point, which would change every other scenario's search.
+            timers: (0..timers)
+                .map(|t| atomic(l.timer(initial, t) as Value))
+                .collect(),
+            timer_locks: (0..timers).map(|_| R::mutex()).collect(),
+            timer_armed: (0..timers).map(|_| R::condvar()).collect(),
+            timer_free: StdMutex::new(vec![false; timers]),
             locks: (0..nqueues).map(|_| R::mutex()).collect(),
             pi: (0..l.nthreads).map(|_| R::mutex()).collect(),
             rq: (0..l.nthreads).map(|_| R::mutex()).collect(),
@@ -236,14 +255,14 @@ impl<R: Runtime> World<R> {
             lock_free: (0..nqueues).map(|_| R::condvar()).collect(),
             lock_waiters: StdMutex::new(vec![0; nqueues]),
             readers: R::SHADOW_LOADS.then(|| {
-                let slots = l.nvars + 2 * (handles + 1) + nqueues + 3 * l.nthreads;
+                let slots = l.nvars + 2 * (handles + 1) + nqueues + 3 * l.nthreads + timers;
                 Readers::new(slots, movers)
             }),
         }
     }
 
     /// `loc`'s index among all atomics (vars, flags, nodes, heads, states, signals,
-    /// wake_q nodes).
+    /// wake_q nodes, timers).
     fn slot(&self, loc: MemLoc) -> usize {
         let (v, f, n, h, t) = (
             self.vars.len(),
@@ -260,6 +279,7 @@ impl<R: Runtime> World<R> {
             MemLoc::TaskState(i) => v + f + n + h + i as usize,
             MemLoc::Signal(i) => v + f + n + h + t + i as usize,
             MemLoc::WakeQNode(i) => v + f + n + h + 2 * t + i as usize,
+            MemLoc::Timer(i) => v + f + n + h + 3 * t + i as usize,
         }
     }
 
@@ -306,6 +326,7 @@ impl<R: Runtime> World<R> {
             MemLoc::EntryNode(h) => &self.nodes[h as usize],
             MemLoc::QueueHead(q) => &self.heads[q as usize],
             MemLoc::WakeQNode(t) => &self.wake_q_nodes[t as usize],
+            MemLoc::Timer(t) => &self.timers[t as usize],
         }
     }
 
@@ -339,6 +360,29 @@ impl<R: Runtime> World<R> {
             g = R::wait(&self.lock_free[q], g);
             crate::record::lock(&self.lock_waiters)[q] -= 1;
         }
+    }
+
+    /// Wait, as thread `t`'s timer actor, until the timer is armed (`true`) or `t` has
+    /// returned (`false`: the actor leaves).
+    pub fn wait_timer(&self, l: &Layout, t: usize) -> bool {
+        let mut g = R::lock(&self.timer_locks[t]);
+        loop {
+            if self.record.read(|s| l.timer(s, t)) == TIMER_ARMED {
+                return true;
+            }
+            if crate::record::lock(&self.timer_free)[t] {
+                return false;
+            }
+            g = R::wait(&self.timer_armed[t], g);
+        }
+    }
+
+    /// Thread `t` has returned: its timer actor stops waiting.
+    pub fn thread_done(&self, t: usize) {
+        let g = R::lock(&self.timer_locks[t]);
+        crate::record::lock(&self.timer_free)[t] = true;
+        R::notify_all(&self.timer_armed[t]);
+        drop(g);
     }
 
     /// Sleep until thread `t` may run: its state is `TASK_RUNNING` or a signal it admits
@@ -807,5 +851,17 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
             bits as Value,
         );
         self.try_to_wake_up(l, s, p, mask);
+    }
+
+    fn timer_locked<T, F: FnOnce(&mut Self) -> T>(&mut self, t: usize, f: F) -> T {
+        let w = self.w;
+        let g = R::lock(&w.timer_locks[t]);
+        let r = f(self);
+        // Armed: its actor may fire it now.
+        if w.record.read(|s| self.l.timer(s, t)) == TIMER_ARMED {
+            R::notify_all(&w.timer_armed[t]);
+        }
+        drop(g);
+        r
     }
 }

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use wqcheck_model::{Model, Mover, StepRecord, StepResult};
 
 use crate::record::lock;
-use crate::{mover_done, mover_index, Drive, FaultStop, Recorder, Runtime, Setup};
+use crate::{mover_done, mover_index, timer_owner, Drive, FaultStop, Recorder, Runtime, Setup};
 
 struct World<R: Runtime> {
     model: Arc<Model>,
@@ -112,7 +112,9 @@ fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
             Some(false) => wait_and_step(w, m, &mut b),
             None => return,
         }
-        if matches!(m, Mover::Actor { .. }) || mover_done(&model.layout, &b.state, m) {
+        // A signal acts once; a timer acts again after each arming, until its thread is done.
+        let once = matches!(m, Mover::Actor { .. }) && timer_owner(model, m).is_none();
+        if once || mover_done(model, &b.state, m) {
             return;
         }
         R::switch();
@@ -125,7 +127,7 @@ fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
 fn try_step<R: Runtime>(w: &World<R>, m: Mover, b: &mut Buffers, gated: bool) -> Option<bool> {
     let model = &*w.model;
     w.record.read(|s| b.state.copy_from_slice(s));
-    if mover_done(&model.layout, &b.state, m) {
+    if mover_done(model, &b.state, m) {
         return None;
     }
     match model.step(&mut b.state, m, Some(&mut b.rec)) {
@@ -164,7 +166,10 @@ fn enabled_movers<R: Runtime>(w: &World<R>, b: &mut Buffers) -> Vec<usize> {
     for (j, other) in blocked.iter().enumerate() {
         let Some(other) = *other else { continue };
         b.trial.copy_from_slice(&b.state);
-        if !matches!(w.model.step(&mut b.trial, other, None), StepResult::Blocked) {
+        // A timer whose thread has returned is enabled to leave.
+        if mover_done(&w.model, &b.trial, other)
+            || !matches!(w.model.step(&mut b.trial, other, None), StepResult::Blocked)
+        {
             out.push(j);
         }
     }

@@ -259,7 +259,9 @@ pub fn backends_for(inst: &Instance, args: &Args) -> Vec<Engine> {
         Some(Backend::Loom) => vec![Engine::Loom],
         Some(Backend::Shuttle) => vec![Engine::Shuttle],
         Some(Backend::All) => {
-            let fits_loom = inst.threads.len() + inst.actors.len() <= wqcheck_loom::MAX_THREADS;
+            // The model's own actors count too (a timer per thread with timed sleeps).
+            let fits_loom = Model::new(inst.clone())
+                .map_or(true, |m| wqcheck_loom::thread_limit_error(&m).is_none());
             [Engine::Native, Engine::Loom, Engine::Shuttle]
                 .into_iter()
                 .filter(|e| *e != Engine::Loom || fits_loom)

@@ -222,6 +222,22 @@ fn wake_q_trace_shows_queued_once_and_the_wake_up_q_loop() {
     insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
 }
 
+#[test]
+fn false_timeout_trace_shows_the_timer_firing_after_the_wakeup() {
+    let out = wqcheck(
+        &root(),
+        &[
+            "--backend",
+            "native",
+            "--memory",
+            "sc",
+            "scenarios/linux-wait-event-timeout-v3.9.ron",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
+}
+
 /// stdout of a run that must exit with `code` and end with `last` (the summary), both
 /// asserted with the output in the message.
 fn exits_with(out: &Output, code: i32, last: &str) -> String {

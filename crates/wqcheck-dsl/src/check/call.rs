@@ -213,6 +213,13 @@ impl<'a> Checker<'a> {
             );
             return err_expr(span);
         }
+        if matches!(def.op, builtins::Op::ScheduleTimeout { .. }) && self.cx.atomic.is_some() {
+            self.error_help(
+                span,
+                format!("`{n}` sleeps: it cannot be inside an `atomic` block"),
+                "an `atomic` block runs as one step; call it outside the block",
+            );
+        }
         if args.len() < def.min_args || args.len() > def.args.len() {
             for a in args {
                 self.check_loose(a);

@@ -40,6 +40,11 @@ pub(super) struct Form {
     /// The macro is an expression (`int __ret`): 0, or `-ERESTARTSYS` when a signal the
     /// state admits ended the wait.
     returns: bool,
+    /// A `_timeout` form: a third argument, the timeout; the sleep is
+    /// `__ret = schedule_timeout(__ret)` and the condition `___wait_cond_timeout()`. Its
+    /// value is what is left of the timeout (at least 1) when the condition held, 0 when
+    /// the timeout elapsed first, or `-ERESTARTSYS`.
+    timeout: bool,
 }
 
 /// The forms wqcheck expands, by name.
@@ -49,6 +54,15 @@ pub(super) fn form(name: &str) -> Option<Form> {
             state,
             exclusive,
             returns,
+            timeout: false,
+        })
+    };
+    let t = |state, exclusive| {
+        Some(Form {
+            state,
+            exclusive,
+            returns: true,
+            timeout: true,
         })
     };
     match name {
@@ -59,6 +73,11 @@ pub(super) fn form(name: &str) -> Option<Form> {
         "wait_event_interruptible_exclusive" => f(task::TASK_INTERRUPTIBLE, true, true),
         "wait_event_killable" => f(task::TASK_KILLABLE, false, true),
         "wait_event_killable_exclusive" => f(task::TASK_KILLABLE, true, true),
+        "wait_event_timeout" => t(task::TASK_UNINTERRUPTIBLE, false),
+        "wait_event_interruptible_timeout" => t(task::TASK_INTERRUPTIBLE, false),
+        "wait_event_killable_timeout" => t(task::TASK_KILLABLE, false),
+        "wait_event_idle_timeout" => t(task::TASK_IDLE, false),
+        "wait_event_idle_exclusive_timeout" => t(task::TASK_IDLE, true),
         _ => None,
     }
 }
@@ -76,14 +95,20 @@ impl Checker<'_> {
         out: &mut Vec<ir::Stmt>,
     ) {
         let n = name.name.as_str();
-        if args.len() != 2 {
+        let arity = 2 + form.timeout as usize;
+        if args.len() != arity {
+            let (what, example) = if form.timeout {
+                (
+                    "3 arguments, the queue, the condition and the timeout",
+                    "(q, CONDITION, HZ)",
+                )
+            } else {
+                ("2 arguments, the queue and the condition", "(q, CONDITION)")
+            };
             self.error_help(
                 span,
-                format!(
-                    "`{n}` takes 2 arguments, the queue and the condition; found {}",
-                    args.len()
-                ),
-                format!("write `{n}(q, CONDITION);`"),
+                format!("`{n}` takes {what}; found {}", args.len()),
+                format!("write `{n}{example};`"),
             );
             return;
         }
@@ -107,6 +132,19 @@ impl Checker<'_> {
             }
         };
         let cond = self.cond(&args[1], &format!("`{n}`"));
+        let timeout = form.timeout.then(|| self.value(&args[2]));
+        if let Some(v) = &timeout {
+            if !v.ty.is_int() {
+                self.error_help(
+                    args[2].span,
+                    format!(
+                        "the timeout of `{n}` must be an integer, found `{}`",
+                        v.ty.name()
+                    ),
+                    "a timeout in jiffies: `HZ`, a local, or `MAX_SCHEDULE_TIMEOUT`",
+                );
+            }
+        }
         if result.is_some() && !form.returns {
             self.error_help(
                 span,
@@ -149,9 +187,38 @@ impl Checker<'_> {
         };
         let interruptible =
             form.state == task::TASK_INTERRUPTIBLE || form.state == task::TASK_KILLABLE;
+        let local = |id| expr(ir::ExprKind::Local(id), Ty::Int);
+        let binary = |op, a, b| expr(ir::ExprKind::Binary(op, Box::new(a), Box::new(b)), Ty::Bool);
+        let not = |a| expr(ir::ExprKind::Unary(ir::UnOp::Not, Box::new(a)), Ty::Bool);
+
+        // A `_timeout` form keeps the timeout left in `long __ret = timeout;`, and its
+        // condition is `___wait_cond_timeout(condition)`, as statements:
+        //     __cond = (condition); if (__cond && !__ret) __ret = 1;
+        // and the test `__cond || !__ret`.
+        let timed = match timeout {
+            Some(t) => {
+                let ret = self.hidden_local("__ret", Ty::Int, span);
+                let c = self.hidden_local("__cond", Ty::Bool, span);
+                out.push(assign(Place::Local(ret), t.e, Ty::Int));
+                Some((ret, c))
+            }
+            None => None,
+        };
+        let test_cond = |stmts: &mut Vec<ir::Stmt>| match timed {
+            Some((ret, c)) => {
+                stmts.push(assign(Place::Local(c), cond.e.clone(), Ty::Bool));
+                stmts.push(stmt(ir::StmtKind::If {
+                    cond: binary(ir::BinOp::And, local(c), not(local(ret))),
+                    then_branch: vec![assign(Place::Local(ret), konst(1), Ty::Int)],
+                    else_branch: Vec::new(),
+                }));
+                binary(ir::BinOp::Or, local(c), not(local(ret)))
+            }
+            None => cond.e.clone(),
+        };
 
         // int __ret = 0;
-        if let Some((place, ty)) = &result {
+        if let (Some((place, ty)), None) = (&result, timed) {
             out.push(assign(place.clone(), konst(0), *ty));
         }
         let mut wait = vec![builtin(ir::Builtin::InitWait, vec![addr()])];
@@ -179,19 +246,20 @@ impl Checker<'_> {
             ),
             Ty::Int,
         )];
+        let test = test_cond(&mut body);
         body.push(stmt(ir::StmtKind::If {
-            cond: cond.e.clone(),
+            cond: test,
             then_branch: vec![stmt(ir::StmtKind::Break)],
             else_branch: Vec::new(),
         }));
         if let Some(label) = out_label {
             let mut leave = Vec::new();
-            if let Some((place, ty)) = &result {
-                leave.push(assign(
-                    place.clone(),
-                    expr(ir::ExprKind::Local(int), Ty::Int),
-                    *ty,
-                ));
+            let to = match timed {
+                Some((ret, _)) => Some((Place::Local(ret), Ty::Int)),
+                None => result.clone(),
+            };
+            if let Some((place, ty)) = to {
+                leave.push(assign(place, expr(ir::ExprKind::Local(int), Ty::Int), ty));
             }
             leave.push(stmt(ir::StmtKind::Goto(label)));
             body.push(stmt(ir::StmtKind::If {
@@ -200,10 +268,24 @@ impl Checker<'_> {
                 else_branch: Vec::new(),
             }));
         }
-        body.push(builtin(
-            ir::Builtin::Schedule { io: false, until },
-            Vec::new(),
-        ));
+        match timed {
+            // __ret = schedule_timeout(__ret);
+            Some((ret, _)) => body.push(assign(
+                Place::Local(ret),
+                expr(
+                    ir::ExprKind::Builtin {
+                        op: ir::Builtin::ScheduleTimeout { until, state: None },
+                        args: vec![local(ret)],
+                    },
+                    Ty::Int,
+                ),
+                Ty::Int,
+            )),
+            None => body.push(builtin(
+                ir::Builtin::Schedule { io: false, until },
+                Vec::new(),
+            )),
+        }
         wait.push(stmt(ir::StmtKind::Loop {
             cond: None,
             test_first: true,
@@ -211,18 +293,18 @@ impl Checker<'_> {
             step: None,
         }));
         wait.push(builtin(ir::Builtin::FinishWait(q), vec![addr()]));
-        let not = expr(
-            ir::ExprKind::Unary(ir::UnOp::Not, Box::new(cond.e)),
-            Ty::Bool,
-        );
+        let test = test_cond(out);
         out.push(stmt(ir::StmtKind::If {
-            cond: not,
+            cond: not(test),
             then_branch: wait,
             else_branch: Vec::new(),
         }));
         // __out: past finish_wait(), which prepare_to_wait_event() made unnecessary.
         if let Some(label) = out_label {
             out.push(stmt(ir::StmtKind::Label(label)));
+        }
+        if let (Some((place, ty)), Some((ret, _))) = (result, timed) {
+            out.push(assign(place, local(ret), ty));
         }
     }
 
