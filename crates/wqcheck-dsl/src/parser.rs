@@ -745,6 +745,22 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The statement of an `if`, `else`, `while`, `do` or `for`. In C a labeled statement
+    /// `L: S` is one statement, so a label there takes the statement after it along:
+    /// `if (c) L: x = 1;` assigns only when `c` holds.
+    fn sub_stmt(&mut self) -> PResult<Stmt> {
+        let s = self.stmt()?;
+        if !matches!(s.kind, StmtKind::Label(_)) || self.peek() == Tok::P(P::RBrace) {
+            return Ok(s);
+        }
+        let next = self.sub_stmt()?;
+        let span = s.span.to(next.span);
+        Ok(Stmt {
+            kind: StmtKind::Block(vec![s, next]),
+            span,
+        })
+    }
+
     fn stmt(&mut self) -> PResult<Stmt> {
         self.enter()?;
         let r = self.stmt_inner();
@@ -763,10 +779,10 @@ impl<'a> Parser<'a> {
             Tok::Kw(Kw::If) => {
                 self.bump();
                 let cond = self.paren_cond("if")?;
-                let then_branch = Box::new(self.stmt()?);
+                let then_branch = Box::new(self.sub_stmt()?);
                 let else_branch = if self.at_kw(Kw::Else) {
                     self.bump();
-                    Some(Box::new(self.stmt()?))
+                    Some(Box::new(self.sub_stmt()?))
                 } else {
                     None
                 };
@@ -779,12 +795,12 @@ impl<'a> Parser<'a> {
             Tok::Kw(Kw::While) => {
                 self.bump();
                 let cond = self.paren_cond("while")?;
-                let body = Box::new(self.stmt()?);
+                let body = Box::new(self.sub_stmt()?);
                 StmtKind::While { cond, body }
             }
             Tok::Kw(Kw::Do) => {
                 self.bump();
-                let body = Box::new(self.stmt()?);
+                let body = Box::new(self.sub_stmt()?);
                 if !self.at_kw(Kw::While) {
                     return self.expected("`while` after the body of `do`");
                 }
@@ -822,7 +838,7 @@ impl<'a> Parser<'a> {
                     Some(self.expr()?)
                 };
                 self.expect(P::RParen, "to close `for (...)`")?;
-                let body = Box::new(self.stmt()?);
+                let body = Box::new(self.sub_stmt()?);
                 StmtKind::For {
                     init,
                     cond,

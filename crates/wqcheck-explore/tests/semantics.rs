@@ -817,3 +817,24 @@ void waker(void)
     let woken_at = woken_at.expect("the waker wakes w");
     assert!(woken_at < fired_at, "the wakeup comes first: {:?}", o.path);
 }
+
+#[test]
+fn a_label_in_an_if_takes_its_statement_along() {
+    // C's labeled statement `L: S` is one statement: the label does not end the `if`.
+    let src = r#"
+int<0..3> x = 0;
+
+void t(void)
+{
+	if (x == 1)
+here:
+		x = 2;
+	assert(x == 0);
+}
+"#;
+    let o = search(&model(
+        src,
+        r#"threads: [Thread(name: "t", run: "t")], expect: Holds"#,
+    ));
+    assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
+}
