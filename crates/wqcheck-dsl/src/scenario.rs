@@ -146,6 +146,8 @@ pub enum ScenarioActor {
         /// Thread names with the span of each.
         targets: Vec<(String, Span)>,
         fatal: bool,
+        /// `after: ("thread", "label")`: the thread and the label, with their spans.
+        after: Option<((String, Span), (String, Span))>,
         /// Span of the `target` field name.
         span: Span,
     },
@@ -250,6 +252,8 @@ enum RawActor {
         fatal: bool,
         #[serde(default)]
         name: Option<String>,
+        #[serde(default)]
+        after: Option<(String, String)>,
     },
 }
 
@@ -616,6 +620,7 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
                 target,
                 fatal,
                 name,
+                after,
             } = a;
             let tlocs = strings_of("actors", "target", Some(k));
             let targets = target
@@ -631,11 +636,16 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
                 None => Span::default(),
             };
             let span = loc.elem_key_span("target", k).unwrap_or_default();
+            let after = after.map(|(thread, label)| {
+                let (ts, ls) = (loc.search(&thread), loc.search(&label));
+                ((thread, ts), (label, ls))
+            });
             ScenarioActor::Signal {
                 name,
                 name_span,
                 targets,
                 fatal,
+                after,
                 span,
             }
         })
@@ -1543,6 +1553,85 @@ fn is_thread_body(f: &ir::Function) -> bool {
         .all(|l| matches!(l.ty, ir::Type::Int | ir::Type::Bool))
 }
 
+/// `after: ("thread", "label")` of an actor: the thread must be one of the scenario's, and
+/// the label a label of the model (in one function only). `None` after an error.
+fn resolve_after(
+    program: &ir::Program,
+    index: &HashMap<&str, usize>,
+    names: &[&str],
+    (thread, tspan): &(String, Span),
+    (label, lspan): &(String, Span),
+    err: &mut impl FnMut(Span, String, Option<String>),
+) -> Option<ir::After> {
+    let Some(&t) = index.get(thread.as_str()) else {
+        let help = match did_you_mean(thread, names.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "the scenario's threads are: {}",
+                name_list(names.iter().copied(), MAX_LISTED_NAMES)
+            ),
+        };
+        err(
+            *tspan,
+            format!("unknown thread `{thread}` in `after`"),
+            Some(help),
+        );
+        return None;
+    };
+    let found: Vec<(usize, usize)> = program
+        .functions
+        .iter()
+        .enumerate()
+        .flat_map(|(f, func)| {
+            func.label_names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| *n == label)
+                .map(move |(l, _)| (f, l))
+        })
+        .collect();
+    match found.as_slice() {
+        [(f, l)] => Some(ir::After {
+            thread: t as ir::ThreadId,
+            func: *f as ir::FuncId,
+            label: *l as ir::LabelId,
+        }),
+        [] => {
+            let all = program
+                .functions
+                .iter()
+                .flat_map(|f| f.label_names.iter().filter(|n| !n.is_empty()))
+                .map(String::as_str);
+            let help = match did_you_mean(label, all.clone()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "`after` names a label of the model (`woken:` before a statement), which the thread passes"
+                    .to_string(),
+            };
+            err(
+                *lspan,
+                format!("no label `{label}` in the model"),
+                Some(help),
+            );
+            None
+        }
+        several => {
+            let funcs: Vec<&str> = several
+                .iter()
+                .map(|(f, _)| program.functions[*f].name.as_str())
+                .collect();
+            err(
+                *lspan,
+                format!(
+                    "label `{label}` is in several functions ({})",
+                    funcs.join(", ")
+                ),
+                Some("rename it in all but one, so that `after` names one point".to_string()),
+            );
+            None
+        }
+    }
+}
+
 /// Resolves a parsed scenario against its checked model. `name` becomes
 /// [`ir::Instance::name`] and the file of every diagnostic; `text` is the scenario text
 /// `file` was parsed from (diagnostic spans index into it).
@@ -1717,6 +1806,7 @@ pub fn resolve_scenario(
             name_span,
             targets,
             fatal,
+            after,
             span,
         } = a;
         let aname = match aname {
@@ -1767,10 +1857,14 @@ pub fn resolve_scenario(
                 }
             }
         }
+        let after = after.as_ref().and_then(|(thread, label)| {
+            resolve_after(&program, &index, &names, thread, label, &mut err)
+        });
         actors.push(ir::Actor::Signal {
             name: aname,
             targets: ids,
             fatal: *fatal,
+            after,
         });
     }
 

@@ -286,7 +286,7 @@ fn page_lock_scenario_resolves() {
     );
     assert!(matches!(
         inst.actors.as_slice(),
-        [ir::Actor::Signal { name, targets, fatal: true }] if name == "signal" && targets == &vec![0]
+        [ir::Actor::Signal { name, targets, fatal: true, after: None }] if name == "signal" && targets == &vec![0]
     ));
     assert_eq!(
         inst.bounds,

@@ -838,3 +838,52 @@ here:
     ));
     assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
 }
+
+const AFTER_MODEL: &str = r#"
+bool done = false;
+int<0..1> hit = 0;
+
+void waiter(void)
+{
+	if (done)
+		return;
+ready:
+	hit = 1;
+}
+
+void setter(void)
+{
+	done = true;
+}
+"#;
+
+#[test]
+fn a_signal_after_a_label_waits_for_the_thread_to_pass_it() {
+    let m = model(
+        AFTER_MODEL,
+        r#"threads: [Thread(name: "w", run: "waiter"), Thread(name: "s", run: "setter")],
+           actors: [Signal(target: ["w"], fatal: true, after: ("w", "ready"))],
+           expect: Holds"#,
+    );
+    let signal = Mover::Actor {
+        actor: 0,
+        choice: 0,
+    };
+    let mut s = m.initial_state().expect("initial state");
+    assert_eq!(m.actor_choices(&s, 0), 0, "held back until `ready:`");
+    step(&m, &mut s, 0); // if (done): false
+    assert_eq!(m.actor_choices(&s, 0), 0);
+    step(&m, &mut s, 0); // ready:
+    assert_eq!(m.actor_choices(&s, 0), 1, "the label is passed");
+    assert_eq!(m.step(&mut s, signal, None), StepResult::Moved);
+    assert_eq!(m.actor_choices(&s, 0), 0, "a signal is sent once");
+    // A waiter that returns before the label: the signal never comes, and nothing is stuck.
+    let mut s = m.initial_state().expect("initial state");
+    run_to_end(&m, &mut s, 1);
+    run_to_end(&m, &mut s, 0);
+    assert_eq!(m.actor_choices(&s, 0), 0);
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
+    // Pinned: the label's step and the held-back signal.
+    assert_eq!(o.states, 13);
+}

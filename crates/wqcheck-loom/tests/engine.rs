@@ -318,3 +318,39 @@ fn a_completion_taken_as_the_timer_fires_is_reported_taken_on_every_execution() 
     // scheduling points; a change in them shows here.
     assert_eq!(o.executions, 11_351);
 }
+
+#[test]
+fn the_tables_order_finds_the_2017_race_at_one_preemption() {
+    common::silence_engine_panics();
+    let m = common::load("scenarios/linux-4.13-rc6-lock-page-killable-table.ron");
+    let o = check(&m, &Options::default()).expect("runs");
+    assert_eq!(o.verdict, Verdict::LostWakeup);
+    assert_eq!(o.preemption_bound, Some(1));
+    assert_eq!(o.executions, 95);
+    // The signal comes after thread3 passed `unlocked:`.
+    let label = o
+        .trace
+        .iter()
+        .position(|s| s.thread == "thread3" && s.text.starts_with("unlocked:"))
+        .expect("thread3 passes the label");
+    let signal = o
+        .trace
+        .iter()
+        .position(|s| s.thread == "signal")
+        .expect("the signal");
+    assert!(label < signal, "{:#?}", o.trace);
+}
+
+#[test]
+fn a_signal_whose_label_is_never_passed_never_comes_and_nothing_deadlocks() {
+    common::silence_engine_panics();
+    let m = common::model_from(
+        "bool done = true;\nint<0..1> hit = 0;\n\nvoid waiter(void)\n{\n\tif (done)\n\t\treturn;\nready:\n\thit = 1;\n}\n",
+        r#"Scenario(model: "m.wq", threads: [Thread(name: "w", run: "waiter")],
+           actors: [Signal(target: ["w"], fatal: true, after: ("w", "ready"))],
+           expect: Holds)"#,
+    );
+    let o = check(&m, &Options::default()).expect("runs");
+    assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
+    assert!(!o.trace.iter().any(|s| s.thread == "signal"));
+}

@@ -79,6 +79,12 @@ pub enum Instr {
     },
     AtomicBegin,
     AtomicEnd,
+    /// A label an actor waits for (`after: ("thread", "label")`): if the running thread is
+    /// `thread`, the actor may act from now on. One step of its own.
+    PassLabel {
+        actor: u8,
+        thread: u8,
+    },
     ReadVar {
         dst: Slot,
         var: VarId,
@@ -251,7 +257,19 @@ fn number_locals(
 
 pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
     let prog = &inst.program;
+    let afters = inst
+        .actors
+        .iter()
+        .enumerate()
+        .filter_map(|(a, actor)| match actor {
+            crate::ir::Actor::Signal {
+                after: Some(after), ..
+            } => Some((a as u8, *after)),
+            _ => None,
+        })
+        .collect();
     let mut c = Compiler {
+        afters,
         code: Code {
             instrs: Vec::new(),
             spans: Vec::new(),
@@ -499,7 +517,10 @@ fn visibility(i: &Instr) -> Visibility {
         | Instr::WalkBegin { .. }
         | Instr::WalkAfter { .. }
         | Instr::WalkEnd => Local,
-        Instr::AtomicBegin | Instr::ReadVar { .. } | Instr::WriteVar { .. } => Shared,
+        Instr::AtomicBegin
+        | Instr::ReadVar { .. }
+        | Instr::WriteVar { .. }
+        | Instr::PassLabel { .. } => Shared,
         Instr::FutexSleep { .. } => Shared,
         // `wait->private` never changes while the entry exists: reading it is local.
         Instr::ReadField {
@@ -544,6 +565,8 @@ struct LoopCtx {
 
 struct Compiler {
     code: Code,
+    /// The actors that wait for a label: (actor, where).
+    afters: Vec<(u8, crate::ir::After)>,
     cur_func: FuncId,
     nslots: usize,
     temp_base: usize,
@@ -819,6 +842,15 @@ impl Compiler {
                 let here = self.here()?;
                 if let Some(slot) = self.labels.get_mut(*l as usize) {
                     *slot = Some(here);
+                }
+                let waiting: Vec<(u8, u8)> = self
+                    .afters
+                    .iter()
+                    .filter(|(_, a)| a.func == self.cur_func && a.label == *l)
+                    .map(|(actor, a)| (*actor, a.thread))
+                    .collect();
+                for (actor, thread) in waiting {
+                    self.emit(Instr::PassLabel { actor, thread }, s.span);
                 }
             }
             StmtKind::Goto(l) => {
@@ -1357,6 +1389,7 @@ fn uses_defs(i: &Instr) -> (u128, u128) {
         Instr::Jump(_)
         | Instr::AtomicBegin
         | Instr::AtomicEnd
+        | Instr::PassLabel { .. }
         | Instr::WalkNext { .. }
         | Instr::AutoremoveUnlink(None)
         | Instr::WalkAfter { .. }

@@ -232,6 +232,13 @@ impl Model {
             }
             l.set_ret(&mut s, t, f, RET_TOP);
             l.set_pc(&mut s, t, fi.entry);
+        }
+        for (a, actor) in self.inst.actors.iter().enumerate() {
+            if let Actor::Signal { after: Some(_), .. } = actor {
+                l.set_actor_waiting(&mut s, a);
+            }
+        }
+        for t in 0..self.inst.threads.len() {
             // A thread's start runs local operations only: no memory is touched.
             if let StepResult::Fault(e) = self.run(&mut s, t, false, None, &mut Direct) {
                 return Err(e);
@@ -333,7 +340,8 @@ impl Model {
 
     /// How many choices actor `a` has in `s` (0: it cannot act).
     pub fn actor_choices(&self, s: &[u8], a: usize) -> usize {
-        if self.layout.actor_done(s, a) {
+        // Acted, or waiting for its label.
+        if self.layout.actor_done(s, a) || self.layout.actor_waiting(s, a) {
             return 0;
         }
         match &self.inst.actors[a] {
@@ -369,7 +377,7 @@ impl Model {
         mem: &mut M,
     ) -> StepResult {
         let l = &self.layout;
-        if l.actor_done(s, a) {
+        if l.actor_done(s, a) || l.actor_waiting(s, a) {
             return StepResult::Blocked;
         }
         match &self.inst.actors[a] {
@@ -1059,6 +1067,12 @@ impl Model {
             Instr::Assert { cond } => {
                 if v!(*cond) == 0 {
                     fault!("assertion failed");
+                }
+                next
+            }
+            Instr::PassLabel { actor, thread } => {
+                if *thread as usize == t {
+                    mem.allow_actor(l, s, *actor as usize);
                 }
                 next
             }

@@ -234,6 +234,8 @@ pub struct Function {
     pub body: Vec<Stmt>,
     /// Number of distinct labels used in the body ([`StmtKind::Label`] ids are `0..labels`).
     pub labels: usize,
+    /// The name of each label, by id (empty for the checker's own, such as `__out`).
+    pub label_names: Vec<String>,
     pub span: Span,
 }
 
@@ -856,12 +858,24 @@ pub enum Actor {
         name: String,
         targets: Vec<ThreadId>,
         fatal: bool,
+        /// `after: ("thread1", "label")`: the signal may be sent only once that thread
+        /// has passed that label (its function, its label) at least once.
+        after: Option<After>,
     },
     /// Thread `thread`'s timer (kernel/time/timer.c): while a `schedule_timeout()` of the
     /// thread has it armed, it may fire at any moment, once (`process_timeout()`:
     /// `wake_up_process()` of the thread). A scenario gets one per thread that can reach a
     /// timed sleep; it is the kernel's, not the environment's.
     Timer { name: String, thread: ThreadId },
+}
+
+/// A point of one thread that an actor waits for: thread `thread` passing label `label`
+/// of function `func`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct After {
+    pub thread: ThreadId,
+    pub func: FuncId,
+    pub label: LabelId,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -159,6 +159,11 @@ pub trait Memory {
     /// A signal to `p` (`signal_wake_up_state()`): set its pending bits, then
     /// `try_to_wake_up(p, TASK_INTERRUPTIBLE | (fatal ? TASK_WAKEKILL : 0))`.
     fn send_signal(&mut self, l: &Layout, s: &mut [u8], p: usize, fatal: bool);
+    /// The thread an actor waits for has passed its label (`after`): the actor, until now
+    /// waiting ([`Layout::actor_waiting`]), may act.
+    fn allow_actor(&mut self, l: &Layout, s: &mut [u8], a: usize) {
+        l.allow_actor(s, a);
+    }
     /// Run `f` holding thread `t`'s timer lock (the timer base lock, and
     /// `del_timer_sync()`'s wait for a running `process_timeout()`): arming, firing (with
     /// its wakeup) and disarming one timer never overlap. A byte-state engine runs a step

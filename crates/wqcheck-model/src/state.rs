@@ -275,9 +275,30 @@ impl Layout {
         self.nvars + self.nqueues + a
     }
 
+    /// Actor `a`'s byte: 0 it may act, 1 it has acted, 2 it waits for a thread to pass a
+    /// label (`after`).
     #[inline]
     pub fn actor_done(&self, s: &[u8], a: usize) -> bool {
-        s[self.nvars + self.nqueues + a] != 0
+        s[self.nvars + self.nqueues + a] == 1
+    }
+
+    /// Whether actor `a` waits for its thread to pass a label.
+    #[inline]
+    pub fn actor_waiting(&self, s: &[u8], a: usize) -> bool {
+        s[self.nvars + self.nqueues + a] == 2
+    }
+
+    /// Actor `a` starts waiting for a label.
+    pub fn set_actor_waiting(&self, s: &mut [u8], a: usize) {
+        s[self.nvars + self.nqueues + a] = 2;
+    }
+
+    /// The label actor `a` waited for is passed: it may act.
+    #[inline]
+    pub fn allow_actor(&self, s: &mut [u8], a: usize) {
+        if self.actor_waiting(s, a) {
+            s[self.nvars + self.nqueues + a] = 0;
+        }
     }
 
     #[inline]

@@ -325,6 +325,11 @@ impl Model {
                 out.push(format!("{name} returned"));
             }
         }
+        for act in 0..l.nactors {
+            if l.actor_waiting(a, act) && !l.actor_waiting(b, act) {
+                out.push(format!("{} may act now", self.actor_name(act)));
+            }
+        }
         out
     }
 }

@@ -462,16 +462,34 @@ fn mover_index(model: &Model, m: Mover) -> usize {
     }
 }
 
-/// Whether `m` has returned (a thread), acted (a signal) or has no timed sleep left (a
-/// timer: its thread has returned) in `s`.
+/// Whether `m` has returned (a thread), acted (a signal, or it never will: the thread
+/// whose label it waits for has returned without passing it) or has no timed sleep left
+/// (a timer: its thread has returned) in `s`.
 fn mover_done(model: &Model, s: &[u8], m: Mover) -> bool {
     let l = &model.layout;
     match m {
         Mover::Thread(t) | Mover::Flush(t) => l.done(s, t as usize),
-        Mover::Actor { actor, .. } => match timer_owner(model, m) {
-            Some(t) => l.done(s, t),
-            None => l.actor_done(s, actor as usize),
+        Mover::Actor { actor, .. } => {
+            let a = actor as usize;
+            match (timer_owner(model, m), label_owner(model, m)) {
+                (Some(t), _) => l.done(s, t),
+                (None, Some(t)) if l.actor_waiting(s, a) => l.done(s, t),
+                _ => l.actor_done(s, a),
+            }
+        }
+    }
+}
+
+/// The thread whose label `m` waits for, if `m` is an actor with `after`.
+fn label_owner(model: &Model, m: Mover) -> Option<usize> {
+    match m {
+        Mover::Actor { actor, .. } => match model.inst.actors.get(actor as usize) {
+            Some(Actor::Signal {
+                after: Some(after), ..
+            }) => Some(after.thread as usize),
+            _ => None,
         },
+        _ => None,
     }
 }
 
@@ -518,12 +536,14 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
     let mut pre: Option<(usize, R::Guard<'_>)> = None;
     let mut rec = StepRecord::default();
     let timer_of = timer_owner(model, m);
-    let has_timer = match m {
-        Mover::Thread(t) => model
-            .inst
-            .actors
-            .iter()
-            .any(|a| matches!(a, Actor::Timer { thread, .. } if *thread == t)),
+    let label_of = label_owner(model, m);
+    // A thread some actor watches (its timer, or a label an actor waits for) tells them
+    // when it returns.
+    let watched = match m {
+        Mover::Thread(t) => model.inst.actors.iter().any(|a| match a {
+            Actor::Timer { thread, .. } => *thread == t,
+            Actor::Signal { after, .. } => after.is_some_and(|x| x.thread == t),
+        }),
         _ => false,
     };
     loop {
@@ -531,8 +551,7 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
             Mover::Thread(t) => {
                 let pc = l.pc(&mine, t as usize);
                 if pc == PC_DONE {
-                    if has_timer {
-                        // Its timer has nothing left to wait for.
+                    if watched {
                         w.thread_done(t as usize);
                     }
                     return;
@@ -540,7 +559,8 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                 model.blocks.excl_at(pc)
             }
             Mover::Actor { .. } => {
-                if timer_of.is_some() && record.read(|s| mover_done(model, s, m)) {
+                let waits = timer_of.is_some() || label_of.is_some();
+                if waits && record.read(|s| mover_done(model, s, m)) {
                     return;
                 }
                 model.blocks.excl_actor()
@@ -610,15 +630,22 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                         Some(Wait::Lock(q)) => pre = Some((q, R::lock(&w.locks[q]))),
                         Some(Wait::PlainLock(q)) => w.wait_lock_free(l, q),
                         Some(Wait::Sleep(t)) => w.wait_runnable(l, t),
-                        None => match timer_of {
+                        None => match (timer_of, label_of, m) {
                             // A timer that is not armed waits for its thread's next
                             // arming, and leaves when the thread has returned.
-                            Some(t) => {
+                            (Some(t), _, _) => {
                                 if !w.wait_timer(l, t) {
                                     return;
                                 }
                             }
-                            None => panic!("internal: a step blocked outside the exclusion"),
+                            // An actor with `after` waits for the label, and leaves if
+                            // the thread returns without passing it.
+                            (None, Some(t), Mover::Actor { actor, .. }) => {
+                                if !w.wait_label(l, actor as usize, t) {
+                                    return;
+                                }
+                            }
+                            _ => panic!("internal: a step blocked outside the exclusion"),
                         },
                     }
                 }

@@ -41,14 +41,15 @@ pub(crate) struct World<R: Runtime> {
     pub sigs: Vec<R::Atomic>,
     /// Each task's `wake_q.next` (kernel/sched/core.c): NULL while on no wake_q.
     pub wake_q_nodes: Vec<R::Atomic>,
-    /// Each thread's timer word (`wqcheck_model::ir::timer`), its lock (the timer base
-    /// lock, held by arming, firing with its wakeup, and `del_timer_sync()`), and the
-    /// condition variable its timer actor waits on for the next arming, or for the
-    /// thread's return (`timer_free`: by thread, it has returned).
+    /// Each thread's timer word (`wqcheck_model::ir::timer`).
     pub timers: Vec<R::Atomic>,
-    timer_locks: Vec<R::Mutex>,
-    timer_armed: Vec<R::Condvar>,
-    timer_free: StdMutex<Vec<bool>>,
+    /// What a thread's actors wait for, by thread: a lock (also its timer's lock, the
+    /// timer base lock, held by arming, firing with its wakeup, and `del_timer_sync()`)
+    /// and a condition variable, notified when the timer is armed, when the thread passes
+    /// a label an actor waits for (`after`), and when it returns (`returned`).
+    watch_locks: Vec<R::Mutex>,
+    watch: Vec<R::Condvar>,
+    returned: StdMutex<Vec<bool>>,
     /// Each queue's spinlock.
     pub locks: Vec<R::Mutex>,
     /// Each thread's `p->pi_lock`, which a wakeup holds while it tests the state and
@@ -210,6 +211,8 @@ impl<R: Runtime> World<R> {
         };
         let handles = l.nthreads * l.entries;
         let timers = if l.has_timers() { l.nthreads } else { 0 };
+        let waits = (0..l.nactors).any(|a| l.actor_waiting(initial, a));
+        let watched = if timers > 0 || waits { l.nthreads } else { 0 };
         World {
             record,
             vars: (0..l.nvars).map(|v| atomic(l.var(initial, v))).collect(),
@@ -237,14 +240,15 @@ impl<R: Runtime> World<R> {
             wake_q_nodes: (0..l.nthreads)
                 .map(|t| atomic(l.wake_q_node(initial, t) as Value))
                 .collect(),
-            // Only a program with timed sleeps has timers: creating runtime objects may be
-            // a scheduling point, which would change every other scenario's search.
+            // Only a program with timed sleeps has timers, and only one with timers or
+            // actors that wait for a label watches its threads: creating runtime objects
+            // may be a scheduling point, which would change every other scenario's search.
             timers: (0..timers)
                 .map(|t| atomic(l.timer(initial, t) as Value))
                 .collect(),
-            timer_locks: (0..timers).map(|_| R::mutex()).collect(),
-            timer_armed: (0..timers).map(|_| R::condvar()).collect(),
-            timer_free: StdMutex::new(vec![false; timers]),
+            watch_locks: (0..watched).map(|_| R::mutex()).collect(),
+            watch: (0..watched).map(|_| R::condvar()).collect(),
+            returned: StdMutex::new(vec![false; watched]),
             locks: (0..nqueues).map(|_| R::mutex()).collect(),
             pi: (0..l.nthreads).map(|_| R::mutex()).collect(),
             rq: (0..l.nthreads).map(|_| R::mutex()).collect(),
@@ -365,23 +369,39 @@ impl<R: Runtime> World<R> {
     /// Wait, as thread `t`'s timer actor, until the timer is armed (`true`) or `t` has
     /// returned (`false`: the actor leaves).
     pub fn wait_timer(&self, l: &Layout, t: usize) -> bool {
-        let mut g = R::lock(&self.timer_locks[t]);
+        let mut g = R::lock(&self.watch_locks[t]);
         loop {
             if self.record.read(|s| l.timer(s, t)) == TIMER_ARMED {
                 return true;
             }
-            if crate::record::lock(&self.timer_free)[t] {
+            if crate::record::lock(&self.returned)[t] {
                 return false;
             }
-            g = R::wait(&self.timer_armed[t], g);
+            g = R::wait(&self.watch[t], g);
         }
     }
 
-    /// Thread `t` has returned: its timer actor stops waiting.
+    /// Wait, as actor `a`, until thread `t` has passed the label `a` waits for (`true`),
+    /// or has returned without (`false`: the actor leaves, never acting).
+    pub fn wait_label(&self, l: &Layout, a: usize, t: usize) -> bool {
+        let mut g = R::lock(&self.watch_locks[t]);
+        loop {
+            if !self.record.read(|s| l.actor_waiting(s, a)) {
+                return true;
+            }
+            if crate::record::lock(&self.returned)[t] {
+                return false;
+            }
+            g = R::wait(&self.watch[t], g);
+        }
+    }
+
+    /// Thread `t` has returned: its timer and the actors that wait for its labels stop
+    /// waiting.
     pub fn thread_done(&self, t: usize) {
-        let g = R::lock(&self.timer_locks[t]);
-        crate::record::lock(&self.timer_free)[t] = true;
-        R::notify_all(&self.timer_armed[t]);
+        let g = R::lock(&self.watch_locks[t]);
+        crate::record::lock(&self.returned)[t] = true;
+        R::notify_all(&self.watch[t]);
         drop(g);
     }
 
@@ -853,13 +873,23 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
         self.try_to_wake_up(l, s, p, mask);
     }
 
+    fn allow_actor(&mut self, l: &Layout, _: &mut [u8], a: usize) {
+        // The running thread passed the label: under its watch lock, so that the actor
+        // either sees the change or is waiting for the notification.
+        let w = self.w;
+        let g = R::lock(&w.watch_locks[self.mover]);
+        w.record.write(self.mover, |s| l.allow_actor(s, a));
+        R::notify_all(&w.watch[self.mover]);
+        drop(g);
+    }
+
     fn timer_locked<T, F: FnOnce(&mut Self) -> T>(&mut self, t: usize, f: F) -> T {
         let w = self.w;
-        let g = R::lock(&w.timer_locks[t]);
+        let g = R::lock(&w.watch_locks[t]);
         let r = f(self);
         // Armed: its actor may fire it now.
         if w.record.read(|s| self.l.timer(s, t)) == TIMER_ARMED {
-            R::notify_all(&w.timer_armed[t]);
+            R::notify_all(&w.watch[t]);
         }
         drop(g);
         r

@@ -34,6 +34,12 @@ impl<'a> Checker<'a> {
         self.prepass(&f.body, None);
         let body = self.block(&f.body, ret, &f.name.name);
         let cx = std::mem::take(&mut self.cx);
+        let mut label_names = vec![String::new(); cx.label_count];
+        for (name, info) in &cx.labels {
+            if let Some(slot) = label_names.get_mut(info.id as usize) {
+                slot.clone_from(name);
+            }
+        }
         let func = ir::Function {
             name: f.name.name.clone(),
             params,
@@ -41,6 +47,7 @@ impl<'a> Checker<'a> {
             ret: ret.ir(),
             body,
             labels: cx.label_count,
+            label_names,
             span: f.span,
         };
         (func, cx)
