@@ -354,3 +354,18 @@ fn a_signal_whose_label_is_never_passed_never_comes_and_nothing_deadlocks() {
     assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
     assert!(!o.trace.iter().any(|s| s.thread == "signal"));
 }
+
+#[test]
+fn a_signal_after_a_label_is_followed_along_the_native_counterexample() {
+    common::silence_engine_panics();
+    // The actor's byte, "waiting for the label", is written by the thread that passes it:
+    // the directed run must see it, or it drops the schedule (the differential test's
+    // seed 77 found it so).
+    let m = common::load("scenarios/linux-4.13-rc6-lock-page-killable-table.ron");
+    let native = wqcheck_explore::explore(&m, &wqcheck_explore::Options::default());
+    assert_eq!(native.verdict, Verdict::LostWakeup);
+    let d = check_directed(&m, &native.path, &Options::default()).expect("runs");
+    assert_eq!(d.verdict, Verdict::LostWakeup);
+    assert_eq!(d.executions, 1);
+    assert_eq!(d.trace.len(), native.path.len());
+}

@@ -563,6 +563,14 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                 if waits && record.read(|s| mover_done(model, s, m)) {
                     return;
                 }
+                if label_of.is_some() {
+                    // Its byte is written by the thread that passes the label.
+                    record.read(|s| {
+                        for range in &own {
+                            mine[range.clone()].copy_from_slice(&s[range.clone()]);
+                        }
+                    });
+                }
                 model.blocks.excl_actor()
             }
             // Runtime threads have no store buffers to flush.
