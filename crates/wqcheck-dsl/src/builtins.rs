@@ -96,6 +96,7 @@ pub(crate) enum Op {
     SignalPendingState,
     SignalPending,
     FatalSignalPending,
+    FlushSignals,
     TryToWakeUp,
     WakeUpProcess,
     WakeQInit,
@@ -632,6 +633,13 @@ const BASE: &[BuiltinDef] = &[
         &[A::Current],
         Ret::Bool,
         Op::FatalSignalPending,
+    ),
+    def(
+        "flush_signals",
+        "flush_signals(current)",
+        &[A::Current],
+        Ret::Void,
+        Op::FlushSignals,
     ),
     def(
         "try_to_wake_up",
@@ -1266,6 +1274,7 @@ pub(crate) fn build(
         Op::SignalPendingState => (Builtin::SignalPendingState, vec![value(next())?]),
         Op::SignalPending => (Builtin::SignalPending, vec![]),
         Op::FatalSignalPending => (Builtin::FatalSignalPending, vec![]),
+        Op::FlushSignals => (Builtin::FlushSignals, vec![]),
         Op::TryToWakeUp => {
             let t = value(next())?;
             let s = value(next())?;
@@ -1409,9 +1418,9 @@ mod tests {
             assert!(b.sig.starts_with(&format!("{}(", b.name)), "{}", b.name);
             assert!(b.min_args <= b.args.len());
         }
-        // docs/dsl.md §8: 9 bit ops, 73 atomics and fences, 10 task, 5 timeout, 5 wake_q,
+        // docs/dsl.md §8: 9 bit ops, 73 atomics and fences, 11 task, 5 timeout, 5 wake_q,
         // 33 wait-queue and 2 futex builtins.
-        assert_eq!(names.len(), 137);
+        assert_eq!(names.len(), 138);
     }
 
     #[test]

@@ -887,3 +887,42 @@ fn a_signal_after_a_label_waits_for_the_thread_to_pass_it() {
     // Pinned: the label's step and the held-back signal.
     assert_eq!(o.states, 13);
 }
+
+#[test]
+fn flush_signals_forgets_a_pending_signal_so_the_next_sleep_sleeps() {
+    let src = r#"
+void kthread(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+	if (signal_pending(current))
+		flush_signals(current);
+	schedule();
+}
+"#;
+    let m = model(
+        src,
+        r#"threads: [Thread(name: "k", run: "kthread")],
+           actors: [Signal(target: ["k"], fatal: false)],
+           expect: Deadlock"#,
+    );
+    let signal = Mover::Actor {
+        actor: 0,
+        choice: 0,
+    };
+    let mut s = m.initial_state().expect("initial state");
+    step(&m, &mut s, 0); // set_current_state
+    assert_eq!(m.step(&mut s, signal, None), StepResult::Moved);
+    assert_eq!(
+        m.layout.task_state(&s, 0),
+        TASK_RUNNING,
+        "the signal woke it"
+    );
+    step(&m, &mut s, 0); // signal_pending(): 1
+    step(&m, &mut s, 0); // flush_signals()
+    assert_eq!(m.layout.sig(&s, 0), 0, "nothing pending");
+    // Its state is TASK_RUNNING (the signal's wakeup): schedule() returns at once.
+    run_to_end(&m, &mut s, 0);
+    // Without the signal it sleeps on no queue, and nobody will wake it.
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::Deadlock, "{:?}", o.violation);
+}

@@ -1360,6 +1360,11 @@ fn generate(bytes: &[u8]) -> Protocol {
             g.tag(tag);
         }
     }
+    // Drawn after it, for the same reason. A kernel thread that allows signals forgets a
+    // pending one and waits again (flush_signals()), where others leave the loop.
+    if signal.is_some() && g.c.chance(25) && flush_instead_of_leaving(&mut waiters[0]) {
+        g.tag("flush_signals");
+    }
     // Drawn after it, for the same reason. The signal is held back until a thread passes
     // a label (`after`): the first waiter's label before its sleep, or the first waker's
     // at its end, so that the signal comes after the wakeup.
@@ -1455,6 +1460,31 @@ fn generate(bytes: &[u8]) -> Protocol {
         tags: g.tags,
         weak: g.weak,
     }
+}
+
+/// In `waiter0`'s `for (;;)` loop, a signal test that leaves (`if (TEST) break;`) becomes
+/// `if (TEST) { flush_signals(current); continue; }`. Whether it changed the waiter.
+fn flush_instead_of_leaving(waiter: &mut String) -> bool {
+    if !waiter.contains("\tfor (;;) {\n") {
+        return false;
+    }
+    let lines: Vec<&str> = waiter.lines().collect();
+    let Some(i) = (0..lines.len().saturating_sub(1)).find(|&i| {
+        lines[i].starts_with("\t\tif (")
+            && lines[i].contains("signal_pending")
+            && lines[i + 1] == "\t\t\tbreak;"
+    }) else {
+        return false;
+    };
+    let test = lines[i].trim_end();
+    let mut out: Vec<String> = lines[..i].iter().map(|l| l.to_string()).collect();
+    out.push(format!("{test} {{"));
+    out.push("\t\t\tflush_signals(current);".to_string());
+    out.push("\t\t\tcontinue;".to_string());
+    out.push("\t\t}".to_string());
+    out.extend(lines[i + 2..].iter().map(|l| l.to_string()));
+    *waiter = out.join("\n") + "\n";
+    true
 }
 
 /// `waiter0` sleeps with a timeout: a `wait_event*()` form becomes its `_timeout` form
@@ -2746,6 +2776,7 @@ fn generated_programs_check() {
         "wait_event*_timeout",
         "schedule_timeout",
         "signal after a label",
+        "flush_signals",
     ] {
         assert!(tags.contains(t), "the generator never uses {t}: {tags:?}");
     }

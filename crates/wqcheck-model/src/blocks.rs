@@ -226,6 +226,7 @@ fn instr_classes(n: &Numbering, i: &Instr) -> Classes {
             | Builtin::SignalPendingState
             | Builtin::SignalPending
             | Builtin::FatalSignalPending
+            | Builtin::FlushSignals
             | Builtin::TryToWakeUp
             | Builtin::WakeQAdd
             | Builtin::WakeQPop

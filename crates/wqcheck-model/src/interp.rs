@@ -1384,6 +1384,13 @@ impl Model {
             }
             Builtin::SignalPending => (self.sig(s, mem, t) & SIG_PENDING != 0) as Value,
             Builtin::FatalSignalPending => (self.sig(s, mem, t) & SIG_FATAL != 0) as Value,
+            Builtin::FlushSignals => {
+                // A locked read-modify-write: the sender sets the bits under the same
+                // siglock, so one of the two comes first.
+                let sig = MemLoc::Signal(t as u8);
+                mem.rmw(l, s, sig, Ordering::AcqRel, |_| Some(0));
+                0
+            }
             Builtin::TryToWakeUp => {
                 let p = self.task(arg(0))?;
                 mem.try_to_wake_up(l, s, p, arg(1)) as Value

@@ -539,6 +539,10 @@ pub enum Builtin {
     SignalPending,
     /// `fatal_signal_pending(current)` -> 0/1.
     FatalSignalPending,
+    /// `flush_signals(current)` (kernel/signal.c): under the task's `siglock`, forget its
+    /// pending signals (`TIF_SIGPENDING` cleared), as a kernel thread that allows signals
+    /// does before it waits again. One step.
+    FlushSignals,
     /// `try_to_wake_up(T, S, 0)` -> 1 if T's state was in mask S (T is now RUNNING), else 0.
     /// `wake_up_state(T, S)` is the same; `wake_up_process(T)` is `S = TASK_NORMAL`
     /// (the checker supplies the constant). Args: T, S.

@@ -310,6 +310,9 @@ impl Model {
                 };
                 out.push(format!("{name}: {kind} signal pending"));
             }
+            if ga & SIG_PENDING != 0 && gb & SIG_PENDING == 0 {
+                out.push(format!("{name}: signals flushed"));
+            }
             if l.tso() {
                 // Stores the step left in the buffer: after what is left of the old ones.
                 let old: Vec<_> = l.buffered(a, t).collect();

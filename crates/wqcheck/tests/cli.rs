@@ -204,38 +204,33 @@ fn rcuwait_store_buffering_trace_names_tasks() {
     insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
 }
 
-/// A lost wakeup through a wake_q (rwsem before e158488be27b), natively under SC: the
-/// wake_q_add() that finds its task queued, the nodes, and `wake_up_q()`'s statements.
-#[test]
-fn wake_q_trace_shows_queued_once_and_the_wake_up_q_loop() {
+/// The output of a scenario that meets its `expect`, natively under SC only, its times
+/// blanked: for snapshots of one trace.
+fn native_sc_output(scenario: &str) -> String {
     let out = wqcheck(
         &root(),
-        &[
-            "--backend",
-            "native",
-            "--memory",
-            "sc",
-            "scenarios/linux-rwsem-reader-wake-q-v4.20.ron",
-        ],
+        &["--backend", "native", "--memory", "sc", scenario],
     );
     assert_eq!(out.status.code(), Some(0));
-    insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
+    without_times(&String::from_utf8_lossy(&out.stdout))
 }
 
+/// A lost wakeup through a wake_q (rwsem before e158488be27b): the wake_q_add() that
+/// finds its task queued, the nodes, and `wake_up_q()`'s statements.
+#[test]
+fn wake_q_trace_shows_queued_once_and_the_wake_up_q_loop() {
+    insta::assert_snapshot!(native_sc_output(
+        "scenarios/linux-rwsem-reader-wake-q-v4.20.ron"
+    ));
+}
+
+/// The false timeout of wait_event_timeout() before 4c663cfc523a: the timer's column, and
+/// its firing after the wakeup, before `del_timer_sync()`.
 #[test]
 fn false_timeout_trace_shows_the_timer_firing_after_the_wakeup() {
-    let out = wqcheck(
-        &root(),
-        &[
-            "--backend",
-            "native",
-            "--memory",
-            "sc",
-            "scenarios/linux-wait-event-timeout-v3.9.ron",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0));
-    insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
+    insta::assert_snapshot!(native_sc_output(
+        "scenarios/linux-wait-event-timeout-v3.9.ron"
+    ));
 }
 
 /// stdout of a run that must exit with `code` and end with `last` (the summary), both
