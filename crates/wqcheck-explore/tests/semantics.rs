@@ -926,3 +926,49 @@ void kthread(void)
     let o = search(&m);
     assert_eq!(o.verdict, Verdict::Deadlock, "{:?}", o.violation);
 }
+
+/// A wake function that sleeps: it runs under the queue's lock.
+const SLEEPING_WAKE_FUNCTION: &str = r#"
+bool done = false;
+waitqueue wq until done;
+
+int my_wake(wait_queue_entry_t *wait, unsigned mode, int sync, void *key)
+{
+	schedule_timeout_uninterruptible(1);
+	return autoremove_wake_function(wait, mode, sync, key);
+}
+
+void waiter(void)
+{
+	DEFINE_WAIT(wait);
+
+	wait.func = my_wake;
+	prepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);
+	if (!done)
+		schedule();
+	finish_wait(&wq, &wait);
+}
+
+void waker(void)
+{
+	done = true;
+	wake_up(&wq);
+}
+"#;
+
+#[test]
+fn schedule_with_a_spinlock_held_is_a_run_time_error() {
+    let m = model(
+        SLEEPING_WAKE_FUNCTION,
+        r#"threads: [Thread(name: "w", run: "waiter"), Thread(name: "k", run: "waker")],
+           expect: AssertionFailed"#,
+    );
+    let o = search(&m);
+    assert_eq!(o.verdict, Verdict::AssertionFailed, "{:?}", o.violation);
+    let msg = o.violation.expect("violation").message;
+    assert!(
+        msg.contains("schedule() while holding wq->lock")
+            && msg.contains("scheduling while atomic"),
+        "{msg}"
+    );
+}

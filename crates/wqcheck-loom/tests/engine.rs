@@ -369,3 +369,17 @@ fn a_signal_after_a_label_is_followed_along_the_native_counterexample() {
     assert_eq!(d.executions, 1);
     assert_eq!(d.trace.len(), native.path.len());
 }
+
+#[test]
+fn schedule_with_a_spinlock_held_is_a_run_time_error_on_loom_too() {
+    common::silence_engine_panics();
+    let m = common::model_from(
+        "bool done = false;\nwaitqueue wq until done;\n\nint my_wake(wait_queue_entry_t *wait, unsigned mode, int sync, void *key)\n{\n\tschedule_timeout_uninterruptible(1);\n\treturn autoremove_wake_function(wait, mode, sync, key);\n}\n\nvoid waiter(void)\n{\n\tDEFINE_WAIT(wait);\n\n\twait.func = my_wake;\n\tprepare_to_wait(&wq, &wait, TASK_UNINTERRUPTIBLE);\n\tif (!done)\n\t\tschedule();\n\tfinish_wait(&wq, &wait);\n}\n\nvoid waker(void)\n{\n\tdone = true;\n\twake_up(&wq);\n}\n",
+        r#"Scenario(model: "m.wq", threads: [Thread(name: "w", run: "waiter"), Thread(name: "k", run: "waker")],
+           expect: AssertionFailed)"#,
+    );
+    let o = check(&m, &Options::default()).expect("runs");
+    assert_eq!(o.verdict, Verdict::AssertionFailed);
+    let message = o.violation.expect("violation").message;
+    assert!(message.contains("scheduling while atomic"), "{message}");
+}

@@ -328,7 +328,11 @@ impl Model {
             }
             | Instr::FutexSleep { .. } => {
                 let st = l.part_task_state(part);
-                st != TASK_RUNNING && !signal_pending_state(st, l.part_sig(part))
+                // With a spinlock held (by this thread, or any: a part does not say whose
+                // it is), schedule() may be a "scheduling while atomic" error: try it.
+                st != TASK_RUNNING
+                    && !signal_pending_state(st, l.part_sig(part))
+                    && (0..l.nqueues).all(|q| l.lock_holder(shared, q) == 0)
             }
             Instr::Builtin {
                 op: Builtin::SpinLock(q),
@@ -1374,6 +1378,15 @@ impl Model {
                 0
             }
             Builtin::Schedule { .. } => {
+                // The kernel's "BUG: scheduling while atomic": a spinlock holder must not
+                // call schedule() (a wake function, which runs under the queue's lock,
+                // must not sleep either).
+                if let Some(q) = (0..l.nqueues).find(|&q| mem.holds_lock(l, s, q, me)) {
+                    return Err(format!(
+                        "schedule() while holding {}->lock: sleeping with a spinlock held (the kernel's \"BUG: scheduling while atomic\")",
+                        self.queue_name(q)
+                    ));
+                }
                 if !mem.schedule(l, s, t) {
                     return Ok(None);
                 }
