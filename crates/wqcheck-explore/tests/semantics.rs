@@ -54,6 +54,12 @@ fn run_to_end(m: &Model, s: &mut Vec<u8>, t: u8) {
     panic!("thread {t} did not finish");
 }
 
+/// The message of the violation `o` reports, which must be a `verdict`.
+fn violation_message(o: Outcome, verdict: Verdict) -> String {
+    assert_eq!(o.verdict, verdict, "{:?}", o.violation);
+    o.violation.expect("violation").message
+}
+
 const WALK_MODEL: &str = r#"
 waitqueue q;
 bit stop_here = 0;
@@ -412,9 +418,7 @@ fn lock_never_released_is_a_deadlock_not_a_lost_wakeup() {
         CLASSIC,
         &two("lock_and_leave", "lock_and_release", "Deadlock"),
     );
-    let o = search(&m);
-    assert_eq!(o.verdict, Verdict::Deadlock);
-    let msg = o.violation.expect("violation").message;
+    let msg = violation_message(search(&m), Verdict::Deadlock);
     assert!(msg.contains("t2 spins"), "{msg}");
     assert!(msg.contains("held by t1 (which has returned)"), "{msg}");
 }
@@ -533,9 +537,7 @@ fn wake_q_add_of_a_null_task_pointer_is_a_run_time_error() {
                      Thread(name: "k1", run: "waker")],
            expect: AssertionFailed"#,
     );
-    let o = search(&m);
-    assert_eq!(o.verdict, Verdict::AssertionFailed);
-    let msg = o.violation.expect("violation").message;
+    let msg = violation_message(search(&m), Verdict::AssertionFailed);
     assert!(msg.contains("wake_q_add() of a NULL task pointer"), "{msg}");
 }
 
@@ -646,9 +648,7 @@ fn a_wake_function_may_wake_another_queue_inside_the_walk() {
     assert_eq!(o.states, 46);
     // A walk inside a walk inside a walk is refused, as a run-time error.
     let m = model(NESTED_WALK_MODEL, &scenario(1, "AssertionFailed"));
-    let o = search(&m);
-    assert_eq!(o.verdict, Verdict::AssertionFailed);
-    let msg = o.violation.expect("violation").message;
+    let msg = violation_message(search(&m), Verdict::AssertionFailed);
     assert!(msg.contains("nested more than twice"), "{msg}");
 }
 
@@ -735,9 +735,7 @@ fn a_timed_sleep_is_never_stuck_and_may_end_either_way() {
 
 #[test]
 fn schedule_timeout_of_a_negative_timeout_is_a_run_time_error() {
-    let o = search(&timer_model("negative"));
-    assert_eq!(o.verdict, Verdict::AssertionFailed);
-    let msg = o.violation.expect("violation").message;
+    let msg = violation_message(search(&timer_model("negative")), Verdict::AssertionFailed);
     assert!(
         msg.contains("schedule_timeout() with a negative timeout (-1)"),
         "{msg}"
@@ -963,9 +961,7 @@ fn schedule_with_a_spinlock_held_is_a_run_time_error() {
         r#"threads: [Thread(name: "w", run: "waiter"), Thread(name: "k", run: "waker")],
            expect: AssertionFailed"#,
     );
-    let o = search(&m);
-    assert_eq!(o.verdict, Verdict::AssertionFailed, "{:?}", o.violation);
-    let msg = o.violation.expect("violation").message;
+    let msg = violation_message(search(&m), Verdict::AssertionFailed);
     assert!(
         msg.contains("schedule() while holding wq->lock")
             && msg.contains("scheduling while atomic"),

@@ -138,11 +138,10 @@ impl Model {
     /// The model under `memory`; under TSO each thread's store buffer holds
     /// `store_buffer` stores (at least 1).
     pub fn with_memory(
-        inst: Instance,
+        mut inst: Instance,
         memory: MemoryModel,
         store_buffer: usize,
     ) -> Result<Model, crate::compile::CompileError> {
-        let mut inst = inst;
         let code = crate::compile::compile(&inst)?;
         // The kernel's own actors: a timer for each thread that can sleep with a timeout.
         for (t, th) in inst.threads.iter().enumerate() {

@@ -480,15 +480,20 @@ fn mover_done(model: &Model, s: &[u8], m: Mover) -> bool {
     }
 }
 
+/// The actor `m` is, if it is one.
+fn actor_of(model: &Model, m: Mover) -> Option<&Actor> {
+    match m {
+        Mover::Actor { actor, .. } => model.inst.actors.get(actor as usize),
+        _ => None,
+    }
+}
+
 /// The thread whose label `m` waits for, if `m` is an actor with `after`.
 fn label_owner(model: &Model, m: Mover) -> Option<usize> {
-    match m {
-        Mover::Actor { actor, .. } => match model.inst.actors.get(actor as usize) {
-            Some(Actor::Signal {
-                after: Some(after), ..
-            }) => Some(after.thread as usize),
-            _ => None,
-        },
+    match actor_of(model, m)? {
+        Actor::Signal {
+            after: Some(after), ..
+        } => Some(after.thread as usize),
         _ => None,
     }
 }
@@ -496,11 +501,8 @@ fn label_owner(model: &Model, m: Mover) -> Option<usize> {
 /// The thread whose timer `m` is, if `m` is a timer actor (which acts again after each
 /// arming, where a signal acts once).
 fn timer_owner(model: &Model, m: Mover) -> Option<usize> {
-    match m {
-        Mover::Actor { actor, .. } => match model.inst.actors.get(actor as usize) {
-            Some(Actor::Timer { thread, .. }) => Some(*thread as usize),
-            _ => None,
-        },
+    match actor_of(model, m)? {
+        Actor::Timer { thread, .. } => Some(*thread as usize),
         _ => None,
     }
 }

@@ -366,12 +366,13 @@ impl<R: Runtime> World<R> {
         }
     }
 
-    /// Wait, as thread `t`'s timer actor, until the timer is armed (`true`) or `t` has
-    /// returned (`false`: the actor leaves).
-    pub fn wait_timer(&self, l: &Layout, t: usize) -> bool {
+    /// Wait, as an actor that watches thread `t`, until `ready` holds in the record
+    /// (`true`) or `t` has returned (`false`: the actor leaves). Every change `ready`
+    /// reads is made under `t`'s watch lock and notified.
+    fn wait_watched(&self, t: usize, ready: impl Fn(&[u8]) -> bool) -> bool {
         let mut g = R::lock(&self.watch_locks[t]);
         loop {
-            if self.record.read(|s| l.timer(s, t)) == TIMER_ARMED {
+            if self.record.read(&ready) {
                 return true;
             }
             if crate::record::lock(&self.returned)[t] {
@@ -381,19 +382,16 @@ impl<R: Runtime> World<R> {
         }
     }
 
+    /// Wait, as thread `t`'s timer actor, until the timer is armed (`true`) or `t` has
+    /// returned (`false`).
+    pub fn wait_timer(&self, l: &Layout, t: usize) -> bool {
+        self.wait_watched(t, |s| l.timer(s, t) == TIMER_ARMED)
+    }
+
     /// Wait, as actor `a`, until thread `t` has passed the label `a` waits for (`true`),
-    /// or has returned without (`false`: the actor leaves, never acting).
+    /// or has returned without (`false`: the actor never acts).
     pub fn wait_label(&self, l: &Layout, a: usize, t: usize) -> bool {
-        let mut g = R::lock(&self.watch_locks[t]);
-        loop {
-            if !self.record.read(|s| l.actor_waiting(s, a)) {
-                return true;
-            }
-            if crate::record::lock(&self.returned)[t] {
-                return false;
-            }
-            g = R::wait(&self.watch[t], g);
-        }
+        self.wait_watched(t, |s| !l.actor_waiting(s, a))
     }
 
     /// Thread `t` has returned: its timer and the actors that wait for its labels stop
