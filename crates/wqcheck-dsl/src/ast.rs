@@ -27,6 +27,10 @@ pub(crate) enum TypeName {
     VoidPtr,
     /// `struct wake_q_head *`.
     WakeQPtr,
+    /// `struct NAME` of a struct the model declares; the span is NAME's.
+    Struct(Span),
+    /// `struct NAME *`.
+    StructPtr(Span),
 }
 
 impl TypeName {
@@ -40,6 +44,8 @@ impl TypeName {
             TypeName::Task => "struct task_struct *",
             TypeName::VoidPtr => "void *",
             TypeName::WakeQPtr => "struct wake_q_head *",
+            TypeName::Struct(_) => "struct",
+            TypeName::StructPtr(_) => "struct *",
         }
     }
 }
@@ -66,12 +72,30 @@ pub(crate) enum SharedTy {
     Unsigned { bits: Expr },
 }
 
+/// A shared variable's initializer: `= v`, or `= { v0, v1, ... }` for an array.
+#[derive(Clone, Debug)]
+pub(crate) enum Init {
+    Value(Expr),
+    List(Vec<Expr>, Span),
+}
+
+impl Init {
+    pub fn span(&self) -> Span {
+        match self {
+            Init::Value(e) => e.span,
+            Init::List(_, span) => *span,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum Item {
     Var {
         ty: SharedTy,
         name: Ident,
-        init: Option<Expr>,
+        /// `NAME[LEN]`: an array of `LEN` variables (`x[0]`, `x[1]`, ...).
+        len: Option<Expr>,
+        init: Option<Init>,
         span: Span,
     },
     Const {
@@ -81,6 +105,8 @@ pub(crate) enum Item {
     },
     Queue {
         name: Ident,
+        /// `waitqueue NAME[LEN]`: an array of queues.
+        len: Option<Expr>,
         until: Option<Expr>,
         span: Span,
     },
@@ -90,6 +116,13 @@ pub(crate) enum Item {
         span: Span,
     },
     Func(Func),
+    /// `struct NAME { int f; ...; wait_queue_entry_t wait; };`: a wait entry with fields
+    /// of its own (`struct wait_page_queue`), or a struct of integers (a wake key,
+    /// `struct wait_page_key`).
+    Struct {
+        name: Ident,
+        fields: Vec<(TypeAst, Ident)>,
+    },
     /// `final assert(COND);`: a condition over shared variables that must hold once every
     /// thread has returned.
     Final {
@@ -206,6 +239,17 @@ pub(crate) enum ExprKind {
     Call {
         name: Ident,
         args: Vec<Expr>,
+    },
+    /// `container_of(ptr, struct NAME, member)`.
+    ContainerOf {
+        ptr: Box<Expr>,
+        ty: TypeAst,
+        member: Ident,
+    },
+    /// `base[index]`: an element of an array of shared variables or queues.
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
     },
     /// `base->field` (`arrow`) or `base.field`.
     Member {

@@ -38,7 +38,8 @@ pub(crate) enum ArgKind {
     Order,
     /// An `int` local whose value is ignored (`spin_lock_irqsave`'s `flags`).
     FlagsLocal,
-    /// `NULL` or a `void *` (a wake key); dropped.
+    /// `NULL`, or a wake key: `&key` of a struct of integers, or a `void *` that holds
+    /// one. A wake walk hands it to each wake function; elsewhere it is dropped.
     Key,
     /// An integer that the model ignores (`try_to_wake_up`'s wake flags, a wake
     /// function's `sync`); checked, then dropped.
@@ -1356,30 +1357,32 @@ pub(crate) fn build(
                     queue: q,
                     takes_lock: true,
                 },
-                vec![konst(mode), nr],
+                vec![konst(mode), nr, konst(0)],
             )
         }
         Op::WakeUpFull { takes_lock } => {
             let q = queue(next())?;
             let mode = value(next())?;
             let nr = value(next())?;
+            let key = value(next()).unwrap_or_else(|| konst(0));
             (
                 Builtin::WakeUp {
                     queue: q,
                     takes_lock,
                 },
-                vec![mode, nr],
+                vec![mode, nr, key],
             )
         }
         Op::WakeUpLockedKey => {
             let q = queue(next())?;
             let mode = value(next())?;
+            let key = value(next()).unwrap_or_else(|| konst(0));
             (
                 Builtin::WakeUp {
                     queue: q,
                     takes_lock: false,
                 },
-                vec![mode, konst(1)],
+                vec![mode, konst(1), key],
             )
         }
         Op::AutoremoveWakeFunction => {

@@ -104,6 +104,8 @@ enum Base {
     Entry,
     Task,
     WakeQ,
+    /// A struct the model declares (the checker resolves the name at this span).
+    Struct(Span),
 }
 
 impl<'a> Parser<'a> {
@@ -379,10 +381,12 @@ impl<'a> Parser<'a> {
             Tok::Kw(Kw::Waitqueue) => {
                 self.bump();
                 let name = self.ident("a wait queue name")?;
+                let len = self.array_len()?;
                 let until = self.until()?;
                 self.expect_semi("the wait queue declaration");
                 Ok(Item::Queue {
                     name,
+                    len,
                     until,
                     span: self.span_from(start),
                 })
@@ -413,6 +417,23 @@ impl<'a> Parser<'a> {
                 let name = self.ident("a variable name")?;
                 self.shared_var_rest(start, SharedTy::Bit, name)
             }
+            Tok::Kw(Kw::Struct)
+                if self.tok_at(1).tok == Tok::Ident && self.tok_at(2).tok == Tok::P(P::LBrace) =>
+            {
+                self.bump();
+                let name = self.ident("a struct name")?;
+                self.expect(P::LBrace, "")?;
+                let mut fields = Vec::new();
+                while !self.at(P::RBrace) {
+                    let ty = self.full_type_or_expected("a field type")?;
+                    let field = self.ident("a field name")?;
+                    self.expect_semi("the field");
+                    fields.push((ty, field));
+                }
+                self.expect(P::RBrace, "to close the struct")?;
+                self.expect_semi("the struct declaration");
+                Ok(Item::Struct { name, fields })
+            }
             Tok::Kw(Kw::Final) => {
                 self.bump();
                 if !self.at_kw(Kw::Assert) {
@@ -429,8 +450,32 @@ impl<'a> Parser<'a> {
                 if self.at(P::LParen) {
                     return self.function(start, ret, name);
                 }
+                if self.at(P::LBracket)
+                    && ret.ty == TypeName::Int
+                    && self.text_of(start) == "unsigned"
+                {
+                    // `unsigned long flags[2] { PG_locked, ... };`: an array of words;
+                    // `unsigned int seq[2] : 2;`: an array of bit-fields.
+                    let len = self.array_len()?;
+                    if self.at(P::LBrace) {
+                        return self.word(start, name, len);
+                    }
+                    if self.eat(P::Colon) {
+                        let bits = self.ternary()?;
+                        return self.shared_var_tail(start, SharedTy::Unsigned { bits }, name, len);
+                    }
+                    self.error(
+                        self.peek_span(),
+                        "an array of shared integers needs a range or its bits".to_string(),
+                        Some(format!(
+                            "write `int<MIN..MAX> {0}[N];`, `unsigned int {0}[N] : BITS;` or `unsigned long {0}[N] {{ BIT, ... }};`",
+                            name.name
+                        )),
+                    );
+                    return Err(());
+                }
                 if self.at(P::LBrace) && ret.ty == TypeName::Int {
-                    return self.word(start, name);
+                    return self.word(start, name, None);
                 }
                 if ret.ty == TypeName::Int && self.at(P::Colon) {
                     // `unsigned int seq : 2;`: an unsigned bit-field, which wraps.
@@ -490,8 +535,18 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `unsigned long NAME { BIT [= v], ... };` after the name.
-    fn word(&mut self, start: Span, name: Ident) -> PResult<Item> {
+    /// `[LEN]` after a declared name, if there is one.
+    fn array_len(&mut self) -> PResult<Option<Expr>> {
+        if !self.eat(P::LBracket) {
+            return Ok(None);
+        }
+        let len = self.ternary()?;
+        self.expect(P::RBracket, "to close the array's length")?;
+        Ok(Some(len))
+    }
+
+    /// `unsigned long NAME[LEN] { BIT [= v], ... };` after the name (and its length).
+    fn word(&mut self, start: Span, name: Ident, len: Option<Expr>) -> PResult<Item> {
         self.expect(P::LBrace, "")?;
         let mut bits = Vec::new();
         while !self.at(P::RBrace) {
@@ -511,21 +566,47 @@ impl<'a> Parser<'a> {
         Ok(Item::Var {
             ty: SharedTy::Word { bits },
             name,
+            len,
             init: None,
             span: self.span_from(start),
         })
     }
 
     fn shared_var_rest(&mut self, start: Span, ty: SharedTy, name: Ident) -> PResult<Item> {
-        let init = if self.eat(P::Assign) {
-            Some(self.expr()?)
-        } else {
+        let len = self.array_len()?;
+        self.shared_var_tail(start, ty, name, len)
+    }
+
+    /// A shared variable's initializer and `;`, after its name and length.
+    fn shared_var_tail(
+        &mut self,
+        start: Span,
+        ty: SharedTy,
+        name: Ident,
+        len: Option<Expr>,
+    ) -> PResult<Item> {
+        let init = if !self.eat(P::Assign) {
             None
+        } else if self.at(P::LBrace) {
+            let open = self.peek_span();
+            self.bump();
+            let mut elems = Vec::new();
+            while !self.at(P::RBrace) {
+                elems.push(self.ternary()?);
+                if !self.eat(P::Comma) {
+                    break;
+                }
+            }
+            self.expect(P::RBrace, "to close the initializer list")?;
+            Some(Init::List(elems, self.span_from(open)))
+        } else {
+            Some(Init::Value(self.expr()?))
         };
         self.expect_semi("the variable declaration");
         Ok(Item::Var {
             ty,
             name,
+            len,
             init,
             span: self.span_from(start),
         })
@@ -631,17 +712,7 @@ impl<'a> Parser<'a> {
                     "task_struct" => Base::Task,
                     "wait_queue_entry" => Base::Entry,
                     "wake_q_head" => Base::WakeQ,
-                    other => {
-                        self.error(
-                            name.span,
-                            format!("unknown type `struct {other}`"),
-                            Some(
-                                "the DSL knows `struct task_struct *`, `struct wake_q_head *` and `wait_queue_entry_t`"
-                                    .to_string(),
-                            ),
-                        );
-                        return Err(());
-                    }
+                    _ => Base::Struct(name.span),
                 }
             }
             Tok::Ident if self.text_of(self.peek_span()) == "wait_queue_entry_t" => {
@@ -670,6 +741,8 @@ impl<'a> Parser<'a> {
             (Base::Entry, 1) => TypeName::EntryPtr,
             (Base::Task, 1) => TypeName::Task,
             (Base::WakeQ, 1) => TypeName::WakeQPtr,
+            (Base::Struct(name), 0) => TypeName::Struct(name),
+            (Base::Struct(name), 1) => TypeName::StructPtr(name),
             (Base::WakeQ, 0) => {
                 self.error(
                     span,
@@ -1185,6 +1258,18 @@ impl<'a> Parser<'a> {
                         span: e.span,
                     };
                     self.bump();
+                    if name.name == "container_of" {
+                        match self.container_of() {
+                            Ok(kind) => {
+                                e = Expr {
+                                    kind,
+                                    span: self.span_from(start),
+                                };
+                                continue;
+                            }
+                            Err(()) => break Err(()),
+                        }
+                    }
                     let args = match self.call_args() {
                         Ok(a) => a,
                         Err(()) => break Err(()),
@@ -1223,9 +1308,21 @@ impl<'a> Parser<'a> {
                     };
                 }
                 _ => {
-                    let span = self.peek_span();
-                    self.error(span, "arrays are not supported".to_string(), None);
-                    break Err(());
+                    self.bump();
+                    let index = match self.expr() {
+                        Ok(i) => i,
+                        Err(()) => break Err(()),
+                    };
+                    if let Err(()) = self.expect(P::RBracket, "to close the index") {
+                        break Err(());
+                    }
+                    e = Expr {
+                        kind: ExprKind::Index {
+                            base: Box::new(e),
+                            index: Box::new(index),
+                        },
+                        span: self.span_from(start),
+                    };
                 }
             }
         };
@@ -1233,6 +1330,22 @@ impl<'a> Parser<'a> {
             self.leave();
         }
         r
+    }
+
+    /// `container_of(ptr, struct NAME, member)` after its `(`: the second argument is a
+    /// type.
+    fn container_of(&mut self) -> PResult<ExprKind> {
+        let ptr = self.assign()?;
+        self.expect(P::Comma, "after the pointer of `container_of`")?;
+        let ty = self.full_type_or_expected("the struct type, `struct NAME`")?;
+        self.expect(P::Comma, "after the type of `container_of`")?;
+        let member = self.ident("the member that is the wait entry")?;
+        self.expect(P::RParen, "to close `container_of(`")?;
+        Ok(ExprKind::ContainerOf {
+            ptr: Box::new(ptr),
+            ty,
+            member,
+        })
     }
 
     fn call_args(&mut self) -> PResult<Vec<Expr>> {
@@ -1358,6 +1471,10 @@ pub(crate) mod tests {
                     field.name
                 )
             }
+            ExprKind::Index { base, index } => format!("({}[{}])", show(base), show(index)),
+            ExprKind::ContainerOf { ptr, member, .. } => {
+                format!("container_of({}, struct, {})", show(ptr), member.name)
+            }
         }
     }
 
@@ -1395,6 +1512,11 @@ pub(crate) mod tests {
         assert_eq!(parse_expr("!a && -b"), "((Not a) And (Neg b))");
         assert_eq!(parse_expr("-a * b"), "((Neg a) Mul b)");
         assert_eq!(parse_expr("&w->flags"), "(AddrOf (w->flags))");
+        assert_eq!(
+            parse_expr("&q[i + 1]->lock"),
+            "(AddrOf ((q[(i Add 1)])->lock))"
+        );
+        assert_eq!(parse_expr("!x[i]++"), "(Not (incdec true true (x[i])))");
         assert_eq!(parse_expr("!w.func"), "(Not (w.func))");
         assert_eq!(
             parse_expr("i++ + ++j"),

@@ -1522,6 +1522,10 @@ pub fn top_level_thread_bodies(program: &ir::Program) -> Vec<&str> {
                 expr(a, called);
                 expr(b, called);
             }
+            ir::ExprKind::Select { index, arms, .. } => {
+                expr(index, called);
+                arms.iter().for_each(|a| expr(a, called));
+            }
             ir::ExprKind::Assign { place, value, .. } => {
                 if let ir::Place::Field(x, _) = place {
                     expr(x, called);

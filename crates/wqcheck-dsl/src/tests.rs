@@ -533,24 +533,28 @@ fn wake_up_family_supplies_constants() {
     let n = task::TASK_NORMAL;
     let i = task::TASK_INTERRUPTIBLE;
     for (src, op, want) in [
-        ("wake_up(q);", locked, vec![Some(n), Some(1)]),
-        ("wake_up_nr(q, 2);", locked, vec![Some(n), Some(2)]),
-        ("wake_up_all(q);", locked, vec![Some(n), Some(0)]),
-        ("wake_up_interruptible(q);", locked, vec![Some(i), Some(1)]),
+        ("wake_up(q);", locked, vec![Some(n), Some(1), Some(0)]),
+        ("wake_up_nr(q, 2);", locked, vec![Some(n), Some(2), Some(0)]),
+        ("wake_up_all(q);", locked, vec![Some(n), Some(0), Some(0)]),
+        (
+            "wake_up_interruptible(q);",
+            locked,
+            vec![Some(i), Some(1), Some(0)],
+        ),
         (
             "__wake_up(q, TASK_NORMAL, 3, NULL);",
             locked,
-            vec![Some(n), Some(3)],
+            vec![Some(n), Some(3), Some(0)],
         ),
         (
             "__wake_up_locked(q, TASK_INTERRUPTIBLE, 0);",
             unlocked,
-            vec![Some(i), Some(0)],
+            vec![Some(i), Some(0), Some(0)],
         ),
         (
             "__wake_up_locked_key(q, TASK_NORMAL, NULL);",
             unlocked,
-            vec![Some(n), Some(1)],
+            vec![Some(n), Some(1), Some(0)],
         ),
     ] {
         let (got, args, ty) = builtin(src);

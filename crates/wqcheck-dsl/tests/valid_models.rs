@@ -46,7 +46,7 @@ fn exprs(body: &[Stmt]) -> Vec<&Expr> {
                 expr(b, out);
             }
             ExprKind::Assign { place, value, .. } => {
-                if let Place::Field(x, _) = place {
+                if let Place::Field(x, _) | Place::FrameField(x, _) = place {
                     expr(x, out);
                 }
                 expr(value, out);
@@ -55,6 +55,11 @@ fn exprs(body: &[Stmt]) -> Vec<&Expr> {
                 args.iter().for_each(|a| expr(a, out))
             }
             ExprKind::Field { entry, .. } => expr(entry, out),
+            ExprKind::Select { index, arms, .. } => {
+                expr(index, out);
+                arms.iter().for_each(|a| expr(a, out));
+            }
+            ExprKind::FrameField { ptr, .. } => expr(ptr, out),
             _ => {}
         }
     }
@@ -160,7 +165,7 @@ fn page_lock_model() {
     );
     assert!(matches!(
         b.get(1).map(|(_, a)| a.as_slice()),
-        Some([ExprKind::Const(m), ExprKind::Const(1)]) if *m == task::TASK_NORMAL
+        Some([ExprKind::Const(m), ExprKind::Const(1), ExprKind::Const(0)]) if *m == task::TASK_NORMAL
     ));
 
     // wait_on_page_bit_common: the entry, the wake function, the for(;;) loop.
@@ -1164,4 +1169,155 @@ fn timed_sleeps_are_schedule_timeout_calls() {
     let hidden = |name: &str| waiter.locals.iter().filter(|l| l.name == name).count();
     assert_eq!(hidden("__cond"), 3);
     assert!(hidden("__ret") >= 3);
+}
+
+#[test]
+fn array_elements_are_variables_and_queues_of_their_own() {
+    let (_, p) = load("arrays.wq");
+    let vars: Vec<(&str, VarType, ir::Value)> = p
+        .vars
+        .iter()
+        .map(|v| (v.name.as_str(), v.ty, v.init))
+        .collect();
+    assert_eq!(
+        vars,
+        [
+            ("flags[0]", VarType::Word { bits: 2 }, 0),
+            ("flags[1]", VarType::Word { bits: 2 }, 0),
+            ("count[0]", VarType::Int { min: 0, max: 3 }, 1),
+            ("count[1]", VarType::Int { min: 0, max: 3 }, 2),
+            ("count[2]", VarType::Int { min: 0, max: 3 }, 0),
+            ("seq[0]", VarType::Unsigned { bits: 2 }, 0),
+            ("seq[1]", VarType::Unsigned { bits: 2 }, 0),
+            ("owner[0]", VarType::Task, 0),
+            ("owner[1]", VarType::Task, 0),
+            ("done[0]", VarType::Bit, 0),
+            ("done[1]", VarType::Bit, 1),
+        ]
+    );
+    let bits: Vec<&str> = p.vars[1].bits.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(bits, ["PG_locked[1]", "PG_waiters[1]"]);
+    let queues: Vec<&str> = p.queues.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(queues, ["page_wait[0]", "page_wait[1]", "all"]);
+    // A constant index names the element itself: `count[0]`, `PG_locked[1]` (bit 0 of
+    // `flags[1]`).
+    let all = p.queues[2].until.as_ref().map(|e| format!("{:?}", e.kind));
+    let all = all.unwrap_or_default();
+    assert!(all.contains("Shared(2)"), "{all}");
+    assert!(
+        all.contains("SharedBit(BitRef { var: 1, bit: 0 })"),
+        "{all}"
+    );
+    // An index known at run time: a Select over the elements, one arm each, which the
+    // array names for the out-of-bounds error.
+    let (_, lock) = func(&p, "lock");
+    let selects: Vec<(usize, &str)> = exprs(&lock.body)
+        .into_iter()
+        .filter_map(|e| match &e.kind {
+            ExprKind::Select { arms, array, .. } => {
+                Some((arms.len(), p.arrays[*array as usize].as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(selects.contains(&(2, "page_wait")), "{selects:?}");
+    assert!(selects.contains(&(2, "PG_locked")), "{selects:?}");
+    assert!(selects.contains(&(3, "count")), "{selects:?}");
+    // Elements with the same index are chosen together: one arm per page, each naming
+    // two bits of that page's word, not one arm per combination.
+    let (_, unlock) = func(&p, "unlock");
+    let arms: Vec<String> = exprs(&unlock.body)
+        .into_iter()
+        .filter_map(|e| match &e.kind {
+            ExprKind::Select { arms, array, .. } if p.arrays[*array as usize] == "PG_locked" => {
+                Some(format!(
+                    "{:?}",
+                    arms.iter().map(|a| &a.kind).collect::<Vec<_>>()
+                ))
+            }
+            _ => None,
+        })
+        .filter(|a| a.contains("ClearBitUnlockIsNegativeByte"))
+        .collect();
+    assert_eq!(arms.len(), 1, "{arms:?}");
+    assert!(!arms[0].contains("Select"), "{arms:?}");
+    assert!(
+        arms[0].contains("ClearBitUnlockIsNegativeByte { bit: BitRef { var: 0, bit: 0 }, negative: BitRef { var: 0, bit: 1 } }")
+            && arms[0].contains("ClearBitUnlockIsNegativeByte { bit: BitRef { var: 1, bit: 0 }, negative: BitRef { var: 1, bit: 1 } }"),
+        "{arms:?}"
+    );
+    // `schedule() until !PG_locked[page]`: one sleep site per element, each with its own
+    // condition, chosen by an `if` on the index.
+    assert_eq!(p.sleeps.len(), 2);
+    let sleeps: Vec<String> = p.sleeps.iter().map(|e| format!("{:?}", e.kind)).collect();
+    assert!(sleeps[0].contains("var: 0"), "{sleeps:?}");
+    assert!(sleeps[1].contains("var: 1"), "{sleeps:?}");
+}
+
+#[test]
+fn struct_fields_are_entry_bytes_or_stack_slots_and_keys_reach_wake_functions() {
+    let (_, p) = load("structs.wq");
+    // A struct around a wait entry gives every entry its integer fields.
+    assert_eq!(p.entry_data, 2);
+    // The waiter's struct is one wait entry local; its fields are the entry's data.
+    let (_, waiter) = func(&p, "waiter");
+    let entry_locals: Vec<&str> = waiter
+        .locals
+        .iter()
+        .filter(|l| l.ty == Type::Entry)
+        .map(|l| l.name.as_str())
+        .collect();
+    assert_eq!(entry_locals, ["wait_page"]);
+    let stores: Vec<String> = exprs(&waiter.body)
+        .into_iter()
+        .filter_map(|e| match &e.kind {
+            ExprKind::Assign {
+                place: Place::Field(_, f),
+                ..
+            } => Some(format!("{f:?}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stores, ["Func", "Data(0)", "Data(1)"]);
+    // The waker's key is three locals kept live (a wake function reads them through
+    // the pointer), and the walk gets `&key`: a frame pointer to the first.
+    let (wid, waker) = func(&p, "waker");
+    let key: Vec<(&str, bool)> = waker
+        .locals
+        .iter()
+        .skip(1)
+        .map(|l| (l.name.as_str(), l.addressed))
+        .collect();
+    assert_eq!(
+        key,
+        [
+            ("key", true),
+            ("key.bit_nr", true),
+            ("key.page_match", true)
+        ]
+    );
+    let walk = builtins(waker)
+        .into_iter()
+        .find(|(op, _)| matches!(op, Builtin::WakeUp { .. }))
+        .map(|(_, args)| args);
+    let ptr = ir::frame_ptr(wid, 1);
+    assert!(
+        matches!(
+            walk.as_deref(),
+            Some([ExprKind::Const(m), ExprKind::Const(1), ExprKind::Const(k)])
+                if *m == task::TASK_NORMAL && Some(*k) == ptr
+        ),
+        "{walk:?}"
+    );
+    // The wake function reads the entry's data, and the key through the pointer.
+    let (_, matcher) = func(&p, "wake_page_match");
+    let reads: Vec<String> = exprs(&matcher.body)
+        .into_iter()
+        .filter_map(|e| match &e.kind {
+            ExprKind::Field { field, .. } => Some(format!("{field:?}")),
+            ExprKind::FrameField { field, .. } => Some(format!("key {field}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reads, ["Data(0)", "key 0", "Data(1)", "key 1"]);
 }

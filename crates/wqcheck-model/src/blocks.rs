@@ -180,7 +180,8 @@ fn instr_classes(n: &Numbering, i: &Instr) -> Classes {
         Instr::ReadVar { var, .. } | Instr::WriteVar { var, .. } => c.add(n.var(*var as usize)),
         Instr::ReadField { field, .. } | Instr::WriteField { field, .. } => match field {
             EntryField::Flags => c.add(n.flags()),
-            EntryField::Func => c.add(n.lists()),
+            // Written before the entry is queued, read by walks: like the list links.
+            EntryField::Func | EntryField::Data(_) => c.add(n.lists()),
             EntryField::Private => {}
         },
         // Returning checks and clears the function's entries.

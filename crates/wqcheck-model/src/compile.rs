@@ -77,6 +77,13 @@ pub enum Instr {
     Assert {
         cond: Opnd,
     },
+    /// The index of a [`ExprKind::Select`] matched none of its `len` arms: a run-time
+    /// error naming `Program::arrays[array]`.
+    IndexOutOfBounds {
+        index: Opnd,
+        len: u16,
+        array: u16,
+    },
     AtomicBegin,
     AtomicEnd,
     /// A label an actor waits for (`after: ("thread", "label")`): if the running thread is
@@ -103,6 +110,19 @@ pub enum Instr {
         field: EntryField,
         src: Opnd,
     },
+    /// `dst = ptr->field` for a pointer to a struct local of this thread
+    /// ([`crate::ir::frame_ptr`]): a slot of an active frame below this one.
+    ReadFrame {
+        dst: Slot,
+        ptr: Opnd,
+        field: u8,
+    },
+    /// `ptr->field = src`.
+    WriteFrame {
+        ptr: Opnd,
+        field: u8,
+        src: Opnd,
+    },
     Builtin {
         op: Builtin,
         args: Box<[Opnd]>,
@@ -113,6 +133,8 @@ pub enum Instr {
         queue: QueueId,
         mode: Opnd,
         nr: Opnd,
+        /// The key each wake function gets (`__wake_up_locked_key(q, mode, &key)`).
+        key: Opnd,
     },
     /// Take the next entry of the walk and call its wake function; jump to `done` when the
     /// list is exhausted.
@@ -167,6 +189,10 @@ pub struct FuncInfo {
     /// Index of this function's return pc in a thread's return-pc array.
     pub ret_index: usize,
     pub returns_value: bool,
+    /// Slots that stay live from the function's start to its return: the fields of its
+    /// struct locals, which a callee may read through a pointer ([`crate::ir::Local`]'s
+    /// `addressed`).
+    pub pinned: u128,
 }
 
 /// One entry local of the program: every thread has its own instance of each.
@@ -205,6 +231,9 @@ pub struct Code {
     /// Whether a wake function may start a wake walk of its own (directly or through the
     /// functions it calls): then a thread may have two walks in progress.
     pub nested_walks: bool,
+    /// Whether some wake walk passes a key (`__wake_up_locked_key(q, mode, &key)`): then a
+    /// walk in progress keeps it for each wake function.
+    pub keyed_walks: bool,
     pub total_slots: usize,
     /// Return-pc words per thread.
     pub total_rets: usize,
@@ -284,6 +313,7 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             uses_wake_q: false,
             uses_timers: false,
             nested_walks: false,
+            keyed_walks: false,
             total_slots: 0,
             total_rets: 0,
         },
@@ -340,6 +370,12 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             slot_base,
             ret_index: fi,
             returns_value: f.ret != Type::Void,
+            pinned: f
+                .locals
+                .iter()
+                .enumerate()
+                .filter(|(i, l)| l.addressed && *i < 128)
+                .fold(0, |m, (i, _)| m | 1u128 << i),
         });
         slot_base += c.nslots;
     }
@@ -369,6 +405,11 @@ pub fn compile(inst: &Instance) -> Result<Code, CompileError> {
             }
         )
     });
+    c.code.keyed_walks = c
+        .code
+        .instrs
+        .iter()
+        .any(|i| matches!(i, Instr::WalkBegin { key, .. } if *key != Opnd::Imm(0)));
     c.code.uses_timers = c.code.instrs.iter().any(|i| {
         matches!(
             i,
@@ -513,6 +554,9 @@ fn visibility(i: &Instr) -> Visibility {
         | Instr::Call { .. }
         | Instr::Return(_)
         | Instr::Assert { .. }
+        | Instr::IndexOutOfBounds { .. }
+        | Instr::ReadFrame { .. }
+        | Instr::WriteFrame { .. }
         | Instr::AtomicEnd
         | Instr::WalkBegin { .. }
         | Instr::WalkAfter { .. }
@@ -522,9 +566,16 @@ fn visibility(i: &Instr) -> Visibility {
         | Instr::WriteVar { .. }
         | Instr::PassLabel { .. } => Shared,
         Instr::FutexSleep { .. } => Shared,
-        // `wait->private` never changes while the entry exists: reading it is local.
+        // `wait->private` never changes while the entry exists: reading it is local. A
+        // struct's own fields around an entry change only while the entry is off every
+        // queue, by its owner, and are read by others only while it is on one (both
+        // checked at run time): local too.
         Instr::ReadField {
-            field: EntryField::Private,
+            field: EntryField::Private | EntryField::Data(_),
+            ..
+        }
+        | Instr::WriteField {
+            field: EntryField::Data(_),
             ..
         } => Local,
         Instr::ReadField { entry, .. } | Instr::WriteField { entry, .. } => EntryDependent(*entry),
@@ -1000,6 +1051,46 @@ impl Compiler {
                     }
                 }
             }
+            ExprKind::Select { index, arms, array } => {
+                // One comparison per arm, all local: choosing the element is no step.
+                let iv = self.expr(index)?;
+                let dst = self.temp();
+                let mut ends = Vec::with_capacity(arms.len());
+                for (k, arm) in arms.iter().enumerate() {
+                    let br = self.emit(
+                        Instr::BranchBin {
+                            op: BinOp::Eq,
+                            a: iv,
+                            b: Opnd::Imm(k as Value),
+                            then_pc: PLACEHOLDER,
+                            else_pc: PLACEHOLDER,
+                        },
+                        index.span,
+                    );
+                    let t = self.here()?;
+                    let v = self.expr_into(arm, want)?;
+                    if let Some(v) = v.filter(|_| want.is_some()) {
+                        self.emit(Instr::Move { dst, src: v }, arm.span);
+                    }
+                    ends.push(self.emit(Instr::Jump(PLACEHOLDER), span));
+                    let f = self.here()?;
+                    self.fix(&[Fix::Then(br)], t);
+                    self.fix(&[Fix::Else(br)], f);
+                }
+                self.emit(
+                    Instr::IndexOutOfBounds {
+                        index: iv,
+                        len: arms.len().min(u16::MAX as usize) as u16,
+                        array: *array,
+                    },
+                    index.span,
+                );
+                let end = self.here()?;
+                for j in ends {
+                    self.patch_jump(j, end);
+                }
+                Opnd::Slot(dst)
+            }
             ExprKind::Ternary(c, a, b) => {
                 let dst = self.temp();
                 let cv = self.expr(c)?;
@@ -1065,6 +1156,19 @@ impl Compiler {
                 );
                 Opnd::Slot(dst)
             }
+            ExprKind::FrameField { ptr, field } => {
+                let ptr = self.expr(ptr)?;
+                let dst = self.temp();
+                self.emit(
+                    Instr::ReadFrame {
+                        dst,
+                        ptr,
+                        field: *field,
+                    },
+                    span,
+                );
+                Opnd::Slot(dst)
+            }
             ExprKind::Builtin { op, args } => return self.builtin(*op, args, e, span),
         }))
     }
@@ -1105,6 +1209,19 @@ impl Compiler {
                         dst: t,
                         entry: en,
                         field: *f,
+                    },
+                    span,
+                );
+                Some(Opnd::Slot(t))
+            }
+            (_, Place::FrameField(ptr, field)) => {
+                let ptr = self.expr(ptr)?;
+                let t = self.temp();
+                self.emit(
+                    Instr::ReadFrame {
+                        dst: t,
+                        ptr,
+                        field: *field,
                     },
                     span,
                 );
@@ -1152,6 +1269,17 @@ impl Compiler {
                     span,
                 );
             }
+            Place::FrameField(ptr, field) => {
+                let ptr = self.expr(ptr)?;
+                self.emit(
+                    Instr::WriteFrame {
+                        ptr,
+                        field: *field,
+                        src: new,
+                    },
+                    span,
+                );
+            }
         }
         if !want {
             return Ok(None);
@@ -1178,9 +1306,10 @@ impl Compiler {
         }
         match op {
             Builtin::WakeUp { queue, takes_lock } => {
-                let (mode, nr) = match ops.as_slice() {
-                    [m, n] => (*m, *n),
-                    _ => return Err(CompileError("wake_up needs (mode, nr)".into())),
+                let (mode, nr, key) = match ops.as_slice() {
+                    [m, n] => (*m, *n, Opnd::Imm(0)),
+                    [m, n, k] => (*m, *n, *k),
+                    _ => return Err(CompileError("wake_up needs (mode, nr, key)".into())),
                 };
                 if takes_lock {
                     self.emit(
@@ -1192,7 +1321,15 @@ impl Compiler {
                         span,
                     );
                 }
-                self.emit(Instr::WalkBegin { queue, mode, nr }, span);
+                self.emit(
+                    Instr::WalkBegin {
+                        queue,
+                        mode,
+                        nr,
+                        key,
+                    },
+                    span,
+                );
                 let next = self.here()?;
                 let wn = self.emit(Instr::WalkNext { done: PLACEHOLDER }, span);
                 self.emit(Instr::AutoremoveUnlink(None), span);
@@ -1374,6 +1511,7 @@ fn uses_defs(i: &Instr) -> (u128, u128) {
         ),
         Instr::Return(v) => (v.as_ref().map(opnd_mask).unwrap_or(0), 0),
         Instr::Assert { cond } => (opnd_mask(cond), 0),
+        Instr::IndexOutOfBounds { index, .. } => (opnd_mask(index), 0),
         Instr::ReadVar { dst, .. } => (0, bit(*dst)),
         Instr::WriteVar { src, .. } => (opnd_mask(src), 0),
         Instr::ReadField { dst, entry, .. } => (opnd_mask(entry), bit(*dst)),
@@ -1383,7 +1521,11 @@ fn uses_defs(i: &Instr) -> (u128, u128) {
             dst.map(bit).unwrap_or(0),
         ),
         Instr::AutoremoveUnlink(Some(entry)) => (opnd_mask(entry), 0),
-        Instr::WalkBegin { mode, nr, .. } => (opnd_mask(mode) | opnd_mask(nr), 0),
+        Instr::WalkBegin { mode, nr, key, .. } => {
+            (opnd_mask(mode) | opnd_mask(nr) | opnd_mask(key), 0)
+        }
+        Instr::ReadFrame { dst, ptr, .. } => (opnd_mask(ptr), bit(*dst)),
+        Instr::WriteFrame { ptr, src, .. } => (opnd_mask(ptr) | opnd_mask(src), 0),
         // FutexSleep overwrites dst, which the futex_wait builtin set: dst is not live across.
         Instr::FutexSleep { dst, .. } => (0, bit(*dst)),
         Instr::Jump(_)
@@ -1406,7 +1548,8 @@ fn successors(pc: usize, i: &Instr) -> [Option<usize>; 2] {
         | Instr::BranchBin {
             then_pc, else_pc, ..
         } => [Some(*then_pc as usize), Some(*else_pc as usize)],
-        Instr::Return(_) => [None, None],
+        // A fault: nothing runs after it.
+        Instr::Return(_) | Instr::IndexOutOfBounds { .. } => [None, None],
         Instr::WalkNext { done } => [Some(pc + 1), Some(*done as usize)],
         Instr::WalkAfter { next, done } => [Some(*next as usize), Some(*done as usize)],
         _ => [Some(pc + 1), None],
@@ -1437,6 +1580,12 @@ fn liveness(code: &Code) -> Vec<u128> {
                 changed = true;
             }
         }
+    }
+    for (pc, l) in live.iter_mut().enumerate() {
+        *l |= code
+            .funcs
+            .get(code.func_of[pc] as usize)
+            .map_or(0, |f| f.pinned);
     }
     live
 }

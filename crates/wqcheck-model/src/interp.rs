@@ -696,6 +696,50 @@ impl Model {
         }
     }
 
+    /// The rule that makes a struct's own fields around a wait entry local: its owner
+    /// writes them while the entry is on no queue; another task reads them only while it
+    /// is on one (under the queue's lock, from a wake function). Anything else is a
+    /// run-time error, as it is a race, or a use after free, in the kernel.
+    fn entry_data_access<M: Memory>(
+        &self,
+        s: &[u8],
+        t: usize,
+        mem: &mut M,
+        h: u8,
+        write: bool,
+    ) -> Result<(), String> {
+        let owner = self.layout.entry_of(h as Value).map(|(o, _)| o);
+        let queued = mem.entry_queue(&self.layout, s, h).is_some();
+        match (write, owner == Some(t), queued) {
+            (true, false, _) => Err(format!(
+                "a field of {}'s wait entry struct written by another task",
+                self.thread_name(owner.unwrap_or(0))
+            )),
+            (true, true, true) => Err(
+                "a field of a queued wait entry's struct written: set the fields before queueing the entry, as wake functions read them under the queue's lock"
+                    .into(),
+            ),
+            (false, false, false) => Err(format!(
+                "a field of {}'s wait entry struct read after the entry left its queue (in the kernel, its owner may have returned: a use after free)",
+                self.thread_name(owner.unwrap_or(0))
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The (function, slot) of field `field` of the struct a [`crate::ir::frame_ptr`]
+    /// points to.
+    fn frame_slot(&self, ptr: Value, field: u8) -> Result<(usize, usize), String> {
+        let Some((func, first)) = crate::ir::frame_of(ptr) else {
+            return Err("NULL struct pointer dereferenced (a wake key?)".into());
+        };
+        let slot = first + field as usize;
+        match self.code.funcs.get(func) {
+            Some(info) if slot < info.nslots => Ok((func, slot)),
+            _ => Err(format!("invalid struct pointer {ptr}")),
+        }
+    }
+
     /// Validate an entry handle.
     fn entry(&self, h: Value) -> Result<u8, String> {
         match self.layout.entry_of(h) {
@@ -1073,6 +1117,14 @@ impl Model {
                 }
                 next
             }
+            Instr::IndexOutOfBounds { index, len, array } => {
+                let name = self.inst.program.arrays.get(*array as usize);
+                fault!(
+                    "index {} is out of bounds of `{}[{len}]`",
+                    v!(*index),
+                    name.map_or("?", |n| n.as_str())
+                );
+            }
             Instr::PassLabel { actor, thread } => {
                 if *thread as usize == t {
                     mem.allow_actor(l, s, *actor as usize);
@@ -1106,6 +1158,10 @@ impl Model {
                         .entry_of(h as Value)
                         .map(|(o, _)| o as Value + 1)
                         .unwrap_or(0),
+                    EntryField::Data(k) => {
+                        tri!(self.entry_data_access(s, t, mem, h, false));
+                        mem.entry_data(l, s, h, *k)
+                    }
                 };
                 tri!(self.set_dst(s, t, f, Some(*dst), x));
                 next
@@ -1124,6 +1180,29 @@ impl Model {
                         mem.set_entry_func(l, s, h, x as u8)
                     }
                     EntryField::Private => fault!("wait->private is read-only here"),
+                    EntryField::Data(k) => {
+                        tri!(self.entry_data_access(s, t, mem, h, true));
+                        match i8::try_from(x) {
+                            Ok(x) => mem.set_entry_data(l, s, h, *k, x),
+                            Err(_) => {
+                                fault!("{x} does not fit a field of a wait entry's struct (8 bits)")
+                            }
+                        }
+                    }
+                }
+                next
+            }
+            Instr::ReadFrame { dst, ptr, field } => {
+                let at = tri!(self.frame_slot(v!(*ptr), *field));
+                let x = l.slot(s, t, at.0, at.1);
+                tri!(self.set_dst(s, t, f, Some(*dst), x));
+                next
+            }
+            Instr::WriteFrame { ptr, field, src } => {
+                let at = tri!(self.frame_slot(v!(*ptr), *field));
+                let x = v!(*src);
+                if !l.set_slot(s, t, at.0, at.1, x) {
+                    fault!("value {x} does not fit a local (16 bits)");
                 }
                 next
             }
@@ -1141,7 +1220,12 @@ impl Model {
                     Err(m) => Flow::Fault(m),
                 }
             }
-            Instr::WalkBegin { queue, mode, nr } => {
+            Instr::WalkBegin {
+                queue,
+                mode,
+                nr,
+                key,
+            } => {
                 let q = *queue as usize;
                 tri!(self.require_lock(s, mem, t, q, "__wake_up_common"));
                 let w = Walk {
@@ -1152,6 +1236,7 @@ impl Model {
                     nr: v!(*nr),
                     mode: v!(*mode),
                     ret: 0,
+                    key: v!(*key),
                 };
                 // A wake function may wake another queue (epoll's ep_poll_callback() wakes
                 // ep->wq): its walk runs inside the one that called it.
@@ -1180,7 +1265,7 @@ impl Model {
                 w.flags = self.flags(s, mem, h) as u8;
                 w.ret = 0;
                 let func = mem.entry_func(l, s, h);
-                let mode = w.mode;
+                let (mode, key) = (w.mode, w.key);
                 l.set_walk(s, t, w);
                 match func {
                     0 | 1 => {
@@ -1194,7 +1279,7 @@ impl Model {
                         l.set_walk(s, t, w);
                         next
                     }
-                    g => self.call(s, t, pc, g as usize - 2, &[h as Value, mode, 0, 0]),
+                    g => self.call(s, t, pc, g as usize - 2, &[h as Value, mode, 0, key]),
                 }
             }
             Instr::AutoremoveUnlink(entry) => {

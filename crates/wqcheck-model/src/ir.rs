@@ -110,6 +110,12 @@ pub struct Program {
     /// The conditions of `schedule() until COND;` sleeps (over shared variables, like a
     /// queue's `until`): what that sleeper waits for, for the verdict oracle.
     pub sleeps: Vec<Expr>,
+    /// The arrays a [`ExprKind::Select`] names, as declared (`PG_locked`, `page_wait`):
+    /// for the message of an index out of bounds.
+    pub arrays: Vec<String>,
+    /// How many fields of their own ([`EntryField::Data`]) wait entries carry: the most
+    /// of any `struct` with a wait entry member (0 without one).
+    pub entry_data: u8,
 }
 
 #[derive(Clone, Debug)]
@@ -244,6 +250,10 @@ pub struct Local {
     pub name: String,
     pub ty: Type,
     pub span: Span,
+    /// A field of a struct local whose address may be taken (`&key`, read by a wake
+    /// function through [`ExprKind::FrameField`]): live from the function's start to its
+    /// return, whatever the function itself still reads.
+    pub addressed: bool,
 }
 
 /// The static types of the DSL. At run time all are [`Value`]s:
@@ -365,6 +375,38 @@ pub enum ExprKind {
         op: Builtin,
         args: Vec<Expr>,
     },
+    /// An expression over an array element whose index is known only at run time
+    /// (`test_bit(PG_locked[page])`, `x[i] = 1`): `index` is evaluated once, then arm `k`
+    /// runs, the expression written with element `k`. The checker allows only an index
+    /// over locals and constants, so choosing the arm is no shared access and adds no
+    /// step. An index outside `0..arms.len()` is a run-time error naming
+    /// `Program::arrays[array]`. Every arm has the expression's type.
+    Select {
+        index: Box<Expr>,
+        arms: Vec<Expr>,
+        array: u16,
+    },
+    /// `key->page`: field `field` of a struct local of this thread reached through a
+    /// pointer ([`frame_ptr`]): a wake key a waker passed to its wake walk
+    /// (`__wake_up_locked_key(q, mode, &key)`), read or written by a wake function that
+    /// runs on the waker's own stack.
+    FrameField {
+        ptr: Box<Expr>,
+        field: u8,
+    },
+}
+
+/// The value of `&x` for a struct local `x` of function `func` whose first field is local
+/// `first`: functions do not recurse, so a thread's frame of a function is always at the
+/// same place and the pair names the struct. 0 is NULL. `None` if the pair does not fit
+/// a local (16 bits).
+pub fn frame_ptr(func: FuncId, first: LocalId) -> Option<Value> {
+    (func < 255 && first < 128).then(|| ((func as Value) << 7 | first as Value) + 1)
+}
+
+/// The `(func, first)` a [`frame_ptr`] value names, if it is not NULL.
+pub fn frame_of(ptr: Value) -> Option<(usize, usize)> {
+    (ptr > 0).then(|| (((ptr - 1) >> 7) as usize, ((ptr - 1) & 127) as usize))
 }
 
 #[derive(Clone, Debug)]
@@ -372,11 +414,18 @@ pub enum Place {
     Local(LocalId),
     Shared(VarId),
     Field(Box<Expr>, EntryField),
+    /// `key->page_match = 1`: see [`ExprKind::FrameField`].
+    FrameField(Box<Expr>, u8),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryField {
     Flags,
+    /// Field `k` of the struct the entry is the member of (`wait_page->page` of a
+    /// `struct wait_page_queue { int page; int bit_nr; wait_queue_entry_t wait; }`): a
+    /// byte of the entry, written by its owner, read by wake functions under the queue's
+    /// lock, like `wait->func`.
+    Data(u8),
     /// The owning task (`wait->private`); read-only.
     Private,
     Func,
@@ -647,7 +696,8 @@ pub enum Builtin {
     WqHasSleeper(QueueId),
     /// `__wake_up(q, MODE, NR, key)` family: the `__wake_up_common` walk (see [`crate::interp`]).
     /// `takes_lock == false` for the `__wake_up_locked*` forms, whose caller holds the lock.
-    /// Args: MODE, NR (0 = all). The checker supplies constants for the short forms:
+    /// Args: MODE, NR (0 = all), KEY (0 = `NULL`; else a [`frame_ptr`] that each wake
+    /// function gets as its `key`). The checker supplies constants for the short forms:
     /// `wake_up(q)` = (TASK_NORMAL, 1), `wake_up_nr(q, n)` = (TASK_NORMAL, n),
     /// `wake_up_all(q)` = (TASK_NORMAL, 0), `wake_up_interruptible(q)` = (TASK_INTERRUPTIBLE, 1),
     /// `__wake_up_locked_key(q, MODE, key)` = (MODE, 1), `__wake_up_locked(q, MODE, NR)`.

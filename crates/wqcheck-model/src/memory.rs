@@ -144,6 +144,10 @@ pub trait Memory {
     /// before the entry is linked, read by wakers under the queue lock.
     fn entry_func(&mut self, l: &Layout, s: &[u8], h: u8) -> u8;
     fn set_entry_func(&mut self, l: &Layout, s: &mut [u8], h: u8, f: u8);
+    /// Field `k` of the struct entry `h` is the member of: like `func`, written by the
+    /// entry's owner before it queues it and read by wake functions under the lock.
+    fn entry_data(&mut self, l: &Layout, s: &[u8], h: u8, k: u8) -> Value;
+    fn set_entry_data(&mut self, l: &Layout, s: &mut [u8], h: u8, k: u8, x: i8);
     /// The function that declared entry `h` returned (the entry is not linked): its bytes
     /// are zero again, as a fresh local's are.
     fn clear_entry(&mut self, l: &Layout, s: &mut [u8], h: u8);
@@ -333,6 +337,14 @@ impl Memory for Direct {
     #[inline(always)]
     fn set_entry_func(&mut self, l: &Layout, s: &mut [u8], h: u8, f: u8) {
         l.set_entry_func(s, h, f)
+    }
+    #[inline(always)]
+    fn entry_data(&mut self, l: &Layout, s: &[u8], h: u8, k: u8) -> Value {
+        l.entry_data(s, h, k)
+    }
+    #[inline(always)]
+    fn set_entry_data(&mut self, l: &Layout, s: &mut [u8], h: u8, k: u8, x: i8) {
+        l.set_entry_data(s, h, k, x)
     }
     fn clear_entry(&mut self, l: &Layout, s: &mut [u8], h: u8) {
         l.clear_entry(s, h)

@@ -54,7 +54,10 @@ const T_STATE: usize = 2;
 const T_SIG: usize = 4;
 const T_ENTRIES: usize = 5;
 const ENTRY_LEN: usize = 4;
+/// A walk's bytes: queue, cur, next, flags, nr, mode, ret; and its key in models whose
+/// wake walks carry one ([`crate::compile::Code::keyed_walks`]).
 const WALK_LEN: usize = 16;
+const WALK_KEY_LEN: usize = 4;
 const WAKE_Q_HEAD_LEN: usize = 2;
 
 /// The value of a `wake_q` node that ends a list (`WAKE_Q_TAIL`); NULL is 0 and a link
@@ -92,6 +95,11 @@ pub struct Layout {
     /// 2 when a wake function may run a walk of its own (a nested `__wake_up_common()`,
     /// as epoll's `ep_poll_callback()` wakes `ep->wq`), else 1.
     walk_levels: usize,
+    /// The bytes of one walk level: 16, or 20 with a key.
+    walk_len: usize,
+    /// The bytes of one wait entry: flags, func, queue, position, then its
+    /// [`crate::ir::EntryField::Data`] fields.
+    entry_len: usize,
     rets_off: usize,
     slots_off: usize,
     pub slot_base: Vec<usize>,
@@ -115,6 +123,9 @@ pub struct Walk {
     pub nr: i32,
     pub mode: i32,
     pub ret: i32,
+    /// The walk's key (`__wake_up_locked_key(q, mode, &key)`), passed to each wake
+    /// function: a [`crate::ir::frame_ptr`], or 0 (`NULL`).
+    pub key: i32,
 }
 
 /// One store of a TSO store buffer: where and what (4 bytes in a thread part).
@@ -181,10 +192,12 @@ impl Layout {
         let (var_min, var_max) = p.vars.iter().map(|v| v.ty.range()).unzip();
         let entries = code.entries_per_thread();
         let tso = store_buffer > 0;
-        let nodes_off = T_ENTRIES + ENTRY_LEN * entries;
+        let entry_len = ENTRY_LEN + p.entry_data as usize;
+        let nodes_off = T_ENTRIES + entry_len * entries;
         let walk_off = nodes_off + if tso { entries } else { 0 };
         let walk_levels = 1 + code.nested_walks as usize;
-        let wake_q_heads_off = walk_off + WALK_LEN * walk_levels;
+        let walk_len = WALK_LEN + if code.keyed_walks { WALK_KEY_LEN } else { 0 };
+        let wake_q_heads_off = walk_off + walk_len * walk_levels;
         let rets_off = wake_q_heads_off + WAKE_Q_HEAD_LEN * code.wake_qs.len();
         let slots_off = rets_off + 2 * code.total_rets;
         let buf_off = slots_off + 2 * code.total_slots;
@@ -212,6 +225,8 @@ impl Layout {
             buf_off,
             walk_off,
             walk_levels,
+            walk_len,
+            entry_len,
             rets_off,
             slots_off,
             slot_base: code.funcs.iter().map(|f| f.slot_base).collect(),
@@ -219,7 +234,7 @@ impl Layout {
             entry_table: std::iter::once((0, 0, 0))
                 .chain((0..nthreads).flat_map(|t| {
                     (0..entries).map(move |e| {
-                        let off = shared_len + t * thread_len + T_ENTRIES + ENTRY_LEN * e;
+                        let off = shared_len + t * thread_len + T_ENTRIES + entry_len * e;
                         (t as u8, e as u8, off as u32)
                     })
                 }))
@@ -430,8 +445,8 @@ impl Layout {
     #[inline]
     fn walk_at(&self, s: &[u8], t: usize) -> usize {
         let o = self.thread_off(t) + self.walk_off;
-        if self.walk_levels > 1 && s[o + WALK_LEN] != 0 {
-            o + WALK_LEN
+        if self.walk_levels > 1 && s[o + self.walk_len] != 0 {
+            o + self.walk_len
         } else {
             o
         }
@@ -449,13 +464,18 @@ impl Layout {
             nr: i32_at(o + 4),
             mode: i32_at(o + 8),
             ret: i32_at(o + 12),
+            key: if self.walk_len > WALK_LEN {
+                i32_at(o + 16)
+            } else {
+                0
+            },
         }
     }
 
     /// Replace thread `t`'s innermost walk in progress; `Walk::default()` ends it.
     pub fn set_walk(&self, s: &mut [u8], t: usize, w: Walk) {
         let o = self.walk_at(s, t);
-        Self::put_walk(s, o, w);
+        self.put_walk(s, o, w);
     }
 
     /// Start a walk inside the one in progress (a wake function's own `wake_up()`).
@@ -463,17 +483,17 @@ impl Layout {
     pub fn push_walk(&self, s: &mut [u8], t: usize, w: Walk) -> bool {
         let o = self.thread_off(t) + self.walk_off;
         if s[o] == 0 {
-            Self::put_walk(s, o, w);
+            self.put_walk(s, o, w);
             return true;
         }
-        if self.walk_levels < 2 || s[o + WALK_LEN] != 0 {
+        if self.walk_levels < 2 || s[o + self.walk_len] != 0 {
             return false;
         }
-        Self::put_walk(s, o + WALK_LEN, w);
+        self.put_walk(s, o + self.walk_len, w);
         true
     }
 
-    fn put_walk(s: &mut [u8], o: usize, w: Walk) {
+    fn put_walk(&self, s: &mut [u8], o: usize, w: Walk) {
         s[o] = w.queue;
         s[o + 1] = w.cur;
         s[o + 2] = w.next;
@@ -481,6 +501,9 @@ impl Layout {
         s[o + 4..o + 8].copy_from_slice(&w.nr.to_le_bytes());
         s[o + 8..o + 12].copy_from_slice(&w.mode.to_le_bytes());
         s[o + 12..o + 16].copy_from_slice(&w.ret.to_le_bytes());
+        if self.walk_len > WALK_LEN {
+            s[o + 16..o + 20].copy_from_slice(&w.key.to_le_bytes());
+        }
     }
 
     // ---- entries: handle = thread * entries + slot + 1 ----
@@ -544,6 +567,18 @@ impl Layout {
     pub fn set_entry_func(&self, s: &mut [u8], h: u8, f: u8) {
         let o = self.entry_off(h) + 1;
         s[o] = f;
+    }
+
+    /// Field `k` of the struct entry `h` is the member of ([`crate::ir::EntryField::Data`]).
+    #[inline]
+    pub fn entry_data(&self, s: &[u8], h: u8, k: u8) -> Value {
+        s[self.entry_off(h) + ENTRY_LEN + k as usize] as i8 as Value
+    }
+
+    #[inline]
+    pub fn set_entry_data(&self, s: &mut [u8], h: u8, k: u8, x: i8) {
+        let o = self.entry_off(h) + ENTRY_LEN + k as usize;
+        s[o] = x as u8;
     }
 
     /// The queue an entry is linked on.
@@ -638,7 +673,7 @@ impl Layout {
     /// Clear an entry (the function owning it returned).
     pub fn clear_entry(&self, s: &mut [u8], h: u8) {
         let o = self.entry_off(h);
-        s[o..o + ENTRY_LEN].fill(0);
+        s[o..o + self.entry_len].fill(0);
     }
 
     // ---- frames ----

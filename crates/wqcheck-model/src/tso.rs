@@ -289,6 +289,16 @@ impl Memory for Tso {
         l.set_entry_func(s, h, f)
     }
 
+    // Like `func`: written before the entry is queued, read under the queue's lock, which
+    // a store buffer cannot reorder around.
+    fn entry_data(&mut self, l: &Layout, s: &[u8], h: u8, k: u8) -> Value {
+        l.entry_data(s, h, k)
+    }
+
+    fn set_entry_data(&mut self, l: &Layout, s: &mut [u8], h: u8, k: u8, x: i8) {
+        l.set_entry_data(s, h, k, x)
+    }
+
     fn clear_entry(&mut self, l: &Layout, s: &mut [u8], h: u8) {
         // The entry is dead: stores to it still in the buffer no longer matter.
         if let Some(t) = self.t {

@@ -4,7 +4,7 @@
 
 use crate::compile::Instr;
 use crate::interp::Model;
-use crate::ir::{task, Builtin, Expectation, Span, Value, VarType};
+use crate::ir::{task, BinOp, Builtin, Expectation, Span, Value, VarType};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -188,6 +188,57 @@ impl Model {
         s.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
+    /// A sleep's condition as written, quoted, and, where it names array elements
+    /// through an index (`!PG_locked[page]`), the elements this sleep site waits for:
+    /// `` `!PG_locked[page]` (here `!PG_locked[1]`) ``.
+    pub fn condition_text(&self, c: &crate::ir::Expr) -> String {
+        let written = self.span_text(c.span);
+        // Only an index makes the text differ from what it means.
+        match self.render(c).filter(|_| written.contains('[')) {
+            Some(here) if here.replace(' ', "") != written.replace(' ', "") => {
+                format!("`{written}` (here `{here}`)")
+            }
+            _ => format!("`{written}`"),
+        }
+    }
+
+    /// A condition over shared variables in C, with element names; `None` for anything
+    /// else.
+    fn render(&self, e: &crate::ir::Expr) -> Option<String> {
+        use crate::ir::{ExprKind::*, UnOp};
+        let p = &self.inst.program;
+        let inner = |x: &crate::ir::Expr| -> Option<String> {
+            let r = self.render(x)?;
+            Some(if matches!(x.kind, Binary(..) | Ternary(..)) {
+                format!("({r})")
+            } else {
+                r
+            })
+        };
+        Some(match &e.kind {
+            Const(v) => v.to_string(),
+            Shared(v) => p.vars.get(*v as usize)?.name.clone(),
+            SharedBit(b) => p
+                .vars
+                .get(b.var as usize)?
+                .bits
+                .get(b.bit as usize)?
+                .name
+                .clone(),
+            Unary(op, x) => {
+                let o = match op {
+                    UnOp::Neg => "-",
+                    UnOp::Not => "!",
+                    UnOp::BitNot => "~",
+                };
+                format!("{o}{}", inner(x)?)
+            }
+            Binary(op, a, b) => format!("{} {} {}", inner(a)?, binop_symbol(*op), inner(b)?),
+            Ternary(c, a, b) => format!("{} ? {} : {}", inner(c)?, inner(a)?, inner(b)?),
+            _ => return None,
+        })
+    }
+
     /// 1-based line of a span's start.
     pub fn span_line(&self, span: Span) -> u32 {
         let text = &self.inst.program.source.text;
@@ -263,15 +314,15 @@ impl Model {
                         blocked.push(format!("{name} asleep in {at}"));
                         continue;
                     };
-                    let what = self.span_text(c.span);
+                    let what = self.condition_text(c);
                     if self.eval_condition(s, c).unwrap_or(0) != 0 {
                         let nobody = self.nobody_wakes(s, t, "nobody can wake it");
                         lost.push(format!(
-                            "{name} asleep in {at} waiting for `{what}`, which holds; {nobody}"
+                            "{name} asleep in {at} waiting for {what}, which holds; {nobody}"
                         ));
                     } else {
                         blocked.push(format!(
-                            "{name} asleep in {at} waiting for `{what}`, which is false"
+                            "{name} asleep in {at} waiting for {what}, which is false"
                         ));
                     }
                 }
@@ -481,6 +532,30 @@ pub fn state_name(v: i32) -> String {
         TASK_KILLABLE => "TASK_KILLABLE".into(),
         TASK_IDLE => "TASK_IDLE".into(),
         x => format!("state {x:#x}"),
+    }
+}
+
+/// C's spelling of an operator.
+fn binop_symbol(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "+",
+        BinOp::Sub => "-",
+        BinOp::Mul => "*",
+        BinOp::Div => "/",
+        BinOp::Rem => "%",
+        BinOp::BitAnd => "&",
+        BinOp::BitOr => "|",
+        BinOp::BitXor => "^",
+        BinOp::Shl => "<<",
+        BinOp::Shr => ">>",
+        BinOp::Eq => "==",
+        BinOp::Ne => "!=",
+        BinOp::Lt => "<",
+        BinOp::Le => "<=",
+        BinOp::Gt => ">",
+        BinOp::Ge => ">=",
+        BinOp::And => "&&",
+        BinOp::Or => "||",
     }
 }
 

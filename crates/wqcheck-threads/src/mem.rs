@@ -792,6 +792,16 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
             .write(self.mover, |s| l.set_entry_func(s, h, f));
     }
 
+    fn entry_data(&mut self, l: &Layout, _: &[u8], h: u8, k: u8) -> Value {
+        self.w.record.read(|s| l.entry_data(s, h, k))
+    }
+
+    fn set_entry_data(&mut self, l: &Layout, _: &mut [u8], h: u8, k: u8, x: i8) {
+        self.w
+            .record
+            .write(self.mover, |s| l.set_entry_data(s, h, k, x));
+    }
+
     fn clear_entry(&mut self, l: &Layout, _: &mut [u8], h: u8) {
         if !self.plain(MemLoc::EntryFlags(h)) {
             self.swap(MemLoc::EntryFlags(h), 0, StdOrdering::Relaxed);

@@ -88,6 +88,11 @@ impl<'a> Checker<'a> {
         if let AK::Unary(UnaryOp::AddrOf, inner) = &x.kind {
             x = inner;
         }
+        if let AK::Index { base, .. } = &x.kind {
+            if base.as_ident().and_then(|n| self.array_named(n)).is_some() {
+                return;
+            }
+        }
         if let AK::Member { base, .. } = &x.kind {
             if base
                 .as_ident()
@@ -354,6 +359,10 @@ impl<'a> Checker<'a> {
     pub(super) fn queue_named(&mut self, n: &str, span: Span, bname: &str) -> Option<ir::QueueId> {
         match self.globals.get(n).copied() {
             Some((Sym::Queue(q), _)) => Some(q),
+            Some((Sym::Array(a), _)) => {
+                self.array_without_index(a, span);
+                None
+            }
             Some((sym, _)) => {
                 let help = self.declared_queues();
                 let extra =
@@ -416,6 +425,10 @@ impl<'a> Checker<'a> {
         }
         match self.globals.get(n).copied() {
             Some((Sym::Var(v), _)) => Some(v),
+            Some((Sym::Array(a), _)) => {
+                self.array_without_index(a, span);
+                None
+            }
             Some((Sym::Bit(b), _)) => {
                 let word = self
                     .vars
@@ -780,13 +793,15 @@ impl<'a> Checker<'a> {
             ArgKind::Key => {
                 let v = self.value(a);
                 match v.ty {
-                    Ty::Null | Ty::VoidPtr | Ty::Err => Some(LArg::Dropped),
+                    Ty::Null | Ty::Err => Some(LArg::Dropped),
                     _ if matches!(v.e.kind, ir::ExprKind::Const(0)) => Some(LArg::Dropped),
+                    // `&key` of a struct of integers, or a `void *` that holds one.
+                    Ty::VoidPtr | Ty::StructPtr(_) => Some(LArg::Value(v.e)),
                     t => {
                         self.error_help(
                             span,
                             format!(
-                                "`{bname}` needs a wake key (`NULL` or a `void *`), found `{}`",
+                                "`{bname}` needs a wake key (`NULL`, `&key` of a struct, or a `void *`), found `{}`",
                                 t.name()
                             ),
                             format!("the signature is `{}`", def.sig),
@@ -837,6 +852,9 @@ fn has_effects(e: &ir::Expr) -> bool {
         ir::ExprKind::Binary(_, a, b) => has_effects(a) || has_effects(b),
         ir::ExprKind::Ternary(c, a, b) => has_effects(c) || has_effects(a) || has_effects(b),
         ir::ExprKind::Field { entry, .. } => has_effects(entry),
+        ir::ExprKind::Select { index, arms, .. } => {
+            has_effects(index) || arms.iter().any(has_effects)
+        }
         _ => false,
     }
 }

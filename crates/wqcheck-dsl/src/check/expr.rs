@@ -71,6 +71,17 @@ impl<'a> Checker<'a> {
             v.e.ty = want.ir();
             return v;
         }
+        // `struct wait_page_key *key = arg;`: `void *` converts to a struct pointer and
+        // back, as in C.
+        if matches!(
+            (want, v.ty),
+            (Ty::StructPtr(_) | Ty::ContainerPtr(_), Ty::VoidPtr)
+                | (Ty::VoidPtr, Ty::StructPtr(_) | Ty::ContainerPtr(_))
+        ) {
+            v.ty = want;
+            v.e.ty = want.ir();
+            return v;
+        }
         let help = match (want, v.ty) {
             (Ty::EntryPtr, Ty::Int | Ty::Bool) => {
                 Some("a wait entry pointer is `&wait` or a `wait_queue_entry_t *`".to_string())
@@ -98,6 +109,16 @@ impl<'a> Checker<'a> {
 
     pub(super) fn expr(&mut self, e: &ast::Expr) -> TExpr {
         let span = e.span;
+        // An array element names a global only once its index is known: resolve it at
+        // the smallest call, assignment or read around it (arrays.rs).
+        if matches!(
+            e.kind,
+            AK::Call { .. } | AK::Assign { .. } | AK::IncDec { .. } | AK::Index { .. }
+        ) {
+            if let Some(t) = self.with_element(e, Self::expr) {
+                return t;
+            }
+        }
         match &e.kind {
             AK::Int(v) => match Value::try_from(*v) {
                 Ok(v) => mk(ir::ExprKind::Const(v), Ty::Int, span),
@@ -178,6 +199,8 @@ impl<'a> Checker<'a> {
             }
             AK::Call { name, args } => self.call(name, args, span),
             AK::Member { base, field, arrow } => self.member_value(base, field, *arrow, span),
+            AK::Index { base, index } => self.not_an_array(base, index, span),
+            AK::ContainerOf { ptr, ty, member } => self.container_of(ptr, ty, member, span),
         }
     }
 
@@ -203,6 +226,16 @@ impl<'a> Checker<'a> {
                 );
                 return err_expr(span);
             }
+            if let Ty::Struct(_) | Ty::Container(_) = ty {
+                self.error_help(
+                    span,
+                    format!("`{n}` is a struct, not a value"),
+                    format!(
+                        "name one of its fields (`{n}.FIELD`), or write `&{n}` for a pointer to it"
+                    ),
+                );
+                return err_expr(span);
+            }
             return mk(ir::ExprKind::Local(id), ty, span);
         }
         if let Some(v) = builtins::constant(n) {
@@ -221,6 +254,7 @@ impl<'a> Checker<'a> {
                 Some(ConstState::Done(v, ty)) => mk(ir::ExprKind::Const(v), ty, span),
                 _ => err_expr(span),
             },
+            Some((Sym::Array(a), _)) => self.array_without_index(a, span),
             Some((Sym::Queue(_), _)) => {
                 self.error_help(
                     span,
@@ -284,8 +318,33 @@ impl<'a> Checker<'a> {
     }
 
     fn addr_of(&mut self, x: &ast::Expr, span: Span) -> TExpr {
+        if let AK::Member { base, field, arrow } = &x.kind {
+            match self.struct_member(base, field, *arrow) {
+                Some(Some(super::structs::Member::Entry(e))) => {
+                    return TExpr {
+                        e: ir::Expr { span, ..e.e },
+                        ty: Ty::EntryPtr,
+                    }
+                }
+                Some(Some(_)) => {
+                    self.error_help(
+                        span,
+                        format!("cannot take the address of the field `{}`", field.name),
+                        "pass the struct (`&key`) or its wait entry (`&wait_page.wait`)",
+                    );
+                    return err_expr(span);
+                }
+                Some(None) => return err_expr(span),
+                None => {}
+            }
+        }
         if let AK::Ident(n) = &x.kind {
             if let Some(id) = self.cx.scope.get(n).copied() {
+                if let Some(ty @ (Ty::Struct(_) | Ty::Container(_))) =
+                    self.cx.local_tys.get(id as usize).copied()
+                {
+                    return self.struct_addr(id, ty, span);
+                }
                 if self.cx.local_tys.get(id as usize) == Some(&Ty::Entry) {
                     return mk(ir::ExprKind::EntryAddr(id), Ty::EntryPtr, span);
                 }
@@ -598,6 +657,9 @@ impl<'a> Checker<'a> {
                 }
             }
             AK::Member { base, field, arrow } => {
+                if let Some(m) = self.struct_member(base, field, *arrow) {
+                    return self.member_place(m?, field, span);
+                }
                 let entry = self.entry_base(base, *arrow, field)?;
                 match field.name.as_str() {
                     "flags" => Some((Place::Field(Box::new(entry.e), EntryField::Flags), Ty::Int)),
@@ -707,6 +769,27 @@ impl<'a> Checker<'a> {
         arrow: bool,
         field: &ast::Ident,
     ) -> Option<TExpr> {
+        // `wait_page.wait.flags`, `wait_page->wait.func`: the wait entry of a struct.
+        if let AK::Member {
+            base: b,
+            field: f,
+            arrow: a,
+        } = &base.kind
+        {
+            match self.struct_member(b, f, *a) {
+                Some(Some(super::structs::Member::Entry(e))) if !arrow => return Some(e),
+                Some(Some(super::structs::Member::Entry(_))) => {
+                    self.error_help(
+                        base.span,
+                        format!("`{}` is a wait entry, not a pointer", f.name),
+                        format!("write `.{}.{}`", f.name, field.name),
+                    );
+                    return None;
+                }
+                Some(None) => return None,
+                Some(Some(_)) | None => {}
+            }
+        }
         if let AK::Ident(n) = &base.kind {
             if let Some(id) = self.cx.scope.get(n).copied() {
                 if self.cx.local_tys.get(id as usize) == Some(&Ty::Entry) {
@@ -796,6 +879,12 @@ impl<'a> Checker<'a> {
         arrow: bool,
         span: Span,
     ) -> TExpr {
+        if let Some(m) = self.struct_member(base, field, arrow) {
+            return match m {
+                Some(m) => self.member_read(m, field, span),
+                None => err_expr(span),
+            };
+        }
         let Some(entry) = self.entry_base(base, arrow, field) else {
             return err_expr(span);
         };

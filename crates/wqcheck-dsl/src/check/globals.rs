@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use wqcheck_model::ir::{self, BinOp, FuncId, Value, VarId};
+use wqcheck_model::ir::{self, BinOp, FuncId, Span, Value, VarId};
 
 use crate::ast::{self, ExprKind as AK, UnaryOp};
 use crate::builtins;
@@ -62,42 +62,89 @@ impl<'a> Checker<'a> {
     pub(super) fn declare_globals(&mut self, items: &[ast::Item]) {
         for item in items {
             match item {
-                ast::Item::Var { name, span, ty, .. } => {
-                    let id = self.vars.len() as VarId;
-                    let bits = match ty {
-                        ast::SharedTy::Word { bits } => bits
-                            .iter()
-                            .map(|(b, _)| ir::WordBit {
-                                name: b.name.clone(),
-                                span: b.span,
-                            })
-                            .collect(),
+                ast::Item::Var {
+                    name,
+                    span,
+                    ty,
+                    len,
+                    ..
+                } => {
+                    let n = self.declared_len(items, name, len.as_ref());
+                    self.var_lens.push(n);
+                    let first = self.vars.len() as VarId;
+                    let bit_names: Vec<&ast::Ident> = match ty {
+                        ast::SharedTy::Word { bits } => bits.iter().map(|(b, _)| b).collect(),
                         _ => Vec::new(),
                     };
-                    self.vars.push(ir::SharedVar {
-                        name: name.name.clone(),
-                        ty: ir::VarType::Bit,
-                        init: 0,
-                        span: *span,
-                        bits,
-                    });
-                    if self.check_new_name(name, false) {
-                        self.globals
-                            .insert(name.name.clone(), (Sym::Var(id), name.span));
+                    for k in 0..n {
+                        let elem = |x: &str| match len {
+                            Some(_) => format!("{x}[{k}]"),
+                            None => x.to_string(),
+                        };
+                        self.vars.push(ir::SharedVar {
+                            name: elem(&name.name),
+                            ty: ir::VarType::Bit,
+                            init: 0,
+                            span: *span,
+                            bits: bit_names
+                                .iter()
+                                .map(|b| ir::WordBit {
+                                    name: elem(&b.name),
+                                    span: b.span,
+                                })
+                                .collect(),
+                        });
                     }
-                    if let ast::SharedTy::Word { bits } = ty {
-                        for (i, (b, _)) in bits.iter().enumerate() {
-                            if self.check_new_name(b, false) {
-                                let bit = ir::BitRef {
-                                    var: id,
-                                    bit: i.min(u8::MAX as usize) as u8,
-                                };
-                                self.globals.insert(b.name.clone(), (Sym::Bit(bit), b.span));
+                    let ok = self.check_new_name(name, false);
+                    let bits_ok: Vec<bool> = bit_names
+                        .iter()
+                        .map(|b| self.check_new_name(b, false))
+                        .collect();
+                    let bit = |var: VarId, i: usize| ir::BitRef {
+                        var,
+                        bit: i.min(u8::MAX as usize) as u8,
+                    };
+                    if len.is_none() {
+                        if ok {
+                            self.globals
+                                .insert(name.name.clone(), (Sym::Var(first), name.span));
+                        }
+                        for (i, b) in bit_names.iter().enumerate() {
+                            if bits_ok[i] {
+                                self.globals
+                                    .insert(b.name.clone(), (Sym::Bit(bit(first, i)), b.span));
                             }
+                        }
+                        continue;
+                    }
+                    // An array: its elements by their names `x[k]` (which no identifier
+                    // can spell), the array by its own.
+                    let mut elems = Vec::with_capacity(n);
+                    for k in 0..n {
+                        let var = first + k as VarId;
+                        let elem = self.vars[var as usize].name.clone();
+                        self.globals
+                            .insert(elem.clone(), (Sym::Var(var), name.span));
+                        elems.push(elem);
+                    }
+                    if ok {
+                        self.declare_array(name, elems, "shared variables");
+                    }
+                    for (i, b) in bit_names.iter().enumerate() {
+                        let mut elems = Vec::with_capacity(n);
+                        for k in 0..n {
+                            let var = first + k as VarId;
+                            let elem = self.vars[var as usize].bits[i].name.clone();
+                            self.globals
+                                .insert(elem.clone(), (Sym::Bit(bit(var, i)), b.span));
+                            elems.push(elem);
+                        }
+                        if bits_ok[i] {
+                            self.declare_array(b, elems, "bits");
                         }
                     }
                 }
-                ast::Item::Final { .. } => {}
+                ast::Item::Final { .. } | ast::Item::Struct { .. } => {}
                 ast::Item::Const { name, .. } => {
                     let id = self.consts.len();
                     self.consts.push(ConstInfo {
@@ -108,18 +155,40 @@ impl<'a> Checker<'a> {
                             .insert(name.name.clone(), (Sym::Const(id), name.span));
                     }
                 }
-                ast::Item::Queue { name, span, .. } => {
-                    let id = self.queues.len() as ir::QueueId;
-                    self.queues.push(ir::Queue {
-                        name: name.name.clone(),
-                        kind: ir::QueueKind::WaitQueue,
-                        until: None,
-                        span: *span,
-                    });
-                    if self.check_new_name(name, false) {
-                        self.globals
-                            .insert(name.name.clone(), (Sym::Queue(id), name.span));
+                ast::Item::Queue {
+                    name, span, len, ..
+                } => {
+                    let n = self.declared_len(items, name, len.as_ref());
+                    self.queue_lens.push(n);
+                    let first = self.queues.len() as ir::QueueId;
+                    let mut elems = Vec::with_capacity(n);
+                    for k in 0..n {
+                        let elem = match len {
+                            Some(_) => format!("{}[{k}]", name.name),
+                            None => name.name.clone(),
+                        };
+                        self.queues.push(ir::Queue {
+                            name: elem.clone(),
+                            kind: ir::QueueKind::WaitQueue,
+                            until: None,
+                            span: *span,
+                        });
+                        elems.push(elem);
                     }
+                    if !self.check_new_name(name, false) {
+                        continue;
+                    }
+                    if len.is_none() {
+                        self.globals
+                            .insert(name.name.clone(), (Sym::Queue(first), name.span));
+                        continue;
+                    }
+                    for (k, elem) in elems.iter().enumerate() {
+                        let q = first + k as ir::QueueId;
+                        self.globals
+                            .insert(elem.clone(), (Sym::Queue(q), name.span));
+                    }
+                    self.declare_array(name, elems, "wait queues");
                 }
                 ast::Item::Futex { .. } => {}
                 ast::Item::Func(f) => {
@@ -184,6 +253,54 @@ impl<'a> Checker<'a> {
         }
     }
 
+    fn declare_array(&mut self, name: &ast::Ident, elems: Vec<String>, what: &'static str) {
+        let a = self.arrays.len();
+        self.arrays.push(super::arrays::ArrayInfo {
+            name: name.name.clone(),
+            elems,
+            what,
+        });
+        self.globals
+            .insert(name.name.clone(), (Sym::Array(a), name.span));
+    }
+
+    /// How many elements a declaration has: 1 without a length, else its length (0 when
+    /// it is wrong, reported). Lengths are evaluated before the constants are, so they
+    /// follow a `const` through the items themselves.
+    fn declared_len(
+        &mut self,
+        items: &[ast::Item],
+        name: &ast::Ident,
+        len: Option<&ast::Expr>,
+    ) -> usize {
+        let Some(len) = len else {
+            return 1;
+        };
+        match early_const(items, len, 0) {
+            Some(n @ 1..=super::arrays::MAX_LEN) => n as usize,
+            Some(n) => {
+                self.error_help(
+                    len.span,
+                    format!(
+                        "array `{}` has {n} elements; an array has 1 to {}",
+                        name.name,
+                        super::arrays::MAX_LEN
+                    ),
+                    "two or three objects are enough for the races between them to show",
+                );
+                0
+            }
+            None => {
+                self.error_help(
+                    len.span,
+                    format!("the length of array `{}` must be a constant", name.name),
+                    "write a number or a `const int` name: `bit x[2];`, `bit x[NR_PAGES];`",
+                );
+                0
+            }
+        }
+    }
+
     pub(super) fn suggest_var(&self, name: &str) -> Option<String> {
         if !self.may_suggest() {
             return None;
@@ -192,7 +309,7 @@ impl<'a> Checker<'a> {
     }
 
     fn signature(&mut self, f: &ast::Func) -> Sig {
-        let ret = Ty::from_ast(f.ret.ty);
+        let ret = self.ty_of(&f.ret);
         if ret == Ty::Entry {
             self.error_help(
                 f.ret.span,
@@ -202,7 +319,7 @@ impl<'a> Checker<'a> {
         }
         let mut params = Vec::new();
         for p in &f.params {
-            let ty = Ty::from_ast(p.ty.ty);
+            let ty = self.ty_of(&p.ty);
             match ty {
                 Ty::Entry => self.error_help(
                     p.ty.span,
@@ -279,7 +396,7 @@ impl<'a> Checker<'a> {
 
     /// Evaluates a constant expression (numbers, constants, operators), reporting
     /// problems. `None` means an error was reported.
-    fn const_eval(&mut self, e: &ast::Expr) -> Option<Value> {
+    pub(super) fn const_eval(&mut self, e: &ast::Expr) -> Option<Value> {
         let span = e.span;
         match &e.kind {
             AK::Int(v) => match Value::try_from(*v) {
@@ -400,12 +517,22 @@ impl<'a> Checker<'a> {
 
     pub(super) fn check_vars(&mut self, items: &[ast::Item]) {
         let mut idx = 0usize;
+        let mut first = 0usize;
         for item in items {
-            let ast::Item::Var { ty, name, init, .. } = item else {
+            let ast::Item::Var {
+                ty,
+                name,
+                init,
+                len,
+                ..
+            } = item
+            else {
                 continue;
             };
-            let my = idx;
+            let n = self.var_lens.get(idx).copied().unwrap_or(0);
             idx += 1;
+            let elems = first..first + n;
+            first += n;
             let vty = match ty {
                 ast::SharedTy::Bit => Some(ir::VarType::Bit),
                 ast::SharedTy::Task => Some(ir::VarType::Task),
@@ -481,63 +608,112 @@ impl<'a> Checker<'a> {
                     }
                 }
             };
-            let value = match (ty, init) {
-                (ast::SharedTy::Word { bits }, _) => self.word_init(bits).map(|v| (v, name.span)),
-                (ast::SharedTy::Task, Some(e)) if matches!(e.kind, ast::ExprKind::Null) => {
-                    Some((0, e.span))
+            // One initial value per element.
+            let values: Vec<Option<(Value, Span)>> = match (ty, init) {
+                (ast::SharedTy::Word { bits }, _) => {
+                    vec![self.word_init(bits).map(|v| (v, name.span)); n]
                 }
-                (ast::SharedTy::Task, Some(e)) => {
+                (ast::SharedTy::Task, Some(ast::Init::Value(e)))
+                    if matches!(e.kind, ast::ExprKind::Null) =>
+                {
+                    vec![Some((0, e.span)); n]
+                }
+                (ast::SharedTy::Task, Some(init)) => {
+                    let span = init.span();
                     self.error_help(
-                        e.span,
+                        span,
                         format!("`{}` is a task pointer; it starts NULL", name.name),
                         format!(
                             "write `struct task_struct *{} = NULL;` (or leave the initializer out); a thread publishes itself with `WRITE_ONCE({}, current)`, or a scenario's `init` names the thread it starts as",
                             name.name, name.name
                         ),
                     );
-                    None
+                    vec![None; n]
                 }
-                (_, Some(e)) => self.const_eval(e).map(|v| (v, e.span)),
-                (_, None) => Some((0, name.span)),
-            };
-            if let (Some(vty), Some((v, span))) = (vty, value) {
-                let (lo, hi) = vty.range();
-                if v < lo || v > hi {
-                    let what = match vty {
-                        ir::VarType::Bit => "a bit: 0 or 1".to_string(),
-                        ir::VarType::Int { min, max } => format!("int<{min}..{max}>"),
-                        ir::VarType::Word { bits } => format!("a word of {bits} bits"),
-                        ir::VarType::Task => "a task pointer".to_string(),
-                        ir::VarType::Unsigned { bits } => {
-                            format!("unsigned int : {bits}, 0..{hi}")
-                        }
-                    };
-                    if init.is_some() {
+                (_, Some(ast::Init::Value(e))) if len.is_none() => {
+                    vec![self.const_eval(e).map(|v| (v, e.span))]
+                }
+                (_, Some(ast::Init::Value(e))) => {
+                    self.error_help(
+                        e.span,
+                        format!("array `{}` is initialised element by element", name.name),
+                        format!(
+                            "write `{} = {{ v0, v1, ... }}` (elements left out start at 0)",
+                            name.name
+                        ),
+                    );
+                    vec![None; n]
+                }
+                (_, Some(ast::Init::List(list, span))) if len.is_none() => {
+                    self.error_help(
+                        *span,
+                        format!("`{}` is not an array", name.name),
+                        format!("write `{} = VALUE;`", name.name),
+                    );
+                    vec![None]
+                }
+                (_, Some(ast::Init::List(list, span))) => {
+                    if list.len() > n {
                         self.error(
-                            span,
+                            *span,
                             format!(
-                                "initial value {v} of `{}` is out of range ({what})",
+                                "{} initial values for the {n} elements of `{}`",
+                                list.len(),
                                 name.name
                             ),
-                        );
-                    } else {
-                        self.error_help(
-                            span,
-                            format!(
-                                "`{}` starts at 0, which is out of range ({what})",
-                                name.name
-                            ),
-                            format!("give it an initial value: `{} = {lo}`", name.name),
                         );
                     }
+                    (0..n)
+                        .map(|k| match list.get(k) {
+                            Some(e) => self.const_eval(e).map(|v| (v, e.span)),
+                            None => Some((0, name.span)),
+                        })
+                        .collect()
+                }
+                (_, None) => vec![Some((0, name.span)); n],
+            };
+            for (k, value) in values.iter().enumerate() {
+                let (Some(vty), Some((v, span))) = (vty, *value) else {
+                    continue;
+                };
+                let (lo, hi) = vty.range();
+                if v >= lo && v <= hi {
+                    continue;
+                }
+                let what = match vty {
+                    ir::VarType::Bit => "a bit: 0 or 1".to_string(),
+                    ir::VarType::Int { min, max } => format!("int<{min}..{max}>"),
+                    ir::VarType::Word { bits } => format!("a word of {bits} bits"),
+                    ir::VarType::Task => "a task pointer".to_string(),
+                    ir::VarType::Unsigned { bits } => {
+                        format!("unsigned int : {bits}, 0..{hi}")
+                    }
+                };
+                let var = match len {
+                    Some(_) => format!("{}[{k}]", name.name),
+                    None => name.name.clone(),
+                };
+                if init.is_some() && span != name.span {
+                    self.error(
+                        span,
+                        format!("initial value {v} of `{var}` is out of range ({what})"),
+                    );
+                } else {
+                    self.error_help(
+                        span,
+                        format!("`{var}` starts at 0, which is out of range ({what})"),
+                        format!("give it an initial value: `{} = {lo}`", name.name),
+                    );
                 }
             }
-            if let Some(var) = self.vars.get_mut(my) {
-                if let Some(t) = vty {
-                    var.ty = t;
-                }
-                if let Some((v, _)) = value {
-                    var.init = v;
+            for (var, value) in elems.zip(values) {
+                if let Some(var) = self.vars.get_mut(var) {
+                    if let Some(t) = vty {
+                        var.ty = t;
+                    }
+                    if let Some((v, _)) = value {
+                        var.init = v;
+                    }
                 }
             }
         }
@@ -585,6 +761,7 @@ impl<'a> Checker<'a> {
     pub(super) fn check_queues(&mut self, items: &[ast::Item]) {
         // Queue ids follow item order for wait queues; futex queues were appended after.
         let mut wq = 0usize;
+        let mut nq = 0usize;
         let mut futex_at: HashMap<(u32, u32), usize> = HashMap::new();
         for (i, q) in self.queues.iter().enumerate() {
             futex_at.entry((q.span.start, q.span.end)).or_insert(i);
@@ -592,13 +769,16 @@ impl<'a> Checker<'a> {
         for item in items {
             match item {
                 ast::Item::Queue { until, .. } => {
-                    let id = wq;
-                    wq += 1;
+                    let n = self.queue_lens.get(nq).copied().unwrap_or(0);
+                    nq += 1;
+                    let first = wq;
+                    wq += n;
                     if let Some(u) = until {
+                        // An array's elements all wait for the same condition.
                         let e = self.until_expr(u);
                         self.truthy(&e, u.span, "a wake condition");
-                        if let Some(q) = self.queues.get_mut(id) {
-                            q.until = Some(e.e);
+                        for q in self.queues.iter_mut().skip(first).take(n) {
+                            q.until = Some(e.e.clone());
                         }
                     }
                 }
@@ -640,6 +820,13 @@ impl<'a> Checker<'a> {
             AK::Binary(_, a, b) => self.is_wake_condition(a) && self.is_wake_condition(b),
             AK::Ternary(c, a, b) => {
                 self.is_wake_condition(c) && self.is_wake_condition(a) && self.is_wake_condition(b)
+            }
+            AK::Index { base, index } => {
+                base.as_ident()
+                    .and_then(|n| self.array_named(n))
+                    .and_then(|a| self.arrays.get(a))
+                    .is_some_and(|a| a.what != "wait queues")
+                    && self.is_constant(index)
             }
             _ => false,
         }
@@ -701,6 +888,21 @@ impl<'a> Checker<'a> {
                 self.error_help(span, "`current` cannot be used in a wake condition", ONLY);
                 err_expr(span)
             }
+            AK::Index { base, index }
+                if base.as_ident().and_then(|n| self.array_named(n)).is_some() =>
+            {
+                if self.is_constant(index) {
+                    return self
+                        .with_element(e, Self::until_expr)
+                        .unwrap_or_else(|| err_expr(span));
+                }
+                self.error_help(
+                    index.span,
+                    "a wake condition indexes an array with a constant",
+                    format!("{ONLY}: write `x[0]`; a sleep that waits for the element a local names says so itself, `schedule() until !x[i];`, or waits in `wait_event(q, !x[i])`"),
+                );
+                err_expr(span)
+            }
             other => {
                 let what = match other {
                     AK::Assign { .. } | AK::IncDec { .. } => "an assignment",
@@ -716,6 +918,34 @@ impl<'a> Checker<'a> {
                 err_expr(span)
             }
         }
+    }
+}
+
+/// A constant expression evaluated from the items alone (numbers, operators and `const`
+/// items, wherever declared), before [`Checker::eval_consts`] runs; `None` for anything
+/// else, which the caller reports.
+fn early_const(items: &[ast::Item], e: &ast::Expr, depth: usize) -> Option<Value> {
+    if depth > 32 {
+        return None;
+    }
+    match &e.kind {
+        AK::Int(v) => Value::try_from(*v).ok(),
+        AK::Ident(n) => builtins::constant(n).or_else(|| {
+            items.iter().find_map(|i| match i {
+                ast::Item::Const { name, value, .. } if name.name == *n => {
+                    early_const(items, value, depth + 1)
+                }
+                _ => None,
+            })
+        }),
+        AK::Unary(UnaryOp::Neg, x) => early_const(items, x, depth + 1)?.checked_neg(),
+        AK::Binary(op, a, b) => fold(
+            *op,
+            early_const(items, a, depth + 1)?,
+            early_const(items, b, depth + 1)?,
+        )
+        .ok(),
+        _ => None,
     }
 }
 

@@ -11,14 +11,17 @@
 //! This module holds the checker's state, its types and the diagnostics plumbing; the
 //! passes live in submodules, one per concern, in the order `check` runs them:
 //! `globals` (declarations, constants, shared variables, queues), `stmt` (function bodies
-//! and statements), `expr` (expressions, types, places), `call` (model functions and
-//! builtins) and `callgraph` (recursion and nested `atomic` blocks through calls).
+//! and statements), `expr` (expressions, types, places), `arrays` (array elements and
+//! their run-time indexes), `call` (model functions and builtins) and `callgraph`
+//! (recursion and nested `atomic` blocks through calls).
 
+mod arrays;
 mod call;
 mod callgraph;
 mod expr;
 mod globals;
 mod stmt;
+mod structs;
 mod wait_event;
 mod wake_q;
 
@@ -48,6 +51,15 @@ pub(crate) enum Ty {
     VoidPtr,
     Null,
     Err,
+    /// A local of a struct of integers (a wake key): its fields are locals.
+    Struct(u8),
+    /// A local of a struct with a wait entry member: it *is* that wait entry, and its
+    /// other fields are the entry's [`ir::EntryField::Data`].
+    Container(u8),
+    /// `struct NAME *` of a struct of integers: a [`ir::frame_ptr`].
+    StructPtr(u8),
+    /// `struct NAME *` of a struct with a wait entry member: the entry's pointer.
+    ContainerPtr(u8),
 }
 
 impl Ty {
@@ -61,6 +73,8 @@ impl Ty {
             TypeName::Task => Ty::Task,
             TypeName::VoidPtr => Ty::VoidPtr,
             TypeName::WakeQPtr => Ty::WakeQPtr,
+            // Resolved by `Checker::ty_of`.
+            TypeName::Struct(_) | TypeName::StructPtr(_) => Ty::Err,
         }
     }
 
@@ -77,6 +91,11 @@ impl Ty {
             Ty::WakeFn => ir::Type::WakeFn,
             Ty::WakeQ => ir::Type::WakeQ,
             Ty::WakeQPtr => ir::Type::WakeQPtr,
+            // A struct's first field (its other fields are locals of their own).
+            Ty::Struct(_) => ir::Type::Int,
+            Ty::Container(_) => ir::Type::Entry,
+            // Pointers are kept out of thread bodies, as `void *` is.
+            Ty::StructPtr(_) | Ty::ContainerPtr(_) => ir::Type::EntryPtr,
         }
     }
 
@@ -94,6 +113,8 @@ impl Ty {
             Ty::VoidPtr => "void *",
             Ty::Null => "NULL",
             Ty::Err => "<error>",
+            Ty::Struct(_) | Ty::Container(_) => "struct",
+            Ty::StructPtr(_) | Ty::ContainerPtr(_) => "struct *",
         }
     }
 
@@ -104,7 +125,13 @@ impl Ty {
     fn is_ptr(self) -> bool {
         matches!(
             self,
-            Ty::EntryPtr | Ty::Task | Ty::WakeFn | Ty::VoidPtr | Ty::Null
+            Ty::EntryPtr
+                | Ty::Task
+                | Ty::WakeFn
+                | Ty::VoidPtr
+                | Ty::Null
+                | Ty::StructPtr(_)
+                | Ty::ContainerPtr(_)
         )
     }
 
@@ -145,6 +172,8 @@ enum Sym {
     Const(usize),
     Queue(ir::QueueId),
     Func(FuncId),
+    /// An array of variables, bits or queues ([`arrays::ArrayInfo`]).
+    Array(usize),
 }
 
 impl Sym {
@@ -155,6 +184,7 @@ impl Sym {
             Sym::Const(_) => "a constant",
             Sym::Queue(_) => "a wait queue",
             Sym::Func(_) => "a function",
+            Sym::Array(_) => "an array",
         }
     }
 }
@@ -210,6 +240,8 @@ struct FnCx {
     atomic: Option<(u32, usize)>,
     calls: Vec<(FuncId, Span, bool)>,
     has_atomic: bool,
+    /// The function being lowered (`&key` of a struct local names it).
+    func: FuncId,
 }
 
 #[derive(Clone, Copy)]
@@ -240,6 +272,17 @@ pub(crate) struct Checker<'a> {
     suggestions_left: Cell<usize>,
     /// The conditions of `schedule() until COND;` sleeps ([`ir::Program::sleeps`]).
     sleeps: Vec<ir::Expr>,
+    arrays: Vec<arrays::ArrayInfo>,
+    /// How many variables each `Var` item declares, in item order: 1, or an array's
+    /// length (0 if that is wrong).
+    var_lens: Vec<usize>,
+    /// The same for `Queue` items.
+    queue_lens: Vec<usize>,
+    /// Set while an array's second and later elements are lowered: the same code on
+    /// another element, whose problems were reported for the first.
+    quiet: Cell<bool>,
+    structs: Vec<structs::StructInfo>,
+    struct_ids: HashMap<String, u8>,
 }
 
 /// Checks a parsed model and lowers it.
@@ -263,7 +306,14 @@ pub(crate) fn check(
         queues_help: OnceCell::new(),
         suggestions_left: Cell::new(MAX_SUGGESTIONS),
         sleeps: Vec::new(),
+        arrays: Vec::new(),
+        var_lens: Vec::new(),
+        queue_lens: Vec::new(),
+        quiet: Cell::new(false),
+        structs: Vec::new(),
+        struct_ids: HashMap::new(),
     };
+    ck.declare_structs(items);
     ck.declare_globals(items);
     ck.eval_consts(items);
     ck.check_vars(items);
@@ -275,6 +325,7 @@ pub(crate) fn check(
         return Err(ck.diags.finish(file, text.len()));
     }
     let functions = functions.into_iter().map(|(f, _)| f).collect();
+    let entry_data = ck.entry_data();
     Ok(ir::Program {
         source: Arc::new(ir::Source {
             name: file.to_string(),
@@ -285,22 +336,25 @@ pub(crate) fn check(
         functions,
         finals,
         sleeps: ck.sleeps,
+        entry_data,
+        arrays: ck.arrays.into_iter().map(|a| a.name).collect(),
     })
 }
 
 impl<'a> Checker<'a> {
     fn error(&mut self, span: Span, msg: impl Into<String>) {
-        self.diags.push(Diagnostic::new(self.file, span, msg));
+        self.error_opt(span, msg, None);
     }
 
     fn error_help(&mut self, span: Span, msg: impl Into<String>, help: impl Into<String>) {
-        self.diags
-            .push(Diagnostic::new(self.file, span, msg).with_help(help));
+        self.error_opt(span, msg, Some(help.into()));
     }
 
     fn error_opt(&mut self, span: Span, msg: impl Into<String>, help: Option<String>) {
-        self.diags
-            .push(Diagnostic::new(self.file, span, msg).with_opt_help(help));
+        if !self.quiet.get() {
+            self.diags
+                .push(Diagnostic::new(self.file, span, msg).with_opt_help(help));
+        }
     }
 
     /// Whether one more "did you mean" may be computed (and counts it).

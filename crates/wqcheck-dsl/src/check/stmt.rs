@@ -24,10 +24,18 @@ impl<'a> Checker<'a> {
     }
 
     fn lower_function(&mut self, id: FuncId, f: &ast::Func) -> (ir::Function, FnCx) {
-        self.cx = FnCx::default();
+        self.cx = FnCx {
+            func: id,
+            ..FnCx::default()
+        };
         let ret = self.sigs.get(id as usize).map_or(Ty::Err, |s| s.ret);
-        for p in &f.params {
-            let ty = Ty::from_ast(p.ty.ty);
+        let params: Vec<Ty> = self
+            .sigs
+            .get(id as usize)
+            .map(|s| s.params.iter().map(|p| p.1).collect())
+            .unwrap_or_default();
+        for (i, p) in f.params.iter().enumerate() {
+            let ty = params.get(i).copied().unwrap_or(Ty::Err);
             self.declare_local(&p.name, ty);
         }
         let params = self.cx.locals.len();
@@ -75,6 +83,7 @@ impl<'a> Checker<'a> {
             name: n.clone(),
             ty: ty.ir(),
             span: name.span,
+            addressed: false,
         });
         self.cx.local_tys.push(ty);
         self.cx.scope.insert(n.clone(), id);
@@ -180,13 +189,27 @@ impl<'a> Checker<'a> {
             }
             SK::SleepUntil { call, until } => self.sleep_until(call, until, span, out),
             SK::Decl { ty, vars } => {
-                let lty = Ty::from_ast(ty.ty);
+                let lty = self.ty_of(ty);
                 if lty == Ty::Void {
                     self.error_help(ty.span, "a local cannot have type `void`", "use `int`");
                 }
                 for (name, init) in vars {
-                    let id = self.declare_local(name, lty);
+                    let id = match lty {
+                        Ty::Struct(sid) => self.declare_struct_local(name, sid),
+                        _ => self.declare_local(name, lty),
+                    };
                     let Some(init) = init else { continue };
+                    if let Ty::Struct(_) | Ty::Container(_) = lty {
+                        self.error_help(
+                            init.span,
+                            format!(
+                                "the struct `{}` cannot be initialized with a value",
+                                name.name
+                            ),
+                            format!("set its fields one by one: `{}.FIELD = ...;`", name.name),
+                        );
+                        continue;
+                    }
                     if lty == Ty::Entry {
                         self.error_help(
                             init.span,
@@ -467,6 +490,14 @@ impl<'a> Checker<'a> {
         span: Span,
         out: &mut Vec<ir::Stmt>,
     ) {
+        // `schedule() until !PG_locked[page];`: one sleep site per element, each with a
+        // condition the oracle can evaluate.
+        let parts = [call.clone(), until.clone()];
+        if self.with_elements_stmt(&parts, span, out, &mut |ck, p, out| {
+            ck.sleep_until(&p[0], &p[1], span, out)
+        }) {
+            return;
+        }
         let io = match &call.kind {
             ast::ExprKind::Call { name, args }
                 if matches!(name.name.as_str(), "schedule" | "io_schedule") =>

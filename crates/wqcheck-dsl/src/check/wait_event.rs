@@ -119,6 +119,14 @@ impl Checker<'_> {
                 "an `atomic` block runs as one step; call it outside the block",
             );
         }
+        // `wait_event(page_wait[i], ...)`: one expansion per queue of the array.
+        if self.with_elements_stmt(&args[..1], span, out, &mut |ck, q, out| {
+            let mut args = args.to_vec();
+            args[0] = q[0].clone();
+            ck.wait_event(form, name, &args, result.clone(), span, out)
+        }) {
+            return;
+        }
         let qarg = match &args[0].kind {
             ast::ExprKind::Unary(ast::UnaryOp::AddrOf, inner) => inner.as_ref(),
             _ => &args[0],
@@ -388,6 +396,7 @@ impl Checker<'_> {
             name: name.to_string(),
             ty: ty.ir(),
             span,
+            addressed: false,
         });
         self.cx.local_tys.push(ty);
         id
