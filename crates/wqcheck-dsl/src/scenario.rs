@@ -126,7 +126,7 @@ pub struct InitOverride {
     pub value_span: Span,
 }
 
-/// `Thread(name: .., run: .., args: [..])`.
+/// `Thread(name: .., run: .., args: [..], daemon: ..)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioThread {
     pub name: String,
@@ -134,6 +134,8 @@ pub struct ScenarioThread {
     pub run: String,
     pub run_span: Span,
     pub args: Vec<i64>,
+    /// `daemon: true`: it may sleep for ever once the other threads have returned.
+    pub daemon: bool,
 }
 
 /// An environment actor.
@@ -233,6 +235,8 @@ struct RawThread {
     run: String,
     #[serde(default)]
     args: Vec<RawArg>,
+    #[serde(default)]
+    daemon: bool,
 }
 
 /// A thread argument: an integer, or the name of a predefined constant
@@ -394,7 +398,7 @@ impl<'de> Deserialize<'de> for InitMap {
 fn fields_of(outer: &str) -> Option<&'static str> {
     Some(match outer {
         "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `backends` (optional), `memory` (optional), `loom` (optional), `shuttle` (optional), `tso` (optional), `expect` (optional: without it the verdict is reported, not checked), `require` (optional)",
-        "Thread" => "`name`, `run`, `args` (optional)",
+        "Thread" => "`name`, `run`, `args` (optional), `daemon` (optional)",
         "Signal" => "`target`, `fatal`, `name` (optional)",
         "Bounds" => "`max_states`, `max_seconds`, `max_memory_mib` (each optional)",
         "Loom" => "`expect`, `max_preemptions`, `exhaustive`, `max_branches`, `max_seconds` (each optional)",
@@ -546,6 +550,7 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
                 run: t.run,
                 run_span,
                 args,
+                daemon: t.daemon,
             }
         })
         .collect();
@@ -637,7 +642,14 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
             };
             let span = loc.elem_key_span("target", k).unwrap_or_default();
             let after = after.map(|(thread, label)| {
-                let (ts, ls) = (loc.search(&thread), loc.search(&label));
+                // The tuple's own strings, so that a thread named elsewhere too (in
+                // `threads`) is pointed at here.
+                let own = strings_of("actors", "after", Some(k));
+                let at = |i: usize, v: &str| match own.get(i) {
+                    Some(s) if s.value == v => s.span,
+                    _ => loc.search(v),
+                };
+                let (ts, ls) = (at(0, &thread), at(1, &label));
                 ((thread, ts), (label, ls))
             });
             ScenarioActor::Signal {
@@ -1477,67 +1489,13 @@ pub fn thread_bodies(program: &ir::Program) -> Vec<&str> {
 /// function calls (`kthread_should_stop()` is a helper of `threadfn()`, not a thread), or
 /// every thread body when each is called somewhere.
 pub fn top_level_thread_bodies(program: &ir::Program) -> Vec<&str> {
-    fn stmts(body: &[ir::Stmt], called: &mut HashSet<ir::FuncId>) {
-        for s in body {
-            match &s.kind {
-                ir::StmtKind::Expr(e) | ir::StmtKind::Assert(e) => expr(e, called),
-                ir::StmtKind::Return(e) => e.iter().for_each(|e| expr(e, called)),
-                ir::StmtKind::If {
-                    cond,
-                    then_branch,
-                    else_branch,
-                } => {
-                    expr(cond, called);
-                    stmts(then_branch, called);
-                    stmts(else_branch, called);
-                }
-                ir::StmtKind::Loop {
-                    cond, body, step, ..
-                } => {
-                    cond.iter().chain(step).for_each(|e| expr(e, called));
-                    stmts(body, called);
-                }
-                ir::StmtKind::Atomic(b) | ir::StmtKind::Block(b) => stmts(b, called),
-                ir::StmtKind::Break
-                | ir::StmtKind::Continue
-                | ir::StmtKind::Label(_)
-                | ir::StmtKind::Goto(_) => {}
-            }
-        }
-    }
-    fn expr(e: &ir::Expr, called: &mut HashSet<ir::FuncId>) {
-        match &e.kind {
-            ir::ExprKind::Call { func, args } => {
-                called.insert(*func);
-                args.iter().for_each(|a| expr(a, called));
-            }
-            ir::ExprKind::Builtin { args, .. } => args.iter().for_each(|a| expr(a, called)),
-            ir::ExprKind::Unary(_, x) | ir::ExprKind::Field { entry: x, .. } => expr(x, called),
-            ir::ExprKind::Binary(_, a, b) => {
-                expr(a, called);
-                expr(b, called);
-            }
-            ir::ExprKind::Ternary(c, a, b) => {
-                expr(c, called);
-                expr(a, called);
-                expr(b, called);
-            }
-            ir::ExprKind::Select { index, arms, .. } => {
-                expr(index, called);
-                arms.iter().for_each(|a| expr(a, called));
-            }
-            ir::ExprKind::Assign { place, value, .. } => {
-                if let ir::Place::Field(x, _) = place {
-                    expr(x, called);
-                }
-                expr(value, called);
-            }
-            _ => {}
-        }
-    }
     let mut called = HashSet::new();
     for f in &program.functions {
-        stmts(&f.body, &mut called);
+        visit_exprs(&f.body, &mut |e| {
+            if let ir::ExprKind::Call { func, .. } = e.kind {
+                called.insert(func);
+            }
+        });
     }
     let top: Vec<&str> = (program.functions.iter().enumerate())
         .filter(|(i, f)| is_thread_body(f) && !called.contains(&(*i as ir::FuncId)))
@@ -1548,6 +1506,92 @@ pub fn top_level_thread_bodies(program: &ir::Program) -> Vec<&str> {
     } else {
         top
     }
+}
+
+/// Calls `f` on every expression of `body`, subexpressions included.
+fn visit_exprs(body: &[ir::Stmt], f: &mut dyn FnMut(&ir::Expr)) {
+    fn expr(e: &ir::Expr, f: &mut dyn FnMut(&ir::Expr)) {
+        f(e);
+        match &e.kind {
+            ir::ExprKind::Call { args, .. } | ir::ExprKind::Builtin { args, .. } => {
+                args.iter().for_each(|a| expr(a, f))
+            }
+            ir::ExprKind::Unary(_, x)
+            | ir::ExprKind::Field { entry: x, .. }
+            | ir::ExprKind::FrameField { ptr: x, .. } => expr(x, f),
+            ir::ExprKind::Binary(_, a, b) => {
+                expr(a, f);
+                expr(b, f);
+            }
+            ir::ExprKind::Ternary(c, a, b) => {
+                expr(c, f);
+                expr(a, f);
+                expr(b, f);
+            }
+            ir::ExprKind::Select { index, arms, .. } => {
+                expr(index, f);
+                arms.iter().for_each(|a| expr(a, f));
+            }
+            ir::ExprKind::Assign { place, value, .. } => {
+                if let ir::Place::Field(x, _) | ir::Place::FrameField(x, _) = place {
+                    expr(x, f);
+                }
+                expr(value, f);
+            }
+            _ => {}
+        }
+    }
+    for s in body {
+        match &s.kind {
+            ir::StmtKind::Expr(e) | ir::StmtKind::Assert(e) => expr(e, f),
+            ir::StmtKind::Return(e) => e.iter().for_each(|e| expr(e, f)),
+            ir::StmtKind::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => {
+                expr(cond, f);
+                visit_exprs(then_branch, f);
+                visit_exprs(else_branch, f);
+            }
+            ir::StmtKind::Loop {
+                cond, body, step, ..
+            } => {
+                cond.iter().chain(step).for_each(|e| expr(e, f));
+                visit_exprs(body, f);
+            }
+            ir::StmtKind::Atomic(b) | ir::StmtKind::Block(b) => visit_exprs(b, f),
+            ir::StmtKind::Break
+            | ir::StmtKind::Continue
+            | ir::StmtKind::Label(_)
+            | ir::StmtKind::Goto(_) => {}
+        }
+    }
+}
+
+/// Whether function `start`, or a function it calls, sleeps with a timeout
+/// (`schedule_timeout()` and the `_timeout` forms).
+fn sleeps_with_a_timeout(program: &ir::Program, start: usize) -> bool {
+    let mut seen = HashSet::new();
+    let mut todo = vec![start];
+    let mut timed = false;
+    while let Some(fid) = todo.pop() {
+        if !seen.insert(fid) {
+            continue;
+        }
+        let Some(func) = program.functions.get(fid) else {
+            continue;
+        };
+        visit_exprs(&func.body, &mut |e| match &e.kind {
+            ir::ExprKind::Call { func, .. } => todo.push(*func as usize),
+            ir::ExprKind::Builtin {
+                op: ir::Builtin::ScheduleTimeout { .. },
+                ..
+            } => timed = true,
+            _ => {}
+        });
+    }
+    timed
 }
 
 fn is_thread_body(f: &ir::Function) -> bool {
@@ -1768,10 +1812,24 @@ pub fn resolve_scenario(
             }
             args.push(Value::try_from(*a).unwrap_or(0));
         }
+        if t.daemon && sleeps_with_a_timeout(&program, fid) {
+            err(
+                t.name_span,
+                format!(
+                    "`{}` is a daemon, but `{}` can sleep with a timeout",
+                    t.name, t.run
+                ),
+                Some(
+                    "a daemon may sleep for ever once the others have returned, and its timer could end that sleep at any time: give the daemon sleeps without a timeout, or make it an ordinary thread that returns"
+                        .to_string(),
+                ),
+            );
+        }
         threads.push(ir::ThreadSpec {
             name: t.name.clone(),
             func: fid as ir::FuncId,
             args,
+            daemon: t.daemon,
         });
     }
 
@@ -1862,7 +1920,16 @@ pub fn resolve_scenario(
             }
         }
         let after = after.as_ref().and_then(|(thread, label)| {
-            resolve_after(&program, &index, &names, thread, label, &mut err)
+            let a = resolve_after(&program, &index, &names, thread, label, &mut err)?;
+            if file.threads.get(a.thread as usize).is_some_and(|t| t.daemon) {
+                err(
+                    thread.1,
+                    format!("`{}` is a daemon: a signal cannot wait for its label", thread.0),
+                    Some("a daemon never returns, so a signal it never passes the label for would wait for ever; order the signal after a label of an ordinary thread".to_string()),
+                );
+                return None;
+            }
+            Some(a)
         });
         actors.push(ir::Actor::Signal {
             name: aname,

@@ -488,13 +488,16 @@ pub(crate) fn explore_with_width(
                 }
             }
             if !b_any[b] && !b_all_done[b] && outcome.violation.is_none() {
+                // Stuck, or the idle end of daemons (whose final assertions are checked
+                // here, as `b_final` does when every thread has returned).
                 codec.decode(&b_key[b * w..(b + 1) * w], &mut stuck);
-                let v = model.classify_stuck(&stuck);
-                outcome.verdict = v.verdict;
-                outcome.violation = Some(v);
-                outcome.path = parents.path_to(model, i);
-                if !opts.full {
-                    return Ok(finish!(depth));
+                if let Some(v) = model.end_violation(&stuck) {
+                    outcome.verdict = v.verdict;
+                    outcome.violation = Some(v);
+                    outcome.path = parents.path_to(model, i);
+                    if !opts.full {
+                        return Ok(finish!(depth));
+                    }
                 }
             }
         }

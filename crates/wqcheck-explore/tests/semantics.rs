@@ -1105,3 +1105,80 @@ void t(int i)
     let msg = violation_message(search(&bad), Verdict::AssertionFailed);
     assert_eq!(msg, "index 2 is out of bounds of `done[2]`");
 }
+
+/// A kernel thread that serves work until nobody is left, and one task that queues work.
+fn daemon_model(daemon: bool, queuer: &str) -> Model {
+    let src = r#"
+int<0..1> work = 0;
+int<0..1> done = 0;
+struct task_struct *kthread_task = NULL;
+
+void serve(void)
+{
+	WRITE_ONCE(kthread_task, current);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (READ_ONCE(work)) {
+			__set_current_state(TASK_RUNNING);
+			WRITE_ONCE(work, 0);
+			WRITE_ONCE(done, 1);
+			continue;
+		}
+		schedule() until work;
+	}
+}
+
+void queue(void)
+{
+	struct task_struct *t;
+
+	WRITE_ONCE(work, 1);
+	smp_mb();
+	t = READ_ONCE(kthread_task);
+	if (t)
+		wake_up_process(t);
+}
+
+void queue_no_wakeup(void)
+{
+	WRITE_ONCE(work, 1);
+}
+
+final assert(done == 1 || work == 1);
+"#;
+    model(
+        src,
+        &format!(
+            r#"threads: [
+                Thread(name: "kthread", run: "serve", daemon: {daemon}),
+                Thread(name: "q", run: "{queuer}"),
+            ]"#
+        ),
+    )
+}
+
+#[test]
+fn a_daemon_asleep_once_the_others_are_done_is_an_idle_end() {
+    let o = search(&daemon_model(true, "queue"));
+    assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
+    assert_eq!(o.states, 37);
+    // The same thread as an ordinary one: asleep at the end, waiting for work nobody
+    // queues, is a deadlock.
+    let msg = violation_message(search(&daemon_model(false, "queue")), Verdict::Deadlock);
+    assert!(
+        msg.contains("kthread asleep in schedule() waiting for `work`, which is false"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_daemon_asleep_while_what_it_waits_for_holds_is_a_lost_wakeup() {
+    let msg = violation_message(
+        search(&daemon_model(true, "queue_no_wakeup")),
+        Verdict::LostWakeup,
+    );
+    assert!(
+        msg.contains("kthread asleep in schedule() waiting for `work`, which holds"),
+        "{msg}"
+    );
+}

@@ -1437,6 +1437,15 @@ fn generate(bytes: &[u8]) -> Protocol {
     if arrays {
         model = arrays_instead_of_variables(&model);
     }
+    // Drawn after it, for the same reason: an idle kernel thread (a daemon) that sleeps
+    // for ever on a queue of its own, when loom has a thread to spare for it. It changes
+    // no verdict (`an_idle_daemon_changes_no_verdict`).
+    let actors = usize::from(signal.is_some()) + usize::from(model.contains("_timeout("));
+    let daemon = nwaiters + nwakers + actors < 5 && g.c.chance(20);
+    if daemon {
+        model.push_str(IDLE_DAEMON);
+        g.tag("an idle daemon");
+    }
 
     let mut scenario = String::from("Scenario(\n    model: \"gen.wq\",\n");
     if known_waiter {
@@ -1454,6 +1463,9 @@ fn generate(bytes: &[u8]) -> Protocol {
             scenario,
             "        Thread(name: \"k{k}\", run: \"waker{k}\"),"
         );
+    }
+    if daemon {
+        scenario.push_str("        Thread(name: \"kidle\", run: \"idle_daemon\", daemon: true),\n");
     }
     scenario.push_str("    ],\n    actors: [");
     if let Some(s) = signal {
@@ -1479,6 +1491,27 @@ fn generate(bytes: &[u8]) -> Protocol {
         weak: g.weak,
     }
 }
+
+/// A kernel thread that nobody wakes: it sleeps on a queue of its own until `kick`, which
+/// nobody sets, so once the other threads are done it sleeps for ever: the idle end of a
+/// daemon (scenario `daemon: true`), never a deadlock.
+const IDLE_DAEMON: &str = "
+bool kick = false;
+waitqueue idle_wq until kick;
+
+void idle_daemon(void)
+{
+\tDEFINE_WAIT(idle);
+
+\tfor (;;) {
+\t\tprepare_to_wait(&idle_wq, &idle, TASK_INTERRUPTIBLE);
+\t\tif (READ_ONCE(kick))
+\t\t\tbreak;
+\t\tschedule();
+\t}
+\tfinish_wait(&idle_wq, &idle);
+}
+";
 
 /// The condition's variable (or word and bits) and the queue `wq` become arrays of two,
 /// of which the program uses element 1: declarations say `[2]` and the queues' `until`
@@ -2017,7 +2050,7 @@ fn moves(model: &Model, s: &[u8]) -> Vec<Mover> {
 /// thread returned (with no store still buffered) and a final assertion is false.
 fn end_verdict(model: &Model, s: &[u8]) -> Option<Verdict> {
     if !model.all_done(s) {
-        return Some(model.classify_stuck(s).verdict);
+        return model.end_violation(s).map(|v| v.verdict);
     }
     model.final_violation(s).map(|v| v.verdict)
 }
@@ -2965,6 +2998,7 @@ fn generated_programs_check() {
         "flush_signals",
         "arrays (elements indexed at run time)",
         "struct entries and wake keys",
+        "an idle daemon",
     ] {
         assert!(tags.contains(t), "the generator never uses {t}: {tags:?}");
     }
@@ -3006,6 +3040,56 @@ fn array_elements_cost_no_state() {
         compared += 1;
     }
     assert!(compared > 250, "{compared} programs compared");
+}
+
+/// An idle daemon (`IDLE_DAEMON`) added to a generated program changes no verdict, on
+/// SC and TSO: its sleep at the end is an idle end, not a deadlock, and every violation
+/// of the others is still reachable.
+#[test]
+fn an_idle_daemon_changes_no_verdict() {
+    let mut compared = 0;
+    for seed in 0..300 {
+        let p = generate(&fixed_bytes(seed));
+        let movers = p.scenario.matches("Thread(").count()
+            + p.scenario.matches("Signal(").count()
+            + usize::from(p.model.contains("_timeout("));
+        if p.tags.contains("an idle daemon") || movers >= 5 {
+            continue;
+        }
+        let with_daemon = Protocol {
+            model: format!("{}{IDLE_DAEMON}", p.model),
+            scenario: p.scenario.replacen(
+                "    ],\n    actors:",
+                "        Thread(name: \"kidle\", run: \"idle_daemon\", daemon: true),\n    ],\n    actors:",
+                1,
+            ),
+            tags: p.tags.clone(),
+            weak: p.weak,
+        };
+        assert!(
+            with_daemon.scenario.contains("daemon: true"),
+            "{}",
+            with_daemon.scenario
+        );
+        let (plain, daemon) = (build(&p), build(&with_daemon));
+        for (a, b) in [
+            (plain.clone(), daemon.clone()),
+            (tso_model(&plain), tso_model(&daemon)),
+        ] {
+            // Every verdict reachable, not only the first: a stuck state now needs the
+            // daemon's steps to its sleep, so another violation may come first.
+            let (x, y) = (reachable_verdicts(&a), reachable_verdicts(&b));
+            assert_eq!(
+                x,
+                y,
+                "seed {seed}: the program with an idle daemon has other verdicts\n{}\n--- scenario\n{}",
+                numbered(&with_daemon.model),
+                with_daemon.scenario
+            );
+        }
+        compared += 1;
+    }
+    assert!(compared > 100, "{compared} programs compared");
 }
 
 /// A wake key that always matches, tested by a wake function that finds its struct

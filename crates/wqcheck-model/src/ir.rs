@@ -901,6 +901,9 @@ pub struct ThreadSpec {
     /// A function whose parameters are all `int`/`bool`, called with `args`.
     pub func: FuncId,
     pub args: Vec<Value>,
+    /// `daemon: true`: a thread that serves the others and may sleep for ever once they
+    /// have returned (a kernel thread's loop), see [`crate::Model::daemons_idle`].
+    pub daemon: bool,
 }
 
 #[derive(Clone, Debug)]

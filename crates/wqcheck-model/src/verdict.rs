@@ -267,7 +267,7 @@ impl Model {
     }
 
     /// The first `final assert(...)` that is false in `s` (a state in which every thread
-    /// has returned), as an `AssertionFailed` violation.
+    /// has returned, or the idle end of daemons), as an `AssertionFailed` violation.
     pub fn final_violation(&self, s: &[u8]) -> Option<Violation> {
         let e = self
             .inst
@@ -275,10 +275,15 @@ impl Model {
             .finals
             .iter()
             .find(|e| self.eval_condition(s, e).unwrap_or(0) == 0)?;
+        let when = if self.all_done(s) {
+            "when every thread has returned"
+        } else {
+            "at the end (every other thread has returned, the daemons sleep)"
+        };
         Some(Violation {
             verdict: Verdict::AssertionFailed,
             message: format!(
-                "final assertion `{}` is false when every thread has returned ({})",
+                "final assertion `{}` is false {when} ({})",
                 self.span_text(e.span),
                 self.shared_summary(s)
             ),
@@ -286,12 +291,65 @@ impl Model {
         })
     }
 
+    /// What a state in which nobody can move means: `None` for a proper end (every
+    /// thread has returned, or every one left is a daemon asleep waiting for something
+    /// false, [`Model::daemons_idle`]) whose final assertions hold; else the violation
+    /// (a false final assertion, or [`Model::classify_stuck`]).
+    pub fn end_violation(&self, s: &[u8]) -> Option<Violation> {
+        if self.all_done(s) || self.daemons_idle(s) {
+            self.final_violation(s)
+        } else {
+            Some(self.classify_stuck(s))
+        }
+    }
+
+    /// Whether the threads that have not returned are all daemons (scenario `daemon:
+    /// true`), and each is asleep waiting for something that is false: the idle end of a
+    /// kernel thread's loop once the others are done. A daemon asleep while what it waits
+    /// for holds is a lost wakeup, as any sleeper's.
+    pub fn daemons_idle(&self, s: &[u8]) -> bool {
+        let threads = &self.inst.threads;
+        let left: Vec<usize> = (0..self.layout.nthreads)
+            .filter(|&t| !self.layout.done(s, t))
+            .collect();
+        !left.is_empty()
+            && left
+                .iter()
+                .all(|&t| threads.get(t).is_some_and(|x| x.daemon))
+            && {
+                let r = self.stuck_report(s);
+                r.lost.is_empty() && r.blocked.iter().all(|b| b.asleep)
+            }
+    }
+
     /// Classify a state in which nobody can move and some thread has not returned.
     pub fn classify_stuck(&self, s: &[u8]) -> Violation {
+        let r = self.stuck_report(s);
+        let vars = self.shared_summary(s);
+        let lost = !r.lost.is_empty();
+        let parts: Vec<String> = std::iter::once(vars)
+            .chain(r.lost)
+            .chain(r.blocked.into_iter().map(|b| b.text))
+            .collect();
+        Violation {
+            verdict: if lost {
+                Verdict::LostWakeup
+            } else {
+                Verdict::Deadlock
+            },
+            message: parts.join("; "),
+            span: None,
+        }
+    }
+
+    /// Why each thread that has not returned stays where it is, in thread order: the lost
+    /// sleepers (what they wait for holds), then the others.
+    fn stuck_report(&self, s: &[u8]) -> StuckReport {
         let l = &self.layout;
         let prog = &self.inst.program;
         let mut lost = Vec::new();
         let mut blocked = Vec::new();
+        let asleep = |text: String| Blocked { text, asleep: true };
         for t in 0..l.nthreads {
             if l.done(s, t) {
                 continue;
@@ -311,7 +369,7 @@ impl Model {
                     ..
                 } => {
                     let Some(c) = prog.sleeps.get(*id as usize) else {
-                        blocked.push(format!("{name} asleep in {at}"));
+                        blocked.push(asleep(format!("{name} asleep in {at}")));
                         continue;
                     };
                     let what = self.condition_text(c);
@@ -321,9 +379,9 @@ impl Model {
                             "{name} asleep in {at} waiting for {what}, which holds; {nobody}"
                         ));
                     } else {
-                        blocked.push(format!(
+                        blocked.push(asleep(format!(
                             "{name} asleep in {at} waiting for {what}, which is false"
-                        ));
+                        )));
                     }
                 }
                 Instr::Builtin {
@@ -336,10 +394,10 @@ impl Model {
                         .collect();
                     if queues.is_empty() {
                         let reach = self.nobody_wakes(s, t, "nobody can find it");
-                        blocked.push(format!(
+                        blocked.push(asleep(format!(
                             "{name} asleep in {at} ({}) on no wait queue: {reach}",
                             state_name(l.task_state(s, t))
-                        ));
+                        )));
                     }
                     for q in queues {
                         let qd = &prog.queues[q];
@@ -356,10 +414,10 @@ impl Model {
                                 qd.name
                             ));
                         } else {
-                            blocked.push(format!(
+                            blocked.push(asleep(format!(
                                 "{name} asleep in {at} on {} waiting for {what}, which is false",
                                 qd.name
-                            ));
+                            )));
                         }
                     }
                 }
@@ -389,35 +447,23 @@ impl Model {
                             } else {
                                 "nobody".into()
                             };
-                            blocked.push(format!(
-                                "{name} spins at {at} on {}->lock, held by {holder}",
-                                prog.queues[q].name
-                            ))
+                            blocked.push(Blocked {
+                                text: format!(
+                                    "{name} spins at {at} on {}->lock, held by {holder}",
+                                    prog.queues[q].name
+                                ),
+                                asleep: false,
+                            })
                         }
-                        None => blocked.push(format!("{name} blocked at {at}")),
+                        None => blocked.push(Blocked {
+                            text: format!("{name} blocked at {at}"),
+                            asleep: false,
+                        }),
                     }
                 }
             }
         }
-        let vars = self.shared_summary(s);
-        if !lost.is_empty() {
-            let mut parts = vec![vars];
-            parts.extend(lost);
-            parts.extend(blocked);
-            Violation {
-                verdict: crate::verdict::Verdict::LostWakeup,
-                message: parts.join("; "),
-                span: None,
-            }
-        } else {
-            let mut parts = vec![vars];
-            parts.extend(blocked);
-            Violation {
-                verdict: Verdict::Deadlock,
-                message: parts.join("; "),
-                span: None,
-            }
-        }
+        StuckReport { lost, blocked }
     }
 
     /// The instruction a blocked thread is stuck at (inside an atomic block: its first
@@ -533,6 +579,19 @@ pub fn state_name(v: i32) -> String {
         TASK_IDLE => "TASK_IDLE".into(),
         x => format!("state {x:#x}"),
     }
+}
+
+/// [`Model::stuck_report`]: the lost sleepers, and why the others stay.
+struct StuckReport {
+    lost: Vec<String>,
+    blocked: Vec<Blocked>,
+}
+
+/// A thread that is not lost: asleep waiting for something false (or found by no one),
+/// or blocked otherwise (a lock nobody releases).
+struct Blocked {
+    text: String,
+    asleep: bool,
 }
 
 /// C's spelling of an operator.

@@ -422,6 +422,12 @@ pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover],
             record.clone(),
             &setup.initial,
             &model.blocks,
+            &model
+                .inst
+                .threads
+                .iter()
+                .map(|t| t.daemon)
+                .collect::<Vec<_>>(),
         ),
         director: (!schedule.is_empty()).then(|| Director {
             schedule: schedule.to_vec(),
@@ -444,11 +450,11 @@ pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover],
     check_finals(model, record);
 }
 
-/// Every thread has returned: check the final assertions (`final assert(...)`); a false
-/// one stops the execution as a fault does.
+/// Every mover has finished (or, a daemon, left asleep): check the end as the native
+/// explorer does ([`Model::end_violation`]): the final assertions, or a daemon left
+/// asleep while what it waits for holds. A violation stops the execution as a fault does.
 fn check_finals(model: &Model, record: &Recorder) {
-    let done = record.read(|s| model.all_done(s).then(|| model.final_violation(s)));
-    if let Some(Some(v)) = done {
+    if let Some(v) = record.read(|s| model.end_violation(s)) {
         lock(&record.0).final_violation = Some(v);
         std::panic::panic_any(FaultStop);
     }
@@ -524,8 +530,16 @@ fn own_ranges(model: &Model, m: Mover) -> Vec<std::ops::Range<usize>> {
     }
 }
 
-/// Run one thread (all its steps) or one actor (its one action).
+/// Run one thread (all its steps) or one actor (its one action), then count it finished
+/// (a daemon that left asleep was counted out when it fell asleep).
 fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
+    if run_mover_steps(x, m, inject_panic) {
+        x.world.mover_finished();
+    }
+}
+
+/// [`run_mover`]'s steps: `false` if the mover is a daemon that left asleep.
+fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool {
     let model = &*x.model;
     let l = &model.layout;
     let w = &x.world;
@@ -556,14 +570,14 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                     if watched {
                         w.thread_done(t as usize);
                     }
-                    return;
+                    return true;
                 }
                 model.blocks.excl_at(pc)
             }
             Mover::Actor { .. } => {
                 let waits = timer_of.is_some() || label_of.is_some();
                 if waits && record.read(|s| mover_done(model, s, m)) {
-                    return;
+                    return true;
                 }
                 if label_of.is_some() {
                     // Its byte is written by the thread that passes the label.
@@ -576,7 +590,7 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                 model.blocks.excl_actor()
             }
             // Runtime threads have no store buffers to flush.
-            Mover::Flush(_) => return,
+            Mover::Flush(_) => return true,
         };
         // Every step of a busy-waiting loop comes through here: a check per step bounds
         // the overrun by one step (a step runs at most the interpreter's local budget).
@@ -639,20 +653,24 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
                     match wanted {
                         Some(Wait::Lock(q)) => pre = Some((q, R::lock(&w.locks[q]))),
                         Some(Wait::PlainLock(q)) => w.wait_lock_free(l, q),
-                        Some(Wait::Sleep(t)) => w.wait_runnable(l, t),
+                        Some(Wait::Sleep(t)) => {
+                            if !w.wait_runnable(l, t) {
+                                return false;
+                            }
+                        }
                         None => match (timer_of, label_of, m) {
                             // A timer that is not armed waits for its thread's next
                             // arming, and leaves when the thread has returned.
                             (Some(t), _, _) => {
                                 if !w.wait_timer(l, t) {
-                                    return;
+                                    return true;
                                 }
                             }
                             // An actor with `after` waits for the label, and leaves if
                             // the thread returns without passing it.
                             (None, Some(t), Mover::Actor { actor, .. }) => {
                                 if !w.wait_label(l, actor as usize, t) {
-                                    return;
+                                    return true;
                                 }
                             }
                             _ => panic!("internal: a step blocked outside the exclusion"),
@@ -666,7 +684,7 @@ fn run_mover<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) {
             }
         }
         if let (Mover::Actor { .. }, None) = (m, timer_of) {
-            return;
+            return true;
         }
     }
 }

@@ -62,6 +62,11 @@ pub(crate) struct World<R: Runtime> {
     pub wakeup: Vec<R::Condvar>,
     /// By thread: it waits on `wakeup` (changed and read under the lock its sleep holds).
     sleeping: StdMutex<Vec<bool>>,
+    /// By thread: a daemon (scenario `daemon: true`), which may sleep for ever once every
+    /// other mover is done.
+    daemon: Vec<bool>,
+    /// The daemons' end: see [`World::wait_runnable`].
+    idle: StdMutex<Idle>,
     /// The atomic-block lock, if the program has blocks (see `plan.rs`).
     pub block_lock: Option<R::Mutex>,
     /// By queue, for a spinlock kept in the record ([`Plain::locks`]): signalled when it
@@ -200,6 +205,7 @@ impl<R: Runtime> World<R> {
         record: Recorder,
         initial: &[u8],
         blocks: &Blocks,
+        daemons: &[bool],
     ) -> Self {
         // loom records an atomic's initial value as a release store, which a later SeqCst
         // load may still read; an explicit SeqCst write makes the initial state
@@ -254,6 +260,11 @@ impl<R: Runtime> World<R> {
             rq: (0..l.nthreads).map(|_| R::mutex()).collect(),
             wakeup: (0..l.nthreads).map(|_| R::condvar()).collect(),
             sleeping: StdMutex::new(vec![false; l.nthreads]),
+            idle: StdMutex::new(Idle {
+                active: movers,
+                idle: vec![false; l.nthreads],
+            }),
+            daemon: daemons.to_vec(),
             block_lock: blocks.has_blocks.then(R::mutex),
             plain: Plain::new(blocks, l.nvars, nqueues),
             lock_free: (0..nqueues).map(|_| R::condvar()).collect(),
@@ -350,9 +361,63 @@ impl<R: Runtime> World<R> {
 
     /// Notify thread `t`'s wakeup condition variable if `t` waits on it (called holding
     /// the lock its sleep holds): a notification nobody waits for is no scheduling point.
+    /// A daemon counted idle is counted active again here, by its waker, so that no end
+    /// is declared between the wakeup and the daemon's running.
     fn wake(&self, t: usize) {
+        if self.daemon[t] {
+            let mut i = crate::record::lock(&self.idle);
+            if i.idle[t] {
+                i.idle[t] = false;
+                i.active += 1;
+            }
+        }
         if crate::record::lock(&self.sleeping)[t] {
             R::notify_all(&self.wakeup[t]);
+        }
+    }
+
+    /// Whether thread `t` is a daemon.
+    pub fn is_daemon(&self, t: usize) -> bool {
+        self.daemon.get(t).copied().unwrap_or(false)
+    }
+
+    /// A mover that is no idle daemon has finished (returned, acted, or left): if it was
+    /// the last active one, the idle daemons leave.
+    pub fn mover_finished(&self) {
+        let end = {
+            let mut i = crate::record::lock(&self.idle);
+            i.active = i.active.saturating_sub(1);
+            i.active == 0
+        };
+        if end {
+            self.end_daemons(None);
+        }
+    }
+
+    /// Every mover is done or an idle daemon: wake the idle daemons (all but `me`) so
+    /// that they leave. Called holding no runtime lock.
+    fn end_daemons(&self, me: Option<usize>) {
+        let idle: Vec<usize> = {
+            let i = crate::record::lock(&self.idle);
+            (0..i.idle.len())
+                .filter(|&t| i.idle[t] && Some(t) != me)
+                .collect()
+        };
+        for t in idle {
+            let g = self.sleep_lock(t);
+            if crate::record::lock(&self.sleeping)[t] {
+                R::notify_all(&self.wakeup[t]);
+            }
+            drop(g);
+        }
+    }
+
+    /// The lock thread `t` sleeps holding.
+    fn sleep_lock(&self, t: usize) -> R::Guard<'_> {
+        if self.plain.tasks {
+            self.block_lock().expect("plain task state without blocks")
+        } else {
+            R::lock(&self.rq[t])
         }
     }
 
@@ -404,24 +469,48 @@ impl<R: Runtime> World<R> {
     }
 
     /// Sleep until thread `t` may run: its state is `TASK_RUNNING` or a signal it admits
-    /// is pending (what a sleeping `schedule()` waits for).
-    pub fn wait_runnable(&self, l: &Layout, t: usize) {
+    /// is pending (what a sleeping `schedule()` waits for); `true` then.
+    ///
+    /// A daemon counts itself idle while it sleeps here (its waker counts it active
+    /// again, [`World::wake`]); when every mover is finished or an idle daemon, nobody
+    /// can wake the daemons any more and they leave (`false`), asleep in the record: the
+    /// native explorer's idle end ([`wqcheck_model::Model::daemons_idle`]), which would
+    /// otherwise be the runtime's deadlock, ending its search.
+    pub fn wait_runnable(&self, l: &Layout, t: usize) -> bool {
         // Plain task state is written only under the atomic-block lock, and every wakeup
         // notifies under it: wait there; else under the runqueue lock.
-        let mut g = if self.plain.tasks {
-            self.block_lock().expect("plain task state without blocks")
-        } else {
-            R::lock(&self.rq[t])
-        };
+        let mut g = self.sleep_lock(t);
         loop {
             let st = self.load(l, MemLoc::TaskState(t as u8), StdOrdering::Relaxed, t);
             let sig = self.load(l, MemLoc::Signal(t as u8), StdOrdering::Relaxed, t) as u8;
             if st == TASK_RUNNING || signal_pending_state(st, sig) {
-                return;
+                return true;
+            }
+            if self.daemon[t] {
+                let end = {
+                    let mut i = crate::record::lock(&self.idle);
+                    if !i.idle[t] {
+                        i.idle[t] = true;
+                        i.active = i.active.saturating_sub(1);
+                    }
+                    i.active == 0
+                };
+                if end {
+                    drop(g);
+                    self.end_daemons(Some(t));
+                    return false;
+                }
             }
             g = self.sleep(t, g);
         }
     }
+}
+
+/// The daemons' end ([`World::wait_runnable`]): `active` counts the movers that are
+/// neither finished nor idle daemons; `idle` says which daemons are counted out.
+struct Idle {
+    active: usize,
+    idle: Vec<bool>,
 }
 
 /// What a step that could not proceed waits for (the executor waits outside the
@@ -859,7 +948,8 @@ impl<'w, R: Runtime> Memory for Mem<'_, 'w, R> {
                 self.raw_store(MemLoc::TaskState(t as u8), TASK_RUNNING, Ordering::Relaxed);
                 return true;
             }
-            if self.try_mode {
+            // A daemon sleeps outside the step, where it can leave (`wait_runnable`).
+            if self.try_mode || self.w.is_daemon(t) {
                 self.wanted = Some(Wait::Sleep(t));
                 return false;
             }

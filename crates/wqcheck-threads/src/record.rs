@@ -175,10 +175,9 @@ impl Recorder {
             return Failure::Violation(v.clone(), rows(model, &rec.initial, &rec.rows).0);
         }
         if panic.contains("deadlock") && !rec.state.is_empty() && !model.all_done(&rec.state) {
-            return Failure::Violation(
-                model.classify_stuck(&rec.state),
-                rows(model, &rec.initial, &rec.rows).0,
-            );
+            if let Some(v) = model.end_violation(&rec.state) {
+                return Failure::Violation(v, rows(model, &rec.initial, &rec.rows).0);
+            }
         }
         Failure::Other(panic.to_string())
     }

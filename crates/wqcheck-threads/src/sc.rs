@@ -16,7 +16,9 @@
 //! copy of the state): a waiter woken only to block again would be a scheduling choice
 //! that changes nothing, and a depth-first scheduler would enumerate it. When every
 //! unfinished mover waits, the runtime reports a deadlock: a lost wakeup, classified as
-//! everywhere else.
+//! everywhere else. Unless every mover left is a daemon asleep (scenario `daemon: true`):
+//! then the daemons leave, and the end is checked as the native explorer checks it
+//! ([`Model::end_violation`](wqcheck_model::Model::end_violation)).
 //!
 //! A step costs a copy of the state in, the step, a comparison of the state out (a few
 //! hundred bytes), and a trial step per blocked mover, with no allocation but the row of
@@ -109,16 +111,56 @@ fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
     loop {
         match try_step(w, m, &mut b, false) {
             Some(true) => {}
-            Some(false) => wait_and_step(w, m, &mut b),
-            None => return,
+            Some(false) => {
+                if !wait_and_step(w, m, &mut b) {
+                    return;
+                }
+            }
+            None => return end_daemons(w, &mut b),
         }
         // A signal acts once; a timer acts again after each arming, until its thread is done.
         let once = matches!(m, Mover::Actor { .. }) && timer_owner(model, m).is_none();
         if once || mover_done(model, &b.state, m) {
-            return;
+            return end_daemons(w, &mut b);
         }
         R::switch();
     }
+}
+
+/// Whether the movers left are daemons that wait (read into `state`): nobody can wake
+/// them any more.
+fn daemons_left<R: Runtime>(w: &World<R>, state: &mut [u8]) -> bool {
+    let model = &*w.model;
+    w.record.read(|s| state.copy_from_slice(s));
+    let blocked = lock(&w.blocked);
+    let threads = &model.inst.threads;
+    let daemon = |t: usize| threads[t].daemon;
+    (0..threads.len()).any(|t| daemon(t) && !model.layout.done(state, t))
+        && (0..threads.len())
+            .all(|t| model.layout.done(state, t) || (daemon(t) && blocked[t].is_some()))
+        && (0..model.inst.actors.len()).all(|a| {
+            let m = Mover::Actor {
+                actor: a as u8,
+                choice: 0,
+            };
+            mover_done(model, state, m)
+        })
+}
+
+/// A mover has finished: if only waiting daemons are left, wake them to leave.
+fn end_daemons<R: Runtime>(w: &World<R>, b: &mut Buffers) {
+    if !w.model.inst.threads.iter().any(|t| t.daemon) {
+        return;
+    }
+    let g = R::lock(&w.gate);
+    if daemons_left(w, &mut b.state) {
+        for (j, d) in lock(&w.blocked).iter().enumerate() {
+            if d.is_some() {
+                R::notify_all(&w.enabled[j]);
+            }
+        }
+    }
+    drop(g);
 }
 
 /// Try `m`'s next step: `Some(true)` if it moved (and woke the movers it enabled),
@@ -197,18 +239,29 @@ fn threads_stuck<R: Runtime>(w: &World<R>, state: &mut [u8]) -> bool {
     (0..w.model.inst.threads.len()).all(|t| w.model.layout.done(state, t) || blocked[t].is_some())
 }
 
-/// `m`'s step is blocked: wait until another mover's step enables it, then make it.
-fn wait_and_step<R: Runtime>(w: &World<R>, m: Mover, b: &mut Buffers) {
+/// `m`'s step is blocked: wait until another mover's step enables it, then make it
+/// (`true`); or, a daemon, leave once only waiting daemons are left (`false`).
+fn wait_and_step<R: Runtime>(w: &World<R>, m: Mover, b: &mut Buffers) -> bool {
     let who = mover_index(&w.model, m);
+    let daemon = matches!(m, Mover::Thread(t) if w.model.inst.threads[t as usize].daemon);
     // Taking the gate is a scheduling point: others may move before the next try, which
     // is made with the gate held, so that a mover that enables this one must wait for
     // the gate, which `wait` releases only once this one waits.
     let mut g = R::lock(&w.gate);
     loop {
         match try_step(w, m, b, true) {
-            Some(true) | None => return,
+            Some(true) | None => return true,
             Some(false) => {
                 lock(&w.blocked)[who] = Some(m);
+                if daemon && daemons_left(w, &mut b.trial) {
+                    // The last to wait: the other daemons leave with it.
+                    for (j, d) in lock(&w.blocked).iter().enumerate() {
+                        if d.is_some() && j != who {
+                            R::notify_all(&w.enabled[j]);
+                        }
+                    }
+                    return false;
+                }
                 g = R::wait(&w.enabled[who], g);
             }
         }

@@ -633,7 +633,7 @@ fn filter_keeps_the_scenarios_whose_path_contains_it() {
             "--memory",
             "sc",
             "--filter",
-            "kthread",
+            "kthread-stop",
             "--filter",
             "rcuwait-percpu-rwsem.ron",
             "scenarios/",
