@@ -3004,92 +3004,113 @@ fn generated_programs_check() {
     }
 }
 
+/// For the generated programs of `seeds` without `tag`, `variant` of each (`None`:
+/// skipped) means what the program means: `same` holds of the two models, under SC and
+/// under TSO. At least `min` programs are compared.
+fn variants_agree(
+    seeds: std::ops::Range<u64>,
+    tag: &str,
+    min: usize,
+    variant: impl Fn(&Protocol) -> Option<Protocol>,
+    same: impl Fn(&Model, &Model) -> Result<(), String>,
+) {
+    let mut compared = 0;
+    for seed in seeds {
+        let p = generate(&fixed_bytes(seed));
+        if p.tags.contains(tag) {
+            continue;
+        }
+        let Some(v) = variant(&p) else {
+            continue;
+        };
+        let (plain, other) = (build(&p), build(&v));
+        for (a, b) in [
+            (plain.clone(), other.clone()),
+            (tso_model(&plain), tso_model(&other)),
+        ] {
+            if let Err(what) = same(&a, &b) {
+                panic!(
+                    "seed {seed}: {what}\n--- without\n{}\n--- with\n{}\n--- scenario\n{}",
+                    numbered(&p.model),
+                    numbered(&v.model),
+                    v.scenario
+                );
+            }
+        }
+        compared += 1;
+    }
+    assert!(compared >= min, "{compared} programs compared");
+}
+
+/// `p` with another model and scenario.
+fn variant_of(p: &Protocol, model: String, scenario: String) -> Protocol {
+    Protocol {
+        model,
+        scenario,
+        tags: p.tags.clone(),
+        weak: p.weak,
+    }
+}
+
 /// Array elements are plain variables and queues once the checker has resolved them, and
 /// choosing one by a local index is no step: a generated program written with arrays
 /// (`arrays_instead_of_variables`) has the verdict, the state and transition counts and
 /// the counterexample length of the program without them, under SC and TSO.
 #[test]
 fn array_elements_cost_no_state() {
-    let mut compared = 0;
-    for seed in 0..400 {
-        let p = generate(&fixed_bytes(seed));
-        if p.tags.contains("arrays (elements indexed at run time)") {
-            continue;
-        }
-        let with_arrays = Protocol {
-            model: arrays_instead_of_variables(&p.model),
-            scenario: p.scenario.clone(),
-            tags: p.tags.clone(),
-            weak: p.weak,
-        };
-        assert!(with_arrays.model.contains("[obj]"), "{}", with_arrays.model);
-        let (plain, arrays) = (build(&p), build(&with_arrays));
-        for (a, b) in [
-            (plain.clone(), arrays.clone()),
-            (tso_model(&plain), tso_model(&arrays)),
-        ] {
-            let (x, y) = (explore(&a), explore(&b));
-            assert_eq!(
+    variants_agree(
+        0..400,
+        "arrays (elements indexed at run time)",
+        250,
+        |p| {
+            let model = arrays_instead_of_variables(&p.model);
+            assert!(model.contains("[obj]"), "{model}");
+            Some(variant_of(p, model, p.scenario.clone()))
+        },
+        |a, b| {
+            let (x, y) = (explore(a), explore(b));
+            let (x, y) = (
                 (x.verdict, x.states, x.transitions, x.path.len()),
                 (y.verdict, y.states, y.transitions, y.path.len()),
-                "seed {seed}: the program with arrays explores differently\n--- without\n{}\n--- with\n{}",
-                numbered(&p.model),
-                numbered(&with_arrays.model)
             );
-        }
-        compared += 1;
-    }
-    assert!(compared > 250, "{compared} programs compared");
+            (x == y).then_some(()).ok_or(format!(
+                "with arrays it explores differently: {x:?} against {y:?}"
+            ))
+        },
+    );
 }
 
 /// An idle daemon (`IDLE_DAEMON`) added to a generated program changes no verdict, on
 /// SC and TSO: its sleep at the end is an idle end, not a deadlock, and every violation
-/// of the others is still reachable.
+/// of the others is still reachable (not always first: a stuck state now needs the
+/// daemon's steps to its sleep).
 #[test]
 fn an_idle_daemon_changes_no_verdict() {
-    let mut compared = 0;
-    for seed in 0..300 {
-        let p = generate(&fixed_bytes(seed));
-        let movers = p.scenario.matches("Thread(").count()
-            + p.scenario.matches("Signal(").count()
-            + usize::from(p.model.contains("_timeout("));
-        if p.tags.contains("an idle daemon") || movers >= 5 {
-            continue;
-        }
-        let with_daemon = Protocol {
-            model: format!("{}{IDLE_DAEMON}", p.model),
-            scenario: p.scenario.replacen(
-                "    ],\n    actors:",
-                "        Thread(name: \"kidle\", run: \"idle_daemon\", daemon: true),\n    ],\n    actors:",
-                1,
-            ),
-            tags: p.tags.clone(),
-            weak: p.weak,
-        };
-        assert!(
-            with_daemon.scenario.contains("daemon: true"),
-            "{}",
-            with_daemon.scenario
-        );
-        let (plain, daemon) = (build(&p), build(&with_daemon));
-        for (a, b) in [
-            (plain.clone(), daemon.clone()),
-            (tso_model(&plain), tso_model(&daemon)),
-        ] {
-            // Every verdict reachable, not only the first: a stuck state now needs the
-            // daemon's steps to its sleep, so another violation may come first.
-            let (x, y) = (reachable_verdicts(&a), reachable_verdicts(&b));
-            assert_eq!(
-                x,
-                y,
-                "seed {seed}: the program with an idle daemon has other verdicts\n{}\n--- scenario\n{}",
-                numbered(&with_daemon.model),
-                with_daemon.scenario
-            );
-        }
-        compared += 1;
-    }
-    assert!(compared > 100, "{compared} programs compared");
+    variants_agree(
+        0..300,
+        "an idle daemon",
+        100,
+        |p| {
+            let movers = p.scenario.matches("Thread(").count()
+                + p.scenario.matches("Signal(").count()
+                + usize::from(p.model.contains("_timeout("));
+            (movers < 5).then(|| {
+                let scenario = p.scenario.replacen(
+                    "    ],\n    actors:",
+                    "        Thread(name: \"kidle\", run: \"idle_daemon\", daemon: true),\n    ],\n    actors:",
+                    1,
+                );
+                assert!(scenario.contains("daemon: true"), "{scenario}");
+                variant_of(p, format!("{}{IDLE_DAEMON}", p.model), scenario)
+            })
+        },
+        |a, b| {
+            let (x, y) = (reachable_verdicts(a), reachable_verdicts(b));
+            (x == y)
+                .then_some(())
+                .ok_or(format!("with an idle daemon it reaches {y:?}, not {x:?}"))
+        },
+    );
 }
 
 /// A wake key that always matches, tested by a wake function that finds its struct
@@ -3098,41 +3119,19 @@ fn an_idle_daemon_changes_no_verdict() {
 /// the waker's stack, under SC and TSO.
 #[test]
 fn keys_that_always_match_change_no_verdict() {
-    let mut compared = 0;
-    for seed in 0..600 {
-        let p = generate(&fixed_bytes(seed));
-        if p.tags.contains("struct entries and wake keys") {
-            continue;
-        }
-        let Some(model) = keyed_wakeups(&p.model) else {
-            continue;
-        };
-        if std::env::var_os("WQCHECK_DIFF_DUMP").is_some() && compared == 0 {
-            eprintln!("{model}");
-        }
-        let keyed = Protocol {
-            model,
-            scenario: p.scenario.clone(),
-            tags: p.tags.clone(),
-            weak: p.weak,
-        };
-        let (plain, with_keys) = (build(&p), build(&keyed));
-        for (a, b) in [
-            (plain.clone(), with_keys.clone()),
-            (tso_model(&plain), tso_model(&with_keys)),
-        ] {
-            let (x, y) = (explore(&a), explore(&b));
-            assert_eq!(
-                (x.verdict, x.path.len()),
-                (y.verdict, y.path.len()),
-                "seed {seed}: the program with keys has another verdict\n--- without\n{}\n--- with\n{}",
-                numbered(&p.model),
-                numbered(&keyed.model)
-            );
-        }
-        compared += 1;
-    }
-    assert!(compared > 50, "{compared} programs compared");
+    variants_agree(
+        0..600,
+        "struct entries and wake keys",
+        50,
+        |p| keyed_wakeups(&p.model).map(|m| variant_of(p, m, p.scenario.clone())),
+        |a, b| {
+            let (x, y) = (explore(a), explore(b));
+            let (x, y) = ((x.verdict, x.path.len()), (y.verdict, y.path.len()));
+            (x == y)
+                .then_some(())
+                .ok_or(format!("with keys it finds {y:?}, not {x:?}"))
+        },
+    );
 }
 
 /// Fixed protocols and fixed seeds: both verdicts are exercised whatever proptest's seed.

@@ -462,6 +462,32 @@ pub enum BinOp {
     Or,
 }
 
+impl BinOp {
+    /// C's spelling of the operator.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "^",
+            BinOp::Shl => "<<",
+            BinOp::Shr => ">>",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::And => "&&",
+            BinOp::Or => "||",
+        }
+    }
+}
+
 /// The ordering of an access (docs/dsl.md, "The memory map"). The first five are C11's;
 /// `Full` is the kernel's "fully ordered" (Documentation/atomic_t.txt).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

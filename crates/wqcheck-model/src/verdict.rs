@@ -4,7 +4,7 @@
 
 use crate::compile::Instr;
 use crate::interp::Model;
-use crate::ir::{task, BinOp, Builtin, Expectation, Span, Value, VarType};
+use crate::ir::{task, Builtin, Expectation, Span, Value, VarType};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -233,7 +233,7 @@ impl Model {
                 };
                 format!("{o}{}", inner(x)?)
             }
-            Binary(op, a, b) => format!("{} {} {}", inner(a)?, binop_symbol(*op), inner(b)?),
+            Binary(op, a, b) => format!("{} {} {}", inner(a)?, op.symbol(), inner(b)?),
             Ternary(c, a, b) => format!("{} ? {} : {}", inner(c)?, inner(a)?, inner(b)?),
             _ => return None,
         })
@@ -592,30 +592,6 @@ struct StuckReport {
 struct Blocked {
     text: String,
     asleep: bool,
-}
-
-/// C's spelling of an operator.
-fn binop_symbol(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Rem => "%",
-        BinOp::BitAnd => "&",
-        BinOp::BitOr => "|",
-        BinOp::BitXor => "^",
-        BinOp::Shl => "<<",
-        BinOp::Shr => ">>",
-        BinOp::Eq => "==",
-        BinOp::Ne => "!=",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::And => "&&",
-        BinOp::Or => "||",
-    }
 }
 
 #[cfg(test)]

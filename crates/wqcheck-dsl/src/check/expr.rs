@@ -478,7 +478,7 @@ impl<'a> Checker<'a> {
                             x.e.span,
                             format!(
                                 "`{}` needs integers or pointers, found `{}`",
-                                binop_str(op),
+                                op.symbol(),
                                 x.ty.name()
                             ),
                         );
@@ -518,11 +518,7 @@ impl<'a> Checker<'a> {
                     if !x.ty.is_int() {
                         self.error(
                             x.e.span,
-                            format!(
-                                "`{}` needs integers, found `{}`",
-                                binop_str(op),
-                                x.ty.name()
-                            ),
+                            format!("`{}` needs integers, found `{}`", op.symbol(), x.ty.name()),
                         );
                         return err_expr(span);
                     }
@@ -532,7 +528,7 @@ impl<'a> Checker<'a> {
             _ => {
                 for x in [&a, &b] {
                     if !x.ty.is_int() {
-                        let (sym, ty, sp) = (binop_str(op), x.ty, x.e.span);
+                        let (sym, ty, sp) = (op.symbol(), x.ty, x.e.span);
                         self.arith_error(sym, ty, sp);
                         return err_expr(span);
                     }
@@ -744,7 +740,7 @@ impl<'a> Checker<'a> {
             Some(bop) => {
                 if !ty.is_int() || !v.ty.is_int() {
                     let bad = if ty.is_int() { v.ty } else { ty };
-                    self.arith_error(&format!("{}=", binop_str(bop)), bad, span);
+                    self.arith_error(&format!("{}=", bop.symbol()), bad, span);
                     return err_expr(span);
                 }
                 v
@@ -905,29 +901,6 @@ impl<'a> Checker<'a> {
             ty,
             span,
         )
-    }
-}
-
-fn binop_str(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Rem => "%",
-        BinOp::BitAnd => "&",
-        BinOp::BitOr => "|",
-        BinOp::BitXor => "^",
-        BinOp::Shl => "<<",
-        BinOp::Shr => ">>",
-        BinOp::Eq => "==",
-        BinOp::Ne => "!=",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::And => "&&",
-        BinOp::Or => "||",
     }
 }
 
