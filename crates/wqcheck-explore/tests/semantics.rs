@@ -1102,8 +1102,13 @@ void t(int i)
     let o = search(&ok);
     assert_eq!(o.verdict, Verdict::Holds, "{:?}", o.violation);
     let bad = model(src, r#"threads: [Thread(name: "t", run: "t", args: [2])]"#);
+    // Choosing the element is local work, before the thread's first step: the message
+    // says whose and where, as no trace row can.
     let msg = violation_message(search(&bad), Verdict::AssertionFailed);
-    assert_eq!(msg, "index 2 is out of bounds of `done[2]`");
+    assert_eq!(
+        msg,
+        "t: index 2 is out of bounds of `done[2]` (before its first step, line 6: `done[i] = 1;`)"
+    );
 }
 
 /// A kernel thread that serves work until nobody is left, and one task that queues work.

@@ -162,11 +162,6 @@ fn search(
         return Err(m);
     }
     let start = Instant::now();
-    let setup = match Setup::new(model) {
-        Ok(s) => Arc::new(s),
-        Err(f) => return Ok(Outcome::initial_fault(f, start, String::new())),
-    };
-    let record = Recorder::new();
     let bounds_text = |b: Option<u32>| {
         format!(
             "{}{} max_branches={} max_seconds={}",
@@ -183,6 +178,16 @@ fn search(
             opts.max_time.as_secs()
         )
     };
+    // A fault before the first step: no execution ran, but the bounds it was asked for
+    // are still stated.
+    let setup = match Setup::new(model) {
+        Ok(s) => Arc::new(s),
+        Err(f) => {
+            let first = bounds.first().copied().flatten();
+            return Ok(Outcome::initial_fault(f, start, bounds_text(first)));
+        }
+    };
+    let record = Recorder::new();
     let schedule: Arc<[Mover]> = schedule.into();
     // loom looks at its `max_duration` only between executions; the executor stops an
     // execution still running at the deadline.

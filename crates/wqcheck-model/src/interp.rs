@@ -237,10 +237,20 @@ impl Model {
                 l.set_actor_waiting(&mut s, a);
             }
         }
-        for t in 0..self.inst.threads.len() {
-            // A thread's start runs local operations only: no memory is touched.
+        for (t, th) in self.inst.threads.iter().enumerate() {
+            // A thread's start runs local operations only: no memory is touched. A fault
+            // there has no step to show in a trace: the message says whose and where.
             if let StepResult::Fault(e) = self.run(&mut s, t, false, None, &mut Direct) {
-                return Err(e);
+                return Err(Fault {
+                    message: format!(
+                        "{}: {} (before its first step, line {}: `{}`)",
+                        th.name,
+                        e.message,
+                        self.span_line(e.span),
+                        self.span_line_text(e.span).trim()
+                    ),
+                    span: e.span,
+                });
             }
         }
         Ok(s)

@@ -362,6 +362,8 @@ impl Reporter for Human {
                     (None, Verdict::Holds) if shuttle => "every schedule (DFS)".to_string(),
                     (None, Verdict::Holds) => "exhaustive".to_string(),
                     (None, Verdict::NoViolationFound) => "sampled, not a proof".to_string(),
+                    // A thread's start failed: no step, no execution ran.
+                    (None, _) if r.states == 0 => "found before the first step".to_string(),
                     (None, _) if loom && r.directed.is_some() => {
                         let d = r.directed.as_ref().expect("checked");
                         format!(

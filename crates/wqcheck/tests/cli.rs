@@ -660,3 +660,44 @@ fn filter_keeps_the_scenarios_whose_path_contains_it() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("no scenario path contains `no-such-scenario`: nothing to check"));
 }
+
+/// A run-time error in a thread's first, local statements has no step to show in a
+/// trace: every engine names the thread and the line instead, and says that the
+/// violation came before the first step.
+#[test]
+fn a_fault_before_the_first_step_names_the_thread_and_the_line() {
+    let dir = scratch("first-step");
+    std::fs::write(
+        dir.join("m.wq"),
+        "bit done[2];\n\nvoid t(int i)\n{\n\tdone[i] = 1;\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("s.ron"),
+        r#"Scenario(model: "m.wq", threads: [Thread(name: "t0", run: "t", args: [2])], backends: [Native, Loom, Shuttle], expect: AssertionFailed)"#,
+    )
+    .expect("write");
+    let out = wqcheck(&dir, &["s.ron"]);
+    let stdout = exits_with(&out, 0, "wqcheck: 3 passed, 0 failed");
+    for engine in ["native", "loom", "shuttle"] {
+        assert!(
+            stdout.contains(&format!(
+                "PASS s.ron [{engine}]: AssertionFailed, as expected (0 "
+            )),
+            "{stdout}"
+        );
+    }
+    assert_eq!(
+        stdout.matches("found before the first step").count(),
+        3,
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .matches("=> t0: index 2 is out of bounds of `done[2]` (before its first step, line 5: `done[i] = 1;`)")
+            .count(),
+        3,
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
