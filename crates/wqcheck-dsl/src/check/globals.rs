@@ -317,6 +317,13 @@ impl<'a> Checker<'a> {
                 "return a `wait_queue_entry_t *` instead",
             );
         }
+        if let Ty::Struct(_) | Ty::Container(_) = ret {
+            self.error_help(
+                f.ret.span,
+                "a function cannot return a struct by value",
+                "return a pointer, `struct NAME *`, or set the fields of one the caller passes",
+            );
+        }
         let mut params = Vec::new();
         for p in &f.params {
             let ty = self.ty_of(&p.ty);
@@ -328,6 +335,14 @@ impl<'a> Checker<'a> {
                         p.name.name
                     ),
                     "write `wait_queue_entry_t *`",
+                ),
+                Ty::Struct(_) | Ty::Container(_) => self.error_help(
+                    p.ty.span,
+                    format!(
+                        "parameter `{}` cannot be a struct passed by value",
+                        p.name.name
+                    ),
+                    "pass a pointer, `struct NAME *`, as the kernel does",
                 ),
                 Ty::Void => self.error_help(
                     p.ty.span,
