@@ -98,6 +98,14 @@ fn exprs(body: &[Stmt]) -> Vec<&Expr> {
 }
 
 /// The builtins a function calls, with their argument kinds.
+/// The shared variables: name, type, initial value.
+fn var_table(p: &ir::Program) -> Vec<(&str, VarType, ir::Value)> {
+    p.vars
+        .iter()
+        .map(|v| (v.name.as_str(), v.ty, v.init))
+        .collect()
+}
+
 fn builtins(f: &ir::Function) -> Vec<(Builtin, Vec<ExprKind>)> {
     exprs(&f.body)
         .into_iter()
@@ -1092,11 +1100,7 @@ fn wake_q_heads_live_on_the_stack_and_wake_up_q_is_the_kernels_loop() {
 #[test]
 fn unsigned_bit_fields_are_wrapping_shared_variables() {
     let (_, p) = load("bit-field.wq");
-    let vars: Vec<(&str, VarType, ir::Value)> = p
-        .vars
-        .iter()
-        .map(|v| (v.name.as_str(), v.ty, v.init))
-        .collect();
+    let vars = var_table(&p);
     assert_eq!(
         vars,
         [
@@ -1174,11 +1178,7 @@ fn timed_sleeps_are_schedule_timeout_calls() {
 #[test]
 fn array_elements_are_variables_and_queues_of_their_own() {
     let (_, p) = load("arrays.wq");
-    let vars: Vec<(&str, VarType, ir::Value)> = p
-        .vars
-        .iter()
-        .map(|v| (v.name.as_str(), v.ty, v.init))
-        .collect();
+    let vars = var_table(&p);
     assert_eq!(
         vars,
         [

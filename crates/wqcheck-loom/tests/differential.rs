@@ -1628,12 +1628,13 @@ fn keyed_wakeups(model: &str) -> Option<String> {
     changed.then_some(out)
 }
 
-/// `line` with the identifier `from` (not a field: not after `->` or `.`) written `to`.
-fn rename_entry(line: &str, from: &str, to: &str) -> String {
+/// `line` with each identifier that is no field (not after `->` or `.`) written as
+/// `with` says (`None`: as it is).
+fn map_idents(line: &str, with: impl Fn(&str) -> Option<String>) -> String {
     let b = line.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     let mut out = String::new();
     let mut i = 0;
-    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     while i < b.len() {
         if !word(b[i]) {
             out.push(b[i] as char);
@@ -1646,39 +1647,25 @@ fn rename_entry(line: &str, from: &str, to: &str) -> String {
         }
         let ident = &line[start..i];
         let field = out.ends_with("->") || out.ends_with('.');
-        out.push_str(if ident == from && !field { to } else { ident });
+        match with(ident).filter(|_| !field && !b[start].is_ascii_digit()) {
+            Some(x) => out.push_str(&x),
+            None => out.push_str(ident),
+        }
     }
     out
+}
+
+/// `line` with the identifier `from` (not a field) written `to`.
+fn rename_entry(line: &str, from: &str, to: &str) -> String {
+    map_idents(line, |x| (x == from).then(|| to.to_string()))
 }
 
 /// `line` with each identifier of `names` that is not an entry field (`->flags`) followed
 /// by `[index]`.
 fn index_names(line: &str, names: &[&str], index: &str) -> String {
-    let b = line.as_bytes();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < b.len() {
-        let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-        if !word(b[i]) {
-            out.push(b[i] as char);
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && word(b[i]) {
-            i += 1;
-        }
-        let ident = &line[start..i];
-        out.push_str(ident);
-        let field = out[..out.len() - ident.len()].ends_with("->")
-            || out[..out.len() - ident.len()].ends_with('.');
-        if names.contains(&ident) && !field && !b[start].is_ascii_digit() {
-            out.push('[');
-            out.push_str(index);
-            out.push(']');
-        }
-    }
-    out
+    map_idents(line, |x| {
+        names.contains(&x).then(|| format!("{x}[{index}]"))
+    })
 }
 
 /// In `waiter0`'s `for (;;)` loop, a signal test that leaves (`if (TEST) break;`) becomes

@@ -154,13 +154,18 @@ fn end_daemons<R: Runtime>(w: &World<R>, b: &mut Buffers) {
     }
     let g = R::lock(&w.gate);
     if daemons_left(w, &mut b.state) {
-        for (j, d) in lock(&w.blocked).iter().enumerate() {
-            if d.is_some() {
-                R::notify_all(&w.enabled[j]);
-            }
-        }
+        wake_waiting(w, None);
     }
     drop(g);
+}
+
+/// With the gate held: wake every waiting mover but `except` (to leave: only daemons wait).
+fn wake_waiting<R: Runtime>(w: &World<R>, except: Option<usize>) {
+    for (j, d) in lock(&w.blocked).iter().enumerate() {
+        if d.is_some() && Some(j) != except {
+            R::notify_all(&w.enabled[j]);
+        }
+    }
 }
 
 /// Try `m`'s next step: `Some(true)` if it moved (and woke the movers it enabled),
@@ -255,11 +260,7 @@ fn wait_and_step<R: Runtime>(w: &World<R>, m: Mover, b: &mut Buffers) -> bool {
                 lock(&w.blocked)[who] = Some(m);
                 if daemon && daemons_left(w, &mut b.trial) {
                     // The last to wait: the other daemons leave with it.
-                    for (j, d) in lock(&w.blocked).iter().enumerate() {
-                        if d.is_some() && j != who {
-                            R::notify_all(&w.enabled[j]);
-                        }
-                    }
+                    wake_waiting(w, Some(who));
                     return false;
                 }
                 g = R::wait(&w.enabled[who], g);

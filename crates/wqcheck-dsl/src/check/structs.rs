@@ -213,13 +213,17 @@ impl Checker<'_> {
     ) -> Option<Option<Member>> {
         let local = base.as_ident().and_then(|n| self.cx.scope.get(n).copied());
         let local_ty = local.and_then(|id| self.cx.local_tys.get(id as usize).copied());
-        let (sid, object, value) = match (local, local_ty, &base.kind) {
-            (Some(id), Some(Ty::Struct(s) | Ty::Container(s)), _) => (s, true, Some(id)),
-            (_, Some(Ty::StructPtr(s) | Ty::ContainerPtr(s)), _) => (s, false, None),
-            (_, _, AK::ContainerOf { .. }) => match self.value(base).ty {
-                Ty::ContainerPtr(s) => (s, false, None),
-                _ => return Some(None),
-            },
+        // A struct local, or the value of a pointer to one (evaluated once).
+        let (sid, object, ptr) = match (local, local_ty, &base.kind) {
+            (Some(id), Some(Ty::Struct(s) | Ty::Container(s)), _) => (s, Some(id), None),
+            (_, Some(Ty::StructPtr(_) | Ty::ContainerPtr(_)), _)
+            | (_, _, AK::ContainerOf { .. }) => {
+                let v = self.value(base);
+                match v.ty {
+                    Ty::StructPtr(s) | Ty::ContainerPtr(s) => (s, None, Some(v)),
+                    _ => return Some(None),
+                }
+            }
             _ => return None,
         };
         let sname = self
@@ -227,7 +231,7 @@ impl Checker<'_> {
             .get(sid as usize)
             .map_or("?", |s| s.name.as_str())
             .to_string();
-        if object && arrow {
+        if object.is_some() && arrow {
             let n = base.as_ident().unwrap_or("?");
             self.error_help(
                 base.span,
@@ -236,7 +240,7 @@ impl Checker<'_> {
             );
             return Some(None);
         }
-        if !object && !arrow {
+        if object.is_none() && !arrow {
             self.error_help(
                 field.span,
                 format!("this is a pointer to `struct {sname}`: its fields are reached with `->`"),
@@ -261,17 +265,19 @@ impl Checker<'_> {
         }
         // The struct's own value: the entry's pointer for a container, the frame pointer
         // for a key reached by a pointer.
-        let ptr = match value {
-            Some(id) if container => mk(ir::ExprKind::EntryAddr(id), Ty::EntryPtr, base.span),
-            Some(id) => {
+        let ptr = match (object, ptr) {
+            (Some(id), _) if container => mk(ir::ExprKind::EntryAddr(id), Ty::EntryPtr, base.span),
+            (Some(id), _) => {
                 let k = k.unwrap_or(0) as LocalId;
                 return Some(Some(Member::Local(id + k)));
             }
-            None => {
-                let mut v = self.value(base);
-                v.ty = if container { Ty::EntryPtr } else { v.ty };
+            (None, Some(mut v)) => {
+                if container {
+                    v.ty = Ty::EntryPtr;
+                }
                 v
             }
+            (None, None) => return Some(None),
         };
         Some(Some(match k {
             _ if is_entry => Member::Entry(ptr),
@@ -349,13 +355,10 @@ impl Checker<'_> {
         span: Span,
     ) -> TExpr {
         let v = self.value(ptr);
-        let want = self.ty_of(&TypeAst {
-            ty: match ty.ty {
-                TypeName::Struct(s) => TypeName::Struct(s),
-                _ => TypeName::Void,
-            },
-            span: ty.span,
-        });
+        let want = match ty.ty {
+            TypeName::Struct(_) => self.ty_of(ty),
+            _ => Ty::Void,
+        };
         let Ty::Container(sid) = want else {
             if want != Ty::Err {
                 self.error_help(
