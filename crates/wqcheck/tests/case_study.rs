@@ -63,6 +63,9 @@ fn every_case_study_claim_holds_on_every_engine_with_the_quoted_state_counts() {
     let mut failures = Vec::new();
     let mut native = Vec::new();
     let mut engines_seen = std::collections::BTreeSet::new();
+    for e in lines.iter().filter(|l| l["type"] == "error") {
+        failures.push(format!("{}: {}", e["scenario"], e["message"]));
+    }
     for r in lines.iter().filter(|l| l["type"] == "result") {
         let scenario = r["scenario"].as_str().unwrap();
         let name = scenario

@@ -560,16 +560,19 @@ fn a_scenario_without_expect_is_reported_not_checked() {
 fn a_closed_output_pipe_exits_as_sigpipe() {
     let dir = scratch("sigpipe");
     std::fs::write(dir.join("a.ron"), quick_scenario(&quick_model())).expect("write");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wqcheck"))
+    // The reader is gone before the child starts, so its first write fails, however
+    // fast it runs (a reader closed after `spawn()` races with a child that fits its
+    // output in the pipe's buffer).
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_wqcheck"))
         .current_dir(&dir)
         .args(["a.ron", "a.ron", "a.ron"])
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("wait");
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(141));
     assert!(
         out.stderr.is_empty(),
