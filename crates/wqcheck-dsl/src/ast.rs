@@ -122,11 +122,30 @@ pub(crate) enum Item {
     Struct {
         name: Ident,
         fields: Vec<(TypeAst, Ident)>,
+        /// Fields declared as shared state is (`int<0..2> done;`, `wait_queue_head_t
+        /// wait;`): the struct is a **shared object** type (`struct completion`), whose
+        /// instances are declared at top level ([`Item::Object`]).
+        shared: Vec<Item>,
+    },
+    /// `struct NAME obj;` or `struct NAME objs[LEN];` at top level: shared objects, each
+    /// a set of shared variables and queues named `obj.field`.
+    Object {
+        ty: Ident,
+        name: Ident,
+        len: Option<Expr>,
     },
     /// `final assert(COND);`: a condition over shared variables that must hold once every
     /// thread has returned.
     Final {
         cond: Expr,
+    },
+    /// `#include <linux/completion.h>`: a header of the prelude (lib.rs reads it).
+    Include {
+        /// The header's name, between `<` and `>`.
+        header: Ident,
+        /// Written `#include "..."` (refused: a model is one file and the prelude).
+        quoted: bool,
+        span: Span,
     },
 }
 

@@ -1038,8 +1038,8 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
     finish_wait(&q, &wait);
 `_exclusive`: `prepare_to_wait_exclusive()`; `_interruptible`, `_killable`: that state, and leave the loop when `signal_pending_state(STATE, current)`
 (docs/dsl.md, \"What you cannot model yet\")";
-    const COMPLETION: &str = "completions are not builtins yet: declare `int<0..N> done;` and `waitqueue x_wait until done > 0;` and write complete() and wait_for_completion() from kernel/sched/completion.c, as models/linux/completion.wq does";
-    const SLEEPING_LOCK: &str = "sleeping locks are not builtins yet: write them from their source on a shared variable and a wait queue (kernel/locking/semaphore.c: `count` and `wait_list` under `sem->lock`), or on a futex (models/futex/mutex-drepper.wq)";
+    const COMPLETION: &str = "completions are in the prelude: add `#include <linux/completion.h>` and declare `struct completion done;` (kernel/sched/completion.c, docs/dsl.md §3)";
+    const SLEEPING_LOCK: &str = "sleeping locks are not builtins yet: write them from their source on a shared object (kernel/locking/semaphore.c: `struct semaphore { int<0..N> count; wait_queue_head_t wait_list; }`), or on a futex (models/futex/mutex-drepper.wq)";
     const TIMEOUT: &str = "the timed sleeps are `schedule_timeout(T)` and its `_interruptible`, `_killable`, `_uninterruptible` and `_idle` forms, and the `wait_event*_timeout()` forms; time is abstract (a timer fires at any moment while it is armed), so `msleep()` and `io_schedule_timeout()` are `schedule_timeout_uninterruptible(T)` and `schedule_timeout(T)`";
     const WAIT_BIT: &str = "the bit-wait helpers are not builtins yet: write them on a `waitqueue` and a wake function, as models/linux/wait-on-bit.wq does (kernel/sched/wait_bit.c)";
     const WAKE_Q: &str = "the wake_q builtins are `DEFINE_WAKE_Q(wake_q);`, `wake_q_init`, `wake_q_add`, `wake_q_add_safe`, `wake_q_empty` and `wake_up_q`, on `&wake_q`";

@@ -524,6 +524,10 @@ impl Kept {
             .into_iter()
             .map(|ByPosition(_, _, _, d)| d)
             .collect();
+        // The same problem found twice at the same place (a shared object's field
+        // declared once and checked per object) is listed once.
+        let mut seen = std::collections::HashSet::new();
+        list.retain(|d| seen.insert((d.span, d.message.clone(), d.help.clone())));
         if dropped > 0 {
             list.push(Diagnostic::new(
                 file,
@@ -791,10 +795,11 @@ mod tests {
         }
         text.push_str("}\n");
         let mut diags = Vec::new();
-        let items = crate::parser::parse("m.wq", &text, &mut diags);
+        let items = crate::parser::parse("m.wq", &text, 0, &mut diags);
         assert!(diags.is_empty());
         take_work();
-        let d = crate::check::check("m.wq", &text, &items).expect_err("unknown variables");
+        let source = wqcheck_model::ir::Source::single("m.wq", &text);
+        let d = crate::check::check(&source, &items).expect_err("unknown variables");
         assert_eq!(d.len(), MAX_KEPT + 1);
         let (looked_at, _) = take_work();
         assert!(

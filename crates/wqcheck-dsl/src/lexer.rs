@@ -189,6 +189,9 @@ pub(crate) enum Tok {
     Int(i64),
     Kw(Kw),
     P(P),
+    /// `#include <linux/completion.h>`: the whole line; the header's name is between
+    /// its `<` and `>`.
+    Include,
     Eof,
 }
 
@@ -198,8 +201,10 @@ pub(crate) struct Token {
     pub span: Span,
 }
 
-/// Splits `text` into tokens; lexical problems are appended to `diags`.
-pub(crate) fn lex(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
+/// Splits `text` from byte `start` on into tokens (with spans in the whole `text`: an
+/// included file is lexed where it sits in the model's combined text); lexical problems
+/// are appended to `diags`.
+pub(crate) fn lex(file: &str, text: &str, start: usize, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
     let bytes = text.as_bytes();
     let mut toks = Vec::new();
     // A file of garbage has a lexical error per byte: past `MAX_KEPT`, one last
@@ -217,7 +222,7 @@ pub(crate) fn lex(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<To
         }
         errors += 1;
     };
-    let mut i = 0usize;
+    let mut i = start;
     while i < bytes.len() {
         let b = bytes.get(i).copied().unwrap_or(0);
         let next = bytes.get(i + 1).copied().unwrap_or(0);
@@ -305,9 +310,19 @@ pub(crate) fn lex(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<To
         let span = Span::new(i, i + c.len_utf8());
         let d = Diagnostic::new(file, span, format!("unexpected character `{c}`"));
         if c == '#' {
-            // A preprocessor line: one error for the whole line.
             let end = rest.find(['\n', '\r']).map_or(bytes.len(), |k| i + k);
             let line = rest.get(..end - i).unwrap_or("").trim_end();
+            let directive = line.get(1..).unwrap_or("").trim_start();
+            if directive.starts_with("include") {
+                // The prelude's headers (lib.rs resolves them).
+                toks.push(Token {
+                    tok: Tok::Include,
+                    span: Span::new(i, i + line.len()),
+                });
+                i = end;
+                continue;
+            }
+            // Any other preprocessor line: one error for the whole line.
             report(
                 diags,
                 Diagnostic::new(
@@ -316,7 +331,7 @@ pub(crate) fn lex(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<To
                     "the DSL has no preprocessor",
                 )
                 .with_help(
-                    "declare constants with `const int NAME = VALUE;`; builtins need no `#include`",
+                    "declare constants with `const int NAME = VALUE;`; the only directive is `#include <linux/completion.h>` (the prelude's headers)",
                 ),
             );
             i = end;
@@ -371,7 +386,7 @@ mod tests {
 
     fn kinds(s: &str) -> Vec<Tok> {
         let mut d = Vec::new();
-        lex("t", s, &mut d).into_iter().map(|t| t.tok).collect()
+        lex("t", s, 0, &mut d).into_iter().map(|t| t.tok).collect()
     }
 
     #[test]
@@ -397,12 +412,12 @@ mod tests {
     #[test]
     fn comments_and_errors() {
         let mut d = Vec::new();
-        let t = lex("t", "a /* x */ b // c\n @ /*", &mut d);
+        let t = lex("t", "a /* x */ b // c\n @ /*", 0, &mut d);
         assert_eq!(t.len(), 3);
         assert_eq!(d.len(), 2);
         assert!(d.iter().any(|x| x.message.contains("unterminated")));
         let mut d = Vec::new();
-        lex("t", "99999999999 0xffffffff 0x1ffffffff é", &mut d);
+        lex("t", "99999999999 0xffffffff 0x1ffffffff é", 0, &mut d);
         assert_eq!(d.len(), 3);
     }
 

@@ -19,16 +19,22 @@ const MAX_ERRORS: usize = 50;
 
 type PResult<T> = Result<T, ()>;
 
-/// Parses a whole model. Syntax errors are appended to `diags`; the returned items are
-/// what could be parsed.
-pub(crate) fn parse(file: &str, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<Item> {
-    let toks = lex(file, text, diags);
+/// Parses a whole model: `text` from byte `start` on (an included file sits in the
+/// model's combined text, lib.rs). Syntax errors are appended to `diags`; the returned
+/// items are what could be parsed.
+pub(crate) fn parse(
+    file: &str,
+    text: &str,
+    start: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Item> {
+    let toks = lex(file, text, start, diags);
     let mut p = Parser {
         file,
         text,
         toks,
         pos: 0,
-        prev_end: 0,
+        prev_end: start,
         depth: 0,
         errors: 0,
         aborted: false,
@@ -169,6 +175,7 @@ impl<'a> Parser<'a> {
             Tok::Int(_) => format!("`{}`", self.text_of(t.span)),
             Tok::Kw(k) => format!("keyword `{}`", keyword_str(k)),
             Tok::P(p) => format!("`{}`", punct_str(p)),
+            Tok::Include => "`#include`".to_string(),
         }
     }
 
@@ -369,6 +376,40 @@ impl<'a> Parser<'a> {
     fn item(&mut self) -> PResult<Item> {
         let start = self.peek_span();
         match self.peek() {
+            Tok::Include => {
+                self.bump();
+                let line = self.text_of(start);
+                // `#include <HEADER>`; a quoted name is read too, for its error.
+                let name = line
+                    .find(['<', '"'])
+                    .and_then(|open| {
+                        let close = if line.as_bytes()[open] == b'<' {
+                            '>'
+                        } else {
+                            '"'
+                        };
+                        let rest = &line[open + 1..];
+                        rest.find(close).map(|k| (open + 1, &rest[..k]))
+                    })
+                    .filter(|(_, n)| !n.trim().is_empty());
+                let Some((at, name)) = name else {
+                    self.error(
+                        start,
+                        "malformed `#include`".to_string(),
+                        Some("write `#include <linux/completion.h>`".to_string()),
+                    );
+                    return Err(());
+                };
+                let from = start.start as usize + at;
+                Ok(Item::Include {
+                    header: Ident {
+                        name: name.to_string(),
+                        span: Span::new(from, from + name.len()),
+                    },
+                    quoted: line.as_bytes()[at - 1] == b'"',
+                    span: start,
+                })
+            }
             Tok::Kw(Kw::Const) => {
                 self.bump();
                 let ty = self.full_type()?;
@@ -424,7 +465,12 @@ impl<'a> Parser<'a> {
                 let name = self.ident("a struct name")?;
                 self.expect(P::LBrace, "")?;
                 let mut fields = Vec::new();
+                let mut shared = Vec::new();
                 while !self.at(P::RBrace) {
+                    if self.starts_shared_field() {
+                        shared.push(self.shared_field()?);
+                        continue;
+                    }
                     let ty = self.full_type_or_expected("a field type")?;
                     let field = self.ident("a field name")?;
                     self.expect_semi("the field");
@@ -432,7 +478,11 @@ impl<'a> Parser<'a> {
                 }
                 self.expect(P::RBrace, "to close the struct")?;
                 self.expect_semi("the struct declaration");
-                Ok(Item::Struct { name, fields })
+                Ok(Item::Struct {
+                    name,
+                    fields,
+                    shared,
+                })
             }
             Tok::Kw(Kw::Final) => {
                 self.bump();
@@ -449,6 +499,9 @@ impl<'a> Parser<'a> {
                 let name = self.ident("a name")?;
                 if self.at(P::LParen) {
                     return self.function(start, ret, name);
+                }
+                if let TypeName::Struct(ty) = ret.ty {
+                    return self.object(ty, name);
                 }
                 if self.at(P::LBracket)
                     && ret.ty == TypeName::Int
@@ -502,14 +555,24 @@ impl<'a> Parser<'a> {
                 if ret.ty == TypeName::Task {
                     return self.shared_var_rest(start, SharedTy::Task, name);
                 }
+                // The type as written (`struct completion *`), whitespace aside.
+                let written = self
+                    .text_of(ret.span)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let help = if matches!(ret.ty, TypeName::StructPtr(_)) {
+                    "shared state holds no pointer but a task's: a pointer to a shared object \
+                     is a local or a parameter (`struct completion *x = &done;`), and a choice \
+                     among objects an index into an array of them (`objs[i]`)"
+                } else {
+                    "shared variables are `bit`, `bool`, `int<MIN..MAX>` or `struct task_struct *`; \
+                     wait entries are locals of a function"
+                };
                 self.error(
                     ret.span,
-                    format!("a shared variable cannot have type `{}`", ret.ty.spelling()),
-                    Some(
-                        "shared variables are `bit`, `bool`, `int<MIN..MAX>` or `struct task_struct *`; \
-                         wait entries are locals of a function"
-                            .to_string(),
-                    ),
+                    format!("a shared variable cannot have type `{written}`"),
+                    Some(help.to_string()),
                 );
                 Err(())
             }
@@ -524,6 +587,74 @@ impl<'a> Parser<'a> {
                  `const`, `waitqueue`, `futex`, `final assert` or a function)",
             ),
         }
+    }
+
+    /// Whether a struct's next field is declared as shared state is: `int<..>`,
+    /// `waitqueue`, `wait_queue_head_t`, `bool NAME = v`, `unsigned long NAME { ... }`,
+    /// `unsigned int NAME : BITS`.
+    fn starts_shared_field(&self) -> bool {
+        match self.peek() {
+            Tok::Kw(Kw::Int) => self.tok_at(1).tok == Tok::P(P::Lt),
+            Tok::Kw(Kw::Waitqueue) => true,
+            // `bool f = false;`: a shared bit with its initial value (`bool f;` is read
+            // as a local's field; in a shared object it becomes a shared bit too).
+            Tok::Kw(Kw::Bit | Kw::Bool) => self.tok_at(2).tok == Tok::P(P::Assign),
+            Tok::Ident => self.text_of(self.peek_span()) == "wait_queue_head_t",
+            Tok::Kw(Kw::Unsigned | Kw::Long) => {
+                let mut n = 1;
+                while matches!(
+                    self.tok_at(n).tok,
+                    Tok::Kw(Kw::Int | Kw::Long | Kw::Unsigned)
+                ) {
+                    n += 1;
+                }
+                self.tok_at(n).tok == Tok::Ident
+                    && matches!(self.tok_at(n + 1).tok, Tok::P(P::LBrace | P::Colon))
+            }
+            _ => false,
+        }
+    }
+
+    /// A shared field of a struct (see [`Self::starts_shared_field`]).
+    fn shared_field(&mut self) -> PResult<Item> {
+        let start = self.peek_span();
+        if self.peek() == Tok::Ident {
+            // `wait_queue_head_t wait;`, as include/linux/completion.h writes it.
+            self.bump();
+            let name = self.ident("a wait queue name")?;
+            let until = self.until()?;
+            self.expect_semi("the wait queue field");
+            return Ok(Item::Queue {
+                name,
+                len: None,
+                until,
+                span: self.span_from(start),
+            });
+        }
+        self.item()
+    }
+
+    /// `struct NAME obj;` or `struct NAME objs[LEN];` after the name: shared objects.
+    fn object(&mut self, ty: Span, name: Ident) -> PResult<Item> {
+        let len = self.array_len()?;
+        if self.at(P::Assign) {
+            let span = self.peek_span();
+            self.error(
+                span,
+                "a shared object is declared without an initializer".to_string(),
+                Some("give the struct's fields their initial values (`int<0..2> done = 0;`), or set them per scenario (`init: { \"obj.done\": 1 }`)".to_string()),
+            );
+            return Err(());
+        }
+        self.expect_semi("the object declaration");
+        Ok(Item::Object {
+            ty: Ident {
+                name: self.text_of(ty).to_string(),
+                span: ty,
+            },
+            name,
+            len,
+        })
     }
 
     fn until(&mut self) -> PResult<Option<Expr>> {
@@ -1416,7 +1547,7 @@ fn type_help(name: &str) -> Option<String> {
         "atomic_t" => Some("declare a shared `int<MIN..MAX> NAME;` at top level".to_string()),
         "spinlock_t" => Some("each wait queue has its own lock: `&q->lock`".to_string()),
         "struct completion" | "completion" => Some(
-            "completions are not builtins yet: a counter and a wait queue, as models/linux/completion.wq writes kernel/sched/completion.c".to_string(),
+            "completions are in the prelude: `#include <linux/completion.h>`, then `struct completion done;`".to_string(),
         ),
         _ if crate::diag::did_you_mean(name, TOP_LEVEL_KEYWORDS.iter().copied()).is_some() => {
             crate::diag::suggest(name, TOP_LEVEL_KEYWORDS.iter().copied())
@@ -1435,7 +1566,7 @@ pub(crate) mod tests {
 
     pub(crate) fn parse_ok(src: &str) -> Vec<Item> {
         let mut d = Vec::new();
-        let items = parse("t.wq", src, &mut d);
+        let items = parse("t.wq", src, 0, &mut d);
         assert!(d.is_empty(), "unexpected diagnostics: {d:?}");
         items
     }
@@ -1552,6 +1683,7 @@ pub(crate) mod tests {
         let items = parse(
             "t.wq",
             "void f(void) { a = 1 b = 2; c = ; }\nbit x = ;\nvoid g(void) { foo(1 2); }\nbit ok;",
+            0,
             &mut d,
         );
         assert_eq!(d.len(), 4, "{d:?}");
@@ -1564,7 +1696,7 @@ pub(crate) mod tests {
     fn missing_semicolon_points_after_previous_token() {
         let mut d = Vec::new();
         let src = "void f(void) {\n  x = 1\n  y = 2;\n}";
-        parse("t.wq", src, &mut d);
+        parse("t.wq", src, 0, &mut d);
         assert_eq!(d.len(), 1);
         let at = src.find("1\n").unwrap_or(0) + 1;
         assert_eq!(d[0].span, Span::new(at, at));
@@ -1583,15 +1715,15 @@ pub(crate) mod tests {
             "(".repeat(5000),
             ")".repeat(5000)
         );
-        parse("t.wq", &src, &mut d);
+        parse("t.wq", &src, 0, &mut d);
         assert!(d.iter().any(|x| x.message.contains("nesting too deep")));
         let mut d = Vec::new();
         let src = format!("int f(void) {{ return 1{}; }}", " + 1".repeat(5000));
-        parse("t.wq", &src, &mut d);
+        parse("t.wq", &src, 0, &mut d);
         assert!(d.iter().any(|x| x.message.contains("nesting too deep")));
         let mut d = Vec::new();
         let src = format!("void f(void) {{ {} }}", "{".repeat(5000));
-        parse("t.wq", &src, &mut d);
+        parse("t.wq", &src, 0, &mut d);
         assert!(d.iter().any(|x| x.message.contains("nesting too deep")));
         // 190 levels are fine
         let src = format!(

@@ -1443,6 +1443,7 @@ fn type_name(t: ir::Type) -> &'static str {
         ir::Type::WakeFn => "wake function",
         ir::Type::WakeQ => "wake_q head",
         ir::Type::WakeQPtr => "struct wake_q_head *",
+        ir::Type::ObjectPtr => "struct *",
     }
 }
 

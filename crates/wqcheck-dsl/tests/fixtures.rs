@@ -24,7 +24,7 @@ fn diagnose(path: &Path) -> String {
     if name.ends_with(".wq") {
         return match check_model(&name, &text) {
             Ok(_) => panic!("{name} checked without errors"),
-            Err(d) => render_all(&d, |_| text.as_str()),
+            Err(d) => render_all(&d, |f| wqcheck_dsl::prelude::text(f).unwrap_or(&text)),
         };
     }
     let scenario = match parse_scenario(&name, &text) {
@@ -41,7 +41,7 @@ fn diagnose(path: &Path) -> String {
             if f == name {
                 text.as_str()
             } else {
-                model_text.as_str()
+                wqcheck_dsl::prelude::text(f).unwrap_or(&model_text)
             }
         }),
     }

@@ -1211,15 +1211,7 @@ fn array_elements_are_variables_and_queues_of_their_own() {
     // An index known at run time: a Select over the elements, one arm each, which the
     // array names for the out-of-bounds error.
     let (_, lock) = func(&p, "lock");
-    let selects: Vec<(usize, &str)> = exprs(&lock.body)
-        .into_iter()
-        .filter_map(|e| match &e.kind {
-            ExprKind::Select { arms, array, .. } => {
-                Some((arms.len(), p.arrays[*array as usize].as_str()))
-            }
-            _ => None,
-        })
-        .collect();
+    let selects = selects(&p, &lock.body);
     assert!(selects.contains(&(2, "page_wait")), "{selects:?}");
     assert!(selects.contains(&(2, "PG_locked")), "{selects:?}");
     assert!(selects.contains(&(3, "count")), "{selects:?}");
@@ -1320,4 +1312,88 @@ fn struct_fields_are_entry_bytes_or_stack_slots_and_keys_reach_wake_functions() 
         })
         .collect();
     assert_eq!(reads, ["Data(0)", "key 0", "Data(1)", "key 1"]);
+}
+
+#[test]
+fn shared_object_fields_are_globals_and_pointers_choose_them() {
+    let (text, p) = load("objects.wq");
+    // The prelude's header comes first, then the model's own declarations; each
+    // object's fields are globals named `obj.field` (`objs[k].field` in an array).
+    let vars: Vec<(&str, VarType)> = var_table(&p).into_iter().map(|v| (v.0, v.1)).collect();
+    let page = |o: &'static str| {
+        [
+            (format!("{o}.flags"), VarType::Word { bits: 2 }),
+            (format!("{o}.count"), VarType::Int { min: 0, max: 2 }),
+            (format!("{o}.dirty"), VarType::Bit),
+            (format!("{o}.owner"), VarType::Task),
+        ]
+    };
+    let mut want: Vec<(String, VarType)> =
+        vec![("done.done".into(), VarType::Int { min: 0, max: 15 })];
+    want.extend(page("pages[0]"));
+    want.extend(page("pages[1]"));
+    want.extend(page("single"));
+    want.rotate_left(1); // the object `done` is declared after the pages
+    let vars: Vec<(String, VarType)> = vars.into_iter().map(|(n, t)| (n.to_string(), t)).collect();
+    assert_eq!(vars, want);
+    let bits: Vec<&str> = p.vars[4].bits.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(bits, ["pages[1].PG_locked", "pages[1].PG_waiters"]);
+    assert_eq!(p.vars[1].init, 1, "a field's initial value");
+    // Each queue field waits for its own object's condition.
+    let queues: Vec<&str> = p.queues.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(
+        queues,
+        [
+            "pages[0].wait",
+            "pages[1].wait",
+            "single.wait",
+            "done.wait",
+            "all"
+        ]
+    );
+    let until = |q: usize| format!("{:?}", p.queues[q].until.as_ref().map(|e| &e.kind));
+    assert!(until(1).contains("var: 4, bit: 0"), "{}", until(1));
+    assert!(until(3).contains("Shared(12)"), "{}", until(3));
+    // `p->PG_locked` of a pointer local: a Select over every `struct page` object,
+    // indexed by the pointer less one, named for the NULL dereference message.
+    let (_, lock) = func(&p, "lock_page");
+    let selects = selects(&p, &lock.body);
+    assert!(selects.contains(&(3, "struct page *")), "{selects:?}");
+    assert_eq!(lock.locals[0].ty, Type::ObjectPtr);
+    // `&pages[i]` chooses a pointer constant (1 or 2: `single` is 3, the completion
+    // `done` 1 among completions).
+    let (_, locker) = func(&p, "locker");
+    let consts: Vec<String> = exprs(&locker.body)
+        .into_iter()
+        .filter_map(|e| match &e.kind {
+            ExprKind::Select { arms, array, .. } if p.arrays[*array as usize] == "pages" => Some(
+                format!("{:?}", arms.iter().map(|a| &a.kind).collect::<Vec<_>>()),
+            ),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(consts, ["[Const(1), Const(2)]"]);
+    // The header's text follows the model's, and its spans are its own.
+    assert_eq!(p.source.includes.len(), 1);
+    assert_eq!(p.source.includes[0].name, "<prelude>/linux/completion.wq");
+    assert!(p.source.text.starts_with(&text));
+    let (_, complete) = func(&p, "complete");
+    let (file, start) = p.source.file_of(complete.span.start);
+    assert_eq!(file, "<prelude>/linux/completion.wq");
+    assert!(start as usize > text.len());
+    assert!(p.source.line_of(complete.span.start) > 30);
+}
+
+/// Each run-time choice of an array element (`ExprKind::Select`) in `body`: its number of
+/// arms and the array it names.
+fn selects<'a>(p: &'a ir::Program, body: &'a [Stmt]) -> Vec<(usize, &'a str)> {
+    exprs(body)
+        .into_iter()
+        .filter_map(|e| match &e.kind {
+            ExprKind::Select { arms, array, .. } => {
+                Some((arms.len(), p.arrays[*array as usize].as_str()))
+            }
+            _ => None,
+        })
+        .collect()
 }

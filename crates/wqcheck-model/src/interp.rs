@@ -243,10 +243,10 @@ impl Model {
             if let StepResult::Fault(e) = self.run(&mut s, t, false, None, &mut Direct) {
                 return Err(Fault {
                     message: format!(
-                        "{}: {} (before its first step, line {}: `{}`)",
+                        "{}: {} (before its first step, {}: `{}`)",
                         th.name,
                         e.message,
-                        self.span_line(e.span),
+                        self.inst.program.source.line_name(e.span.start),
                         self.span_line_text(e.span).trim()
                     ),
                     span: e.span,
@@ -1129,6 +1129,11 @@ impl Model {
             }
             Instr::IndexOutOfBounds { index, len, array } => {
                 let name = self.inst.program.arrays.get(*array as usize);
+                // A shared object's field through a pointer (`x->done`): the index is
+                // the pointer less one, and only NULL points at no object.
+                if let Some(ty) = name.and_then(|n| n.strip_suffix(" *")) {
+                    fault!("a NULL `{ty} *` is dereferenced");
+                }
                 fault!(
                     "index {} is out of bounds of `{}[{len}]`",
                     v!(*index),

@@ -118,10 +118,65 @@ pub struct Program {
     pub entry_data: u8,
 }
 
+/// A model's text: the model file's own, followed by the prelude headers it includes
+/// (`#include <linux/completion.h>`), so that one [`Span`] space covers them all.
 #[derive(Clone, Debug)]
 pub struct Source {
+    /// The model's path as the scenario named it.
     pub name: String,
+    /// The model's text, then each included header's (after a line break).
     pub text: String,
+    /// The included headers, in the order their texts follow the model's.
+    pub includes: Vec<SourceFile>,
+}
+
+/// An included header: the file its spans are reported in, and where its text starts in
+/// [`Source::text`].
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub name: String,
+    pub start: u32,
+}
+
+impl Source {
+    /// A model of one file.
+    pub fn single(name: &str, text: &str) -> Source {
+        Source {
+            name: name.to_string(),
+            text: text.to_string(),
+            includes: Vec::new(),
+        }
+    }
+
+    /// The file holding byte `offset` of [`Self::text`]: its name and where its text
+    /// starts.
+    pub fn file_of(&self, offset: u32) -> (&str, u32) {
+        match self.includes.iter().rev().find(|f| f.start <= offset) {
+            Some(f) => (&f.name, f.start),
+            None => (&self.name, 0),
+        }
+    }
+
+    /// 1-based line of byte `offset` in its own file.
+    pub fn line_of(&self, offset: u32) -> u32 {
+        let (_, start) = self.file_of(offset);
+        let end = (offset as usize).min(self.text.len());
+        let from = (start as usize).min(end);
+        self.text.as_bytes()[from..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u32
+            + 1
+    }
+
+    /// `line 12`, or `<prelude>/linux/completion.wq:12` for a line of an included header.
+    pub fn line_name(&self, offset: u32) -> String {
+        let line = self.line_of(offset);
+        match self.file_of(offset) {
+            (name, start) if start > 0 => format!("{name}:{line}"),
+            _ => format!("line {line}"),
+        }
+    }
 }
 
 /// `bit NAME = v;`, `bool NAME = v;`, `int<MIN..MAX> NAME = v;`, or
@@ -280,6 +335,10 @@ pub enum Type {
     WakeFn,
     WakeQ,
     WakeQPtr,
+    /// A pointer to a shared object (`struct completion *x`): 0 is NULL, otherwise the
+    /// object's number + 1 among its struct's objects; its fields are chosen by a
+    /// [`ExprKind::Select`] on it.
+    ObjectPtr,
 }
 
 #[derive(Clone, Debug)]

@@ -189,12 +189,17 @@ impl Model {
     }
 
     /// A sleep's condition as written, quoted, and, where it names array elements
-    /// through an index (`!PG_locked[page]`), the elements this sleep site waits for:
+    /// through an index (`!PG_locked[page]`) or a shared object's fields (`done > 0` of
+    /// `struct completion`), the elements this sleep site waits for:
     /// `` `!PG_locked[page]` (here `!PG_locked[1]`) ``.
     pub fn condition_text(&self, c: &crate::ir::Expr) -> String {
         let written = self.span_text(c.span);
-        // Only an index makes the text differ from what it means.
-        match self.render(c).filter(|_| written.contains('[')) {
+        // Only an index, or a shared object's field (`x->done` is `reqs[1].done`), makes
+        // the text differ from what it means.
+        match self
+            .render(c)
+            .filter(|here| written.contains('[') || here.contains(['[', '.']))
+        {
             Some(here) if here.replace(' ', "") != written.replace(' ', "") => {
                 format!("`{written}` (here `{here}`)")
             }
@@ -239,15 +244,10 @@ impl Model {
         })
     }
 
-    /// 1-based line of a span's start.
+    /// 1-based line of a span's start, in its own file (the model's, or an included
+    /// header's).
     pub fn span_line(&self, span: Span) -> u32 {
-        let text = &self.inst.program.source.text;
-        let end = (span.start as usize).min(text.len());
-        text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u32
-            + 1
+        self.inst.program.source.line_of(span.start)
     }
 
     /// The source line of a span's start, without comments, whitespace collapsed.
@@ -406,7 +406,7 @@ impl Model {
                             .map(|c| self.eval_condition(s, c).unwrap_or(0) != 0)
                             .unwrap_or(true);
                         let what = cond
-                            .map(|c| format!("`{}`", self.span_text(c.span)))
+                            .map(|c| self.condition_text(c))
                             .unwrap_or_else(|| "a wakeup".into());
                         if holds {
                             lost.push(format!(

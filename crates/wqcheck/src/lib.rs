@@ -403,8 +403,11 @@ pub fn load(path: &Path) -> Result<Instance, String> {
             return Err(wqcheck_dsl::render(&d, &text));
         }
     };
-    let program = wqcheck_dsl::check_model(&model_name, &model_text)
-        .map_err(|d| wqcheck_dsl::render_all(&d, |_| model_text.as_str()))?;
+    let program = wqcheck_dsl::check_model(&model_name, &model_text).map_err(|d| {
+        wqcheck_dsl::render_all(&d, |f| {
+            wqcheck_dsl::prelude::text(f).unwrap_or(model_text.as_str())
+        })
+    })?;
     wqcheck_dsl::resolve_scenario(&name, &text, &file, program).map_err(|d| {
         wqcheck_dsl::render_all(&d, |f| {
             if f == name {

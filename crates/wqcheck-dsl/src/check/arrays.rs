@@ -31,8 +31,12 @@ pub(super) const MAX_LEN: Value = 16;
 pub(super) struct ArrayInfo {
     pub name: String,
     pub elems: Vec<String>,
-    /// What the elements are, for messages ("shared variables", "bits", "wait queues").
+    /// What the elements are, for messages ("shared variables", "bits", "wait queues",
+    /// "objects").
     pub what: &'static str,
+    /// For a field array of an object struct (`x->done`, objects.rs): the struct, whose
+    /// pointers index it.
+    pub pointer: Option<u8>,
 }
 
 /// An array element's index, checked.
@@ -109,6 +113,12 @@ impl<'a> Checker<'a> {
             Some(info) => (info.name.clone(), info.elems.len()),
             None => return Index::Bad,
         };
+        if let Some(sid) = self.arrays.get(a).and_then(|x| x.pointer) {
+            return match self.pointer_index(sid, index) {
+                Some(i) => Index::Run(i),
+                None => Index::Bad,
+            };
+        }
         if self.is_constant(index) {
             let Some(k) = self.const_eval(index) else {
                 return Index::Bad;
@@ -371,7 +381,7 @@ fn children(e: &ast::Expr) -> Vec<&ast::Expr> {
 }
 
 /// `e` with each node that `with` names replaced by that name.
-fn replace(e: &ast::Expr, with: &dyn Fn(&ast::Expr) -> Option<String>) -> ast::Expr {
+pub(super) fn replace(e: &ast::Expr, with: &dyn Fn(&ast::Expr) -> Option<String>) -> ast::Expr {
     if let Some(name) = with(e) {
         return ast::Expr {
             kind: AK::Ident(name),

@@ -120,7 +120,7 @@ impl<'a> Checker<'a> {
             (
                 s.params.iter().map(|p| p.1).collect::<Vec<_>>(),
                 s.ret,
-                s.display(),
+                s.display(|t| self.ty_name(t)),
             )
         }) else {
             return err_expr(span);

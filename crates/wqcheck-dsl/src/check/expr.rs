@@ -99,8 +99,8 @@ impl<'a> Checker<'a> {
             v.e.span,
             format!(
                 "mismatched types in {what}: expected `{}`, found `{}`",
-                want.name(),
-                v.ty.name()
+                self.ty_name(want),
+                self.ty_name(v.ty)
             ),
             help,
         );
@@ -255,6 +255,7 @@ impl<'a> Checker<'a> {
                 _ => err_expr(span),
             },
             Some((Sym::Array(a), _)) => self.array_without_index(a, span),
+            Some((Sym::Object(o), _)) => self.object_as_value(n, o, span),
             Some((Sym::Queue(_), _)) => {
                 self.error_help(
                     span,
@@ -297,7 +298,7 @@ impl<'a> Checker<'a> {
             self.error_help(
                 span,
                 format!("`{n}` is used before its declaration"),
-                format!("`{n}` is declared at line {line}; declare it before its first use"),
+                format!("`{n}` is declared at {line}; declare it before its first use"),
             );
             return;
         }
@@ -318,6 +319,25 @@ impl<'a> Checker<'a> {
     }
 
     fn addr_of(&mut self, x: &ast::Expr, span: Span) -> TExpr {
+        if let Some(p) = self.object_addr(x, span) {
+            return p;
+        }
+        if let AK::Index { base, .. } = &x.kind {
+            let objects = base
+                .as_ident()
+                .and_then(|n| self.array_named(n))
+                .is_some_and(|a| self.arrays.get(a).is_some_and(|a| a.what == "objects"));
+            if objects {
+                // `&objs[i]`: the element's pointer, chosen as any element is.
+                let whole = ast::Expr {
+                    kind: AK::Unary(UnaryOp::AddrOf, Box::new(x.clone())),
+                    span,
+                };
+                return self
+                    .with_element(&whole, Self::expr)
+                    .unwrap_or_else(|| err_expr(span));
+            }
+        }
         if let AK::Member { base, field, arrow } = &x.kind {
             match self.struct_member(base, field, *arrow) {
                 Some(Some(super::structs::Member::Entry(e))) => {
@@ -712,9 +732,10 @@ impl<'a> Checker<'a> {
                 };
                 if non_wake {
                     let sig = match self.globals.get(n) {
-                        Some((Sym::Func(id), _)) => {
-                            self.sigs.get(*id as usize).map(|s| s.display())
-                        }
+                        Some((Sym::Func(id), _)) => self
+                            .sigs
+                            .get(*id as usize)
+                            .map(|s| s.display(|t| self.ty_name(t))),
                         _ => None,
                     };
                     let has = sig.map(|s| format!("; `{n}` is `{s}`")).unwrap_or_default();

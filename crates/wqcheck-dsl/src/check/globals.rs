@@ -42,14 +42,14 @@ impl<'a> Checker<'a> {
                         "local `{n}` shadows the global {} `{n}`",
                         sym.what().trim_start_matches("a ")
                     ),
-                    format!("`{n}` is declared at line {line}; rename the local"),
+                    format!("`{n}` is declared at {line}; rename the local"),
                 );
             } else {
                 self.error_help(
                     name.span,
                     format!("`{n}` is declared twice"),
                     format!(
-                        "`{n}` is already {} (line {line}); names are global and unique",
+                        "`{n}` is already {} ({line}); names are global and unique",
                         sym.what()
                     ),
                 );
@@ -144,7 +144,10 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                ast::Item::Final { .. } | ast::Item::Struct { .. } => {}
+                ast::Item::Final { .. }
+                | ast::Item::Struct { .. }
+                | ast::Item::Object { .. }
+                | ast::Item::Include { .. } => {}
                 ast::Item::Const { name, .. } => {
                     let id = self.consts.len();
                     self.consts.push(ConstInfo {
@@ -213,11 +216,11 @@ impl<'a> Checker<'a> {
                         let line = self
                             .queues
                             .get(prev as usize)
-                            .map_or(0, |q| self.line_of(q.span));
+                            .map_or_else(String::new, |q| self.line_of(q.span));
                         self.error_help(
                             var.span,
                             format!("`{}` already has a futex queue", var.name),
-                            format!("it is declared at line {line}; declare it once"),
+                            format!("it is declared at {line}; declare it once"),
                         );
                         continue;
                     }
@@ -259,6 +262,7 @@ impl<'a> Checker<'a> {
             name: name.name.clone(),
             elems,
             what,
+            pointer: None,
         });
         self.globals
             .insert(name.name.clone(), (Sym::Array(a), name.span));
@@ -267,7 +271,7 @@ impl<'a> Checker<'a> {
     /// How many elements a declaration has: 1 without a length, else its length (0 when
     /// it is wrong, reported). Lengths are evaluated before the constants are, so they
     /// follow a `const` through the items themselves.
-    fn declared_len(
+    pub(super) fn declared_len(
         &mut self,
         items: &[ast::Item],
         name: &ast::Ident,
@@ -436,7 +440,7 @@ impl<'a> Checker<'a> {
                             self.error_help(
                                 span,
                                 format!("constant `{n}` is used before its declaration"),
-                                format!("`{n}` is declared at line {line}; move it up"),
+                                format!("`{n}` is declared at {line}; move it up"),
                             );
                             None
                         }
@@ -763,6 +767,7 @@ impl<'a> Checker<'a> {
         let mut out = Vec::new();
         for item in items {
             if let ast::Item::Final { cond, .. } = item {
+                let cond = &self.objects_in_expr(cond);
                 let e = self.until_expr(cond);
                 self.truthy(&e, cond.span, "a final assertion");
                 out.push(e.e);
@@ -790,6 +795,7 @@ impl<'a> Checker<'a> {
                     wq += n;
                     if let Some(u) = until {
                         // An array's elements all wait for the same condition.
+                        let u = &self.objects_in_expr(u);
                         let e = self.until_expr(u);
                         self.truthy(&e, u.span, "a wake condition");
                         for q in self.queues.iter_mut().skip(first).take(n) {

@@ -20,6 +20,7 @@ mod call;
 mod callgraph;
 mod expr;
 mod globals;
+mod objects;
 mod stmt;
 mod structs;
 mod wait_event;
@@ -60,6 +61,9 @@ pub(crate) enum Ty {
     StructPtr(u8),
     /// `struct NAME *` of a struct with a wait entry member: the entry's pointer.
     ContainerPtr(u8),
+    /// `struct NAME *` of a shared object type: the object's number, from 1
+    /// ([`ir::Type::ObjectPtr`]).
+    ObjectPtr(u8),
 }
 
 impl Ty {
@@ -96,6 +100,7 @@ impl Ty {
             Ty::Container(_) => ir::Type::Entry,
             // Pointers are kept out of thread bodies, as `void *` is.
             Ty::StructPtr(_) | Ty::ContainerPtr(_) => ir::Type::EntryPtr,
+            Ty::ObjectPtr(_) => ir::Type::ObjectPtr,
         }
     }
 
@@ -114,7 +119,7 @@ impl Ty {
             Ty::Null => "NULL",
             Ty::Err => "<error>",
             Ty::Struct(_) | Ty::Container(_) => "struct",
-            Ty::StructPtr(_) | Ty::ContainerPtr(_) => "struct *",
+            Ty::StructPtr(_) | Ty::ContainerPtr(_) | Ty::ObjectPtr(_) => "struct *",
         }
     }
 
@@ -132,6 +137,7 @@ impl Ty {
                 | Ty::Null
                 | Ty::StructPtr(_)
                 | Ty::ContainerPtr(_)
+                | Ty::ObjectPtr(_)
         )
     }
 
@@ -172,8 +178,10 @@ enum Sym {
     Const(usize),
     Queue(ir::QueueId),
     Func(FuncId),
-    /// An array of variables, bits or queues ([`arrays::ArrayInfo`]).
+    /// An array of variables, bits, queues or objects ([`arrays::ArrayInfo`]).
     Array(usize),
+    /// A shared object (`struct completion done;`, [`objects::ObjectInfo`]).
+    Object(usize),
 }
 
 impl Sym {
@@ -185,6 +193,7 @@ impl Sym {
             Sym::Queue(_) => "a wait queue",
             Sym::Func(_) => "a function",
             Sym::Array(_) => "an array",
+            Sym::Object(_) => "a shared object",
         }
     }
 }
@@ -208,11 +217,12 @@ struct Sig {
 }
 
 impl Sig {
-    fn display(&self) -> String {
+    /// `int f(struct completion *x)`: `ty_name` names the types (with their structs).
+    fn display(&self, ty_name: impl Fn(Ty) -> String) -> String {
         let params: Vec<String> = self
             .params
             .iter()
-            .map(|(n, t, _)| format!("{} {n}", t.name()))
+            .map(|(n, t, _)| format!("{} {n}", ty_name(*t)))
             .map(|s| s.replace("* ", "*"))
             .collect();
         let params = if params.is_empty() {
@@ -220,7 +230,7 @@ impl Sig {
         } else {
             params.join(", ")
         };
-        format!("{} {}({params})", self.ret.name(), self.name)
+        format!("{} {}({params})", ty_name(self.ret), self.name)
     }
 }
 
@@ -251,6 +261,7 @@ struct LabelInfo {
 }
 
 pub(crate) struct Checker<'a> {
+    source: &'a ir::Source,
     file: &'a str,
     text: &'a str,
     diags: Kept,
@@ -283,15 +294,21 @@ pub(crate) struct Checker<'a> {
     quiet: Cell<bool>,
     structs: Vec<structs::StructInfo>,
     struct_ids: HashMap<String, u8>,
+    /// Shared objects, each element of an array of them apart.
+    objects: Vec<objects::ObjectInfo>,
 }
 
-/// Checks a parsed model and lowers it.
+/// Checks a parsed model and lowers it. `source` holds the model's text and the headers
+/// it includes; every span is one of its text, and every diagnostic is reported in the
+/// model's file (lib.rs moves those in a header to the header's file).
 pub(crate) fn check(
-    file: &str,
-    text: &str,
+    source: &ir::Source,
     items: &[ast::Item],
 ) -> Result<ir::Program, Vec<Diagnostic>> {
+    let file = source.name.as_str();
+    let text = source.text.as_str();
     let mut ck = Checker {
+        source,
         file,
         text,
         diags: Kept::default(),
@@ -312,9 +329,12 @@ pub(crate) fn check(
         quiet: Cell::new(false),
         structs: Vec::new(),
         struct_ids: HashMap::new(),
+        objects: Vec::new(),
     };
     ck.declare_structs(items);
+    let items = &*ck.expand_objects(items);
     ck.declare_globals(items);
+    ck.declare_field_arrays();
     ck.eval_consts(items);
     ck.check_vars(items);
     ck.check_queues(items);
@@ -322,15 +342,16 @@ pub(crate) fn check(
     let functions = ck.lower_functions(items);
     ck.check_call_graph(&functions);
     if !ck.diags.is_empty() {
-        return Err(ck.diags.finish(file, text.len()));
+        let own_len = source
+            .includes
+            .first()
+            .map_or(text.len(), |f| f.start as usize - 1);
+        return Err(ck.diags.finish(file, own_len));
     }
     let functions = functions.into_iter().map(|(f, _)| f).collect();
     let entry_data = ck.entry_data();
     Ok(ir::Program {
-        source: Arc::new(ir::Source {
-            name: file.to_string(),
-            text: text.to_string(),
-        }),
+        source: Arc::new(source.clone()),
         vars: ck.vars,
         queues: ck.queues,
         functions,
@@ -364,8 +385,14 @@ impl<'a> Checker<'a> {
         left > 0
     }
 
-    fn line_of(&self, span: Span) -> usize {
+    /// Where a span starts, for hints: `line 12` in the model, or
+    /// `<prelude>/linux/completion.wq:12` in an included header.
+    fn line_of(&self, span: Span) -> String {
+        let (_, start) = self.source.file_of(span.start);
+        if start > 0 {
+            return self.source.line_name(span.start);
+        }
         let index = self.lines.get_or_init(|| LineIndex::new(self.text));
-        index.line(span.start as usize).0
+        format!("line {}", index.line(span.start as usize).0)
     }
 }

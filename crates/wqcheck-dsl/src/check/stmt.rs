@@ -68,11 +68,13 @@ impl<'a> Checker<'a> {
                 .cx
                 .locals
                 .get(prev as usize)
-                .map_or(0, |l| self.line_of(l.span));
+                .map_or_else(String::new, |l| self.line_of(l.span));
             self.error_help(
                 name.span,
                 format!("`{n}` is declared twice in this function"),
-                format!("the first declaration is at line {line}; local names are unique within a function"),
+                format!(
+                    "the first declaration is at {line}; local names are unique within a function"
+                ),
             );
             return None;
         }
@@ -168,6 +170,8 @@ impl<'a> Checker<'a> {
     }
 
     fn stmt(&mut self, s: &ast::Stmt, ret: Ty, fname: &str, out: &mut Vec<ir::Stmt>) {
+        // `x->done` of a shared object is an array element (objects.rs).
+        let s = &*self.objects_in_stmt(s);
         let span = s.span;
         let push = |out: &mut Vec<ir::Stmt>, kind| out.push(ir::Stmt { kind, span });
         const ATOMIC_HELP: &str =
@@ -419,7 +423,7 @@ impl<'a> Checker<'a> {
                     self.error_help(
                         span,
                         "`atomic` blocks do not nest",
-                        format!("this is inside the `atomic` block at line {line}; remove the inner `atomic`"),
+                        format!("this is inside the `atomic` block at {line}; remove the inner `atomic`"),
                     );
                 } else {
                     self.cx.atomic = Some((span.start, self.cx.loop_depth));

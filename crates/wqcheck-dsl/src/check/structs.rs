@@ -32,6 +32,11 @@ pub(super) struct StructInfo {
     pub fields: Vec<String>,
     /// The name of the `wait_queue_entry_t` member, for a container.
     pub entry: Option<String>,
+    /// For a shared object type (objects.rs): its fields' declarations. Empty otherwise.
+    pub shared: Vec<ast::Item>,
+    /// The objects of a shared object type, in declaration order (a pointer's value is
+    /// the position here + 1).
+    pub objects: Vec<String>,
 }
 
 /// What `base.field` or `base->field` of a struct is.
@@ -50,7 +55,12 @@ impl Checker<'_> {
     /// `struct NAME { ... };` items, before anything that may name them.
     pub(super) fn declare_structs(&mut self, items: &[ast::Item]) {
         for item in items {
-            let ast::Item::Struct { name, fields, .. } = item else {
+            let ast::Item::Struct {
+                name,
+                fields,
+                shared,
+            } = item
+            else {
                 continue;
             };
             if self.struct_ids.contains_key(&name.name) {
@@ -65,7 +75,39 @@ impl Checker<'_> {
                 name: name.name.clone(),
                 fields: Vec::new(),
                 entry: None,
+                shared: Vec::new(),
+                objects: Vec::new(),
             };
+            if let Some(decls) = self.object_fields(&name.name, fields, shared) {
+                let mut seen: Vec<&str> = Vec::new();
+                for d in &decls {
+                    let names: Vec<&ast::Ident> = match d {
+                        ast::Item::Var { name, ty, .. } => {
+                            let mut v = vec![name];
+                            if let ast::SharedTy::Word { bits } = ty {
+                                v.extend(bits.iter().map(|(b, _)| b));
+                            }
+                            v
+                        }
+                        ast::Item::Queue { name, .. } => vec![name],
+                        _ => Vec::new(),
+                    };
+                    let twice = names.iter().find(|f| seen.contains(&f.name.as_str()));
+                    if let Some(f) = twice {
+                        self.error(
+                            f.span,
+                            format!("`{}` is declared twice in `struct {}`", f.name, name.name),
+                        );
+                        continue;
+                    }
+                    seen.extend(names.iter().map(|f| f.name.as_str()));
+                    info.shared.push(d.clone());
+                }
+                let id = self.structs.len() as u8;
+                self.structs.push(info);
+                self.struct_ids.insert(name.name.clone(), id);
+                continue;
+            }
             for (ty, field) in fields {
                 if info.fields.contains(&field.name) || info.entry.as_ref() == Some(&field.name) {
                     self.error(
@@ -124,6 +166,22 @@ impl Checker<'_> {
         most.map(|s| s.fields.len()).max().unwrap_or(0) as u8
     }
 
+    /// A type's name for messages, with its struct's name (`struct completion *`).
+    pub(super) fn ty_name(&self, ty: Ty) -> String {
+        let sname = |s: u8| {
+            self.structs
+                .get(s as usize)
+                .map_or("?", |x| x.name.as_str())
+        };
+        match ty {
+            Ty::Struct(s) | Ty::Container(s) => format!("struct {}", sname(s)),
+            Ty::StructPtr(s) | Ty::ContainerPtr(s) | Ty::ObjectPtr(s) => {
+                format!("struct {} *", sname(s))
+            }
+            other => other.name().to_string(),
+        }
+    }
+
     /// A type as written, with the model's structs resolved.
     pub(super) fn ty_of(&mut self, t: &TypeAst) -> Ty {
         let (span, ptr) = match t.ty {
@@ -153,6 +211,17 @@ impl Checker<'_> {
             );
             return Ty::Err;
         };
+        if self.is_object_struct(id) {
+            if ptr {
+                return Ty::ObjectPtr(id);
+            }
+            self.error_help(
+                span,
+                format!("`struct {name}` is a shared object type: it is not a local"),
+                format!("declare its objects at top level (`struct {name} obj;`) and pass pointers to them (`&obj`, a `struct {name} *` parameter)"),
+            );
+            return Ty::Err;
+        }
         let container = self.structs[id as usize].entry.is_some();
         match (container, ptr) {
             (false, false) => Ty::Struct(id),
