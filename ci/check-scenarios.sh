@@ -7,7 +7,11 @@
 #   ci/check-scenarios.sh path/to/*.ron   # other scenarios
 #   WQCHECK_FORMAT=json ci/check-scenarios.sh > results.jsonl
 #   WQCHECK_MAX_MEMORY=2GiB ci/check-scenarios.sh   # the native explorer's memory budget
-#                                                   # (default: half the runner's memory)
+#                                                   # (default: half the runner's memory,
+#                                                   # shared among the jobs)
+#   WQCHECK_PARTITION=2/3 ci/check-scenarios.sh     # one machine of three in a CI matrix
+#   WQCHECK_JOBS=1 ci/check-scenarios.sh            # one scenario at a time
+#                                                   # (default: one per core)
 #   WQCHECK_PROFILE=ci ci/check-scenarios.sh        # build wqcheck in another cargo profile
 #                                                   # (default: release)
 # A search a budget stops is Inconclusive and fails its scenario; the run goes on
@@ -19,8 +23,14 @@ cargo build --profile "$profile" --locked --quiet -p wqcheck
 if [ "$#" -eq 0 ]; then
   set -- scenarios/*.ron
 fi
-budget=()
+options=()
 if [ -n "${WQCHECK_MAX_MEMORY:-}" ]; then
-  budget=(--max-memory "$WQCHECK_MAX_MEMORY")
+  options+=(--max-memory "$WQCHECK_MAX_MEMORY")
 fi
-exec "target/$profile/wqcheck" --format "${WQCHECK_FORMAT:-human}" "${budget[@]}" "$@"
+if [ -n "${WQCHECK_PARTITION:-}" ]; then
+  options+=(--partition "$WQCHECK_PARTITION")
+fi
+if [ -n "${WQCHECK_JOBS:-}" ]; then
+  options+=(--jobs "$WQCHECK_JOBS")
+fi
+exec "target/$profile/wqcheck" --format "${WQCHECK_FORMAT:-human}" "${options[@]}" "$@"

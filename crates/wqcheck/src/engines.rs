@@ -39,7 +39,9 @@ impl NativeBounds {
                 .map(Duration::from_secs),
             max_memory_mib: match set {
                 Some(m) => Some((m, true)),
-                None => default_max_memory_mib().map(|m| (m, false)),
+                // Shared among the jobs, which may all be native searches at once.
+                None => default_max_memory_mib()
+                    .map(|m| ((m / u64::from(args.jobs.unwrap_or(1).max(1))).max(1), false)),
             },
         }
     }

@@ -1,4 +1,4 @@
-//! Interruption by a signal, and the one loom or shuttle child process wqcheck runs.
+//! Interruption by a signal, and the loom and shuttle child processes wqcheck runs.
 //!
 //! This module owns two pieces of process-wide state:
 //!
@@ -7,9 +7,10 @@
 //!   running child, prints the results that finished and a summary saying the run was
 //!   interrupted, and returns [`crate::exit::interrupted`]. A second such signal ends the
 //!   process at once, in case stopping cleanly ever hangs.
-//! - The running child. Every loom and shuttle child is started ([`spawn`]) and reaped
-//!   ([`try_wait`], [`kill_and_reap`]) under one lock, so that [`stop_children`] never
-//!   races a spawn and never kills a pid that was already reaped (and may be reused).
+//! - The running children (one per job, `--jobs`). Every loom and shuttle child is
+//!   started ([`spawn`]) and reaped ([`try_wait`], [`kill_and_reap`]) under one lock, so
+//!   that [`stop_children`] never races a spawn and never kills a pid that was already
+//!   reaped (and may be reused).
 //!
 //! A child also dies with wqcheck when wqcheck is killed outright (SIGKILL cannot be
 //! caught): it asks the kernel for a parent-death signal ([`die_with_parent`]).
@@ -93,65 +94,72 @@ pub fn signal_name(sig: i32) -> String {
     format!("signal {sig}")
 }
 
-/// The running child's pid, and whether more may start.
+/// The running children's pids, and whether more may start.
 struct Slot {
-    pid: Option<u32>,
+    pids: Vec<u32>,
     closed: bool,
 }
 
-static CHILD: Mutex<Slot> = Mutex::new(Slot {
-    pid: None,
+static CHILDREN: Mutex<Slot> = Mutex::new(Slot {
+    pids: Vec::new(),
     closed: false,
 });
-/// Notified whenever the running child has been reaped.
+/// Notified whenever a running child has been reaped.
 static REAPED: Condvar = Condvar::new();
 
 fn slot() -> MutexGuard<'static, Slot> {
-    // The slot holds a pid and a flag: a panic elsewhere cannot leave it inconsistent.
-    CHILD.lock().unwrap_or_else(|e| e.into_inner())
+    // The slot holds pids and a flag: a panic elsewhere cannot leave it inconsistent.
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Start `cmd` as the running child, unless the run was interrupted (then `None`).
+impl Slot {
+    /// `child` is reaped: it is no longer running.
+    fn reaped(&mut self, child: &Child) {
+        self.pids.retain(|&p| p != child.id());
+        REAPED.notify_all();
+    }
+}
+
+/// Start `cmd` as a running child, unless the run was interrupted (then `None`).
 pub fn spawn(cmd: &mut Command) -> io::Result<Option<Child>> {
     let mut slot = slot();
     if slot.closed || received().is_some() {
         return Ok(None);
     }
     let child = cmd.spawn()?;
-    slot.pid = Some(child.id());
+    slot.pids.push(child.id());
     Ok(Some(child))
 }
 
-/// [`Child::try_wait`] for the running child; once it has ended (and so been reaped), it
-/// is no longer the running child.
+/// [`Child::try_wait`] for a running child; once it has ended (and so been reaped), it
+/// is no longer running.
 pub fn try_wait(child: &mut Child) -> io::Result<Option<ExitStatus>> {
     let mut slot = slot();
     let r = child.try_wait();
     if !matches!(r, Ok(None)) {
-        slot.pid = None;
-        REAPED.notify_all();
+        slot.reaped(child);
     }
     r
 }
 
-/// Kill the running child and reap it.
+/// Kill a running child and reap it.
 pub fn kill_and_reap(child: &mut Child) {
     let mut slot = slot();
     let _ = child.kill();
     let _ = child.wait();
-    slot.pid = None;
-    REAPED.notify_all();
+    slot.reaped(child);
 }
 
-/// Kill the running child, if any, let no other start, and wait at most `patience` for
-/// the thread that started it to reap it (its wait loop polls every few milliseconds).
+/// Kill the running children, let no other start, and wait at most `patience` for the
+/// threads that started them to reap them (their wait loops poll every few
+/// milliseconds).
 pub fn stop_children(patience: Duration) {
     let mut slot = slot();
     slot.closed = true;
-    if let Some(pid) = slot.pid {
+    for &pid in &slot.pids {
         kill(pid);
     }
-    let _ = REAPED.wait_timeout_while(slot, patience, |s| s.pid.is_some());
+    let _ = REAPED.wait_timeout_while(slot, patience, |s| !s.pids.is_empty());
 }
 
 /// SIGKILL to `pid`, a child not yet reaped (so the pid is still ours).

@@ -23,6 +23,7 @@
 pub mod child;
 pub mod engines;
 pub mod interrupt;
+pub mod jobs;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ use std::time::Duration;
 use wqcheck_model::ir::{Backend as Engine, Instance, MemoryModel};
 use wqcheck_model::verdict::UNSTATED;
 use wqcheck_report::{Event, RunReport};
+
+use jobs::{jobs_for, start_jobs, Done, InOrder, Status};
 
 pub use engines::{backends_for, check_native as check, memories_for};
 
@@ -130,7 +133,8 @@ pub struct Args {
     pub max_seconds: Option<u64>,
     /// Override every scenario's memory budget for the native explorer: `4GiB`, `512MiB`,
     /// `1TiB`, or a number of MiB [default: the scenario's `bounds.max_memory_mib`, else
-    /// half of the machine's memory, less under an address-space limit].
+    /// half of the machine's memory shared among the jobs, less under an address-space
+    /// limit].
     #[arg(long, value_name = "SIZE", value_parser = engines::parse_memory_mib)]
     pub max_memory: Option<u64>,
     /// Do not print traces, only result lines.
@@ -140,6 +144,16 @@ pub struct Args {
     /// `--filter kthread scenarios/`.
     #[arg(long, value_name = "TEXT")]
     pub filter: Vec<String>,
+    /// Check this many scenarios at once [default: the machine's cores]. The output is the
+    /// same whatever the number: results are printed in the order of the scenarios. The
+    /// native explorer's default memory budget is shared among the jobs.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=MAX_JOBS as i64))]
+    pub jobs: Option<u32>,
+    /// Check only part K of N of the scenarios, for a CI matrix of N machines: the i-th
+    /// scenario (counting from 1, after `--filter`) is in part ((i - 1) mod N) + 1, so
+    /// `--partition 1/2` and `--partition 2/2` together check each scenario once.
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    pub partition: Option<Partition>,
     /// Print progress on stderr during long searches (default: when stderr is a terminal).
     #[arg(long)]
     pub progress: bool,
@@ -190,6 +204,59 @@ pub struct Args {
     /// backends this way.
     #[arg(long, hide = true)]
     pub child: bool,
+}
+
+/// The most `--jobs`.
+pub const MAX_JOBS: u32 = 256;
+
+/// `--partition K/N`: part `index` (from 1) of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Partition {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Partition {
+    /// Whether the `i`-th scenario (from 0) is in this part.
+    pub fn keeps(self, i: usize) -> bool {
+        i % self.count as usize == (self.index - 1) as usize
+    }
+}
+
+/// Parse `K/N`, 1 <= K <= N.
+pub fn parse_partition(text: &str) -> Result<Partition, String> {
+    let help = "give `K/N`: part K of N, from 1/N to N/N, e.g. `--partition 2/3`";
+    let (k, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not a partition: {help}"))?;
+    let number = |x: &str| x.trim().parse::<u32>().ok();
+    match (number(k), number(n)) {
+        (Some(index), Some(count)) if count >= 1 && (1..=count).contains(&index) => {
+            Ok(Partition { index, count })
+        }
+        _ => Err(format!("`{text}` is not a partition: {help}")),
+    }
+}
+
+/// The paths in `part` (all of them without one); an error when it keeps none.
+fn partitioned(paths: Vec<PathBuf>, part: Option<Partition>) -> Result<Vec<PathBuf>, String> {
+    let Some(part) = part else {
+        return Ok(paths);
+    };
+    let total = paths.len();
+    let kept: Vec<PathBuf> = paths
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| part.keeps(*i))
+        .map(|(_, p)| p)
+        .collect();
+    if kept.is_empty() {
+        return Err(format!(
+            "part {}/{} of {total} scenario(s) is empty: nothing to check",
+            part.index, part.count
+        ));
+    }
+    Ok(kept)
 }
 
 /// A path as wqcheck prints it: control characters escaped, so that a newline in a file
@@ -499,7 +566,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         }),
         Format::Json => Box::new(wqcheck_report::JsonLines),
     };
-    let paths = match expand_paths(&args.paths).and_then(|p| filtered(p, &args.filter)) {
+    let paths = match expand_paths(&args.paths)
+        .and_then(|p| filtered(p, &args.filter))
+        .and_then(|p| partitioned(p, args.partition))
+    {
         Ok(p) => p,
         Err(e) => {
             let _ = writeln!(io::stderr(), "wqcheck: {e}");
@@ -510,23 +580,16 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     // the summary, and the children still die with it.
     let _ = interrupt::install();
     let progress = args.progress || (io::stderr().is_terminal() && args.format == Format::Human);
-    let (tx, rx) = mpsc::channel::<Event>();
-    let worker_args = args.clone();
-    // The main thread's stack size, for the same work the main thread used to do.
-    let worker = std::thread::Builder::new()
-        .name("wqcheck-run".into())
-        .stack_size(8 << 20)
-        .spawn(move || {
-            for path in &paths {
-                if !check_path(path, &worker_args, progress, &tx) {
-                    return;
-                }
-            }
-        });
-    if let Err(e) = worker {
+    let jobs = jobs_for(args, paths.len());
+    let (tx, rx) = mpsc::channel::<Done>();
+    let mut worker_args = args.clone();
+    worker_args.jobs = Some(jobs as u32);
+    if let Err(e) = start_jobs(paths.clone(), worker_args, jobs, progress, tx) {
         let _ = writeln!(io::stderr(), "wqcheck: cannot start a thread: {e}");
         return exit::ERROR;
     }
+    let mut status = Status::new(progress && jobs > 1, paths);
+    let mut in_order = InOrder::default();
     let (mut passed, mut failed, mut errors, mut explored) = (0, 0, 0, 0);
     let mut report = |event: &Event, out: &mut dyn Write| -> io::Result<()> {
         match event {
@@ -546,26 +609,35 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
             break Some(sig);
         }
         match rx.recv_timeout(POLL) {
-            Ok(event) => {
-                if let Err(e) = report(&event, out) {
-                    interrupt::stop_children(REAP_PATIENCE);
-                    return output_lost(&e);
+            Ok(done) => {
+                for event in in_order.push(done) {
+                    status.clear();
+                    if let Err(e) = report(&event, out) {
+                        interrupt::stop_children(REAP_PATIENCE);
+                        return output_lost(&e);
+                    }
                 }
+                status.done(in_order.next);
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => status.show(in_order.next),
             // The worker also stops on an interrupt, maybe before this thread saw it.
             Err(mpsc::RecvTimeoutError::Disconnected) => break interrupt::received(),
         }
     };
     if interrupted.is_some() {
         interrupt::stop_children(REAP_PATIENCE);
-        // Results that finished before the signal and were not printed yet.
-        for event in rx.try_iter() {
+        // Results that finished before the signal and were not printed yet, in the
+        // scenarios' order.
+        for done in rx.try_iter() {
+            in_order.push(done);
+        }
+        for event in in_order.rest() {
             if let Err(e) = report(&event, out) {
                 return output_lost(&e);
             }
         }
     }
+    status.clear();
     let _ = reporter.report(
         &Event::Summary {
             passed,
@@ -602,7 +674,7 @@ fn output_lost(e: &io::Error) -> i32 {
 
 /// Check one scenario file on each of its engines, sending each event as soon as it is
 /// known. Returns `false` when the run should stop (interrupted, or nobody listens).
-fn check_path(path: &Path, args: &Args, progress: bool, tx: &mpsc::Sender<Event>) -> bool {
+fn check_path(path: &Path, args: &Args, progress: bool, send: &dyn Fn(Event) -> bool) -> bool {
     let name = display_name(path);
     let stopped = || interrupt::received().is_some();
     if stopped() {
@@ -613,14 +685,12 @@ fn check_path(path: &Path, args: &Args, progress: bool, tx: &mpsc::Sender<Event>
     let inst = match loaded {
         Ok(Ok(inst)) => inst,
         Ok(Err(message)) => {
-            return tx
-                .send(Event::Error {
-                    scenario: name,
-                    message,
-                })
-                .is_ok()
+            return send(Event::Error {
+                scenario: name,
+                message,
+            })
         }
-        Err(p) => return tx.send(event_of(&name, Err(p))).is_ok(),
+        Err(p) => return send(event_of(&name, Err(p))),
     };
     let engines = if args.replay.is_some() {
         vec![Engine::Shuttle]
@@ -644,7 +714,7 @@ fn check_path(path: &Path, args: &Args, progress: bool, tx: &mpsc::Sender<Event>
             if matches!(&result, Ok(Err(m)) if m == child::INTERRUPTED) {
                 return false;
             }
-            if tx.send(event_of(&name, result)).is_err() {
+            if !send(event_of(&name, result)) {
                 return false;
             }
         }

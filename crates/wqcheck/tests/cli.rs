@@ -704,3 +704,93 @@ fn a_fault_before_the_first_step_names_the_thread_and_the_line() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--jobs 2` prints what `--jobs 1` prints, in the same order, timings aside: results,
+/// traces, an input error between them, and the summary. Two of the scenarios run on
+/// loom or shuttle, in child processes, while the native searches run in this one.
+#[test]
+fn two_jobs_print_what_one_job_prints() {
+    let dir = scratch("jobs");
+    std::fs::write(dir.join("a-quick.ron"), quick_scenario(&quick_model())).expect("write");
+    std::fs::write(dir.join("b-broken.ron"), "Scenario(model: 1)").expect("write");
+    let scenarios = [
+        "scenarios/linux-4.13-rc6-lock-page-killable.ron",
+        "scenarios/classic-check-then-sleep.ron",
+        "scenarios/futex-mutex-lost-wake.ron",
+        "scenarios/linux-vfork-done-racy.ron",
+        "scenarios/linux-vfork-done.ron",
+    ];
+    let mut args: Vec<String> = vec![dir.join("a-quick.ron").display().to_string()];
+    args.extend(
+        scenarios
+            .iter()
+            .map(|s| root().join(s).display().to_string()),
+    );
+    args.push(dir.join("b-broken.ron").display().to_string());
+    let run = |jobs: &str| {
+        let mut a: Vec<&str> = vec!["--jobs", jobs];
+        a.extend(args.iter().map(String::as_str));
+        let out = wqcheck(&root(), &a);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "the broken scenario is an error"
+        );
+        without_times(&String::from_utf8_lossy(&out.stdout))
+    };
+    let one = run("1");
+    assert!(one.contains("[loom]") && one.contains("[shuttle]") && one.contains("\n  #  "));
+    assert!(one.find("a-quick.ron") < one.find("lock-page-killable.ron"));
+    assert!(one.find("vfork-done.ron [shuttle]") < one.find("b-broken.ron"));
+    assert_eq!(run("2"), one);
+    assert_eq!(run("3"), one);
+}
+
+/// `--partition K/N` splits the scenarios, as given, by their position: the parts of a
+/// CI matrix check each scenario exactly once, and together print the results of the
+/// whole run.
+#[test]
+fn partitions_check_each_scenario_once() {
+    let result_lines = |extra: &[&str]| -> Vec<String> {
+        let mut a = vec!["--quiet", "--backend", "native", "--memory", "sc"];
+        a.extend_from_slice(extra);
+        a.push("scenarios/");
+        let out = wqcheck(&root(), &a);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        without_times(&stdout)
+            .lines()
+            .filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL "))
+            .map(String::from)
+            .collect()
+    };
+    let whole = result_lines(&[]);
+    assert_eq!(whole.len(), scenario_files().len());
+    let mut parts: Vec<String> = Vec::new();
+    for k in ["1/3", "2/3", "3/3"] {
+        let part = result_lines(&["--partition", k]);
+        assert!(part.len() >= whole.len() / 3, "{k}: {}", part.len());
+        parts.extend(part);
+    }
+    parts.sort();
+    let mut sorted = whole.clone();
+    sorted.sort();
+    assert_eq!(parts, sorted);
+
+    for bad in ["0/2", "3/2", "2", "a/b", "1/0"] {
+        let out = wqcheck(&root(), &["--partition", bad, "scenarios/"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("is not a partition: give `K/N`"),
+            "{bad}: {stderr}"
+        );
+    }
+    let out = wqcheck(
+        &root(),
+        &["--partition", "2/2", "scenarios/linux-vfork-done.ron"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("part 2/2 of 1 scenario(s) is empty: nothing to check"));
+}
