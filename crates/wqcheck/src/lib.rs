@@ -24,6 +24,7 @@ pub mod child;
 pub mod engines;
 pub mod interrupt;
 pub mod jobs;
+pub mod merge;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -114,11 +115,22 @@ pub enum SchedulerArg {
 
 /// A model checker for sleep/wakeup (wait-queue) protocols.
 #[derive(Clone, Debug, clap::Parser)]
-#[command(name = "wqcheck", version, about, long_about = None)]
+#[command(
+    name = "wqcheck",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    // `wqcheck help` is answered in `run`, unless a file of that name is there.
+    disable_help_subcommand = true
+)]
 pub struct Args {
     /// Scenario files (`.ron`), or directories whose `.ron` files are all checked.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -257,6 +269,19 @@ fn partitioned(paths: Vec<PathBuf>, part: Option<Partition>) -> Result<Vec<PathB
         ));
     }
     Ok(kept)
+}
+
+/// What wqcheck does other than checking scenarios.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Join the JSON results of the parts of a partitioned run (each `wqcheck --format
+    /// json --partition K/N ...`) into the JSON results of the whole run, and exit as the
+    /// whole run would have.
+    Merge {
+        /// The parts' JSON Lines files, in part order (1/N first).
+        #[arg(required = true, value_name = "PART")]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// A path as wqcheck prints it: control characters escaped, so that a newline in a file
@@ -549,6 +574,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     if args.child {
         return child::run(args, out);
     }
+    if let Some(Command::Merge { files }) = &args.command {
+        return merge::run(files, out);
+    }
     // `wqcheck help`, where no file of that name is: what `--help` prints.
     if args.paths.len() == 1 && args.paths[0] == Path::new("help") && !args.paths[0].exists() {
         let help = <Args as clap::CommandFactory>::command().render_long_help();
@@ -663,7 +691,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
 /// The exit code of a run whose output cannot be written: [`exit::SIGPIPE`], silently,
 /// when the reader went away (`| head`: it asked for no more); any other write error is
 /// an error, said on stderr.
-fn output_lost(e: &io::Error) -> i32 {
+pub(crate) fn output_lost(e: &io::Error) -> i32 {
     if e.kind() == io::ErrorKind::BrokenPipe {
         exit::SIGPIPE
     } else {

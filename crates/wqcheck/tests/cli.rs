@@ -794,3 +794,66 @@ fn partitions_check_each_scenario_once() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("part 2/2 of 1 scenario(s) is empty: nothing to check"));
 }
+
+/// `wqcheck merge` joins the JSON results of the parts of a partitioned run into those
+/// of the whole run: the same lines in the same order (timings aside) and the summed
+/// summary; a part that is not a finished run's JSON is refused.
+#[test]
+fn merged_parts_equal_the_whole_run() {
+    let dir = scratch("merge");
+    let json = |extra: &[&str]| -> String {
+        let mut a = vec!["--format", "json", "--backend", "native", "--memory", "sc"];
+        a.extend_from_slice(extra);
+        a.push("scenarios/");
+        let out = wqcheck(&root(), &a);
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let timeless = |text: &str| -> Vec<serde_json::Value> {
+        text.lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).expect("json");
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("elapsed_ms");
+                }
+                v
+            })
+            .collect()
+    };
+    let whole = json(&[]);
+    let mut parts = Vec::new();
+    for k in ["1/3", "2/3", "3/3"] {
+        let f = dir.join(format!("part-{}.jsonl", &k[..1]));
+        std::fs::write(&f, json(&["--partition", k])).expect("write");
+        parts.push(f.display().to_string());
+    }
+    let mut args = vec!["merge"];
+    args.extend(parts.iter().map(String::as_str));
+    let merged = wqcheck(&root(), &args);
+    assert_eq!(merged.status.code(), Some(0));
+    let merged = String::from_utf8_lossy(&merged.stdout);
+    assert_eq!(timeless(&merged), timeless(&whole));
+    assert!(merged.trim_end().ends_with(&format!(
+        "{{\"errors\":0,\"failed\":0,\"passed\":{},\"type\":\"summary\",\"v\":1}}",
+        scenario_files().len()
+    )));
+
+    // Given out of order, the results come out of order: the order is the parts'.
+    let swapped = wqcheck(&root(), &["merge", &parts[1], &parts[0], &parts[2]]);
+    assert_ne!(
+        timeless(&String::from_utf8_lossy(&swapped.stdout)),
+        timeless(&whole)
+    );
+
+    let cut = dir.join("cut.jsonl");
+    let text = std::fs::read_to_string(&parts[0]).expect("read");
+    std::fs::write(&cut, text.lines().next().expect("a line")).expect("write");
+    let out = wqcheck(&root(), &["merge", &parts[1], cut.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cut.jsonl: no summary line"));
+    let human = dir.join("human.txt");
+    std::fs::write(&human, "PASS a.ron [native]: Holds\n").expect("write");
+    let out = wqcheck(&root(), &["merge", human.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("human.txt:1: not a JSON line"));
+}
