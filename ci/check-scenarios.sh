@@ -12,6 +12,8 @@
 #   WQCHECK_PARTITION=2/3 ci/check-scenarios.sh     # one machine of three in a CI matrix
 #   WQCHECK_JOBS=1 ci/check-scenarios.sh            # one scenario at a time
 #                                                   # (default: one per core)
+#   WQCHECK_JUNIT=results.xml WQCHECK_MARKDOWN="$GITHUB_STEP_SUMMARY" ci/check-scenarios.sh
+#                                                   # reports beside the output
 #   WQCHECK_PROFILE=ci ci/check-scenarios.sh        # build wqcheck in another cargo profile
 #                                                   # (default: release)
 # A search a budget stops is Inconclusive and fails its scenario; the run goes on
@@ -32,5 +34,11 @@ if [ -n "${WQCHECK_PARTITION:-}" ]; then
 fi
 if [ -n "${WQCHECK_JOBS:-}" ]; then
   options+=(--jobs "$WQCHECK_JOBS")
+fi
+if [ -n "${WQCHECK_JUNIT:-}" ]; then
+  options+=(--junit "$WQCHECK_JUNIT")
+fi
+if [ -n "${WQCHECK_MARKDOWN:-}" ]; then
+  options+=(--markdown "$WQCHECK_MARKDOWN")
 fi
 exec "target/$profile/wqcheck" --format "${WQCHECK_FORMAT:-human}" "${options[@]}" "$@"

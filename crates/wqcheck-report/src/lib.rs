@@ -2,8 +2,16 @@
 //!
 //! The CLI turns every (scenario, backend) run into [`Event`]s; a [`Reporter`] prints them.
 //! [`Human`] draws the trace as a table with one column per thread and actor, the way
-//! Linus laid out the 2017 race; [`JsonLines`] writes one versioned JSON object per line.
-//! Printers only format: they never decide a verdict or an exit code.
+//! Linus laid out the 2017 race; [`JsonLines`] writes one versioned JSON object per line;
+//! [`JUnit`] the XML CI systems show as test results; [`Markdown`] a job summary with
+//! each trace as a table and a Mermaid sequence diagram. One run may feed several at
+//! once. Printers only format: they never decide a verdict or an exit code.
+
+pub mod junit;
+pub mod markdown;
+
+pub use junit::JUnit;
+pub use markdown::Markdown;
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;

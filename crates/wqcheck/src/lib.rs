@@ -149,6 +149,14 @@ pub struct Args {
     /// limit].
     #[arg(long, value_name = "SIZE", value_parser = engines::parse_memory_mib)]
     pub max_memory: Option<u64>,
+    /// Also write a JUnit XML report to FILE (one test suite per scenario, one test case
+    /// per engine run, the trace in a failure's body), for CI test-result pages.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write a Markdown report to FILE: a table of every run and each trace as a
+    /// table and a Mermaid sequence diagram (e.g. `--markdown "$GITHUB_STEP_SUMMARY"`).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
     /// Do not print traces, only result lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -594,6 +602,29 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         }),
         Format::Json => Box::new(wqcheck_report::JsonLines),
     };
+    // The report files, opened before any work so that a wrong path costs nothing.
+    let mut sinks: Vec<FileSink> = Vec::new();
+    let files: [(&Option<PathBuf>, Box<dyn wqcheck_report::Reporter>); 2] = [
+        (&args.junit, Box::new(wqcheck_report::JUnit::default())),
+        (
+            &args.markdown,
+            Box::new(wqcheck_report::Markdown::default()),
+        ),
+    ];
+    for (path, reporter) in files {
+        let Some(path) = path else { continue };
+        match std::fs::File::create(path) {
+            Ok(f) => sinks.push((reporter, path.clone(), f)),
+            Err(e) => {
+                let _ = writeln!(
+                    io::stderr(),
+                    "wqcheck: cannot write the report {}: {e}",
+                    display_name(path)
+                );
+                return exit::ERROR;
+            }
+        }
+    }
     let paths = match expand_paths(&args.paths)
         .and_then(|p| filtered(p, &args.filter))
         .and_then(|p| partitioned(p, args.partition))
@@ -629,6 +660,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
                 failed += 1;
             }
         }
+        report_to_files(&mut sinks, event);
         reporter.report(event, out)?;
         out.flush()
     };
@@ -666,17 +698,19 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         }
     }
     status.clear();
-    let _ = reporter.report(
-        &Event::Summary {
-            passed,
-            failed,
-            errors,
-            explored,
-            interrupted: interrupted.map(interrupt::signal_name),
-        },
-        out,
-    );
+    let summary = Event::Summary {
+        passed,
+        failed,
+        errors,
+        explored,
+        interrupted: interrupted.map(interrupt::signal_name),
+    };
+    let files_written = report_to_files(&mut sinks, &summary);
+    let _ = reporter.report(&summary, out);
     let _ = out.flush();
+    if !files_written && interrupted.is_none() {
+        return exit::ERROR;
+    }
     if let Some(sig) = interrupted {
         exit::interrupted(sig)
     } else if errors > 0 {
@@ -686,6 +720,27 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     } else {
         exit::OK
     }
+}
+
+/// A report file and its printer (`--junit`, `--markdown`).
+type FileSink = (Box<dyn wqcheck_report::Reporter>, PathBuf, std::fs::File);
+
+/// Give `event` to every report file; `false` (said on stderr) when one could not be
+/// written, which makes the run an error: a CI job must not read an old or cut report.
+fn report_to_files(sinks: &mut [FileSink], event: &Event) -> bool {
+    let mut ok = true;
+    for (sink, path, file) in sinks {
+        let written = sink.report(event, file).and_then(|()| file.flush());
+        if let Err(e) = written {
+            ok = false;
+            let _ = writeln!(
+                io::stderr(),
+                "wqcheck: cannot write the report {}: {e}",
+                display_name(path)
+            );
+        }
+    }
+    ok
 }
 
 /// The exit code of a run whose output cannot be written: [`exit::SIGPIPE`], silently,

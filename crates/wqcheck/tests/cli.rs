@@ -857,3 +857,87 @@ fn merged_parts_equal_the_whole_run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("human.txt:1: not a JSON line"));
 }
+
+/// One run writes the terminal report, JUnit XML and Markdown at once. The JUnit has a
+/// suite per scenario and a case per engine run, the unmet expectation a failure whose
+/// body is the trace, the unreadable scenario an error; the Markdown (snapshot) has the
+/// runs' table and each trace as a table and a Mermaid diagram with a lifeline per
+/// thread and the wakeup as an arrow.
+#[test]
+fn one_run_writes_junit_and_markdown_beside_the_terminal_report() {
+    let dir = scratch("reports");
+    let wrong = quick_scenario(&quick_model()).replace("LostWakeup", "Holds");
+    std::fs::write(dir.join("wrong.ron"), wrong).expect("write");
+    std::fs::write(dir.join("broken.ron"), "Scenario(model: 1)").expect("write");
+    let (junit, markdown) = (dir.join("report.xml"), dir.join("report.md"));
+    let out = wqcheck_within(
+        &dir,
+        &[
+            "--quiet",
+            "--junit",
+            "report.xml",
+            "--markdown",
+            "report.md",
+            &root()
+                .join("scenarios/linux-4.13-rc6-lock-page-killable.ron")
+                .display()
+                .to_string(),
+            "wrong.ron",
+            "broken.ron",
+        ],
+    );
+    exits_with(&out, 2, "wqcheck: 1 passed, 2 failed");
+
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit report");
+    let report = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit XML");
+    assert_eq!((report.tests, report.failures, report.errors), (3, 1, 1));
+    let suites: Vec<(&str, usize)> = report
+        .test_suites
+        .iter()
+        .map(|s| (s.name.as_str(), s.test_cases.len()))
+        .collect();
+    assert_eq!(suites.len(), 3);
+    assert!(suites[0].0.ends_with("lock-page-killable.ron") && suites[0].1 == 1);
+    assert_eq!(&suites[1..], &[("wrong.ron", 1), ("broken.ron", 1)]);
+    let wrong = &report.test_suites[1];
+    let names: Vec<&str> = wrong.test_cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["native sc"]);
+    match &wrong.test_cases[0].status {
+        quick_junit::TestCaseStatus::NonSuccess {
+            kind,
+            message,
+            description,
+            ..
+        } => {
+            assert_eq!(*kind, quick_junit::NonSuccessKind::Failure);
+            assert_eq!(
+                message.as_ref().map(|m| m.as_str()),
+                Some("LostWakeup, expected Holds")
+            );
+            let body = description.as_ref().map(|d| d.as_str()).unwrap_or("");
+            assert!(body.contains("prepare_to_wait(&wq, &wait"), "{body}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let md = std::fs::read_to_string(&markdown).expect("the Markdown report");
+    let md = md.replace(&root().display().to_string(), "<root>");
+    let timeless: String = md
+        .lines()
+        .map(|l| match l.rfind(" s |") {
+            Some(end) if l.starts_with("| ") => {
+                let start = l[..end].rfind("| ").map_or(end, |i| i + 2);
+                format!("{}<elapsed>{}\n", &l[..start], &l[end..])
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    insta::assert_snapshot!(timeless);
+
+    // A report that cannot be written is an error before any scenario is checked.
+    let out = wqcheck(&dir, &["--junit", "no-such-dir/report.xml", "wrong.ron"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("wqcheck: cannot write the report no-such-dir/report.xml: "));
+}
