@@ -13,6 +13,7 @@
 #   WQCHECK_JOBS=1 ci/check-scenarios.sh            # one scenario at a time
 #                                                   # (default: one per core)
 #   WQCHECK_JUNIT=results.xml WQCHECK_MARKDOWN="$GITHUB_STEP_SUMMARY" ci/check-scenarios.sh
+#   WQCHECK_ANNOTATIONS=annotations.txt ci/check-scenarios.sh
 #                                                   # reports beside the output
 #   WQCHECK_PROFILE=ci ci/check-scenarios.sh        # build wqcheck in another cargo profile
 #                                                   # (default: release)
@@ -40,5 +41,8 @@ if [ -n "${WQCHECK_JUNIT:-}" ]; then
 fi
 if [ -n "${WQCHECK_MARKDOWN:-}" ]; then
   options+=(--markdown "$WQCHECK_MARKDOWN")
+fi
+if [ -n "${WQCHECK_ANNOTATIONS:-}" ]; then
+  options+=(--github-annotations "$WQCHECK_ANNOTATIONS")
 fi
 exec "target/$profile/wqcheck" --format "${WQCHECK_FORMAT:-human}" "${options[@]}" "$@"

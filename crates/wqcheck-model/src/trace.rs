@@ -21,8 +21,12 @@ pub struct TraceStep {
     pub column: usize,
     /// The first source line the step executed (trimmed), or the actor's action.
     pub text: String,
-    /// Line numbers (1-based) of every shared operation of the step.
+    /// Line numbers (1-based) of every shared operation of the step, in their file.
     pub lines: Vec<u32>,
+    /// The prelude header the step's code is in (`<prelude>/linux/completion.wq`), or
+    /// `None` for the model's own file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// The value the step's shared operation returned (`test_bit` -> 1), if any.
     pub result: Option<Value>,
     /// What changed, e.g. `PG_locked=0`, `q: [thread2]`, `thread1: TASK_KILLABLE`.
@@ -99,6 +103,10 @@ impl Model {
         };
         let mut lines: Vec<u32> = rec.spans.iter().map(|sp| self.span_line(*sp)).collect();
         lines.dedup();
+        let file = rec.spans.first().or(fault.map(|f| &f.span)).and_then(|sp| {
+            let (name, start) = self.inst.program.source.file_of(sp.start);
+            (start > 0).then(|| name.to_string())
+        });
         let text = match m {
             Mover::Thread(_) => match rec.statement {
                 Some(st) => st.to_string(),
@@ -129,6 +137,7 @@ impl Model {
                     column,
                     text,
                     lines,
+                    file,
                     result,
                     effects,
                 }
@@ -142,6 +151,7 @@ impl Model {
                     text
                 },
                 lines,
+                file,
                 result: None,
                 effects: vec![format!("error: {}", f.message)],
             },

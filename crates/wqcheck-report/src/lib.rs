@@ -4,12 +4,14 @@
 //! [`Human`] draws the trace as a table with one column per thread and actor, the way
 //! Linus laid out the 2017 race; [`JsonLines`] writes one versioned JSON object per line;
 //! [`JUnit`] the XML CI systems show as test results; [`Markdown`] a job summary with
-//! each trace as a table and a Mermaid sequence diagram. One run may feed several at
-//! once. Printers only format: they never decide a verdict or an exit code.
+//! each trace as a table and a Mermaid sequence diagram; [`GithubAnnotations`] workflow
+//! commands that put each failure on its model line. One run may feed several at once. Printers only format: they never decide a verdict or an exit code.
 
+pub mod github;
 pub mod junit;
 pub mod markdown;
 
+pub use github::GithubAnnotations;
 pub use junit::JUnit;
 pub use markdown::Markdown;
 
@@ -29,6 +31,10 @@ pub const JSON_VERSION: u32 = 1;
 pub struct RunReport {
     /// The scenario's path as given on the command line.
     pub scenario: String,
+    /// Its model's path (relative to the scenario's directory, as the scenario names it,
+    /// joined to it); empty where no model was read.
+    #[serde(default)]
+    pub model: String,
     pub backend: String,
     /// The memory model the engine explored: `sc` (the native explorer by default,
     /// shuttle), `tso` (the native explorer under `memory: Tso`), `c11` (loom).
@@ -152,6 +158,9 @@ struct JsonTraceStep<'a> {
     thread: &'a str,
     text: &'a str,
     lines: &'a [u32],
+    /// The prelude header `lines` are in; absent for the model's own lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
     result: Option<i32>,
     effects: &'a [String],
 }
@@ -163,6 +172,7 @@ impl Reporter for JsonLines {
                 "type": "result",
                 "v": JSON_VERSION,
                 "scenario": r.scenario,
+                "model": r.model,
                 "backend": r.backend,
                 "memory": r.memory,
                 "verdict": r.verdict,
@@ -185,6 +195,7 @@ impl Reporter for JsonLines {
                     thread: &s.thread,
                     text: &s.text,
                     lines: &s.lines,
+                    file: s.file.as_deref(),
                     result: s.result,
                     effects: &s.effects,
                 }).collect::<Vec<_>>(),
@@ -476,6 +487,7 @@ mod tests {
     fn loom_report(directed: Option<Directed>) -> RunReport {
         RunReport {
             scenario: "s.ron".into(),
+            model: "m.wq".into(),
             backend: "loom".into(),
             memory: "c11".into(),
             verdict: Verdict::LostWakeup,

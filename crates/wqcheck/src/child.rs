@@ -245,6 +245,7 @@ fn inconclusive(
         .unwrap_or_default();
     RunReport {
         scenario: inst.name.clone(),
+        model: inst.program.source.name.clone(),
         backend: engine.name().into(),
         memory: engines::engine_memory(engine).into(),
         verdict: Verdict::Inconclusive,

@@ -174,6 +174,7 @@ pub fn check_native(
     memory: MemoryModel,
 ) -> Result<RunReport, String> {
     let scenario = inst.name.clone();
+    let model_file = inst.program.source.name.clone();
     let expect: Expectation = inst.expect_native(memory);
     let require = inst.require;
     let bounds = NativeBounds::of(&inst, args);
@@ -229,6 +230,7 @@ pub fn check_native(
     };
     Ok(RunReport {
         scenario,
+        model: model_file,
         backend: "native".into(),
         memory: memory.name().into(),
         verdict: out.verdict,
@@ -524,6 +526,7 @@ fn report(
     };
     RunReport {
         scenario: inst.name.clone(),
+        model: inst.program.source.name.clone(),
         backend: engine.name().into(),
         memory: engine_memory(engine).into(),
         verdict: out.verdict,

@@ -157,6 +157,13 @@ pub struct Args {
     /// table and a Mermaid sequence diagram (e.g. `--markdown "$GITHUB_STEP_SUMMARY"`).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Also write GitHub Actions annotations to FILE (`::error file=...,line=...::`), one
+    /// per unmet expectation, on the model line of its violation, and per scenario that
+    /// could not be checked, where its error points. The runner reads them from a step's
+    /// output: `-` writes them there, beside the human output (or `cat` the file in a
+    /// step).
+    #[arg(long, value_name = "FILE")]
+    pub github_annotations: Option<PathBuf>,
     /// Do not print traces, only result lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -604,17 +611,27 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     };
     // The report files, opened before any work so that a wrong path costs nothing.
     let mut sinks: Vec<FileSink> = Vec::new();
-    let files: [(&Option<PathBuf>, Box<dyn wqcheck_report::Reporter>); 2] = [
+    let files: [(&Option<PathBuf>, Box<dyn wqcheck_report::Reporter>); 3] = [
         (&args.junit, Box::new(wqcheck_report::JUnit::default())),
         (
             &args.markdown,
             Box::new(wqcheck_report::Markdown::default()),
         ),
+        (
+            &args.github_annotations,
+            Box::new(wqcheck_report::GithubAnnotations),
+        ),
     ];
     for (path, reporter) in files {
         let Some(path) = path else { continue };
+        // `-`: the output itself, through the same handle, so the lines interleave
+        // in order (opening /dev/stdout would truncate a file the output goes to).
+        if path == Path::new("-") {
+            sinks.push((reporter, path.clone(), None));
+            continue;
+        }
         match std::fs::File::create(path) {
-            Ok(f) => sinks.push((reporter, path.clone(), f)),
+            Ok(f) => sinks.push((reporter, path.clone(), Some(f))),
             Err(e) => {
                 let _ = writeln!(
                     io::stderr(),
@@ -660,7 +677,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
                 failed += 1;
             }
         }
-        report_to_files(&mut sinks, event);
+        report_to_files(&mut sinks, event, out);
         reporter.report(event, out)?;
         out.flush()
     };
@@ -705,7 +722,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         explored,
         interrupted: interrupted.map(interrupt::signal_name),
     };
-    let files_written = report_to_files(&mut sinks, &summary);
+    let files_written = report_to_files(&mut sinks, &summary, out);
     let _ = reporter.report(&summary, out);
     let _ = out.flush();
     if !files_written && interrupted.is_none() {
@@ -722,15 +739,23 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     }
 }
 
-/// A report file and its printer (`--junit`, `--markdown`).
-type FileSink = (Box<dyn wqcheck_report::Reporter>, PathBuf, std::fs::File);
+/// A report file and its printer (`--junit`, `--markdown`, `--github-annotations`); no
+/// file for `-`, the output.
+type FileSink = (
+    Box<dyn wqcheck_report::Reporter>,
+    PathBuf,
+    Option<std::fs::File>,
+);
 
 /// Give `event` to every report file; `false` (said on stderr) when one could not be
 /// written, which makes the run an error: a CI job must not read an old or cut report.
-fn report_to_files(sinks: &mut [FileSink], event: &Event) -> bool {
+fn report_to_files(sinks: &mut [FileSink], event: &Event, out: &mut dyn Write) -> bool {
     let mut ok = true;
     for (sink, path, file) in sinks {
-        let written = sink.report(event, file).and_then(|()| file.flush());
+        let written = match file {
+            Some(f) => sink.report(event, f).and_then(|()| f.flush()),
+            None => sink.report(event, out),
+        };
         if let Err(e) = written {
             ok = false;
             let _ = writeln!(

@@ -858,13 +858,13 @@ fn merged_parts_equal_the_whole_run() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("human.txt:1: not a JSON line"));
 }
 
-/// One run writes the terminal report, JUnit XML and Markdown at once. The JUnit has a
+/// One run writes the terminal report, JUnit XML, Markdown and GitHub annotations at once. The JUnit has a
 /// suite per scenario and a case per engine run, the unmet expectation a failure whose
 /// body is the trace, the unreadable scenario an error; the Markdown (snapshot) has the
 /// runs' table and each trace as a table and a Mermaid diagram with a lifeline per
 /// thread and the wakeup as an arrow.
 #[test]
-fn one_run_writes_junit_and_markdown_beside_the_terminal_report() {
+fn one_run_writes_junit_markdown_and_annotations_beside_the_terminal_report() {
     let dir = scratch("reports");
     let wrong = quick_scenario(&quick_model()).replace("LostWakeup", "Holds");
     std::fs::write(dir.join("wrong.ron"), wrong).expect("write");
@@ -878,6 +878,8 @@ fn one_run_writes_junit_and_markdown_beside_the_terminal_report() {
             "report.xml",
             "--markdown",
             "report.md",
+            "--github-annotations",
+            "annotations.txt",
             &root()
                 .join("scenarios/linux-4.13-rc6-lock-page-killable.ron")
                 .display()
@@ -934,10 +936,69 @@ fn one_run_writes_junit_and_markdown_beside_the_terminal_report() {
         .collect();
     insta::assert_snapshot!(timeless);
 
+    // The unmet expectation on the model line of the trace's last step (the waiter's
+    // `prepare_to_wait()`, after the wakeup it missed); the input error where it points.
+    let annotations = std::fs::read_to_string(dir.join("annotations.txt")).expect("annotations");
+    let root_dir = root().display().to_string();
+    let root_dir = wqcheck_report_normalize(&root_dir);
+    insta::assert_snapshot!(annotations.replace(&root_dir, "<root>"), @r#"
+    ::error file=<root>/models/classic/check-then-sleep.wq,line=46,title=wrong.ron [native sc]%3A LostWakeup%2C expected Holds::condition=1; waiter asleep in schedule() on wq waiting for `condition`, which holds; nobody can wake it
+    ::error file=broken.ron,line=1,col=17,title=broken.ron could not be checked::expected a string in double quotes, like `"thread1"`
+    "#);
+
     // A report that cannot be written is an error before any scenario is checked.
     let out = wqcheck(&dir, &["--junit", "no-such-dir/report.xml", "wrong.ron"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("wqcheck: cannot write the report no-such-dir/report.xml: "));
+}
+
+/// `a/b/../c` as `a/c`, as the annotations print paths.
+fn wqcheck_report_normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        if p == ".." && parts.last().is_some_and(|l| *l != "..") {
+            parts.pop();
+        } else {
+            parts.push(p);
+        }
+    }
+    parts.join("/")
+}
+
+/// A trace step in a prelude header names the header its lines are in (JSON `file`);
+/// a step of the model's own code has none, and the result names the model.
+#[test]
+fn prelude_steps_name_their_header_in_json() {
+    for backend in ["native", "loom"] {
+        let out = wqcheck(
+            &root(),
+            &[
+                "--format",
+                "json",
+                "--backend",
+                backend,
+                "--memory",
+                "sc",
+                "scenarios/linux-vfork-done-racy.ron",
+            ],
+        );
+        let r = &json_lines(&out)[0];
+        assert_eq!(r["model"], "scenarios/../models/linux/vfork-done.wq");
+        let trace = r["trace"].as_array().expect("trace");
+        let in_header = |text: &str| {
+            trace
+                .iter()
+                .find(|s| s["text"] == text)
+                .map(|s| s["file"].clone())
+                .unwrap_or_else(|| panic!("{backend}: no step `{text}`"))
+        };
+        assert_eq!(
+            in_header("spin_lock_irq(&x->wait.lock);"),
+            "<prelude>/linux/completion.wq",
+            "{backend}"
+        );
+        assert_eq!(in_header("assert(parent_frame);"), serde_json::Value::Null);
+    }
 }
