@@ -20,6 +20,7 @@ mod ast;
 mod builtins;
 mod check;
 mod diag;
+mod include;
 mod lexer;
 mod parser;
 pub mod prelude;
@@ -50,139 +51,12 @@ pub fn check_model(name: &str, text: &str) -> Result<wqcheck_model::ir::Program,
         let mut diags = Vec::new();
         let mut source = wqcheck_model::ir::Source::single(name, text);
         let items = parser::parse(name, text, 0, &mut diags);
-        let items = include_headers(&mut source, items, &mut diags);
+        let items = include::include_headers(&mut source, items, &mut diags);
         if !diags.is_empty() {
             return Err(in_their_files(&source, diags));
         }
         check::check(&source, &items).map_err(|d| in_their_files(&source, d))
     })
-}
-
-/// The model's items after those of the headers it includes (each once, in the order
-/// first named, a header's own includes before it), with each header's text appended
-/// to `source`.
-fn include_headers(
-    source: &mut wqcheck_model::ir::Source,
-    items: Vec<ast::Item>,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<ast::Item> {
-    let mut out = Vec::new();
-    include_from(source, items, diags, &mut out, 0);
-    out
-}
-
-/// How deeply headers may include headers.
-const MAX_INCLUDE_DEPTH: usize = 8;
-
-fn include_from(
-    source: &mut wqcheck_model::ir::Source,
-    items: Vec<ast::Item>,
-    diags: &mut Vec<Diagnostic>,
-    out: &mut Vec<ast::Item>,
-    depth: usize,
-) {
-    let file = source
-        .file_of(items.first().map_or(0, item_start))
-        .0
-        .to_string();
-    for item in &items {
-        let ast::Item::Include {
-            header,
-            quoted,
-            span,
-        } = item
-        else {
-            continue;
-        };
-        let known = || {
-            prelude::HEADERS
-                .iter()
-                .map(|h| format!("<{}>", h.include))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if *quoted {
-            diags.push(
-                Diagnostic::new(
-                    &file,
-                    *span,
-                    format!("`#include \"{}\"`: a model is one file", header.name),
-                )
-                .with_help(format!(
-                    "only the prelude's headers are included, with `<...>`: {}",
-                    known()
-                )),
-            );
-            continue;
-        }
-        if prelude::BUILTIN_HEADERS.contains(&header.name.as_str()) {
-            continue;
-        }
-        let Some(h) = prelude::header(&header.name) else {
-            let names = prelude::HEADERS
-                .iter()
-                .map(|h| h.include)
-                .chain(prelude::BUILTIN_HEADERS.iter().copied());
-            let help = match diag::did_you_mean(&header.name, names) {
-                Some(s) => format!("did you mean `<{s}>`?"),
-                None => format!(
-                    "the prelude's headers are {}; the API of <{}> is built in",
-                    known(),
-                    prelude::BUILTIN_HEADERS.join(">, <")
-                ),
-            };
-            diags.push(
-                Diagnostic::new(
-                    &file,
-                    header.span,
-                    format!("no header `<{}>` in the prelude", header.name),
-                )
-                .with_help(help),
-            );
-            continue;
-        };
-        if source.includes.iter().any(|f| f.name == h.file) {
-            continue;
-        }
-        if depth >= MAX_INCLUDE_DEPTH {
-            diags.push(Diagnostic::new(
-                &file,
-                *span,
-                "headers include each other too deeply",
-            ));
-            continue;
-        }
-        source.text.push('\n');
-        let start = source.text.len();
-        source.text.push_str(h.text);
-        source.includes.push(wqcheck_model::ir::SourceFile {
-            name: h.file.to_string(),
-            start: start as u32,
-        });
-        let text = source.text.clone();
-        let its = parser::parse(h.file, &text, start, diags);
-        include_from(source, its, diags, out, depth + 1);
-    }
-    out.extend(
-        items
-            .into_iter()
-            .filter(|i| !matches!(i, ast::Item::Include { .. })),
-    );
-}
-
-/// Where an item starts (for the file it is in).
-fn item_start(item: &ast::Item) -> u32 {
-    match item {
-        ast::Item::Var { span, .. }
-        | ast::Item::Queue { span, .. }
-        | ast::Item::Futex { span, .. }
-        | ast::Item::Include { span, .. } => span.start,
-        ast::Item::Func(f) => f.span.start,
-        ast::Item::Const { name, .. }
-        | ast::Item::Struct { name, .. }
-        | ast::Item::Object { name, .. } => name.span.start,
-        ast::Item::Final { cond } => cond.span.start,
-    }
 }
 
 /// Diagnostics with spans in an included header moved to the header's file (and

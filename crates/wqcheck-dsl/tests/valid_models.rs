@@ -1397,3 +1397,25 @@ fn selects<'a>(p: &'a ir::Program, body: &'a [Stmt]) -> Vec<(usize, &'a str)> {
         })
         .collect()
 }
+
+/// A header function's parameter or local with the name of one of the model's globals
+/// is renamed in that function (`x'`, which no model can spell), so the model's names
+/// are free, and each name means in each function what it does in C.
+#[test]
+fn prelude_locals_do_not_take_the_models_names() {
+    let (_, p) = load("prelude-names.wq");
+    let (_, killable) = func(&p, "wait_for_completion_killable");
+    let names: Vec<&str> = killable.locals.iter().map(|l| l.name.as_str()).collect();
+    assert!(names.contains(&"x'") && names.contains(&"t'"), "{names:?}");
+    let (_, complete) = func(&p, "complete");
+    let names: Vec<&str> = complete.locals.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["x'", "flags'"]);
+    // Without a clash, a header function keeps the kernel's names.
+    let (_, other) = load("objects.wq");
+    let (_, complete) = func(&other, "complete");
+    let names: Vec<&str> = complete.locals.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["x", "flags"]);
+    // The model's own function writes the global `t`.
+    let vars: Vec<&str> = var_table(&p).into_iter().map(|v| v.0).collect();
+    assert!(vars.contains(&"t") && vars.contains(&"x.done"), "{vars:?}");
+}

@@ -6,7 +6,7 @@
 //! is in the model's own file (not in a prelude header): for a lost wakeup the step after
 //! which nobody could wake the sleeper, for an assertion or a run-time error the failing
 //! statement. A run without a trace (an unmet `Holds`, an `Inconclusive`) is annotated
-//! on the scenario. An input error is annotated where its diagnostic points.
+//! on the scenario. An input error is annotated where each of its diagnostics points.
 //!
 //! The runner reads workflow commands from a step's output: the CLI writes them there
 //! (`--github-annotations -`), or to a file a later step prints.
@@ -61,17 +61,6 @@ fn place(r: &RunReport) -> (String, u32) {
     }
 }
 
-/// `file:line:col` of a rendered diagnostic's first ` --> ` line.
-fn diagnostic_place(message: &str) -> Option<(String, u32, u32)> {
-    let at = message
-        .lines()
-        .find_map(|l| l.trim_start().strip_prefix("--> "))?;
-    let mut it = at.rsplitn(3, ':');
-    let col = it.next()?.trim().parse().ok()?;
-    let line = it.next()?.trim().parse().ok()?;
-    Some((normalize(it.next()?), line, col))
-}
-
 impl Reporter for GithubAnnotations {
     fn report(&mut self, event: &Event, out: &mut dyn Write) -> io::Result<()> {
         match event {
@@ -106,17 +95,34 @@ impl Reporter for GithubAnnotations {
                     data(&message)
                 )
             }
-            Event::Error { scenario, message } => {
-                let (file, line, col) =
-                    diagnostic_place(message).unwrap_or_else(|| (normalize(scenario), 1, 1));
-                let first = message.lines().next().unwrap_or("error");
-                writeln!(
-                    out,
-                    "::error file={},line={line},col={col},title={}::{}",
-                    property(&file),
-                    property(&format!("{scenario} could not be checked")),
-                    data(first.strip_prefix("error: ").unwrap_or(first))
-                )
+            Event::Error {
+                scenario,
+                message,
+                records,
+            } => {
+                let title = property(&format!("{scenario} could not be checked"));
+                for r in records {
+                    let mut at = format!("file={}", property(&normalize(&r.file)));
+                    if let (Some(line), Some(col)) = (r.line, r.column) {
+                        let _ = write!(at, ",line={line},col={col}");
+                    }
+                    let mut text = r.message.clone();
+                    if let Some(h) = &r.help {
+                        let _ = write!(text, "\nhelp: {h}");
+                    }
+                    writeln!(out, "::error {at},title={title}::{}", data(&text))?;
+                }
+                if records.is_empty() {
+                    // An internal error: on the scenario, with its first line.
+                    let first = message.lines().next().unwrap_or("error");
+                    writeln!(
+                        out,
+                        "::error file={},title={title}::{}",
+                        property(&normalize(scenario)),
+                        data(first.strip_prefix("error: ").unwrap_or(first))
+                    )?;
+                }
+                Ok(())
             }
             _ => Ok(()),
         }
@@ -136,13 +142,6 @@ mod tests {
         assert_eq!(normalize("./a/./b/../c.wq"), "./a/c.wq");
         assert_eq!(normalize("../m/x.wq"), "../m/x.wq");
         assert_eq!(normalize("/abs/s/../m.wq"), "/abs/m.wq");
-    }
-
-    #[test]
-    fn a_diagnostic_is_annotated_where_it_points() {
-        let m = "error: unknown field `name`\n --> dir/../a.ron:2:5\n  |\n";
-        assert_eq!(diagnostic_place(m), Some(("a.ron".into(), 2, 5)));
-        assert_eq!(diagnostic_place("error: cannot read x.ron"), None);
     }
 
     #[test]

@@ -75,7 +75,9 @@ impl Reporter for JUnit {
                 self.suite(&r.scenario).add_test_case(case);
                 Ok(())
             }
-            Event::Error { scenario, message } => {
+            Event::Error {
+                scenario, message, ..
+            } => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                 s.set_message("the scenario could not be checked");
                 s.set_description(message.as_str());

@@ -104,6 +104,9 @@ pub enum Event {
     Error {
         scenario: String,
         message: String,
+        /// The same problems one by one, with where they are (none for an internal
+        /// error).
+        records: Vec<ErrorRecord>,
     },
     /// `failed` counts every scenario that did not pass, `errors` included; `explored` the
     /// results of scenarios without an `expect` (reported, not checked: in neither).
@@ -116,6 +119,21 @@ pub enum Event {
         /// finished before it.
         interrupted: Option<String>,
     },
+}
+
+/// One problem with an input, for machines: a JSON error's `diagnostics`, an annotation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ErrorRecord {
+    /// The file it is in.
+    pub file: String,
+    /// 1-based line and column (in chars) where it starts; `None` for a problem with the
+    /// file as a whole (it cannot be read).
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// What is wrong, one line.
+    pub message: String,
+    /// How to fix it, when wqcheck can tell.
+    pub help: Option<String>,
 }
 
 /// Whether `c` must not reach a terminal as it is: a control character (a newline could
@@ -200,11 +218,16 @@ impl Reporter for JsonLines {
                     effects: &s.effects,
                 }).collect::<Vec<_>>(),
             }),
-            Event::Error { scenario, message } => serde_json::json!({
+            Event::Error {
+                scenario,
+                message,
+                records,
+            } => serde_json::json!({
                 "type": "error",
                 "v": JSON_VERSION,
                 "scenario": scenario,
                 "message": message,
+                "diagnostics": records,
             }),
             Event::Summary {
                 passed,
@@ -440,7 +463,9 @@ impl Reporter for Human {
                 }
                 Ok(())
             }
-            Event::Error { scenario, message } => {
+            Event::Error {
+                scenario, message, ..
+            } => {
                 writeln!(out, "ERROR {}:", escape_name(scenario))?;
                 writeln!(out, "{}", message.trim_end())
             }
@@ -566,6 +591,7 @@ mod tests {
                 &Event::Error {
                     scenario: forged.into(),
                     message: "error: bad".into(),
+                    records: Vec::new(),
                 },
                 &mut out,
             )

@@ -141,7 +141,9 @@ impl Reporter for Markdown {
                 }
                 Ok(())
             }
-            Event::Error { scenario, message } => {
+            Event::Error {
+                scenario, message, ..
+            } => {
                 self.rows.push(format!(
                     "| ERROR | `{}` | | could not be checked | | | |",
                     cell(scenario)

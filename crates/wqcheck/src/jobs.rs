@@ -197,6 +197,7 @@ mod tests {
         Event::Error {
             scenario: format!("s{i}"),
             message: String::new(),
+            records: Vec::new(),
         }
     }
 

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use wqcheck_model::ir::{Backend as Engine, Instance, MemoryModel};
 use wqcheck_model::verdict::UNSTATED;
-use wqcheck_report::{Event, RunReport};
+use wqcheck_report::{ErrorRecord, Event, RunReport};
 
 use jobs::{jobs_for, start_jobs, Done, InOrder, Status};
 
@@ -461,6 +461,60 @@ pub fn read_input(path: &Path, limit: u64) -> Result<String, InputError> {
 /// Load and check one scenario and its model. Errors come back rendered, with
 /// `file:line:col`, ready to print.
 pub fn load(path: &Path) -> Result<Instance, String> {
+    load_checked(path).map_err(|e| e.message)
+}
+
+/// Why a scenario could not be loaded: rendered for people, and one record per problem
+/// for machines (JSON, annotations).
+#[derive(Debug)]
+pub struct LoadError {
+    pub message: String,
+    pub records: Vec<ErrorRecord>,
+}
+
+impl LoadError {
+    /// A problem with `file` as a whole (no position): `message` is rendered, `error: ...`
+    /// then `  = help: ...` lines.
+    fn whole_file(file: &str, message: String) -> LoadError {
+        let mut lines = message.lines();
+        let first = lines.next().unwrap_or_default();
+        let help = lines.find_map(|l| l.trim_start().strip_prefix("= help: "));
+        LoadError {
+            records: vec![ErrorRecord {
+                file: file.to_string(),
+                line: None,
+                column: None,
+                message: first.strip_prefix("error: ").unwrap_or(first).to_string(),
+                help: help.map(String::from),
+            }],
+            message,
+        }
+    }
+
+    /// Diagnostics, rendered and as records; `text_of` gives each file's text.
+    fn of<'a>(d: &[wqcheck_dsl::Diagnostic], text_of: impl Fn(&str) -> &'a str) -> LoadError {
+        let records = d
+            .iter()
+            .map(|d| {
+                let (line, column) = d.line_col(text_of(&d.file));
+                ErrorRecord {
+                    file: d.file.clone(),
+                    line: Some(line),
+                    column: Some(column),
+                    message: d.message.clone(),
+                    help: d.help.clone(),
+                }
+            })
+            .collect();
+        LoadError {
+            message: wqcheck_dsl::render_all(d, text_of),
+            records,
+        }
+    }
+}
+
+/// [`load`], with the problems also as records.
+pub fn load_checked(path: &Path) -> Result<Instance, LoadError> {
     let name = display_name(path);
     let text = read_input(path, MAX_SCENARIO_BYTES).map_err(|e| {
         let help = match e {
@@ -472,16 +526,20 @@ pub fn load(path: &Path) -> Result<Instance, String> {
                 "\n  = help: a scenario names a model, its threads and bounds in a few lines; is this the right file?".into()
             }
         };
-        format!(
+        let message = format!(
             "error: cannot read {name}: {}{help}",
             e.text("scenario file")
-        )
+        );
+        LoadError::whole_file(&name, message)
     })?;
     if path.extension().is_some_and(|e| e == "wq") {
-        return Err(model_given_as_scenario(&name, path, &text));
+        return Err(LoadError::whole_file(
+            &name,
+            model_given_as_scenario(&name, path, &text),
+        ));
     }
-    let file = wqcheck_dsl::parse_scenario(&name, &text)
-        .map_err(|d| wqcheck_dsl::render_all(&d, |_| text.as_str()))?;
+    let file =
+        wqcheck_dsl::parse_scenario(&name, &text).map_err(|d| LoadError::of(&d, |_| &text))?;
     let model_path = path
         .parent()
         .unwrap_or_else(|| Path::new(""))
@@ -507,23 +565,21 @@ pub fn load(path: &Path) -> Result<Instance, String> {
                 ),
                 help: Some(help.into()),
             };
-            return Err(wqcheck_dsl::render(&d, &text));
+            return Err(LoadError::of(&[d], |_| &text));
         }
     };
-    let program = wqcheck_dsl::check_model(&model_name, &model_text).map_err(|d| {
-        wqcheck_dsl::render_all(&d, |f| {
+    // A diagnostic's file: the scenario, a prelude header, or the model.
+    let text_of = |f: &str| -> &str {
+        if f == name {
+            text.as_str()
+        } else {
             wqcheck_dsl::prelude::text(f).unwrap_or(model_text.as_str())
-        })
-    })?;
-    wqcheck_dsl::resolve_scenario(&name, &text, &file, program).map_err(|d| {
-        wqcheck_dsl::render_all(&d, |f| {
-            if f == name {
-                text.as_str()
-            } else {
-                model_text.as_str()
-            }
-        })
-    })
+        }
+    };
+    let program = wqcheck_dsl::check_model(&model_name, &model_text)
+        .map_err(|d| LoadError::of(&d, text_of))?;
+    wqcheck_dsl::resolve_scenario(&name, &text, &file, program)
+        .map_err(|d| LoadError::of(&d, text_of))
 }
 
 /// The error for a model (`.wq`) given where a scenario belongs: what a scenario is, and
@@ -789,13 +845,14 @@ fn check_path(path: &Path, args: &Args, progress: bool, send: &dyn Fn(Event) -> 
         return false;
     }
     // A bug in wqcheck must not take the other scenarios down with it.
-    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(path)));
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_checked(path)));
     let inst = match loaded {
         Ok(Ok(inst)) => inst,
-        Ok(Err(message)) => {
+        Ok(Err(e)) => {
             return send(Event::Error {
                 scenario: name,
-                message,
+                message: e.message,
+                records: e.records,
             })
         }
         Err(p) => return send(event_of(&name, Err(p))),
@@ -837,9 +894,11 @@ fn event_of(name: &str, result: std::thread::Result<Result<RunReport, String>>) 
         Ok(Err(message)) => Event::Error {
             scenario: name.to_string(),
             message,
+            records: Vec::new(),
         },
         Err(p) => Event::Error {
             scenario: name.to_string(),
+            records: Vec::new(),
             message: format!(
                 "error: internal error while checking {name}: {}\n  = help: this is a bug in wqcheck; please report it with the scenario",
                 wqcheck_threads::panic_text(&*p)

@@ -1002,3 +1002,47 @@ fn prelude_steps_name_their_header_in_json() {
         assert_eq!(in_header("assert(parent_frame);"), serde_json::Value::Null);
     }
 }
+
+/// An input error is a JSON `error` record with each problem on its own: file, line,
+/// column, message and help (`null` line and column for a file that cannot be read),
+/// beside the rendered text; the summary counts it under `errors`.
+#[test]
+fn input_errors_are_structured_records_in_json() {
+    let dir = scratch("records");
+    std::fs::write(
+        dir.join("m.wq"),
+        "#include <linux/completion.h>\nstruct completion done;\nvoid t(void)\n{\n\twait_for_completon(&done);\n\tcomplet(&done);\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("s.ron"),
+        "Scenario(model: \"m.wq\", threads: [Thread(name: \"a\", run: \"t\")])",
+    )
+    .expect("write");
+    let out = wqcheck(&dir, &["--format", "json", "s.ron", "missing.ron"]);
+    assert_eq!(out.status.code(), Some(2));
+    let lines = json_lines(&out);
+    let records: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "error")
+        .flat_map(|l| l["diagnostics"].as_array().expect("diagnostics"))
+        .collect();
+    assert_eq!(
+        records,
+        [
+            &serde_json::json!({"file": "m.wq", "line": 5, "column": 2,
+                "message": "unknown function or builtin `wait_for_completon`",
+                "help": "did you mean `wait_for_completion`?"}),
+            &serde_json::json!({"file": "m.wq", "line": 6, "column": 2,
+                "message": "unknown function or builtin `complet`",
+                "help": "did you mean `complete`?"}),
+            &serde_json::json!({"file": "missing.ron", "line": null, "column": null,
+                "message": "cannot read missing.ron: No such file or directory (os error 2)",
+                "help": null}),
+        ]
+    );
+    assert!(lines[0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains(" --> m.wq:5:2")));
+    assert_eq!(lines.last().expect("summary")["errors"], 2);
+}
