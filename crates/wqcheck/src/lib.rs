@@ -297,6 +297,14 @@ pub enum Command {
         #[arg(required = true, value_name = "PART")]
         files: Vec<PathBuf>,
     },
+    /// Print a completion script for SHELL on stdout, e.g.
+    /// `wqcheck completions bash > ~/.local/share/bash-completion/completions/wqcheck`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout, e.g. `wqcheck man > wqcheck.1`.
+    Man,
 }
 
 /// A path as wqcheck prints it: control characters escaped, so that a newline in a file
@@ -645,8 +653,21 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     if args.child {
         return child::run(args, out);
     }
-    if let Some(Command::Merge { files }) = &args.command {
-        return merge::run(files, out);
+    match &args.command {
+        Some(Command::Merge { files }) => return merge::run(files, out),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Args as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "wqcheck", out);
+            return exit::OK;
+        }
+        Some(Command::Man) => {
+            let cmd = <Args as clap::CommandFactory>::command();
+            return match clap_mangen::Man::new(cmd).render(out) {
+                Ok(()) => exit::OK,
+                Err(e) => output_lost(&e),
+            };
+        }
+        None => {}
     }
     // `wqcheck help`, where no file of that name is: what `--help` prints.
     if args.paths.len() == 1 && args.paths[0] == Path::new("help") && !args.paths[0].exists() {

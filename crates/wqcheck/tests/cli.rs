@@ -1046,3 +1046,25 @@ fn input_errors_are_structured_records_in_json() {
         .is_some_and(|m| m.contains(" --> m.wq:5:2")));
     assert_eq!(lines.last().expect("summary")["errors"], 2);
 }
+
+/// `wqcheck completions SHELL` and `wqcheck man` print what an install needs, from the
+/// same option list as `--help` (a new option shows in both).
+#[test]
+fn completions_and_the_manual_page_list_the_options() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = wqcheck(&root(), &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        // fish spells them `-l partition`.
+        for option in ["partition", "junit", "loom-max-preemptions"] {
+            assert!(text.contains(option), "{shell}: {option}");
+        }
+    }
+    let out = wqcheck(&root(), &["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(man.contains(".TH wqcheck 1"), "{man}");
+    assert!(man.contains("\\-\\-github\\-annotations") && man.contains("merge"));
+    let out = wqcheck(&root(), &["completions", "cmd.exe"]);
+    assert_eq!(out.status.code(), Some(2));
+}
