@@ -262,6 +262,26 @@ pub struct Human {
     pub traces: bool,
     /// Widest text in a trace column before it is cut with `…`.
     pub max_column: usize,
+    /// Colour the marks (`PASS` green, `FAIL` and `ERROR` red, `INFO` cyan) with ANSI
+    /// escapes: for a terminal only (the CLI decides, `--color`).
+    pub color: bool,
+}
+
+/// The ANSI colours of the marks.
+const GREEN: &str = "\x1b[1;32m";
+const RED: &str = "\x1b[1;31m";
+const CYAN: &str = "\x1b[1;36m";
+const RESET: &str = "\x1b[0m";
+
+impl Human {
+    /// `mark` in `color`, when colour is on.
+    fn mark(&self, mark: &str, color: &str) -> String {
+        if self.color {
+            format!("{color}{mark}{RESET}")
+        } else {
+            mark.to_string()
+        }
+    }
 }
 
 impl Default for Human {
@@ -269,6 +289,7 @@ impl Default for Human {
         Human {
             traces: true,
             max_column: 42,
+            color: false,
         }
     }
 }
@@ -379,9 +400,9 @@ impl Reporter for Human {
             Event::Result(r) => {
                 let unstated = r.expected == UNSTATED;
                 let status = match (unstated, r.ok) {
-                    (true, _) => "INFO",
-                    (false, true) => "PASS",
-                    (false, false) => "FAIL",
+                    (true, _) => self.mark("INFO", CYAN),
+                    (false, true) => self.mark("PASS", GREEN),
+                    (false, false) => self.mark("FAIL", RED),
                 };
                 let expect = if unstated {
                     "no expectation".to_string()
@@ -466,7 +487,12 @@ impl Reporter for Human {
             Event::Error {
                 scenario, message, ..
             } => {
-                writeln!(out, "ERROR {}:", escape_name(scenario))?;
+                writeln!(
+                    out,
+                    "{} {}:",
+                    self.mark("ERROR", RED),
+                    escape_name(scenario)
+                )?;
                 writeln!(out, "{}", message.trim_end())
             }
             Event::Summary {

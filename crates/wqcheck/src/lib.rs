@@ -102,6 +102,29 @@ pub enum MemoryArg {
     All,
 }
 
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorArg {
+    /// When the output is a terminal and `NO_COLOR` is unset or empty.
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorArg {
+    /// Whether the human output is coloured.
+    fn on(self) -> bool {
+        match self {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
 /// shuttle's schedulers on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum SchedulerArg {
@@ -164,6 +187,10 @@ pub struct Args {
     /// step).
     #[arg(long, value_name = "FILE")]
     pub github_annotations: Option<PathBuf>,
+    /// Colour the result marks (PASS, FAIL, ERROR, INFO): `auto` when the output is a
+    /// terminal and `NO_COLOR` is not set.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
     /// Do not print traces, only result lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -682,6 +709,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     let mut reporter: Box<dyn wqcheck_report::Reporter> = match args.format {
         Format::Human => Box::new(wqcheck_report::Human {
             traces: !args.quiet,
+            color: args.color.on(),
             ..Default::default()
         }),
         Format::Json => Box::new(wqcheck_report::JsonLines),

@@ -1068,3 +1068,48 @@ fn completions_and_the_manual_page_list_the_options() {
     let out = wqcheck(&root(), &["completions", "cmd.exe"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--color always` colours the marks (PASS green, FAIL and ERROR red); `auto`, the
+/// default, leaves output that is not a terminal (a pipe, a file, CI's log) plain, and
+/// JSON is never coloured.
+#[test]
+fn marks_are_coloured_only_when_asked_or_on_a_terminal() {
+    let dir = scratch("color");
+    let wrong = quick_scenario(&quick_model()).replace("LostWakeup", "Holds");
+    std::fs::write(dir.join("wrong.ron"), wrong).expect("write");
+    std::fs::write(dir.join("right.ron"), quick_scenario(&quick_model())).expect("write");
+    std::fs::write(dir.join("broken.ron"), "Scenario(model: 1)").expect("write");
+    let files = ["right.ron", "wrong.ron", "broken.ron"];
+    let run = |extra: &[&str]| {
+        let mut a = vec!["--quiet"];
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&files);
+        String::from_utf8_lossy(&wqcheck(&dir, &a).stdout).into_owned()
+    };
+    let coloured = run(&["--color", "always"]);
+    assert!(
+        coloured.starts_with("\u{1b}[1;32mPASS\u{1b}[0m right.ron [native]"),
+        "{coloured}"
+    );
+    assert!(
+        coloured.contains("\n\u{1b}[1;31mFAIL\u{1b}[0m wrong.ron [native]"),
+        "{coloured}"
+    );
+    assert!(
+        coloured.contains("\n\u{1b}[1;31mERROR\u{1b}[0m broken.ron:"),
+        "{coloured}"
+    );
+    for plain in [run(&[]), run(&["--color", "never"])] {
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        assert_eq!(
+            without_times(&plain),
+            without_times(
+                &coloured
+                    .replace("\u{1b}[1;32m", "")
+                    .replace("\u{1b}[1;31m", "")
+                    .replace("\u{1b}[0m", "")
+            )
+        );
+    }
+    assert!(!run(&["--color", "always", "--format", "json"]).contains('\u{1b}'));
+}
