@@ -7,6 +7,7 @@
 //! each trace as a table and a Mermaid sequence diagram; [`GithubAnnotations`] workflow
 //! commands that put each failure on its model line. One run may feed several at once. Printers only format: they never decide a verdict or an exit code.
 
+pub mod explain;
 pub mod github;
 pub mod junit;
 pub mod markdown;

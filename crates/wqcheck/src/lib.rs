@@ -191,6 +191,10 @@ pub struct Args {
     /// terminal and `NO_COLOR` is not set.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,
+    /// After each trace, tell it step by step, each step with the model's source around
+    /// the line it executed (human output).
+    #[arg(long)]
+    pub explain: bool,
     /// Do not print traces, only result lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -772,6 +776,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     let mut status = Status::new(progress && jobs > 1, paths);
     let mut in_order = InOrder::default();
     let (mut passed, mut failed, mut errors, mut explored) = (0, 0, 0, 0);
+    let explain = args.explain && args.format == Format::Human && !args.quiet;
+    // The models' texts, read once each, for `--explain`.
+    let mut sources: std::collections::BTreeMap<String, Option<String>> = Default::default();
     let mut report = |event: &Event, out: &mut dyn Write| -> io::Result<()> {
         match event {
             Event::Result(r) if r.expected == UNSTATED => explored += 1,
@@ -784,6 +791,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         }
         report_to_files(&mut sinks, event, out);
         reporter.report(event, out)?;
+        if let (true, Event::Result(r)) = (explain, event) {
+            write!(out, "{}", explained(r, &mut sources))?;
+        }
         out.flush()
     };
     let interrupted = loop {
@@ -842,6 +852,25 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     } else {
         exit::OK
     }
+}
+
+/// `--explain` for one result: its trace step by step with the source of each step.
+fn explained(
+    r: &RunReport,
+    sources: &mut std::collections::BTreeMap<String, Option<String>>,
+) -> String {
+    if r.trace.is_empty() {
+        return String::new();
+    }
+    let model = sources
+        .entry(r.model.clone())
+        .or_insert_with(|| read_input(Path::new(&r.model), MAX_MODEL_BYTES).ok());
+    let model = model.as_deref();
+    let text = wqcheck_report::explain::explain(r, |file| match file {
+        None => model,
+        Some(f) => wqcheck_dsl::prelude::text(f),
+    });
+    format!("{text}\n")
 }
 
 /// A report file and its printer (`--junit`, `--markdown`, `--github-annotations`); no

@@ -1113,3 +1113,43 @@ fn marks_are_coloured_only_when_asked_or_on_a_terminal() {
     }
     assert!(!run(&["--color", "always", "--format", "json"]).contains('\u{1b}'));
 }
+
+/// `--explain` follows a trace's table with each step and the model's source around the
+/// line it ran (marked `>`), and what the step returned and changed; an actor's move has
+/// no source. Steps in a prelude header show the header's own lines (the vfork test
+/// below).
+#[test]
+fn explain_shows_each_step_with_its_source() {
+    let out = wqcheck(
+        &root(),
+        &[
+            "--explain",
+            "--backend",
+            "native",
+            "scenarios/classic-check-then-sleep.ron",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(without_times(&String::from_utf8_lossy(&out.stdout)));
+
+    let out = wqcheck(
+        &root(),
+        &[
+            "--explain",
+            "--backend",
+            "native",
+            "--memory",
+            "sc",
+            "scenarios/linux-vfork-done-racy.ron",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "  1. parent at <prelude>/linux/completion.wq:136\n      135 |\n    > 136 | \tspin_lock_irq(&x->wait.lock);\n"
+        ),
+        "{text}"
+    );
+    assert!(text
+        .contains("\n  6. signal: fatal signal to parent\n      parent: fatal signal pending\n"));
+}
