@@ -199,6 +199,20 @@ fn truncate_chars(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A diagnostic's message and help bounded as [`render`] bounds them (each line at most
+/// [`MAX_MESSAGE_CHARS`] chars, control characters escaped, at most `MAX_HELP_LINES`
+/// lines of help), for machine-readable records.
+pub fn bounded_text(diag: &Diagnostic) -> (String, Option<String>) {
+    let help = diag.help.as_ref().map(|h| {
+        let mut lines: Vec<String> = h.lines().take(MAX_HELP_LINES).map(clean_line).collect();
+        if h.lines().nth(MAX_HELP_LINES).is_some() {
+            lines.push("…".into());
+        }
+        lines.join("\n")
+    });
+    (clean_line(&diag.message), help)
+}
+
 /// The one-line form `file:line:col: message`, for machines (JSON reports, editors).
 pub fn render_short(diag: &Diagnostic, text: &str) -> String {
     let (line, col) = diag.line_col(text);

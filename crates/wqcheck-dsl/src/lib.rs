@@ -29,7 +29,9 @@ mod stack;
 #[cfg(test)]
 mod tests;
 
-pub use diag::{line_col, render, render_all, render_short, Diagnostic};
+pub use diag::{
+    bounded_text, line_col, render, render_all, render_short, Diagnostic, MAX_RENDERED_PER_FILE,
+};
 pub use scenario::{
     parse_scenario, resolve_scenario, thread_bodies, top_level_thread_bodies, InitOverride,
     ScenarioActor, ScenarioFile, ScenarioLoom, ScenarioShuttle, ScenarioThread, ScenarioTso,

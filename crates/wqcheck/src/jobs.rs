@@ -239,5 +239,9 @@ mod tests {
         o.push(ev(1, error(1)));
         o.push(ev(2, error(2)));
         assert_eq!(names(&o.rest()), ["s1", "s2", "s3"]);
+        // What comes after: the first scenario's events are ready at once, the rest wait.
+        assert_eq!(names(&o.push(ev(0, error(0)))), ["s0"]);
+        assert!(o.push(ev(4, error(4))).is_empty());
+        assert_eq!(names(&o.rest()), ["s4"]);
     }
 }

@@ -530,18 +530,28 @@ impl LoadError {
         }
     }
 
-    /// Diagnostics, rendered and as records; `text_of` gives each file's text.
+    /// Diagnostics, rendered and as records; `text_of` gives each file's text. Records
+    /// are bounded as the rendering is: the first `MAX_RENDERED_PER_FILE` of each file,
+    /// messages and help cut to its line length (a flood of errors, or a 50,000-char
+    /// name, stays a report of a few KiB).
     fn of<'a>(d: &[wqcheck_dsl::Diagnostic], text_of: impl Fn(&str) -> &'a str) -> LoadError {
+        let mut per_file: std::collections::BTreeMap<&str, usize> = Default::default();
         let records = d
             .iter()
+            .filter(|d| {
+                let n = per_file.entry(d.file.as_str()).or_default();
+                *n += 1;
+                *n <= wqcheck_dsl::MAX_RENDERED_PER_FILE
+            })
             .map(|d| {
                 let (line, column) = d.line_col(text_of(&d.file));
+                let (message, help) = wqcheck_dsl::bounded_text(d);
                 ErrorRecord {
                     file: d.file.clone(),
                     line: Some(line),
                     column: Some(column),
-                    message: d.message.clone(),
-                    help: d.help.clone(),
+                    message,
+                    help,
                 }
             })
             .collect();
@@ -820,10 +830,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         interrupt::stop_children(REAP_PATIENCE);
         // Results that finished before the signal and were not printed yet, in the
         // scenarios' order.
-        for done in rx.try_iter() {
-            in_order.push(done);
-        }
-        for event in in_order.rest() {
+        let mut left: Vec<Event> = rx.try_iter().flat_map(|d| in_order.push(d)).collect();
+        left.extend(in_order.rest());
+        for event in left {
             if let Err(e) = report(&event, out) {
                 return output_lost(&e);
             }
