@@ -266,6 +266,10 @@ pub struct Human {
     /// Colour the marks (`PASS` green, `FAIL` and `ERROR` red, `INFO` cyan) with ANSI
     /// escapes: for a terminal only (the CLI decides, `--color`).
     pub color: bool,
+    /// The width of the terminal: trace tables fit it, wrapping long cells instead of
+    /// cutting them at `max_column`. `None` (not a terminal): the fixed layout, the same
+    /// everywhere.
+    pub width: Option<usize>,
 }
 
 /// The ANSI colours of the marks.
@@ -291,6 +295,7 @@ impl Default for Human {
             traces: true,
             max_column: 42,
             color: false,
+            width: None,
         }
     }
 }
@@ -317,6 +322,83 @@ fn cut(s: &str, w: usize) -> String {
     }
 }
 
+/// The narrowest a thread's column gets to fit a terminal.
+const MIN_COLUMN: usize = 16;
+/// The room the changes column keeps on a terminal.
+const MIN_CHANGES: usize = 24;
+
+/// `s` in lines of at most `w` chars, broken after a space, a comma or a parenthesis
+/// where one is in the line's last half (code reads best broken there), else inside a
+/// word.
+fn wrap(s: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= w {
+        return vec![s.to_string()];
+    }
+    let mut lines = Vec::new();
+    let mut start = 0;
+    while start < chars.len() {
+        let mut end = (start + w).min(chars.len());
+        if end < chars.len() {
+            if let Some(sp) = (start + w / 2..end)
+                .rev()
+                .find(|&i| matches!(chars[i], ' ' | ',' | '(' | ')'))
+            {
+                end = sp + 1;
+            }
+        }
+        lines.push(
+            chars[start..end]
+                .iter()
+                .collect::<String>()
+                .trim()
+                .to_string(),
+        );
+        start = end;
+    }
+    lines
+}
+
+/// A row's last column: what the step returned, then what it changed.
+fn changes_text(s: &TraceStep) -> String {
+    let mut v = Vec::new();
+    if let Some(x) = s.result {
+        v.push(format!("→ {x}"));
+    }
+    v.extend(s.effects.iter().cloned());
+    v.join(", ")
+}
+
+/// Under a trace, why a statement takes several rows: `rows 3-4: one statement, several
+/// steps (...)`. Empty when every statement is one row.
+fn legend(r: &RunReport) -> String {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < r.trace.len() {
+        let mut j = i;
+        while j + 1 < r.trace.len()
+            && r.trace[j + 1].column == r.trace[i].column
+            && r.trace[j + 1].text == r.trace[i].text
+            && r.trace[j + 1].file == r.trace[i].file
+            && r.trace[j + 1].lines == r.trace[i].lines
+        {
+            j += 1;
+        }
+        if j > i {
+            runs.push(format!("{}-{}", i + 1, j + 1));
+        }
+        i = j + 1;
+    }
+    if runs.is_empty() {
+        return String::new();
+    }
+    format!(
+        "  rows {}: one statement, several steps (each access to shared memory is a step of its own, docs/dsl.md §7)\n",
+        runs.join(", ")
+    )
+}
+
 fn pad(s: &str, w: usize) -> String {
     let n = s.chars().count();
     format!("{s}{}", " ".repeat(w.saturating_sub(n)))
@@ -327,13 +409,19 @@ impl Human {
     /// executed line in the mover's column and the changes at the right.
     pub fn table(&self, r: &RunReport) -> String {
         let ncol = r.columns.len();
-        let mut widths: Vec<usize> = r.columns.iter().map(|c| c.chars().count()).collect();
-        for s in &r.trace {
-            if let Some(w) = widths.get_mut(s.column) {
-                *w = (*w).max(cut(&s.text, self.max_column).chars().count());
-            }
-        }
         let num_w = r.trace.len().to_string().len().max(1);
+        let widths = self.widths(r, num_w);
+        // Without a width, a long cell is cut; with one, it wraps onto more lines.
+        let cells = |text: &str, w: usize| -> Vec<String> {
+            match self.width {
+                None => vec![cut(text, self.max_column)],
+                Some(_) => wrap(text, w),
+            }
+        };
+        let changes_w = self.width.map(|total| {
+            let used: usize = 2 + num_w + 1 + widths.iter().map(|w| w + 1).sum::<usize>() + 2;
+            total.saturating_sub(used).max(MIN_CHANGES)
+        });
         let mut out = String::new();
         let mut header = format!("  {} ", pad("#", num_w));
         for (i, c) in r.columns.iter().enumerate() {
@@ -350,25 +438,76 @@ impl Human {
         out.push_str(&rule);
         out.push('\n');
         for (i, s) in r.trace.iter().enumerate() {
-            let mut row = format!("  {} ", pad(&(i + 1).to_string(), num_w));
-            for (c, w) in widths.iter().enumerate().take(ncol) {
-                let cell = if c == s.column {
-                    cut(&s.text, self.max_column)
+            let changes = changes_text(s);
+            let text = cells(&s.text, widths.get(s.column).copied().unwrap_or(0));
+            let changes = match changes_w {
+                Some(w) => wrap(&changes, w),
+                None => vec![changes],
+            };
+            for line in 0..text.len().max(changes.len()) {
+                let number = if line == 0 {
+                    (i + 1).to_string()
                 } else {
                     String::new()
                 };
-                row.push_str(&format!(" {}", pad(&cell, *w)));
+                let mut row = format!("  {} ", pad(&number, num_w));
+                for (c, w) in widths.iter().enumerate().take(ncol) {
+                    let cell = if c == s.column {
+                        text.get(line).map_or("", String::as_str)
+                    } else {
+                        ""
+                    };
+                    row.push_str(&format!(" {}", pad(cell, *w)));
+                }
+                row.push_str(&format!(
+                    "  {}",
+                    changes.get(line).map_or("", String::as_str)
+                ));
+                out.push_str(row.trim_end());
+                out.push('\n');
             }
-            let mut changes = Vec::new();
-            if let Some(v) = s.result {
-                changes.push(format!("→ {v}"));
-            }
-            changes.extend(s.effects.iter().cloned());
-            row.push_str(&format!("  {}", changes.join(", ")));
-            out.push_str(row.trim_end());
-            out.push('\n');
         }
+        out.push_str(&legend(r));
         out
+    }
+
+    /// The width of each thread's column: its widest text, cut at `max_column`; or, with
+    /// a terminal width, the texts in full where the line has room, else the widest
+    /// columns narrowed (to no less than [`MIN_COLUMN`]) until it fits.
+    fn widths(&self, r: &RunReport, num_w: usize) -> Vec<usize> {
+        let mut widths: Vec<usize> = r.columns.iter().map(|c| c.chars().count()).collect();
+        for s in &r.trace {
+            if let Some(w) = widths.get_mut(s.column) {
+                let text = match self.width {
+                    None => cut(&s.text, self.max_column).chars().count(),
+                    Some(_) => s.text.chars().count(),
+                };
+                *w = (*w).max(text);
+            }
+        }
+        if let Some(total) = self.width {
+            // The changes column keeps room for its widest line, or a third of the line.
+            let changes = r
+                .trace
+                .iter()
+                .map(|s| changes_text(s).chars().count())
+                .max();
+            let keep = changes.unwrap_or(0).min((total / 3).max(MIN_CHANGES));
+            let fixed = 2 + num_w + 1 + widths.len() + 2 + keep;
+            let room = total.saturating_sub(fixed);
+            while widths.iter().sum::<usize>() > room {
+                let Some(widest) = (0..widths.len()).max_by_key(|&i| (widths[i], usize::MAX - i))
+                else {
+                    break;
+                };
+                let floor = r.columns[widest].chars().count().max(MIN_COLUMN);
+                if widths[widest] <= floor {
+                    break;
+                }
+                widths[widest] -= 1;
+            }
+        }
+        widths
     }
 }
 

@@ -191,6 +191,11 @@ pub struct Args {
     /// terminal and `NO_COLOR` is not set.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,
+    /// Lay trace tables out for a terminal this many columns wide, wrapping long cells
+    /// [default: the terminal's width when the output is one; else a fixed layout that
+    /// cuts cells at 42 characters, the same everywhere].
+    #[arg(long, value_name = "COLUMNS", value_parser = clap::value_parser!(u16).range(40..))]
+    pub width: Option<u16>,
     /// After each trace, tell it step by step, each step with the model's source around
     /// the line it executed (human output).
     #[arg(long)]
@@ -724,6 +729,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         Format::Human => Box::new(wqcheck_report::Human {
             traces: !args.quiet,
             color: args.color.on(),
+            width: args.width.map(usize::from).or_else(terminal_width),
             ..Default::default()
         }),
         Format::Json => Box::new(wqcheck_report::JsonLines),
@@ -861,6 +867,21 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     } else {
         exit::OK
     }
+}
+
+/// The width of the terminal the output goes to, if it goes to one.
+fn terminal_width() -> Option<usize> {
+    #[cfg(unix)]
+    {
+        let out = io::stdout();
+        if !out.is_terminal() {
+            return None;
+        }
+        let size = rustix::termios::tcgetwinsize(&out).ok()?;
+        (size.ws_col >= 40).then_some(usize::from(size.ws_col))
+    }
+    #[cfg(not(unix))]
+    None
 }
 
 /// `--explain` for one result: its trace step by step with the source of each step.

@@ -1153,3 +1153,37 @@ fn explain_shows_each_step_with_its_source() {
     assert!(text
         .contains("\n  6. signal: fatal signal to parent\n      parent: fatal signal pending\n"));
 }
+
+/// `--width N` (a terminal's width, by default, when the output is one) lays the trace
+/// out to fit: no table line is wider, and no cell is cut (`…`): long ones wrap onto
+/// the row's next lines. Without it the layout is fixed, cut at 42 characters.
+#[test]
+fn traces_fit_the_width_by_wrapping_not_cutting() {
+    let run = |extra: &[&str]| {
+        let mut a = vec!["--backend", "native", "--memory", "sc"];
+        a.extend_from_slice(extra);
+        a.push("scenarios/linux-4.13-rc6-lock-page-killable.ron");
+        String::from_utf8_lossy(&wqcheck(&root(), &a).stdout).into_owned()
+    };
+    let fixed = run(&[]);
+    assert!(fixed.contains("__add_wait_queue_entry_tail_exclusive(q, …"));
+    for width in ["100", "160"] {
+        let out = run(&["--width", width]);
+        let table: Vec<&str> = out
+            .lines()
+            .skip_while(|l| !l.starts_with("  #"))
+            .take_while(|l| !l.starts_with("  rows") && !l.starts_with("  =>"))
+            .collect();
+        assert!(table.len() > 25, "{out}");
+        let w: usize = width.parse().expect("number");
+        for l in &table {
+            assert!(l.chars().count() <= w, "{width}: {l:?}");
+            assert!(!l.contains('…'), "{width}: {l:?}");
+        }
+        // The long call's end, which the fixed layout cuts, is on a line of its row.
+        assert!(
+            table.iter().any(|l| l.contains("usive(q, wait);")),
+            "{width}: {out}"
+        );
+    }
+}
