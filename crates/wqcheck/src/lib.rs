@@ -681,6 +681,15 @@ fn usage_error(args: &Args) -> Option<&'static str> {
             "--pct-depth is PCT's bug depth: use it with --scheduler pct, or leave it out",
         );
     }
+    // A report on the output would break the JSON Lines around it.
+    let on_output = [&args.junit, &args.markdown, &args.github_annotations]
+        .into_iter()
+        .any(|p| p.as_deref() == Some(Path::new("-")));
+    if on_output && args.format == Format::Json {
+        return Some(
+            "a report written to `-` shares the output, which --format json keeps for JSON Lines: give the report a file",
+        );
+    }
     None
 }
 
@@ -828,7 +837,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
                 status.done(in_order.next);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => status.show(in_order.next),
-            // The worker also stops on an interrupt, maybe before this thread saw it.
+            // The jobs also stop on an interrupt, maybe before this thread saw it.
             Err(mpsc::RecvTimeoutError::Disconnected) => break interrupt::received(),
         }
     };

@@ -946,6 +946,21 @@ fn one_run_writes_junit_markdown_and_annotations_beside_the_terminal_report() {
     ::error file=broken.ron,line=1,col=17,title=broken.ron could not be checked::expected a string in double quotes, like `"thread1"`
     "#);
 
+    // A report on the output is for the human format: JSON Lines stay JSON.
+    let out = wqcheck(
+        &dir,
+        &["--format", "json", "--github-annotations", "-", "wrong.ron"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give the report a file"));
+    let out = wqcheck(&dir, &["--quiet", "--github-annotations", "-", "wrong.ron"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("::error file=") && stdout.contains("\nFAIL wrong.ron [native]"),
+        "{stdout}"
+    );
+
     // A report that cannot be written is an error before any scenario is checked.
     let out = wqcheck(&dir, &["--junit", "no-such-dir/report.xml", "wrong.ron"]);
     assert_eq!(out.status.code(), Some(2));
