@@ -165,66 +165,23 @@ fn private_names(source: &Source, items: Vec<ast::Item>) -> Vec<ast::Item> {
     if globals.is_empty() {
         return items;
     }
+    // A header cannot name a model global (the model comes after it, as in C), so in a
+    // header function every such name is one of its own parameters or locals.
     items
         .into_iter()
         .map(|i| match i {
             ast::Item::Func(mut f) if f.span.start >= first => {
-                let mut clash: BTreeSet<String> = f
-                    .params
-                    .iter()
-                    .map(|p| p.name.name.clone())
-                    .filter(|n| globals.contains(n))
-                    .collect();
-                locals_named(&f.body, &globals, &mut clash);
-                if !clash.is_empty() {
-                    for p in &mut f.params {
-                        rename_ident(&mut p.name, &clash);
-                    }
-                    for s in &mut f.body {
-                        rename_stmt(s, &clash);
-                    }
+                for p in &mut f.params {
+                    rename_ident(&mut p.name, &globals);
+                }
+                for s in &mut f.body {
+                    rename_stmt(s, &globals);
                 }
                 ast::Item::Func(f)
             }
             other => other,
         })
         .collect()
-}
-
-/// The locals declared in `body` whose names are in `globals`.
-fn locals_named(body: &[ast::Stmt], globals: &BTreeSet<String>, out: &mut BTreeSet<String>) {
-    for s in body {
-        let mut declared = |n: &ast::Ident| {
-            if globals.contains(&n.name) {
-                out.insert(n.name.clone());
-            }
-        };
-        match &s.kind {
-            SK::Decl { vars, .. } => vars.iter().for_each(|(n, _)| declared(n)),
-            SK::DefineWait(n) | SK::DefineWakeQ(n) => declared(n),
-            SK::If {
-                then_branch,
-                else_branch,
-                ..
-            } => {
-                locals_named(std::slice::from_ref(then_branch), globals, out);
-                if let Some(e) = else_branch {
-                    locals_named(std::slice::from_ref(e), globals, out);
-                }
-            }
-            SK::While { body, .. } | SK::DoWhile { body, .. } => {
-                locals_named(std::slice::from_ref(body), globals, out)
-            }
-            SK::For { init, body, .. } => {
-                if let Some(i) = init {
-                    locals_named(std::slice::from_ref(i), globals, out);
-                }
-                locals_named(std::slice::from_ref(body), globals, out);
-            }
-            SK::Atomic(b) | SK::Block(b) => locals_named(b, globals, out),
-            _ => {}
-        }
-    }
 }
 
 fn rename_ident(n: &mut ast::Ident, names: &BTreeSet<String>) {

@@ -61,14 +61,10 @@ pub fn explain<'a>(r: &RunReport, text_of: impl Fn(Option<&str>) -> Option<&'a s
     out
 }
 
-/// `      → 1; PG_locked=0`: what the step returned and changed.
+/// `      → 1, PG_locked=0`: what the step returned and changed.
 fn effects(out: &mut String, s: &wqcheck_model::trace::TraceStep) {
-    let mut v = Vec::new();
-    if let Some(x) = s.result {
-        v.push(format!("→ {x}"));
-    }
-    v.extend(s.effects.iter().cloned());
-    if !v.is_empty() {
-        let _ = writeln!(out, "      {}", v.join(", "));
+    let changes = crate::changes_text(s);
+    if !changes.is_empty() {
+        let _ = writeln!(out, "      {changes}");
     }
 }

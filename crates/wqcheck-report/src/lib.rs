@@ -361,7 +361,7 @@ fn wrap(s: &str, w: usize) -> Vec<String> {
 }
 
 /// A row's last column: what the step returned, then what it changed.
-fn changes_text(s: &TraceStep) -> String {
+pub(crate) fn changes_text(s: &TraceStep) -> String {
     let mut v = Vec::new();
     if let Some(x) = s.result {
         v.push(format!("→ {x}"));

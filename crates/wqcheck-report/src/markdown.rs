@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::{thousands, Event, Reporter, RunReport};
+use crate::{changes_text, thousands, Event, Reporter, RunReport};
 
 /// Collects the events of a run; writes the report on the summary.
 #[derive(Default)]
@@ -49,19 +49,9 @@ pub fn trace_table(r: &RunReport) -> String {
                 out.push_str(" |");
             }
         }
-        let _ = writeln!(out, " {} |", cell(&changes(s)));
+        let _ = writeln!(out, " {} |", cell(&changes_text(s)));
     }
     out
-}
-
-/// `→ 1, PG_locked=0`: a step's result and changes, as the terminal's last column.
-fn changes(s: &wqcheck_model::trace::TraceStep) -> String {
-    let mut v = Vec::new();
-    if let Some(x) = s.result {
-        v.push(format!("→ {x}"));
-    }
-    v.extend(s.effects.iter().cloned());
-    v.join(", ")
 }
 
 /// The trace as a Mermaid sequence diagram.

@@ -148,13 +148,8 @@ impl Status {
         }
     }
 
-    /// The output moved on to the `next`-th scenario.
-    pub fn done(&mut self, next: usize) {
-        self.next = next;
-        self.show(next);
-    }
-
-    /// Show the line, if a second has passed since it was last shown.
+    /// Show the line (the output waits for the `next`-th scenario), if a second has
+    /// passed since it was last shown.
     pub fn show(&mut self, next: usize) {
         self.next = next;
         let now = Instant::now();

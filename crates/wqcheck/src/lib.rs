@@ -517,21 +517,22 @@ pub struct LoadError {
 }
 
 impl LoadError {
-    /// A problem with `file` as a whole (no position): `message` is rendered, `error: ...`
-    /// then `  = help: ...` lines.
-    fn whole_file(file: &str, message: String) -> LoadError {
-        let mut lines = message.lines();
-        let first = lines.next().unwrap_or_default();
-        let help = lines.find_map(|l| l.trim_start().strip_prefix("= help: "));
+    /// A problem with `file` as a whole (no position), rendered as `error: MESSAGE` and
+    /// `  = help: HELP`.
+    fn whole_file(file: &str, message: String, help: Option<String>) -> LoadError {
+        let rendered = match &help {
+            Some(h) => format!("error: {message}\n  = help: {h}"),
+            None => format!("error: {message}"),
+        };
         LoadError {
             records: vec![ErrorRecord {
                 file: file.to_string(),
                 line: None,
                 column: None,
-                message: first.strip_prefix("error: ").unwrap_or(first).to_string(),
-                help: help.map(String::from),
+                message,
+                help,
             }],
-            message,
+            message: rendered,
         }
     }
 
@@ -572,25 +573,21 @@ pub fn load_checked(path: &Path) -> Result<Instance, LoadError> {
     let name = display_name(path);
     let text = read_input(path, MAX_SCENARIO_BYTES).map_err(|e| {
         let help = match e {
-            InputError::Io(_) => String::new(),
+            InputError::Io(_) => None,
             InputError::NotAFile(_) => {
-                "\n  = help: give scenario files (`.ron`), or directories of them".into()
+                Some("give scenario files (`.ron`), or directories of them".into())
             }
-            InputError::TooLarge { .. } => {
-                "\n  = help: a scenario names a model, its threads and bounds in a few lines; is this the right file?".into()
-            }
+            InputError::TooLarge { .. } => Some(
+                "a scenario names a model, its threads and bounds in a few lines; is this the right file?".into(),
+            ),
         };
-        let message = format!(
-            "error: cannot read {name}: {}{help}",
-            e.text("scenario file")
-        );
-        LoadError::whole_file(&name, message)
+        let message = format!("cannot read {name}: {}", e.text("scenario file"));
+        LoadError::whole_file(&name, message, help)
     })?;
     if path.extension().is_some_and(|e| e == "wq") {
-        return Err(LoadError::whole_file(
-            &name,
-            model_given_as_scenario(&name, path, &text),
-        ));
+        let help = model_given_as_scenario(path, &name, &text);
+        let message = format!("{name} is a model (`.wq`), not a scenario");
+        return Err(LoadError::whole_file(&name, message, Some(help)));
     }
     let file =
         wqcheck_dsl::parse_scenario(&name, &text).map_err(|d| LoadError::of(&d, |_| &text))?;
@@ -636,9 +633,9 @@ pub fn load_checked(path: &Path) -> Result<Instance, LoadError> {
         .map_err(|d| LoadError::of(&d, text_of))
 }
 
-/// The error for a model (`.wq`) given where a scenario belongs: what a scenario is, and
+/// The help for a model (`.wq`) given where a scenario belongs: what a scenario is, and
 /// one for this model to start from (its thread bodies, when it checks).
-fn model_given_as_scenario(name: &str, path: &Path, text: &str) -> String {
+fn model_given_as_scenario(path: &Path, name: &str, text: &str) -> String {
     let file = path
         .file_name()
         .map_or_else(|| name.to_string(), |f| f.to_string_lossy().into_owned());
@@ -661,7 +658,7 @@ fn model_given_as_scenario(name: &str, path: &Path, text: &str) -> String {
             .join(", ")
     };
     format!(
-        "error: {name} is a model (`.wq`), not a scenario\n  = help: wqcheck runs scenarios (`.ron`), which name a model and say who runs what; save one next to the model, e.g.\n\n        Scenario(\n            model: {file:?},\n            threads: [{threads}],\n        )\n\n    and run it: without `expect` it reports what the protocol does (docs/dsl.md §10)"
+        "wqcheck runs scenarios (`.ron`), which name a model and say who runs what; save one next to the model, e.g.\n\n        Scenario(\n            model: {file:?},\n            threads: [{threads}],\n        )\n\n    and run it: without `expect` it reports what the protocol does (docs/dsl.md §10)"
     )
 }
 
@@ -834,7 +831,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
                         return output_lost(&e);
                     }
                 }
-                status.done(in_order.next);
+                status.show(in_order.next);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => status.show(in_order.next),
             // The jobs also stop on an interrupt, maybe before this thread saw it.

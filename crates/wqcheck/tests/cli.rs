@@ -940,7 +940,7 @@ fn one_run_writes_junit_markdown_and_annotations_beside_the_terminal_report() {
     // `prepare_to_wait()`, after the wakeup it missed); the input error where it points.
     let annotations = std::fs::read_to_string(dir.join("annotations.txt")).expect("annotations");
     let root_dir = root().display().to_string();
-    let root_dir = wqcheck_report_normalize(&root_dir);
+    let root_dir = wqcheck_report::github::normalize(&root_dir);
     insta::assert_snapshot!(annotations.replace(&root_dir, "<root>"), @r#"
     ::error file=<root>/models/classic/check-then-sleep.wq,line=46,title=wrong.ron [native sc]%3A LostWakeup%2C expected Holds::condition=1; waiter asleep in schedule() on wq waiting for `condition`, which holds; nobody can wake it
     ::error file=broken.ron,line=1,col=17,title=broken.ron could not be checked::expected a string in double quotes, like `"thread1"`
@@ -967,19 +967,6 @@ fn one_run_writes_junit_markdown_and_annotations_beside_the_terminal_report() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("wqcheck: cannot write the report no-such-dir/report.xml: "));
-}
-
-/// `a/b/../c` as `a/c`, as the annotations print paths.
-fn wqcheck_report_normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for p in path.split('/') {
-        if p == ".." && parts.last().is_some_and(|l| *l != "..") {
-            parts.pop();
-        } else {
-            parts.push(p);
-        }
-    }
-    parts.join("/")
 }
 
 /// A trace step in a prelude header names the header its lines are in (JSON `file`);
