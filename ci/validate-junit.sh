@@ -9,6 +9,16 @@
 #   ci/validate-junit.sh report.xml [MORE.xml ...]
 #
 # Needs python3 with pip, and PyPI. Exit 0 when every file is valid.
+#
+# The test suite validates offline: the test `junit_schema`
+# (crates/wqcheck-report/tests/junit_schema.rs) checks a report built through the
+# library against a vendored copy of this schema
+# (crates/wqcheck-report/tests/fixtures/junit-10.xsd) with a small validator of its own.
+# This script remains the cross-check with an independent validator (xmlschema); the
+# test writes its documents for it with `WQCHECK_JUNIT_SAMPLES=DIR`:
+#
+#   WQCHECK_JUNIT_SAMPLES=/tmp/junit cargo test --profile ci -p wqcheck-report --test junit_schema
+#   ci/validate-junit.sh /tmp/junit/report.xml
 set -euo pipefail
 cache="${WQCHECK_SCHEMA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wqcheck-junit-schema}"
 xsd="$cache/junit-10.xsd"
@@ -18,7 +28,7 @@ if [ ! -f "$xsd" ]; then
   tar -xzf "$cache/pytest-8.3.4.tar.gz" -C "$cache" --strip-components=3 \
     pytest-8.3.4/testing/example_scripts/junit-10.xsd
 fi
-if ! python3 -c 'import xmlschema' 2>/dev/null; then
+if ! PYTHONPATH="$cache/py${PYTHONPATH:+:$PYTHONPATH}" python3 -c 'import xmlschema' 2>/dev/null; then
   python3 -m pip install --quiet --target "$cache/py" xmlschema
 fi
 PYTHONPATH="$cache/py${PYTHONPATH:+:$PYTHONPATH}" python3 - "$xsd" "$@" <<'PY'

@@ -109,8 +109,10 @@ pub enum Event {
         /// error).
         records: Vec<ErrorRecord>,
     },
-    /// `failed` counts every scenario that did not pass, `errors` included; `explored` the
-    /// results of scenarios without an `expect` (reported, not checked: in neither).
+    /// `failed` counts the results that did not meet their `expect`; `errors` the
+    /// scenarios that could not be checked (bad input, an internal error), which are in
+    /// neither `passed` nor `failed`; `explored` the results of scenarios without an
+    /// `expect` (reported, not checked).
     Summary {
         passed: usize,
         failed: usize,
@@ -653,18 +655,18 @@ impl Reporter for Human {
                         "wqcheck: {explored} {what} no `expect`: reported above, not checked"
                     )?;
                 }
-                if *errors > 0 {
-                    writeln!(
-                        out,
-                        "wqcheck: {errors} of them could not be checked (see the errors above)"
-                    )?;
-                }
+                // Scenarios that could not be checked are neither passed nor failed.
+                let errors = match errors {
+                    0 => String::new(),
+                    1 => ", 1 error".to_string(),
+                    n => format!(", {n} errors"),
+                };
                 match interrupted {
                     Some(signal) => writeln!(
                         out,
-                        "wqcheck: {passed} passed, {failed} failed; interrupted by {signal}: the rest was not checked"
+                        "wqcheck: {passed} passed, {failed} failed{errors}; interrupted by {signal}: the rest was not checked"
                     ),
-                    None => writeln!(out, "wqcheck: {passed} passed, {failed} failed"),
+                    None => writeln!(out, "wqcheck: {passed} passed, {failed} failed{errors}"),
                 }
             }
         }
@@ -788,6 +790,21 @@ mod tests {
         assert_eq!(
             print(&mut Human::default(), &summary(None)),
             "wqcheck: 2 passed, 1 failed\n"
+        );
+        let with_errors = |errors| Event::Summary {
+            passed: 2,
+            failed: 1,
+            errors,
+            explored: 0,
+            interrupted: None,
+        };
+        assert_eq!(
+            print(&mut Human::default(), &with_errors(1)),
+            "wqcheck: 2 passed, 1 failed, 1 error\n"
+        );
+        assert_eq!(
+            print(&mut Human::default(), &with_errors(3)),
+            "wqcheck: 2 passed, 1 failed, 3 errors\n"
         );
         assert_eq!(
             print(&mut JsonLines, &summary(Some("SIGINT"))),

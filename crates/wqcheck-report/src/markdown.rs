@@ -151,8 +151,10 @@ impl Reporter for Markdown {
                 interrupted,
             } => {
                 write!(out, "## wqcheck: {passed} passed, {failed} failed")?;
-                if *errors > 0 {
-                    write!(out, " ({errors} could not be checked)")?;
+                match errors {
+                    0 => {}
+                    1 => write!(out, ", 1 error (could not be checked)")?,
+                    n => write!(out, ", {n} errors (could not be checked)")?,
                 }
                 if *explored > 0 {
                     write!(out, ", {explored} without `expect`")?;

@@ -26,7 +26,7 @@ use wqcheck_model::Verdict;
 use wqcheck_report::RunReport;
 
 use crate::engines::{self, Injected};
-use crate::{exit, interrupt, load, Args, Backend};
+use crate::{exit, interrupt, Args, Backend};
 
 /// The line prefix of a child's result.
 const RESULT: &str = "wqcheck-child-result ";
@@ -90,7 +90,8 @@ pub fn check(
         }
         Engine::Native => {}
     }
-    cmd.arg(path)
+    cmd.args(crate::model_run::child_args(args))
+        .arg(path)
         .env(interrupt::PARENT_PID_VAR, std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -354,7 +355,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         std::hint::black_box(&hoard);
     }
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        load(path).and_then(|inst| engines::check_here(inst, args, engine))
+        crate::load_for(path, args)
+            .map_err(|e| e.message)
+            .and_then(|inst| engines::check_here(inst, args, engine))
     }));
     let line = match result {
         Ok(Ok(r)) => format!("{RESULT}{}", serde_json::to_string(&r).unwrap_or_default()),

@@ -25,6 +25,7 @@ pub mod engines;
 pub mod interrupt;
 pub mod jobs;
 pub mod merge;
+pub mod model_run;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -200,6 +201,29 @@ pub struct Args {
     /// the line it executed (human output).
     #[arg(long)]
     pub explain: bool,
+    /// Check a model (`.wq`) given as PATH without a scenario: one thread running
+    /// FUNCTION (with ARGs, integers or constants) per `--thread`, named NAME or after
+    /// its function (`locker1`, `locker2` when several run it). Its results are
+    /// explorations: reported, never failed. E.g. `wqcheck check
+    /// models/classic/check-then-sleep.wq -t waiter -t waker`.
+    #[arg(
+        long = "thread",
+        short = 't',
+        value_name = "[NAME=]FUNCTION[(ARG,...)]"
+    )]
+    pub threads: Vec<String>,
+    /// With `--thread`: a shared variable's, bit's or task pointer's initial value, as a
+    /// scenario's `init` gives it (`--init PG_locked=1`, `--init k=kthread`; repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub init: Vec<String>,
+    /// With `--thread`: a signal, sent once at any moment or never, to one of the threads
+    /// THREAD,... (repeatable: one signal each).
+    #[arg(long, value_name = "THREAD[,THREAD...]")]
+    pub signal: Vec<String>,
+    /// With `--thread`: a fatal signal (SIGKILL), sent once at any moment or never, to one
+    /// of the threads THREAD,... (repeatable).
+    #[arg(long, value_name = "THREAD[,THREAD...]")]
+    pub fatal_signal: Vec<String>,
     /// Do not print traces, only result lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -341,6 +365,13 @@ pub enum Command {
     },
     /// Print the manual page (roff) on stdout, e.g. `wqcheck man > wqcheck.1`.
     Man,
+    /// List what a check of these scenarios would run, without running it: a line per
+    /// scenario and engine run (the JUnit test cases), with the expected verdict.
+    List {
+        /// Scenario files (`.ron`), or directories whose `.ron` files are all listed.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// A path as wqcheck prints it: control characters escaped, so that a newline in a file
@@ -508,6 +539,44 @@ pub fn load(path: &Path) -> Result<Instance, String> {
     load_checked(path).map_err(|e| e.message)
 }
 
+/// Load what `path` names on this command line: a scenario, or a model (`.wq`) whose
+/// threads `--thread` gives ([`model_run`]).
+pub fn load_for(path: &Path, args: &Args) -> Result<Instance, LoadError> {
+    if model_run::is_model(path) && model_run::given(args) {
+        load_model_run(path, args)
+    } else {
+        load_checked(path)
+    }
+}
+
+/// A model checked with the scenario the command line describes.
+fn load_model_run(path: &Path, args: &Args) -> Result<Instance, LoadError> {
+    let model_name = display_name(path);
+    let scenario = model_run::scenario_text(path, args)
+        .map_err(|m| LoadError::whole_file(model_run::COMMAND_LINE, m, None))?;
+    let model_text = read_input(path, MAX_MODEL_BYTES).map_err(|e| {
+        let message = format!("cannot read {model_name}: {}", e.text("model file"));
+        LoadError::whole_file(&model_name, message, None)
+    })?;
+    let text_of = |f: &str| -> &str {
+        if f == model_run::COMMAND_LINE {
+            scenario.as_str()
+        } else {
+            wqcheck_dsl::prelude::text(f).unwrap_or(model_text.as_str())
+        }
+    };
+    let file = wqcheck_dsl::parse_scenario(model_run::COMMAND_LINE, &scenario)
+        .map_err(|d| LoadError::of(&d, text_of))?;
+    let program = wqcheck_dsl::check_model(&model_name, &model_text)
+        .map_err(|d| LoadError::of(&d, text_of))?;
+    let mut inst =
+        wqcheck_dsl::resolve_scenario(model_run::COMMAND_LINE, &scenario, &file, program)
+            .map_err(|d| LoadError::of(&d, text_of))?;
+    // Results name the model and the options, as a command would repeat them.
+    inst.name = model_run::display(&model_name, args);
+    Ok(inst)
+}
+
 /// Why a scenario could not be loaded: rendered for people, and one record per problem
 /// for machines (JSON, annotations).
 #[derive(Debug)]
@@ -657,13 +726,27 @@ fn model_given_as_scenario(path: &Path, name: &str, text: &str) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let flags = if bodies.is_empty() {
+        "-t FUNCTION -t FUNCTION".to_string()
+    } else {
+        bodies
+            .iter()
+            .map(|b| format!("-t {b}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     format!(
-        "wqcheck runs scenarios (`.ron`), which name a model and say who runs what; save one next to the model, e.g.\n\n        Scenario(\n            model: {file:?},\n            threads: [{threads}],\n        )\n\n    and run it: without `expect` it reports what the protocol does (docs/dsl.md §10)"
+        "give its threads to check it directly, e.g. `wqcheck check {name} {flags}` (the results are reported, not checked against an `expect`); or save a scenario, which names a model and says who runs what, next to the model, e.g.\n\n        Scenario(\n            model: {file:?},\n            threads: [{threads}],\n        )\n\n    and run it: without `expect` it reports what the protocol does (docs/dsl.md §10)"
     )
 }
 
 /// Options the command line accepts one by one but not together; `None` when fine.
 fn usage_error(args: &Args) -> Option<&'static str> {
+    if model_run::given(args) && args.paths.iter().any(|p| !model_run::is_model(p)) {
+        return Some(
+            "--thread, --init, --signal and --fatal-signal describe a model (`.wq`) given directly; a scenario (`.ron`) says it itself",
+        );
+    }
     if args.replay.is_some() && (args.paths.len() != 1 || args.paths[0].is_dir()) {
         return Some("--replay replays one scenario: give the scenario file the token came from");
     }
@@ -712,6 +795,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
             clap_complete::generate(*shell, &mut cmd, "wqcheck", out);
             return exit::OK;
         }
+        Some(Command::List { paths }) => return list(paths, out),
         Some(Command::Man) => {
             let cmd = <Args as clap::CommandFactory>::command();
             return match clap_mangen::Man::new(cmd).render(out) {
@@ -726,6 +810,23 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
         let help = <Args as clap::CommandFactory>::command().render_long_help();
         let _ = write!(out, "{help}");
         return exit::OK;
+    }
+    // `wqcheck check PATH...`, where no file `check` is: the same as `wqcheck PATH...`.
+    if args
+        .paths
+        .first()
+        .is_some_and(|p| p == Path::new("check") && !p.exists())
+    {
+        if args.paths.len() == 1 {
+            let _ = writeln!(
+                io::stderr(),
+                "wqcheck: `check` takes scenarios (`.ron`) or a model (`.wq`) with its threads, e.g. `wqcheck check models/classic/check-then-sleep.wq -t waiter -t waker`"
+            );
+            return exit::ERROR;
+        }
+        let mut rest = args.clone();
+        rest.paths.remove(0);
+        return run(&rest, out);
     }
     if let Some(e) = usage_error(args) {
         let _ = writeln!(io::stderr(), "wqcheck: {e}");
@@ -806,10 +907,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
             Event::Result(r) if r.expected == UNSTATED => explored += 1,
             Event::Result(r) if r.ok => passed += 1,
             Event::Result(_) => failed += 1,
-            _ => {
-                errors += 1;
-                failed += 1;
-            }
+            _ => errors += 1,
         }
         report_to_files(&mut sinks, event, out);
         reporter.report(event, out)?;
@@ -959,7 +1057,7 @@ fn check_path(path: &Path, args: &Args, progress: bool, send: &dyn Fn(Event) -> 
         return false;
     }
     // A bug in wqcheck must not take the other scenarios down with it.
-    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_checked(path)));
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_for(path, args)));
     let inst = match loaded {
         Ok(Ok(inst)) => inst,
         Ok(Err(e)) => {
@@ -1018,5 +1116,62 @@ fn event_of(name: &str, result: std::thread::Result<Result<RunReport, String>>) 
                 wqcheck_threads::panic_text(&*p)
             ),
         },
+    }
+}
+
+/// `wqcheck list PATH...`: a line per scenario and engine run it would check (what
+/// `--backend`, `--memory`, `--filter` and `--partition` would leave is for the check
+/// itself), with the verdict each expects, in the order a check prints them. A scenario
+/// that does not load is reported as a check would, and makes the exit code 2.
+fn list(paths: &[PathBuf], out: &mut dyn Write) -> i32 {
+    let paths = match expand_paths(paths) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "wqcheck: {e}");
+            return exit::ERROR;
+        }
+    };
+    let defaults = <Args as clap::Parser>::parse_from(["wqcheck", "-"]);
+    let mut rows: Vec<[String; 3]> = Vec::new();
+    let mut errors = Vec::new();
+    for path in &paths {
+        match load_checked(path) {
+            Ok(inst) => {
+                for engine in backends_for(&inst, &defaults) {
+                    let runs: Vec<(String, wqcheck_model::ir::Expectation)> = match engine {
+                        Engine::Native => memories_for(&inst, &defaults)
+                            .into_iter()
+                            .map(|m| (format!("native {}", m.name()), inst.expect_native(m)))
+                            .collect(),
+                        _ => vec![(engine.name().to_string(), inst.expect_on(engine))],
+                    };
+                    for (run, expect) in runs {
+                        let expect = match wqcheck_model::verdict::expectation_name(expect) {
+                            UNSTATED => "(no expect)".to_string(),
+                            e => e.to_string(),
+                        };
+                        rows.push([display_name(path), run, expect]);
+                    }
+                }
+            }
+            Err(e) => errors.push(e.message),
+        }
+    }
+    let width = |k: usize| rows.iter().map(|r| r[k].chars().count()).max().unwrap_or(0);
+    let (w0, w1) = (width(0), width(1));
+    let mut text = String::new();
+    for [scenario, run, expect] in &rows {
+        text += &format!("{scenario:<w0$}  {run:<w1$}  {expect}\n");
+    }
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        return output_lost(&e);
+    }
+    for e in &errors {
+        let _ = writeln!(io::stderr(), "{e}");
+    }
+    if errors.is_empty() {
+        exit::OK
+    } else {
+        exit::ERROR
     }
 }

@@ -1,6 +1,11 @@
 //! The command line as a user (or a CI job) sees it: output formats and exit codes.
 
+// The JUnit schema validator of wqcheck-report's `junit_schema` test, for the report the
+// command line writes.
 mod common;
+#[path = "../../wqcheck-report/tests/support/xsd.rs"]
+#[expect(dead_code, reason = "only `Schema` is used here")]
+mod junit_xsd;
 
 use common::{json_lines, root, scenario_files, without_times, wqcheck};
 use std::path::{Path, PathBuf};
@@ -424,7 +429,9 @@ fn a_newline_in_a_file_name_cannot_forge_a_result_line() {
         stdout.contains(r" --> b\nPASS y [native]: Holds\n.ron:1:"),
         "{stdout}"
     );
-    assert!(stdout.trim_end().ends_with("wqcheck: 1 passed, 1 failed"));
+    assert!(stdout
+        .trim_end()
+        .ends_with("wqcheck: 1 passed, 0 failed, 1 error"));
 
     let out = wqcheck_within(&dir, &["--format", "json", forged]);
     let lines = json_lines(&out);
@@ -552,6 +559,188 @@ fn a_scenario_without_expect_is_reported_not_checked() {
     std::fs::write(dir.join("wrong.ron"), wrong).expect("write");
     let out = wqcheck_within(&dir, &["explore.ron", "wrong.ron"]);
     exits_with(&out, 1, "wqcheck: 0 passed, 1 failed");
+}
+
+/// A model checked directly (`wqcheck check MODEL.wq -t ...`) runs the scenario its
+/// options describe: on every engine the same verdict, states and trace as the saved
+/// scenario with the same threads, reported as an exploration (exit 0). Its results are
+/// named by the command that repeats them, so shuttle's replay hint works as printed.
+#[test]
+fn a_model_checked_directly_runs_what_its_scenario_would() {
+    let dir = scratch("model-run");
+    let model = quick_model();
+    let saved = quick_scenario(&model).replace("    expect: LostWakeup,\n", "");
+    std::fs::write(dir.join("saved.ron"), saved).expect("write");
+    let run = |args: &[&str]| {
+        let out = wqcheck_within(&dir, args);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        json_lines(&out)
+    };
+    let direct = run(&[
+        "check",
+        &model,
+        "-t",
+        "waiter",
+        "--thread",
+        "waker",
+        "--backend",
+        "all",
+        "--format",
+        "json",
+    ]);
+    let scenario = run(&["saved.ron", "--backend", "all", "--format", "json"]);
+    assert_eq!(direct.len(), 4, "three engines and the summary: {direct:?}");
+    let name = format!("{model} -t waiter -t waker");
+    for (d, s) in direct.iter().zip(&scenario).take(3) {
+        assert_eq!(d["scenario"], name.as_str());
+        assert_eq!(d["verdict"], "LostWakeup");
+        assert_eq!(d["expected"], "none");
+        for field in [
+            "backend",
+            "verdict",
+            "states",
+            "transitions",
+            "depth",
+            "trace",
+            "message",
+        ] {
+            assert_eq!(d[field], s[field], "{field} of {}", d["backend"]);
+        }
+    }
+    assert_eq!(direct[3], scenario[3], "both are explorations");
+    // The replay hint, as printed, replays the counterexample.
+    let human = wqcheck_within(
+        &dir,
+        &[
+            "check",
+            &model,
+            "-t",
+            "waiter",
+            "-t",
+            "waker",
+            "--backend",
+            "shuttle",
+            "-q",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&human.stdout).into_owned();
+    let hint = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("replay: wqcheck "))
+        .unwrap_or_else(|| panic!("a replay hint: {stdout}"));
+    assert!(hint.ends_with(&name), "{hint}");
+    let words: Vec<&str> = hint.split_whitespace().collect();
+    let replay = wqcheck_within(&dir, &words);
+    let replayed = exits_with(&replay, 0, "wqcheck: 0 passed, 0 failed");
+    assert!(
+        replayed.contains("LostWakeup, no expectation (1 execution"),
+        "{replayed}"
+    );
+}
+
+/// What a direct model run gets wrong is said where it is: a thread's unknown function
+/// at the scenario line its option became (`<command line>`), with a "did you mean";
+/// threads given to a scenario, a signal without threads and a malformed `--thread` are
+/// usage errors. All exit 2 and print no verdict.
+#[test]
+fn a_model_run_with_wrong_threads_is_refused_with_the_fix() {
+    let dir = scratch("model-run-errors");
+    let model = quick_model();
+    let out = wqcheck_within(&dir, &["check", &model, "-t", "waiter", "-t", "wakr"]);
+    let stdout = exits_with(&out, 2, "wqcheck: 0 passed, 0 failed, 1 error");
+    assert!(
+        stdout.contains("error: unknown function `wakr` in `run`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--> <command line>:5:"), "{stdout}");
+    assert!(stdout.contains("help: did you mean `waker`?"), "{stdout}");
+    assert!(!stdout.contains("LostWakeup"), "{stdout}");
+
+    let scenario = root().join("scenarios/classic-check-then-sleep.ron");
+    for (args, says) in [
+        (
+            vec![scenario.to_str().unwrap(), "-t", "waiter"],
+            "a scenario (`.ron`) says it itself",
+        ),
+        (
+            vec![&model, "--fatal-signal", "waiter"],
+            "add `--thread FUNCTION` for each thread",
+        ),
+        (
+            vec![&model, "-t", "waiter(1"],
+            "the arguments have no closing `)`",
+        ),
+        (vec!["check"], "`check` takes scenarios"),
+    ] {
+        let out = wqcheck_within(&dir, &args);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(all.contains(says), "{args:?}: {all}");
+        assert!(
+            !all.contains("PASS") && !all.contains("INFO"),
+            "{args:?}: {all}"
+        );
+    }
+    // A model given without threads says how to give them.
+    let out = wqcheck_within(&dir, &[&model]);
+    let stdout = exits_with(&out, 2, "1 error");
+    assert!(
+        stdout.contains(&format!("`wqcheck check {model} -t waiter -t waker`")),
+        "{stdout}"
+    );
+}
+
+/// `wqcheck list` prints, without running anything, a line per run a check would make,
+/// with the verdict it expects: the same runs, in the same order, as the check's results.
+#[test]
+fn list_names_each_run_a_check_would_make() {
+    let dir = scratch("list");
+    let files: Vec<String> = [
+        "scenarios/classic-check-then-sleep.ron",
+        "scenarios/classic-set-current-state-no-barrier.ron",
+        "scenarios/linux-vfork-done.ron",
+    ]
+    .iter()
+    .map(|f| root().join(f).display().to_string())
+    .collect();
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let listed = wqcheck_within(&dir, &[&["list"], args.as_slice()].concat());
+    assert_eq!(listed.status.code(), Some(0), "{listed:?}");
+    let listed: Vec<Vec<String>> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect();
+    let checked = wqcheck_within(
+        &dir,
+        &[&["--format", "json", "-q"], args.as_slice()].concat(),
+    );
+    let runs: Vec<Vec<String>> = json_lines(&checked)
+        .iter()
+        .filter(|r| r["type"] == "result")
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            let mut v = vec![s("scenario"), s("backend")];
+            if r["backend"] == "native" {
+                v.push(s("memory"));
+            }
+            v.push(s("expected"));
+            v
+        })
+        .collect();
+    assert_eq!(listed, runs);
+    assert!(listed.len() >= 8, "{listed:?}");
+
+    std::fs::write(dir.join("broken.ron"), "Scenario(model: 1)").expect("write");
+    let out = wqcheck_within(&dir, &["list", "broken.ron"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken.ron:1:"),
+        "{out:?}"
+    );
 }
 
 /// `wqcheck ... | head`: a reader that goes away ends the run with SIGPIPE's exit code
@@ -888,9 +1077,17 @@ fn one_run_writes_junit_markdown_and_annotations_beside_the_terminal_report() {
             "broken.ron",
         ],
     );
-    exits_with(&out, 2, "wqcheck: 1 passed, 2 failed");
+    exits_with(&out, 2, "wqcheck: 1 passed, 1 failed, 1 error");
 
     let xml = std::fs::read_to_string(&junit).expect("the JUnit report");
+    let xsd =
+        std::fs::read_to_string(root().join("crates/wqcheck-report/tests/fixtures/junit-10.xsd"))
+            .expect("the vendored JUnit schema");
+    let invalid = junit_xsd::Schema::from_xsd(&xsd).validate(&xml);
+    assert!(
+        invalid.is_empty(),
+        "the report breaks the JUnit schema: {invalid:?}\n{xml}"
+    );
     let report = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit XML");
     assert_eq!((report.tests, report.failures, report.errors), (3, 1, 1));
     let suites: Vec<(&str, usize)> = report
