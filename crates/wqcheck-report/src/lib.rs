@@ -325,7 +325,7 @@ fn cut(s: &str, w: usize) -> String {
 }
 
 /// The narrowest a thread's column gets to fit a terminal.
-const MIN_COLUMN: usize = 16;
+const MIN_COLUMN: usize = 14;
 /// The room the changes column keeps on a terminal.
 const MIN_CHANGES: usize = 24;
 
@@ -372,6 +372,18 @@ pub(crate) fn changes_text(s: &TraceStep) -> String {
     v.join(", ")
 }
 
+/// A row's model line: the first line the step executed, in the model (`112`) or in a
+/// prelude header (`completion.wq:50`); empty for an actor's step, which runs no code.
+pub(crate) fn line_text(s: &TraceStep) -> String {
+    let Some(line) = s.lines.first() else {
+        return String::new();
+    };
+    match &s.file {
+        None => line.to_string(),
+        Some(f) => format!("{}:{line}", f.rsplit('/').next().unwrap_or(f)),
+    }
+}
+
 /// Under a trace, why a statement takes several rows: `rows 3-4: one statement, several
 /// steps (...)`. Empty when every statement is one row.
 fn legend(r: &RunReport) -> String {
@@ -412,7 +424,13 @@ impl Human {
     pub fn table(&self, r: &RunReport) -> String {
         let ncol = r.columns.len();
         let num_w = r.trace.len().to_string().len().max(1);
-        let widths = self.widths(r, num_w);
+        // The model line of each row, to read the trace beside the model's source.
+        let line_w = (r.trace.iter())
+            .map(|s| line_text(s).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("line".len());
+        let widths = self.widths(r, num_w + 2 + line_w);
         // Without a width, a long cell is cut; with one, it wraps onto more lines.
         let cells = |text: &str, w: usize| -> Vec<String> {
             match self.width {
@@ -421,18 +439,19 @@ impl Human {
             }
         };
         let changes_w = self.width.map(|total| {
-            let used: usize = 2 + num_w + 1 + widths.iter().map(|w| w + 1).sum::<usize>() + 2;
+            let used: usize =
+                2 + num_w + 2 + line_w + 1 + widths.iter().map(|w| w + 1).sum::<usize>() + 2;
             total.saturating_sub(used).max(MIN_CHANGES)
         });
         let mut out = String::new();
-        let mut header = format!("  {} ", pad("#", num_w));
+        let mut header = format!("  {}  {} ", pad("#", num_w), pad("line", line_w));
         for (i, c) in r.columns.iter().enumerate() {
             header.push_str(&format!(" {}", pad(c, widths[i])));
         }
         header.push_str("  result, changes");
         out.push_str(header.trim_end());
         out.push('\n');
-        let mut rule = format!("  {} ", "-".repeat(num_w));
+        let mut rule = format!("  {}  {} ", "-".repeat(num_w), "-".repeat(line_w));
         for w in &widths {
             rule.push_str(&format!(" {}", "-".repeat(*w)));
         }
@@ -446,13 +465,14 @@ impl Human {
                 Some(w) => wrap(&changes, w),
                 None => vec![changes],
             };
+            let model_line = line_text(s);
             for line in 0..text.len().max(changes.len()) {
-                let number = if line == 0 {
-                    (i + 1).to_string()
+                let (number, at) = if line == 0 {
+                    ((i + 1).to_string(), model_line.as_str())
                 } else {
-                    String::new()
+                    (String::new(), "")
                 };
-                let mut row = format!("  {} ", pad(&number, num_w));
+                let mut row = format!("  {}  {} ", pad(&number, num_w), pad(at, line_w));
                 for (c, w) in widths.iter().enumerate().take(ncol) {
                     let cell = if c == s.column {
                         text.get(line).map_or("", String::as_str)

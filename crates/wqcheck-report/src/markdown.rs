@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::{changes_text, thousands, Event, Reporter, RunReport};
+use crate::{changes_text, line_text, thousands, Event, Reporter, RunReport};
 
 /// Collects the events of a run; writes the report on the summary.
 #[derive(Default)]
@@ -33,15 +33,15 @@ fn mermaid(s: &str) -> String {
 
 /// The trace as a Markdown table.
 pub fn trace_table(r: &RunReport) -> String {
-    let mut out = String::from("| # |");
+    let mut out = String::from("| # | line |");
     for c in &r.columns {
         let _ = write!(out, " {} |", cell(c));
     }
-    out.push_str(" result, changes |\n|---|");
+    out.push_str(" result, changes |\n|---|---|");
     out.push_str(&"---|".repeat(r.columns.len()));
     out.push_str("---|\n");
     for (i, s) in r.trace.iter().enumerate() {
-        let _ = write!(out, "| {} |", i + 1);
+        let _ = write!(out, "| {} | {} |", i + 1, cell(&line_text(s)));
         for c in 0..r.columns.len() {
             if c == s.column {
                 let _ = write!(out, " `{}` |", cell(&s.text).replace('`', "'"));
