@@ -376,6 +376,21 @@ const BASE: &[BuiltinDef] = &[
         Ret::Void,
         Op::Store(Ordering::Release),
     ),
+    // include/linux/atomic.h's ordered forms of atomic_read()/atomic_set().
+    def(
+        "atomic_read_acquire",
+        "atomic_read_acquire(&X)",
+        &[A::Loc],
+        Ret::Int,
+        Op::Load(Ordering::Acquire),
+    ),
+    def(
+        "atomic_set_release",
+        "atomic_set_release(&X, v)",
+        &[A::Loc, A::Value],
+        Ret::Void,
+        Op::Store(Ordering::Release),
+    ),
     def(
         "smp_store_mb",
         "smp_store_mb(X, v)",
@@ -1421,9 +1436,9 @@ mod tests {
             assert!(b.sig.starts_with(&format!("{}(", b.name)), "{}", b.name);
             assert!(b.min_args <= b.args.len());
         }
-        // docs/dsl.md §8: 9 bit ops, 73 atomics and fences, 11 task, 5 timeout, 5 wake_q,
+        // docs/dsl.md §8: 9 bit ops, 75 atomics and fences, 11 task, 5 timeout, 5 wake_q,
         // 33 wait-queue and 2 futex builtins.
-        assert_eq!(names.len(), 138);
+        assert_eq!(names.len(), 140);
     }
 
     #[test]
@@ -1434,6 +1449,10 @@ mod tests {
             Some("atomic_add_return_release")
         );
         assert_eq!(name("atomic_long_read"), Some("atomic_read"));
+        assert_eq!(
+            name("atomic_long_read_acquire"),
+            Some("atomic_read_acquire")
+        );
         assert_eq!(name("atomic_long_cmpxchg"), Some("atomic_cmpxchg"));
         assert_eq!(name("atomic_long_frobnicate"), None);
         assert_eq!(name("atomic_long_"), None);
