@@ -302,7 +302,8 @@ impl Default for Human {
     }
 }
 
-fn thousands(n: u64) -> String {
+/// `1,234,567`: counts as the result lines print them.
+pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

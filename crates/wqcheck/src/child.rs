@@ -139,18 +139,23 @@ pub fn check(
     });
     let budget = engines::budget(inst, args, engine);
     let limit = budget.saturating_add(GRACE);
+    // The search's own budget, as its result line names it (loom's `budget` also
+    // leaves room to follow a counterexample).
+    let search = match engine {
+        Engine::Loom => engines::loom_options(inst, args).max_time,
+        _ => engines::shuttle_options(inst, args).max_time,
+    };
     let start = Instant::now();
     let mut shown = 0;
+    let mut width = 0;
     let status = loop {
         let secs = start.elapsed().as_secs();
         if progress && secs > shown {
             shown = secs;
-            eprint!(
-                "\r  {} [{}]: {secs} s of at most {} s ...",
-                inst.name,
-                engine.name(),
-                budget.as_secs()
-            );
+            let line =
+                crate::progress::child_line(&inst.name, engine.name(), secs, search.as_secs());
+            width = width.max(line.chars().count());
+            eprint!("\r{line}");
             let _ = io::stderr().flush();
         }
         if interrupt::received().is_some() {
@@ -173,8 +178,8 @@ pub fn check(
             }
         }
     };
-    if shown > 0 {
-        eprint!("\r{}\r", " ".repeat(inst.name.len() + 50));
+    if width > 0 {
+        eprint!("\r{}\r", " ".repeat(width));
     }
     let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();

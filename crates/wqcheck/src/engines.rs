@@ -181,17 +181,20 @@ pub fn check_native(
     let k = store_buffer(&inst, args);
     let model =
         Model::with_memory(inst, memory, k).map_err(|e| format!("error: {scenario}: {}", e.0))?;
+    let width = std::cell::Cell::new(0usize);
     let show = |p: &wqcheck_explore::Progress| {
-        let secs = p.elapsed.as_secs_f64();
-        let rate = if secs > 0.0 {
-            p.states as f64 / secs
-        } else {
-            0.0
-        };
-        eprint!(
-            "\r  {scenario}: {} states, depth {}, {secs:.0} s, {rate:.0} states/s ...",
-            p.states, p.depth,
+        let line = crate::progress::native_line(
+            &scenario,
+            p.states,
+            p.depth,
+            p.elapsed.as_secs_f64(),
+            bounds.max_states,
+            bounds.max_time.map(|t| t.as_secs_f64()),
         );
+        // Pad over a longer line before it.
+        let n = line.chars().count();
+        eprint!("\r{line}{}", " ".repeat(width.get().saturating_sub(n)));
+        width.set(width.get().max(n));
         let _ = io::stderr().flush();
     };
     let opts = wqcheck_explore::Options {
@@ -203,8 +206,8 @@ pub fn check_native(
         ..wqcheck_explore::Options::default()
     };
     let out = wqcheck_explore::explore(&model, &opts);
-    if progress && out.elapsed >= Duration::from_secs(1) {
-        eprint!("\r{}\r", " ".repeat(scenario.len() + 80));
+    if width.get() > 0 {
+        eprint!("\r{}\r", " ".repeat(width.get()));
     }
     let trace = if out.path.is_empty() {
         Vec::new()

@@ -160,12 +160,11 @@ impl Status {
         if !self.on || !due {
             return;
         }
-        let line = format!(
-            "  {} of {} scenarios finished, {} s; waiting for {}",
+        let line = crate::progress::jobs_line(
             self.next,
             self.paths.len(),
             self.start.elapsed().as_secs(),
-            display_name(path)
+            &display_name(path),
         );
         self.clear();
         eprint!("\r{line}");

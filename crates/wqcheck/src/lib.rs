@@ -26,6 +26,7 @@ pub mod interrupt;
 pub mod jobs;
 pub mod merge;
 pub mod model_run;
+pub mod progress;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};

@@ -743,6 +743,47 @@ fn list_names_each_run_a_check_would_make() {
     );
 }
 
+/// `--progress` draws a bar on stderr, of the search's own budget (loom and shuttle: the
+/// time their result line names), and takes it off before the result: the output on
+/// stdout is what a run without it prints.
+#[test]
+fn progress_draws_a_bar_on_stderr_and_leaves_the_output_alone() {
+    let dir = scratch("progress");
+    let model = root()
+        .join("models/futex/go-runtime-note.wq")
+        .display()
+        .to_string();
+    let args = [
+        "check",
+        &model,
+        "-t",
+        "notesleeper",
+        "-t",
+        "notewaker",
+        "--backend",
+        "shuttle",
+        "--iterations",
+        "300000",
+        "--max-seconds",
+        "90",
+        "-j",
+        "1",
+    ];
+    let plain = wqcheck_within(&dir, &args);
+    let with = wqcheck_within(&dir, &[&args[..], &["--progress"]].concat());
+    let stdout = |o: &Output| without_times(&String::from_utf8_lossy(&o.stdout));
+    assert_eq!(stdout(&with), stdout(&plain));
+    assert!(stdout(&with).contains("NoViolationFound, no expectation (300,000 executions"));
+    assert!(plain.stderr.is_empty(), "{plain:?}");
+    let stderr = String::from_utf8_lossy(&with.stderr);
+    let line = stderr
+        .split('\r')
+        .find(|l| l.contains("[shuttle]: ["))
+        .unwrap_or_else(|| panic!("a progress line: {stderr:?}"));
+    assert!(line.contains(" s of at most 90 s"), "{line:?}");
+    assert!(stderr.ends_with('\r'), "the line is taken off: {stderr:?}");
+}
+
 /// `wqcheck ... | head`: a reader that goes away ends the run with SIGPIPE's exit code
 /// (141, as a shell reports it), not as an input error, and prints nothing on stderr.
 #[test]
