@@ -259,11 +259,13 @@ pub(crate) enum ExprKind {
         name: Ident,
         args: Vec<Expr>,
     },
-    /// `container_of(ptr, struct NAME, member)`.
+    /// `container_of(ptr, struct NAME, member)`; with `list_first`,
+    /// `list_first_entry(head, struct NAME, member)` (`ptr` is the list's head).
     ContainerOf {
         ptr: Box<Expr>,
         ty: TypeAst,
         member: Ident,
+        list_first: bool,
     },
     /// `base[index]`: an element of an array of shared variables or queues.
     Index {

@@ -114,6 +114,11 @@ pub(crate) enum Op {
         takes_lock: bool,
     },
     RemoveWaitQueue,
+    /// `list_add_tail(&w->list, &head)` / `list_add(...)`: the entry first, then the
+    /// list, which is a queue's (the caller holds its lock).
+    ListAdd {
+        tail: bool,
+    },
     ListDelInit {
         careful: bool,
     },
@@ -126,6 +131,9 @@ pub(crate) enum Op {
     PrepareToWaitEvent,
     FinishWait,
     WaitqueueActive,
+    /// `list_first_entry(&head, struct NAME, member)`: parsed as a `container_of()`
+    /// (check/structs.rs), which takes its queue argument through this entry.
+    ListFirst,
     WqHasSleeper,
     /// `wake_up` family with the constant mode and count the short form implies
     /// (`nr == None`: the count is an argument).
@@ -894,6 +902,34 @@ const BASE: &[BuiltinDef] = &[
         Op::FinishWait,
     ),
     def(
+        "list_first_entry",
+        "list_first_entry(&head, struct NAME, member)",
+        &[A::Queue],
+        Ret::Int,
+        Op::ListFirst,
+    ),
+    def(
+        "list_add_tail",
+        "list_add_tail(&w->list, &head)",
+        &[A::Entry, A::Queue],
+        Ret::Void,
+        Op::ListAdd { tail: true },
+    ),
+    def(
+        "list_add",
+        "list_add(&w->list, &head)",
+        &[A::Entry, A::Queue],
+        Ret::Void,
+        Op::ListAdd { tail: false },
+    ),
+    def(
+        "list_del",
+        "list_del(&w->list)",
+        &[A::Entry],
+        Ret::Void,
+        Op::ListDelInit { careful: false },
+    ),
+    def(
         "waitqueue_active",
         "waitqueue_active(q)",
         &[A::Queue],
@@ -1054,7 +1090,8 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
 `_exclusive`: `prepare_to_wait_exclusive()`; `_interruptible`, `_killable`: that state, and leave the loop when `signal_pending_state(STATE, current)`
 (docs/dsl.md, \"What you cannot model yet\")";
     const COMPLETION: &str = "completions are in the prelude: add `#include <linux/completion.h>` and declare `struct completion done;` (kernel/sched/completion.c, docs/dsl.md §3)";
-    const SLEEPING_LOCK: &str = "sleeping locks are not builtins yet: write them from their source on a shared object (kernel/locking/semaphore.c: `struct semaphore { int<0..N> count; wait_queue_head_t wait_list; }`), or on a futex (models/futex/mutex-drepper.wq)";
+    const SEMAPHORE: &str = "semaphores are in the prelude: add `#include <linux/semaphore.h>` and declare `struct semaphore sem;` (kernel/locking/semaphore.c: `down()`, `down_interruptible()`, `down_killable()`, `down_trylock()`, `down_timeout()`, `up()`, `sema_init()`; docs/dsl.md §3)";
+    const SLEEPING_LOCK: &str = "mutexes and rwsems are not builtins yet: write them from their source on a shared object, as the prelude's <linux/semaphore.h> writes kernel/locking/semaphore.c (`list_first_entry()` on a queue's list, a waiter's fields written under its lock), or on a futex (models/futex/mutex-drepper.wq)";
     const TIMEOUT: &str = "the timed sleeps are `schedule_timeout(T)` and its `_interruptible`, `_killable`, `_uninterruptible` and `_idle` forms, and the `wait_event*_timeout()` forms; time is abstract (a timer fires at any moment while it is armed), so `msleep()` and `io_schedule_timeout()` are `schedule_timeout_uninterruptible(T)` and `schedule_timeout(T)`";
     const WAIT_BIT: &str = "the bit-wait helpers are not builtins yet: write them on a `waitqueue` and a wake function, as models/linux/wait-on-bit.wq does (kernel/sched/wait_bit.c)";
     const WAKE_Q: &str = "the wake_q builtins are `DEFINE_WAKE_Q(wake_q);`, `wake_q_init`, `wake_q_add`, `wake_q_add_safe`, `wake_q_empty` and `wake_up_q`, on `&wake_q`";
@@ -1069,10 +1106,12 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
         | "reinit_completion"
         | "try_wait_for_completion"
         | "completion_done" => Some(COMPLETION),
+        "down" | "down_interruptible" | "down_killable" | "down_trylock" | "down_timeout"
+        | "up" | "sema_init" => Some(SEMAPHORE),
         n if n.starts_with("mutex_") || n.starts_with("down") || n.starts_with("rt_mutex_") => {
             Some(SLEEPING_LOCK)
         }
-        "up" | "sema_init" | "init_rwsem" | "up_read" | "up_write" => Some(SLEEPING_LOCK),
+        "init_rwsem" | "up_read" | "up_write" => Some(SLEEPING_LOCK),
         n if n.starts_with("schedule_timeout")
             || n.starts_with("io_schedule_timeout")
             || n.starts_with("schedule_hrtimeout")
@@ -1360,6 +1399,20 @@ pub(crate) fn build(
             (Builtin::FinishWait(q), vec![value(next())?])
         }
         Op::WaitqueueActive => (Builtin::WaitqueueActive(queue(next())?), vec![]),
+        Op::ListFirst => (Builtin::ListFirst(queue(next())?), vec![]),
+        Op::ListAdd { tail } => {
+            let w = value(next())?;
+            let q = queue(next())?;
+            (
+                Builtin::AddWaitQueue {
+                    queue: q,
+                    exclusive: false,
+                    tail,
+                    takes_lock: false,
+                },
+                vec![w],
+            )
+        }
         Op::WqHasSleeper => (Builtin::WqHasSleeper(queue(next())?), vec![]),
         Op::WakeUpShort { mode, nr } => {
             let q = queue(next())?;
@@ -1437,8 +1490,8 @@ mod tests {
             assert!(b.min_args <= b.args.len());
         }
         // docs/dsl.md §8: 9 bit ops, 75 atomics and fences, 11 task, 5 timeout, 5 wake_q,
-        // 33 wait-queue and 2 futex builtins.
-        assert_eq!(names.len(), 140);
+        // 37 wait-queue and list and 2 futex builtins.
+        assert_eq!(names.len(), 144);
     }
 
     #[test]

@@ -1389,8 +1389,8 @@ impl<'a> Parser<'a> {
                         span: e.span,
                     };
                     self.bump();
-                    if name.name == "container_of" {
-                        match self.container_of() {
+                    if name.name == "container_of" || name.name == "list_first_entry" {
+                        match self.container_of(&name.name) {
                             Ok(kind) => {
                                 e = Expr {
                                     kind,
@@ -1465,17 +1465,21 @@ impl<'a> Parser<'a> {
 
     /// `container_of(ptr, struct NAME, member)` after its `(`: the second argument is a
     /// type.
-    fn container_of(&mut self) -> PResult<ExprKind> {
+    /// `list_first_entry(head, struct NAME, member)` is read the same way.
+    fn container_of(&mut self, name: &str) -> PResult<ExprKind> {
+        let list_first = name == "list_first_entry";
+        let what = if list_first { "list head" } else { "pointer" };
         let ptr = self.assign()?;
-        self.expect(P::Comma, "after the pointer of `container_of`")?;
+        self.expect(P::Comma, &format!("after the {what} of `{name}`"))?;
         let ty = self.full_type_or_expected("the struct type, `struct NAME`")?;
-        self.expect(P::Comma, "after the type of `container_of`")?;
+        self.expect(P::Comma, &format!("after the type of `{name}`"))?;
         let member = self.ident("the member that is the wait entry")?;
-        self.expect(P::RParen, "to close `container_of(`")?;
+        self.expect(P::RParen, &format!("to close `{name}(`"))?;
         Ok(ExprKind::ContainerOf {
             ptr: Box::new(ptr),
             ty,
             member,
+            list_first,
         })
     }
 

@@ -18,11 +18,18 @@ pub struct Header {
 }
 
 /// Every header, by the name a kernel source file includes it by.
-pub const HEADERS: &[Header] = &[Header {
-    include: "linux/completion.h",
-    file: "<prelude>/linux/completion.wq",
-    text: include_str!("../../../models/prelude/linux/completion.wq"),
-}];
+pub const HEADERS: &[Header] = &[
+    Header {
+        include: "linux/completion.h",
+        file: "<prelude>/linux/completion.wq",
+        text: include_str!("../../../models/prelude/linux/completion.wq"),
+    },
+    Header {
+        include: "linux/semaphore.h",
+        file: "<prelude>/linux/semaphore.wq",
+        text: include_str!("../../../models/prelude/linux/semaphore.wq"),
+    },
+];
 
 /// Headers whose API the DSL has built in (`wait_event()`, `schedule()`, `set_bit()`,
 /// ...): including them is allowed, so a model can open as its kernel source does, and

@@ -3571,3 +3571,179 @@ void waker0(void)
     let bounded = loom_check(&sc, &Search::Bounded(1).options()).unwrap();
     assert_eq!(bounded.verdict, Verdict::AssertionFailed, "{}", p.model);
 }
+
+/// How a hand-off waiter (kernel/locking/semaphore.c's `__down_common()`) looks at its
+/// `waiter.up` after a sleep.
+#[derive(Clone, Copy, Debug)]
+enum HandoffWaiter {
+    /// As the kernel does: back under the list's lock, `waiter.up` before any signal.
+    Kernel,
+    /// `waiter.up` read before the lock is taken again: a data race with the waker's
+    /// write, which every engine must report.
+    Lockless,
+    /// Signals looked at before `waiter.up`: a handed unit is dropped (the final
+    /// assertion).
+    SignalFirst,
+}
+
+/// What the waker's `up()` does with a waiter on the list (`__up()`).
+#[derive(Clone, Copy, Debug)]
+enum HandoffWaker {
+    /// `list_del()`, `w->up = true`, `wake_up_process(w->task)`, under the lock.
+    Kernel,
+    /// The wakeup before the write, both under the lock: still correct.
+    WakeFirst,
+    /// `w->up = true` after dropping the lock: a data race.
+    WriteUnlocked,
+    /// Counts the unit although a waiter sleeps on the list: a lost wakeup.
+    CountAnyway,
+}
+
+/// A semaphore's hand-off through fields of the waiter's own struct, which another task
+/// reaches with `list_first_entry()` and writes under the list's lock
+/// (`wqcheck_model::ir::Program::entry_home`): the waiters `down()` (interruptibly), hold it (a ghost
+/// owner count checks mutual exclusion) and `up()`; the waker `up()`s the one unit.
+/// Every access is under the list's lock or ordered by it, so the program is
+/// sequentially consistent (`weak: false`): loom and TSO must agree with SC exactly.
+fn handoff(waiters: usize, signal: bool, w: HandoffWaiter, k: HandoffWaker) -> Protocol {
+    let after_sleep = match w {
+        HandoffWaiter::Kernel => "\t\traw_spin_lock_irq(&wait_list->lock);\n\t\tif (waiter.up)\n\t\t\treturn 0;\n",
+        HandoffWaiter::Lockless => "\t\tif (waiter.up) {\n\t\t\traw_spin_lock_irq(&wait_list->lock);\n\t\t\treturn 0;\n\t\t}\n\t\traw_spin_lock_irq(&wait_list->lock);\n",
+        HandoffWaiter::SignalFirst => "\t\traw_spin_lock_irq(&wait_list->lock);\n\t\tif (signal_pending_state(TASK_INTERRUPTIBLE, current))\n\t\t\tgoto interrupted;\n\t\tif (waiter.up)\n\t\t\treturn 0;\n",
+    };
+    let interrupted = match w {
+        HandoffWaiter::SignalFirst => "\tif (!waiter.up)\n\t\tlist_del(&waiter.list);\n",
+        _ => "\tlist_del(&waiter.list);\n",
+    };
+    let handoff = match k {
+        HandoffWaker::Kernel => "\t\tlist_del(&w->list);\n\t\tw->up = true;\n\t\twake_up_process(w->task);\n",
+        HandoffWaker::WakeFirst => "\t\tlist_del(&w->list);\n\t\twake_up_process(w->task);\n\t\tw->up = true;\n",
+        HandoffWaker::WriteUnlocked => "\t\tlist_del(&w->list);\n\t\traw_spin_unlock_irq(&wait_list->lock);\n\t\tw->up = true;\n\t\twake_up_process(w->task);\n\t\traw_spin_lock_irq(&wait_list->lock);\n",
+        HandoffWaker::CountAnyway => "\t\tcount++;\n",
+    };
+    let model = format!(
+        "struct sem_waiter {{
+	wait_queue_entry_t list;
+	struct task_struct *task;
+	bool up;
+}};
+
+int<0..3> count = 0;
+int<0..3> nr_owners = 0;
+waitqueue wait_list until count > 0;
+
+int down_common(void)
+{{
+	struct sem_waiter waiter;
+
+	list_add_tail(&waiter.list, &wait_list);
+	waiter.task = current;
+	waiter.up = false;
+	for (;;) {{
+		if (signal_pending_state(TASK_INTERRUPTIBLE, current))
+			goto interrupted;
+		__set_current_state(TASK_INTERRUPTIBLE);
+		raw_spin_unlock_irq(&wait_list->lock);
+		schedule();
+{after_sleep}	}}
+interrupted:
+{interrupted}	return -EINTR;
+}}
+
+void up(void)
+{{
+	raw_spin_lock_irq(&wait_list->lock);
+	if (list_empty(&wait_list))
+		count++;
+	else {{
+		struct sem_waiter *w = list_first_entry(&wait_list, struct sem_waiter, list);
+{handoff}	}}
+	raw_spin_unlock_irq(&wait_list->lock);
+}}
+
+void downer(void)
+{{
+	int r = 0;
+
+	raw_spin_lock_irq(&wait_list->lock);
+	if (count > 0)
+		count--;
+	else
+		r = down_common();
+	raw_spin_unlock_irq(&wait_list->lock);
+	if (r)
+		return;
+	nr_owners++;
+	assert(nr_owners == 1);
+	nr_owners--;
+	up();
+}}
+
+void waker(void)
+{{
+	up();
+}}
+
+final assert(count == 1 && nr_owners == 0);
+"
+    );
+    let threads: String = (0..waiters)
+        .map(|i| format!("        Thread(name: \"w{i}\", run: \"downer\"),\n"))
+        .collect();
+    let actors = if signal {
+        "        Signal(target: [\"w0\"], fatal: false),\n"
+    } else {
+        ""
+    };
+    let scenario = format!(
+        "Scenario(\n    model: \"gen.wq\",\n    threads: [\n{threads}        Thread(name: \"k0\", run: \"waker\"),\n    ],\n    actors: [\n{actors}    ],\n    expect: Holds,\n)\n"
+    );
+    Protocol {
+        model,
+        scenario,
+        tags: BTreeSet::from(["list_first_entry"]),
+        weak: false,
+    }
+}
+
+/// kernel/locking/semaphore.c's hand-off, with its waiter's and waker's variants: every
+/// engine agrees (SC, TSO and loom exactly, as the program is data-race free or a race
+/// every engine reports), and the verdicts are the ones each variant must have: the
+/// kernel's (and the wakeup before the write) hold, a write or read of `waiter->up`
+/// without the lock is a reported race, a signal looked at first drops a unit, and a
+/// unit counted past a sleeping waiter is a lost wakeup (unless a signal may still end
+/// that sleep).
+#[test]
+fn semaphore_handoff_variants_agree_on_every_engine() {
+    silence_loom_panics();
+    let stats = Mutex::new(Stats::default());
+    use HandoffWaiter as W;
+    use HandoffWaker as K;
+    for (waiters, signal) in [(1, false), (1, true), (2, false)] {
+        for w in [W::Kernel, W::Lockless, W::SignalFirst] {
+            for k in [K::Kernel, K::WakeFirst, K::WriteUnlocked, K::CountAnyway] {
+                let p = handoff(waiters, signal, w, k);
+                let sc = explore(&build(&p)).verdict;
+                let agreed = matches!(run_case(&p, &stats, FIXED_LOOM_BUDGET), CaseResult::Agree);
+                assert!(agreed, "loom ran out of budget\n{}", numbered(&p.model));
+                let want = match (w, k) {
+                    (_, K::WriteUnlocked) => Verdict::AssertionFailed,
+                    // A lone waiter whose signal may still come is not lost: the signal,
+                    // sent at any moment, ends its sleep (docs/dsl.md §10, actors).
+                    (_, K::CountAnyway) if signal && waiters == 1 => Verdict::Holds,
+                    (_, K::CountAnyway) => Verdict::LostWakeup,
+                    // The race is there only when somebody sleeps and is handed the unit.
+                    (W::Lockless, _) => Verdict::AssertionFailed,
+                    (W::SignalFirst, _) if signal => Verdict::AssertionFailed,
+                    _ => Verdict::Holds,
+                };
+                assert_eq!(
+                    sc,
+                    want,
+                    "{waiters} waiter(s), signal {signal}, {w:?} waiter, {k:?} waker\n{}",
+                    numbered(&p.model)
+                );
+            }
+        }
+    }
+}

@@ -254,6 +254,7 @@ fn instr_classes(n: &Numbering, i: &Instr) -> Classes {
             Builtin::ListDelInit { .. }
             | Builtin::ListEmpty { .. }
             | Builtin::WaitqueueActive(_)
+            | Builtin::ListFirst(_)
             | Builtin::WqHasSleeper(_) => c.add(n.lists()),
             Builtin::PrepareToWait { queue, .. } | Builtin::PrepareToWaitEvent(queue) => {
                 lock(&mut c, queue);

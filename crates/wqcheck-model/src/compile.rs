@@ -569,7 +569,10 @@ fn visibility(i: &Instr) -> Visibility {
         // `wait->private` never changes while the entry exists: reading it is local. A
         // struct's own fields around an entry change only while the entry is off every
         // queue, by its owner, and are read by others only while it is on one (both
-        // checked at run time): local too.
+        // checked at run time): local too. With `list_first_entry()`, others may also
+        // read and write them under the lock of the list the entry was on, and then the
+        // owner only under it too (checked at run time): whoever holds that lock is
+        // the only one who can touch them, so those accesses are local as well.
         Instr::ReadField {
             field: EntryField::Private | EntryField::Data(_),
             ..

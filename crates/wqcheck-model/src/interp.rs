@@ -710,6 +710,13 @@ impl Model {
     /// writes them while the entry is on no queue; another task reads them only while it
     /// is on one (under the queue's lock, from a wake function). Anything else is a
     /// run-time error, as it is a race, or a use after free, in the kernel.
+    ///
+    /// With [`crate::ir::Program::entry_home`] (a model that reaches other tasks' entries
+    /// with `list_first_entry()`), an access under the lock of the queue the entry was
+    /// last linked on is also fine, by any task: that lock orders them all, as
+    /// kernel/locking/semaphore.c's `sem->lock` orders `waiter->up`. Once another task
+    /// has written a field so (the returned `true`: the caller marks it), the owner's
+    /// accesses without that lock are a data race, and an error.
     fn entry_data_access<M: Memory>(
         &self,
         s: &[u8],
@@ -717,8 +724,29 @@ impl Model {
         mem: &mut M,
         h: u8,
         write: bool,
-    ) -> Result<(), String> {
+    ) -> Result<bool, String> {
         let owner = self.layout.entry_of(h as Value).map(|(o, _)| o);
+        if let Some(home) = self.inst.program.entry_home {
+            let q = mem.entry_data(&self.layout, s, h, home);
+            if q > 0 && mem.holds_lock(&self.layout, s, q as usize - 1, t as u8 + 1) {
+                return Ok(write && owner != Some(t));
+            }
+            let name = self.thread_name(owner.unwrap_or(0));
+            if mem.entry_data(&self.layout, s, h, home + 1) != 0 {
+                let q = self.queue_name((q.max(1) - 1) as usize);
+                return Err(format!(
+                    "a field of {name}'s wait entry struct accessed without {q}->lock, after another task wrote one under it (a data race in the kernel)"
+                ));
+            }
+            if owner != Some(t) && q > 0 && (write || mem.entry_queue(&self.layout, s, h).is_none())
+            {
+                let q = self.queue_name(q as usize - 1);
+                let what = if write { "written" } else { "read" };
+                return Err(format!(
+                    "a field of {name}'s wait entry struct {what} by another task without {q}->lock, the lock of the list the entry was on (a data race in the kernel)"
+                ));
+            }
+        }
         let queued = mem.entry_queue(&self.layout, s, h).is_some();
         match (write, owner == Some(t), queued) {
             (true, false, _) => Err(format!(
@@ -733,7 +761,16 @@ impl Model {
                 "a field of {}'s wait entry struct read after the entry left its queue (in the kernel, its owner may have returned: a use after free)",
                 self.thread_name(owner.unwrap_or(0))
             )),
-            _ => Ok(()),
+            _ => Ok(false),
+        }
+    }
+
+    /// Link `h` on `q` (the caller holds `q`'s lock), and remember `q` as the queue whose
+    /// lock orders `h`'s fields ([`Self::entry_data_access`]).
+    fn link<M: Memory>(&self, s: &mut [u8], mem: &mut M, q: usize, h: u8, tail: bool) {
+        mem.link(&self.layout, s, q, h, tail);
+        if let Some(home) = self.inst.program.entry_home {
+            mem.set_entry_data(&self.layout, s, h, home, (q + 1) as i8);
         }
     }
 
@@ -1196,7 +1233,10 @@ impl Model {
                     }
                     EntryField::Private => fault!("wait->private is read-only here"),
                     EntryField::Data(k) => {
-                        tri!(self.entry_data_access(s, t, mem, h, true));
+                        let foreign = tri!(self.entry_data_access(s, t, mem, h, true));
+                        if let (true, Some(home)) = (foreign, self.inst.program.entry_home) {
+                            mem.set_entry_data(l, s, h, home + 1, 1);
+                        }
                         match i8::try_from(x) {
                             Ok(x) => mem.set_entry_data(l, s, h, *k, x),
                             Err(_) => {
@@ -1649,7 +1689,7 @@ impl Model {
                 } else if takes_lock {
                     self.set_flags(s, mem, h, fl & !WQ_FLAG_EXCLUSIVE);
                 }
-                mem.link(l, s, q, h, tail);
+                self.link(s, mem, q, h, tail);
                 if takes_lock {
                     mem.spin_unlock(l, s, q, me);
                 }
@@ -1696,7 +1736,7 @@ impl Model {
                 };
                 self.set_flags(s, mem, h, fl);
                 if mem.entry_queue(l, s, h).is_none() {
-                    mem.link(l, s, q, h, exclusive);
+                    self.link(s, mem, q, h, exclusive);
                 }
                 // prepare_to_wait() calls set_current_state(), smp_store_mb().
                 self.set_state(s, mem, t, arg(1), true)?;
@@ -1720,7 +1760,7 @@ impl Model {
                 } else {
                     if mem.entry_queue(l, s, h).is_none() {
                         let exclusive = self.flags(s, mem, h) & WQ_FLAG_EXCLUSIVE != 0;
-                        mem.link(l, s, q, h, exclusive);
+                        self.link(s, mem, q, h, exclusive);
                     }
                     self.set_state(s, mem, t, arg(1), true)?;
                     0
@@ -1745,6 +1785,19 @@ impl Model {
             }
             Builtin::WaitqueueActive(q) => {
                 mem.load(l, s, MemLoc::QueueHead(q as u8), Ordering::Relaxed)
+            }
+            Builtin::ListFirst(q) => {
+                let q = q as usize;
+                self.require_lock(s, mem, t, q, "list_first_entry()")?;
+                match mem.queue_first(l, s, q) {
+                    Some(h) => h as Value,
+                    None => {
+                        return Err(format!(
+                            "list_first_entry() on the empty list {} (the kernel's macro returns the list head itself as an entry)",
+                            self.queue_name(q)
+                        ))
+                    }
+                }
             }
             Builtin::WqHasSleeper(q) => {
                 mem.fence(l, s, Fence::Full);
@@ -1778,7 +1831,7 @@ impl Model {
                     -errno::EAGAIN
                 } else {
                     let h = l.handle(t, l.entries - 1);
-                    mem.link(l, s, q, h, true);
+                    self.link(s, mem, q, h, true);
                     // futex_wait_queue(): set_current_state(TASK_INTERRUPTIBLE).
                     self.set_state(s, mem, t, TASK_INTERRUPTIBLE, true)?;
                     0

@@ -114,8 +114,16 @@ pub struct Program {
     /// for the message of an index out of bounds.
     pub arrays: Vec<String>,
     /// How many fields of their own ([`EntryField::Data`]) wait entries carry: the most
-    /// of any `struct` with a wait entry member (0 without one).
+    /// of any `struct` with a wait entry member (0 without one), plus the two of
+    /// [`Program::entry_home`].
     pub entry_data: u8,
+    /// When the model reaches other tasks' entries with `list_first_entry()`: the data
+    /// field that holds the queue an entry was last linked on (+ 1; 0 if never), followed
+    /// by the one that says another task has written one of its fields. With them, any
+    /// task may read and write an entry's fields while it holds that queue's lock
+    /// (kernel/locking/semaphore.c's `waiter->up`), and once another task has written
+    /// one, the owner too reads and writes them only under that lock.
+    pub entry_home: Option<u8>,
 }
 
 /// A model's text: the model file's own, followed by the prelude headers it includes
@@ -777,6 +785,10 @@ pub enum Builtin {
     FinishWait(QueueId),
     /// `waitqueue_active(q)` -> 1 if the list is non-empty (lockless read).
     WaitqueueActive(QueueId),
+    /// `list_first_entry(&q, struct S, member)`: the first entry of `q`'s list (the
+    /// caller holds `q`'s lock; an empty list is a run-time error, as the kernel's
+    /// macro would return the head itself).
+    ListFirst(QueueId),
     /// `wq_has_sleeper(q)`: `smp_mb()` then `waitqueue_active(q)`.
     WqHasSleeper(QueueId),
     /// `__wake_up(q, MODE, NR, key)` family: the `__wake_up_common` walk (see [`crate::interp`]).

@@ -126,6 +126,14 @@ impl Model {
                     effects.push("already on a wake_q: not added".into());
                 }
                 let mut result = rec.result;
+                if let (Some(crate::ir::Builtin::ListFirst(_)), Some(h)) = (rec.builtin, result) {
+                    // An entry reads as whose it is.
+                    if let Some((owner, _)) = self.layout.entry_of(h) {
+                        result = None;
+                        let name = self.mover_name(Mover::Thread(owner as u8));
+                        effects.insert(0, format!("→ {name}'s entry"));
+                    }
+                }
                 if rec.result_task {
                     // A task pointer reads as the task's name, not its number.
                     if let Some(x) = result.take() {
@@ -142,19 +150,30 @@ impl Model {
                     effects,
                 }
             }
-            Some(f) => TraceStep {
-                thread: self.mover_name(m).to_string(),
-                column,
-                text: if text.is_empty() {
-                    self.span_line_text(f.span)
-                } else {
-                    text
-                },
-                lines,
-                file,
-                result: None,
-                effects: vec![format!("error: {}", f.message)],
-            },
+            Some(f) => {
+                // A fault in local work after the step's shared operation (a field of a
+                // waiter written after an unlock) is shown on its own line, where it is.
+                let at = self.span_line(f.span);
+                let (text, lines, file) =
+                    if matches!(m, Mover::Thread(_)) && !text.is_empty() && !lines.contains(&at) {
+                        let (name, start) = self.inst.program.source.file_of(f.span.start);
+                        let file = (start > 0).then(|| name.to_string());
+                        (self.span_line_text(f.span), vec![at], file)
+                    } else if text.is_empty() {
+                        (self.span_line_text(f.span), lines, file)
+                    } else {
+                        (text, lines, file)
+                    };
+                TraceStep {
+                    thread: self.mover_name(m).to_string(),
+                    column,
+                    text,
+                    lines,
+                    file,
+                    result: None,
+                    effects: vec![format!("error: {}", f.message)],
+                }
+            }
         }
     }
 

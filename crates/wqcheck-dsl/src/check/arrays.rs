@@ -419,10 +419,16 @@ pub(super) fn replace(e: &ast::Expr, with: &dyn Fn(&ast::Expr) -> Option<String>
             base: r(base),
             index: r(index),
         },
-        AK::ContainerOf { ptr, ty, member } => AK::ContainerOf {
+        AK::ContainerOf {
+            ptr,
+            ty,
+            member,
+            list_first,
+        } => AK::ContainerOf {
             ptr: r(ptr),
             ty: *ty,
             member: member.clone(),
+            list_first: *list_first,
         },
     };
     ast::Expr { kind, span: e.span }

@@ -18,7 +18,38 @@ impl<'a> Checker<'a> {
         if let Some((Sym::Func(id), _)) = self.globals.get(n).copied() {
             return self.call_function(id, name, args, span);
         }
-        if let Some(def) = builtins::lookup(n) {
+        // `list_empty()` of a list head, a queue's (kernel/locking/semaphore.c's
+        // `list_empty(&sem->wait_list)`), rather than of an entry's node: the list has
+        // no entry, `!waitqueue_active()`.
+        let head = match &args.first().map(|a| &a.kind) {
+            Some(AK::Unary(UnaryOp::AddrOf, x)) => Some(x.as_ref()),
+            _ => args.first(),
+        };
+        if n == "list_empty" && args.len() == 1 && head.is_some_and(|h| self.names_queue(h)) {
+            let def = builtins::lookup("waitqueue_active").expect("a builtin");
+            let active = self.call_builtin(def, args, span);
+            return self.unary_typed(UnaryOp::Not, active, span);
+        }
+        // `list_add_tail(&head, &entry)`: C takes that too, and corrupts the list.
+        if matches!(n, "list_add" | "list_add_tail") && args.len() == 2 {
+            let head = match &args[0].kind {
+                AK::Unary(UnaryOp::AddrOf, x) => x.as_ident(),
+                _ => args[0].as_ident(),
+            };
+            if let Some(q) =
+                head.filter(|q| matches!(self.globals.get(*q), Some((Sym::Queue(_), _))))
+            {
+                self.error_help(
+                    args[0].span,
+                    format!("`{n}` takes the new entry first, then the list head `{q}`"),
+                    format!("write `{n}(&waiter.list, &{q})`"),
+                );
+                return err_expr(span);
+            }
+        }
+        // The raw spinlocks of a model are its queues' spinlocks.
+        let raw = n.strip_prefix("raw_").filter(|r| r.starts_with("spin_"));
+        if let Some(def) = builtins::lookup(raw.unwrap_or(n)) {
             return self.call_builtin(def, args, span);
         }
         if super::wait_event::form(n).is_some() {

@@ -113,7 +113,14 @@ impl<'a> Checker<'a> {
         // the smallest call, assignment or read around it (arrays.rs).
         if matches!(
             e.kind,
-            AK::Call { .. } | AK::Assign { .. } | AK::IncDec { .. } | AK::Index { .. }
+            AK::Call { .. }
+                | AK::Assign { .. }
+                | AK::IncDec { .. }
+                | AK::Index { .. }
+                | AK::ContainerOf {
+                    list_first: true,
+                    ..
+                }
         ) {
             if let Some(t) = self.with_element(e, Self::expr) {
                 return t;
@@ -200,7 +207,12 @@ impl<'a> Checker<'a> {
             AK::Call { name, args } => self.call(name, args, span),
             AK::Member { base, field, arrow } => self.member_value(base, field, *arrow, span),
             AK::Index { base, index } => self.not_an_array(base, index, span),
-            AK::ContainerOf { ptr, ty, member } => self.container_of(ptr, ty, member, span),
+            AK::ContainerOf {
+                ptr,
+                ty,
+                member,
+                list_first,
+            } => self.container_of(ptr, ty, member, *list_first, span),
         }
     }
 

@@ -296,6 +296,8 @@ pub(crate) struct Checker<'a> {
     struct_ids: HashMap<String, u8>,
     /// Shared objects, each element of an array of them apart.
     objects: Vec<objects::ObjectInfo>,
+    /// Whether a function calls `list_first_entry()` ([`ir::Program::entry_home`]).
+    uses_list_first: bool,
 }
 
 /// Checks a parsed model and lowers it. `source` holds the model's text and the headers
@@ -330,6 +332,7 @@ pub(crate) fn check(
         structs: Vec::new(),
         struct_ids: HashMap::new(),
         objects: Vec::new(),
+        uses_list_first: false,
     };
     ck.declare_structs(items);
     let items = &*ck.expand_objects(items);
@@ -349,7 +352,7 @@ pub(crate) fn check(
         return Err(ck.diags.finish(file, own_len));
     }
     let functions = functions.into_iter().map(|(f, _)| f).collect();
-    let entry_data = ck.entry_data();
+    let (entry_data, entry_home) = ck.entry_data();
     Ok(ir::Program {
         source: Arc::new(source.clone()),
         vars: ck.vars,
@@ -358,6 +361,7 @@ pub(crate) fn check(
         finals,
         sleeps: ck.sleeps,
         entry_data,
+        entry_home,
         arrays: ck.arrays.into_iter().map(|a| a.name).collect(),
     })
 }

@@ -395,17 +395,23 @@ impl Checker<'_> {
                 base: r(self, base),
                 index: r(self, index),
             },
-            AK::ContainerOf { ptr, ty, member } => AK::ContainerOf {
+            AK::ContainerOf {
+                ptr,
+                ty,
+                member,
+                list_first,
+            } => AK::ContainerOf {
                 ptr: r(self, ptr),
                 ty: *ty,
                 member: member.clone(),
+                list_first: *list_first,
             },
         };
         ast::Expr { kind, span: e.span }
     }
 
     /// Whether `e` (rewritten) names a wait queue or a queue array's element.
-    fn names_queue(&self, e: &ast::Expr) -> bool {
+    pub(super) fn names_queue(&self, e: &ast::Expr) -> bool {
         let n = match &e.kind {
             AK::Ident(n) => n,
             AK::Index { base, .. } => match base.as_ident().and_then(|n| self.array_named(n)) {

@@ -30,6 +30,9 @@ pub(super) struct StructInfo {
     pub name: String,
     /// The integer fields, in order.
     pub fields: Vec<String>,
+    /// Which of them are `struct task_struct *` (a task, or NULL: a value like an
+    /// integer, typed so that `wake_up_process(waiter->task)` takes it).
+    pub task_fields: Vec<bool>,
     /// The name of the `wait_queue_entry_t` member, for a container.
     pub entry: Option<String>,
     /// For a shared object type (objects.rs): its fields' declarations. Empty otherwise.
@@ -41,12 +44,12 @@ pub(super) struct StructInfo {
 
 /// What `base.field` or `base->field` of a struct is.
 pub(super) enum Member {
-    /// A field of a key local: a local of its own.
-    Local(LocalId),
+    /// A field of a key local: a local of its own (and the field's type).
+    Local(LocalId, Ty),
     /// A field of a key reached through a pointer.
-    Frame(TExpr, u8),
+    Frame(TExpr, u8, Ty),
     /// A field of a container: a byte of the entry (the entry pointer).
-    Data(TExpr, u8),
+    Data(TExpr, u8, Ty),
     /// The wait entry member of a container (its pointer).
     Entry(TExpr),
 }
@@ -74,6 +77,7 @@ impl Checker<'_> {
             let mut info = StructInfo {
                 name: name.name.clone(),
                 fields: Vec::new(),
+                task_fields: Vec::new(),
                 entry: None,
                 shared: Vec::new(),
                 objects: Vec::new(),
@@ -120,7 +124,10 @@ impl Checker<'_> {
                     continue;
                 }
                 match ty.ty {
-                    TypeName::Int | TypeName::Bool => info.fields.push(field.name.clone()),
+                    TypeName::Int | TypeName::Bool | TypeName::Task => {
+                        info.fields.push(field.name.clone());
+                        info.task_fields.push(ty.ty == TypeName::Task);
+                    }
                     TypeName::Entry if info.entry.is_none() => {
                         info.entry = Some(field.name.clone())
                     }
@@ -132,7 +139,7 @@ impl Checker<'_> {
                     _ => self.error_help(
                         ty.span,
                         format!(
-                            "a struct's field is an integer or its wait entry, not `{}`",
+                            "a struct's field is an integer, a task or its wait entry, not `{}`",
                             ty.ty.spelling()
                         ),
                         "write `int page;` for a pointer to another object: the model numbers its objects (`flags[page]`)",
@@ -153,6 +160,7 @@ impl Checker<'_> {
                     "keep the fields the protocol reads",
                 );
                 info.fields.truncate(MAX_FIELDS);
+                info.task_fields.truncate(MAX_FIELDS);
             }
             let id = self.structs.len() as u8;
             self.structs.push(info);
@@ -160,10 +168,17 @@ impl Checker<'_> {
         }
     }
 
-    /// The data bytes every wait entry carries: the most fields of a container.
-    pub(super) fn entry_data(&self) -> u8 {
+    /// The data bytes every wait entry carries: the most fields of a container, and
+    /// when `list_first_entry()` is used, the two of [`ir::Program::entry_home`] after
+    /// them.
+    pub(super) fn entry_data(&self) -> (u8, Option<u8>) {
         let most = self.structs.iter().filter(|s| s.entry.is_some());
-        most.map(|s| s.fields.len()).max().unwrap_or(0) as u8
+        let most = most.map(|s| s.fields.len()).max().unwrap_or(0) as u8;
+        if self.uses_list_first {
+            (most + 2, Some(most))
+        } else {
+            (most, None)
+        }
     }
 
     /// A type's name for messages, with its struct's name (`struct completion *`).
@@ -319,6 +334,10 @@ impl Checker<'_> {
         }
         let info = &self.structs[sid as usize];
         let k = info.fields.iter().position(|f| *f == field.name);
+        let fty = match k.and_then(|k| info.task_fields.get(k)) {
+            Some(true) => Ty::Task,
+            _ => Ty::Int,
+        };
         let is_entry = info.entry.as_deref() == Some(field.name.as_str());
         let container = info.entry.is_some();
         if k.is_none() && !is_entry {
@@ -338,7 +357,7 @@ impl Checker<'_> {
             (Some(id), _) if container => mk(ir::ExprKind::EntryAddr(id), Ty::EntryPtr, base.span),
             (Some(id), _) => {
                 let k = k.unwrap_or(0) as LocalId;
-                return Some(Some(Member::Local(id + k)));
+                return Some(Some(Member::Local(id + k, fty)));
             }
             (None, Some(mut v)) => {
                 if container {
@@ -350,8 +369,8 @@ impl Checker<'_> {
         };
         Some(Some(match k {
             _ if is_entry => Member::Entry(ptr),
-            Some(k) if container => Member::Data(ptr, k as u8),
-            Some(k) => Member::Frame(ptr, k as u8),
+            Some(k) if container => Member::Data(ptr, k as u8, fty),
+            Some(k) => Member::Frame(ptr, k as u8, fty),
             None => return Some(None),
         }))
     }
@@ -359,21 +378,21 @@ impl Checker<'_> {
     /// The value of a struct member.
     pub(super) fn member_read(&mut self, m: Member, field: &ast::Ident, span: Span) -> TExpr {
         match m {
-            Member::Local(id) => mk(ir::ExprKind::Local(id), Ty::Int, span),
-            Member::Frame(ptr, k) => mk(
+            Member::Local(id, ty) => mk(ir::ExprKind::Local(id), ty, span),
+            Member::Frame(ptr, k, ty) => mk(
                 ir::ExprKind::FrameField {
                     ptr: Box::new(ptr.e),
                     field: k,
                 },
-                Ty::Int,
+                ty,
                 span,
             ),
-            Member::Data(entry, k) => mk(
+            Member::Data(entry, k, ty) => mk(
                 ir::ExprKind::Field {
                     entry: Box::new(entry.e),
                     field: EntryField::Data(k),
                 },
-                Ty::Int,
+                ty,
                 span,
             ),
             Member::Entry(_) => {
@@ -398,12 +417,11 @@ impl Checker<'_> {
         span: Span,
     ) -> Option<(Place, Ty)> {
         match m {
-            Member::Local(id) => Some((Place::Local(id), Ty::Int)),
-            Member::Frame(ptr, k) => Some((Place::FrameField(Box::new(ptr.e), k), Ty::Int)),
-            Member::Data(entry, k) => Some((
-                Place::Field(Box::new(entry.e), EntryField::Data(k)),
-                Ty::Int,
-            )),
+            Member::Local(id, ty) => Some((Place::Local(id), ty)),
+            Member::Frame(ptr, k, ty) => Some((Place::FrameField(Box::new(ptr.e), k), ty)),
+            Member::Data(entry, k, ty) => {
+                Some((Place::Field(Box::new(entry.e), EntryField::Data(k)), ty))
+            }
             Member::Entry(_) => {
                 self.error_help(
                     span,
@@ -415,25 +433,52 @@ impl Checker<'_> {
         }
     }
 
-    /// `container_of(ptr, struct NAME, member)`: the container of the wait entry `ptr`.
+    /// `container_of(ptr, struct NAME, member)`: the container of the wait entry `ptr`;
+    /// with `list_first`, `list_first_entry(head, struct NAME, member)`: the container of
+    /// the first entry on the queue `head` (kernel/locking/semaphore.c's `__up()`).
     pub(super) fn container_of(
         &mut self,
         ptr: &ast::Expr,
         ty: &TypeAst,
         member: &ast::Ident,
+        list_first: bool,
         span: Span,
     ) -> TExpr {
-        let v = self.value(ptr);
+        let v = if list_first {
+            self.uses_list_first = true;
+            let def = crate::builtins::lookup("list_first_entry").expect("a builtin");
+            match self.builtin_arg(def, ptr, crate::builtins::ArgKind::Queue) {
+                Some(crate::builtins::LArg::Queue(q)) => mk(
+                    ir::ExprKind::Builtin {
+                        op: ir::Builtin::ListFirst(q),
+                        args: vec![],
+                    },
+                    Ty::EntryPtr,
+                    span,
+                ),
+                _ => err_expr(span),
+            }
+        } else {
+            self.value(ptr)
+        };
         let want = match ty.ty {
             TypeName::Struct(_) => self.ty_of(ty),
             _ => Ty::Void,
         };
         let Ty::Container(sid) = want else {
             if want != Ty::Err {
+                let (name, form) = if list_first {
+                    (
+                        "list_first_entry",
+                        "list_first_entry(&head, struct NAME, MEMBER)",
+                    )
+                } else {
+                    ("container_of", "container_of(wait, struct NAME, MEMBER)")
+                };
                 self.error_help(
                     ty.span,
-                    "`container_of()` here finds the struct around a wait entry",
-                    "write `container_of(wait, struct NAME, MEMBER)` for a struct with a `wait_queue_entry_t MEMBER;`",
+                    format!("`{name}()` here finds the struct around a wait entry"),
+                    format!("write `{form}` for a struct with a `wait_queue_entry_t MEMBER;`"),
                 );
             }
             return err_expr(span);
