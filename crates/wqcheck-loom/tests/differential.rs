@@ -3747,3 +3747,69 @@ fn semaphore_handoff_variants_agree_on_every_engine() {
         }
     }
 }
+
+/// A waker that only reads a waiter's field, after taking it off the list (`__up()`'s
+/// `wake_up_process(waiter->task)`), shares the waiter's fields with its owner too: the
+/// owner's write of one without the list's lock afterwards is a data race that every
+/// engine reports. Under the lock, or not at all, every engine holds.
+#[test]
+fn an_owner_write_after_the_waker_read_its_field_off_the_list_is_a_race() {
+    silence_loom_panics();
+    let model = |after_sleep: &str| {
+        fixed(format!(
+            "struct sem_waiter {{
+	wait_queue_entry_t list;
+	struct task_struct *task;
+	bool up;
+}};
+
+int<0..1> ready = 0;
+waitqueue wait_list until ready > 0;
+
+void waiter0(void)
+{{
+	struct sem_waiter waiter;
+
+	raw_spin_lock_irq(&wait_list->lock);
+	list_add_tail(&waiter.list, &wait_list);
+	waiter.task = current;
+	while (!ready) {{
+		__set_current_state(TASK_UNINTERRUPTIBLE);
+		raw_spin_unlock_irq(&wait_list->lock);
+		schedule();
+{after_sleep}	}}
+	if (!list_empty(&waiter.list.entry))
+		list_del(&waiter.list);
+	raw_spin_unlock_irq(&wait_list->lock);
+}}
+
+void waker0(void)
+{{
+	raw_spin_lock_irq(&wait_list->lock);
+	ready = 1;
+	if (!list_empty(&wait_list)) {{
+		struct sem_waiter *w = list_first_entry(&wait_list, struct sem_waiter, list);
+		list_del(&w->list);
+		wake_up_process(w->task);
+	}}
+	raw_spin_unlock_irq(&wait_list->lock);
+}}
+"
+        ))
+    };
+    use Verdict::{AssertionFailed, Holds};
+    for (after_sleep, want) in [
+        ("\t\traw_spin_lock_irq(&wait_list->lock);\n", Holds),
+        (
+            "\t\traw_spin_lock_irq(&wait_list->lock);\n\t\twaiter.up = true;\n",
+            Holds,
+        ),
+        (
+            "\t\twaiter.up = true;\n\t\traw_spin_lock_irq(&wait_list->lock);\n",
+            AssertionFailed,
+        ),
+    ] {
+        let p = model(after_sleep);
+        assert_eq!(three_verdicts(&p), [want; 3], "\n{}", numbered(&p.model));
+    }
+}

@@ -715,8 +715,9 @@ impl Model {
     /// with `list_first_entry()`), an access under the lock of the queue the entry was
     /// last linked on is also fine, by any task: that lock orders them all, as
     /// kernel/locking/semaphore.c's `sem->lock` orders `waiter->up`. Once another task
-    /// has written a field so (the returned `true`: the caller marks it), the owner's
-    /// accesses without that lock are a data race, and an error.
+    /// has written a field so, or read one after taking the entry off its list (the
+    /// returned `true`: the caller marks it), the owner's accesses without that lock are
+    /// a data race, and an error.
     fn entry_data_access<M: Memory>(
         &self,
         s: &[u8],
@@ -729,13 +730,18 @@ impl Model {
         if let Some(home) = self.inst.program.entry_home {
             let q = mem.entry_data(&self.layout, s, h, home);
             if q > 0 && mem.holds_lock(&self.layout, s, q as usize - 1, t as u8 + 1) {
-                return Ok(write && owner != Some(t));
+                // Another task that writes a field, or reads one of an entry it has taken
+                // off the list (no longer the wake walk's read), shares it with the owner
+                // from now on: the caller marks it.
+                let foreign =
+                    owner != Some(t) && (write || mem.entry_queue(&self.layout, s, h).is_none());
+                return Ok(foreign);
             }
             let name = self.thread_name(owner.unwrap_or(0));
             if mem.entry_data(&self.layout, s, h, home + 1) != 0 {
                 let q = self.queue_name((q.max(1) - 1) as usize);
                 return Err(format!(
-                    "a field of {name}'s wait entry struct accessed without {q}->lock, after another task wrote one under it (a data race in the kernel)"
+                    "a field of {name}'s wait entry struct accessed without {q}->lock, after another task accessed one under it (a data race in the kernel)"
                 ));
             }
             if owner != Some(t) && q > 0 && (write || mem.entry_queue(&self.layout, s, h).is_none())
@@ -1211,7 +1217,10 @@ impl Model {
                         .map(|(o, _)| o as Value + 1)
                         .unwrap_or(0),
                     EntryField::Data(k) => {
-                        tri!(self.entry_data_access(s, t, mem, h, false));
+                        let foreign = tri!(self.entry_data_access(s, t, mem, h, false));
+                        if let (true, Some(home)) = (foreign, self.inst.program.entry_home) {
+                            mem.set_entry_data(l, s, h, home + 1, 1);
+                        }
                         mem.entry_data(l, s, h, *k)
                     }
                 };

@@ -119,10 +119,11 @@ pub struct Program {
     pub entry_data: u8,
     /// When the model reaches other tasks' entries with `list_first_entry()`: the data
     /// field that holds the queue an entry was last linked on (+ 1; 0 if never), followed
-    /// by the one that says another task has written one of its fields. With them, any
-    /// task may read and write an entry's fields while it holds that queue's lock
-    /// (kernel/locking/semaphore.c's `waiter->up`), and once another task has written
-    /// one, the owner too reads and writes them only under that lock.
+    /// by the one that says another task has written one of its fields, or read one
+    /// after taking the entry off the list. With them, any task may read and write an
+    /// entry's fields while it holds that queue's lock (kernel/locking/semaphore.c's
+    /// `waiter->up`), and once another task has so, the owner too reads and writes them
+    /// only under that lock.
     pub entry_home: Option<u8>,
 }
 
