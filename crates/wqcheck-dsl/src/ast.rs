@@ -288,4 +288,13 @@ impl Expr {
             _ => None,
         }
     }
+
+    /// `x` for `&x`, else this expression: where a builtin takes a variable or queue,
+    /// `&X` and `X` are the same.
+    pub fn without_addr_of(&self) -> &Expr {
+        match &self.kind {
+            ExprKind::Unary(UnaryOp::AddrOf, inner) => inner,
+            _ => self,
+        }
+    }
 }

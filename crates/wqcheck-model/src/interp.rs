@@ -715,27 +715,28 @@ impl Model {
     /// with `list_first_entry()`), an access under the lock of the queue the entry was
     /// last linked on is also fine, by any task: that lock orders them all, as
     /// kernel/locking/semaphore.c's `sem->lock` orders `waiter->up`. Once another task
-    /// has written a field so, or read one after taking the entry off its list (the
-    /// returned `true`: the caller marks it), the owner's accesses without that lock are
+    /// has written a field so, or read one after taking the entry off its list (marked
+    /// in the entry's second hidden field), the owner's accesses without that lock are
     /// a data race, and an error.
     fn entry_data_access<M: Memory>(
         &self,
-        s: &[u8],
+        s: &mut [u8],
         t: usize,
         mem: &mut M,
         h: u8,
         write: bool,
-    ) -> Result<bool, String> {
+    ) -> Result<(), String> {
         let owner = self.layout.entry_of(h as Value).map(|(o, _)| o);
         if let Some(home) = self.inst.program.entry_home {
             let q = mem.entry_data(&self.layout, s, h, home);
             if q > 0 && mem.holds_lock(&self.layout, s, q as usize - 1, t as u8 + 1) {
                 // Another task that writes a field, or reads one of an entry it has taken
-                // off the list (no longer the wake walk's read), shares it with the owner
-                // from now on: the caller marks it.
-                let foreign =
-                    owner != Some(t) && (write || mem.entry_queue(&self.layout, s, h).is_none());
-                return Ok(foreign);
+                // off the list (no longer the wake walk's read), shares them with the
+                // owner from now on.
+                if owner != Some(t) && (write || mem.entry_queue(&self.layout, s, h).is_none()) {
+                    mem.set_entry_data(&self.layout, s, h, home + 1, 1);
+                }
+                return Ok(());
             }
             let name = self.thread_name(owner.unwrap_or(0));
             if mem.entry_data(&self.layout, s, h, home + 1) != 0 {
@@ -767,7 +768,7 @@ impl Model {
                 "a field of {}'s wait entry struct read after the entry left its queue (in the kernel, its owner may have returned: a use after free)",
                 self.thread_name(owner.unwrap_or(0))
             )),
-            _ => Ok(false),
+            _ => Ok(()),
         }
     }
 
@@ -1217,10 +1218,7 @@ impl Model {
                         .map(|(o, _)| o as Value + 1)
                         .unwrap_or(0),
                     EntryField::Data(k) => {
-                        let foreign = tri!(self.entry_data_access(s, t, mem, h, false));
-                        if let (true, Some(home)) = (foreign, self.inst.program.entry_home) {
-                            mem.set_entry_data(l, s, h, home + 1, 1);
-                        }
+                        tri!(self.entry_data_access(s, t, mem, h, false));
                         mem.entry_data(l, s, h, *k)
                     }
                 };
@@ -1242,10 +1240,7 @@ impl Model {
                     }
                     EntryField::Private => fault!("wait->private is read-only here"),
                     EntryField::Data(k) => {
-                        let foreign = tri!(self.entry_data_access(s, t, mem, h, true));
-                        if let (true, Some(home)) = (foreign, self.inst.program.entry_home) {
-                            mem.set_entry_data(l, s, h, home + 1, 1);
-                        }
+                        tri!(self.entry_data_access(s, t, mem, h, true));
                         match i8::try_from(x) {
                             Ok(x) => mem.set_entry_data(l, s, h, *k, x),
                             Err(_) => {

@@ -103,10 +103,16 @@ impl Model {
         };
         let mut lines: Vec<u32> = rec.spans.iter().map(|sp| self.span_line(*sp)).collect();
         lines.dedup();
-        let file = rec.spans.first().or(fault.map(|f| &f.span)).and_then(|sp| {
+        // The prelude header a span is in, `None` for the model's own file.
+        let file_of = |sp: &crate::ir::Span| {
             let (name, start) = self.inst.program.source.file_of(sp.start);
             (start > 0).then(|| name.to_string())
-        });
+        };
+        let file = rec
+            .spans
+            .first()
+            .or(fault.map(|f| &f.span))
+            .and_then(file_of);
         let text = match m {
             Mover::Thread(_) => match rec.statement {
                 Some(st) => st.to_string(),
@@ -119,7 +125,7 @@ impl Model {
             Mover::Actor { actor, choice } => self.actor_text(actor as usize, choice as usize),
             Mover::Flush(t) => self.flush_text(before, t as usize),
         };
-        match fault {
+        let (text, lines, file, result, effects) = match fault {
             None => {
                 let mut effects = self.effects(before, after);
                 if rec.builtin == Some(crate::ir::Builtin::WakeQAdd) && effects.is_empty() {
@@ -140,40 +146,31 @@ impl Model {
                         effects.insert(0, format!("→ {}", self.value_text(VarType::Task, x)));
                     }
                 }
-                TraceStep {
-                    thread: self.mover_name(m).to_string(),
-                    column,
-                    text,
-                    lines,
-                    file,
-                    result,
-                    effects,
-                }
+                (text, lines, file, result, effects)
             }
             Some(f) => {
+                let error = vec![format!("error: {}", f.message)];
                 // A fault in local work after the step's shared operation (a field of a
                 // waiter written after an unlock) is shown on its own line, where it is.
                 let at = self.span_line(f.span);
-                let (text, lines, file) =
-                    if matches!(m, Mover::Thread(_)) && !text.is_empty() && !lines.contains(&at) {
-                        let (name, start) = self.inst.program.source.file_of(f.span.start);
-                        let file = (start > 0).then(|| name.to_string());
-                        (self.span_line_text(f.span), vec![at], file)
-                    } else if text.is_empty() {
-                        (self.span_line_text(f.span), lines, file)
-                    } else {
-                        (text, lines, file)
-                    };
-                TraceStep {
-                    thread: self.mover_name(m).to_string(),
-                    column,
-                    text,
-                    lines,
-                    file,
-                    result: None,
-                    effects: vec![format!("error: {}", f.message)],
+                if matches!(m, Mover::Thread(_)) && !text.is_empty() && !lines.contains(&at) {
+                    let text = self.span_line_text(f.span);
+                    (text, vec![at], file_of(&f.span), None, error)
+                } else if text.is_empty() {
+                    (self.span_line_text(f.span), lines, file, None, error)
+                } else {
+                    (text, lines, file, None, error)
                 }
             }
+        };
+        TraceStep {
+            thread: self.mover_name(m).to_string(),
+            column,
+            text,
+            lines,
+            file,
+            result,
+            effects,
         }
     }
 

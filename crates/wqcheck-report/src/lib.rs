@@ -302,6 +302,16 @@ impl Default for Human {
     }
 }
 
+/// `, 3 errors` after a summary's passed and failed counts: the scenarios that could not
+/// be checked, which are neither; nothing when there are none.
+pub(crate) fn errors_text(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => ", 1 error".into(),
+        n => format!(", {n} errors"),
+    }
+}
+
 /// `1,234,567`: counts as the result lines print them.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -676,12 +686,7 @@ impl Reporter for Human {
                         "wqcheck: {explored} {what} no `expect`: reported above, not checked"
                     )?;
                 }
-                // Scenarios that could not be checked are neither passed nor failed.
-                let errors = match errors {
-                    0 => String::new(),
-                    1 => ", 1 error".to_string(),
-                    n => format!(", {n} errors"),
-                };
+                let errors = errors_text(*errors);
                 match interrupted {
                     Some(signal) => writeln!(
                         out,

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::{changes_text, line_text, thousands, Event, Reporter, RunReport};
+use crate::{changes_text, errors_text, line_text, thousands, Event, Reporter, RunReport};
 
 /// Collects the events of a run; writes the report on the summary.
 #[derive(Default)]
@@ -151,10 +151,8 @@ impl Reporter for Markdown {
                 interrupted,
             } => {
                 write!(out, "## wqcheck: {passed} passed, {failed} failed")?;
-                match errors {
-                    0 => {}
-                    1 => write!(out, ", 1 error (could not be checked)")?,
-                    n => write!(out, ", {n} errors (could not be checked)")?,
+                if *errors > 0 {
+                    write!(out, "{} (could not be checked)", errors_text(*errors))?;
                 }
                 if *explored > 0 {
                     write!(out, ", {explored} without `expect`")?;

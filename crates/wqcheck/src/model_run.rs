@@ -26,10 +26,7 @@ pub fn is_model(path: &Path) -> bool {
 
 /// Whether the command line describes the threads of a model run.
 pub fn given(args: &Args) -> bool {
-    !args.threads.is_empty()
-        || !args.signal.is_empty()
-        || !args.fatal_signal.is_empty()
-        || !args.init.is_empty()
+    options(args).iter().any(|(_, values)| !values.is_empty())
 }
 
 /// A scenario value from the command line: an integer as it is, anything else (a
@@ -172,17 +169,24 @@ pub fn scenario_text(path: &Path, args: &Args) -> Result<String, String> {
     Ok(text)
 }
 
+/// The options that make a model run's scenario, each with its values, in the order a
+/// command line gives them.
+fn options(args: &Args) -> [(&'static str, &[String]); 4] {
+    [
+        ("--init", &args.init),
+        ("--thread", &args.threads),
+        ("--signal", &args.signal),
+        ("--fatal-signal", &args.fatal_signal),
+    ]
+}
+
 /// How results name a model run: the model and the options that make its scenario, as
 /// they would be typed again (so the replay hint of a shuttle result is a command that
 /// works), e.g. `models/m.wq -t locker -t holder --fatal-signal locker1`.
 pub fn display(model: &str, args: &Args) -> String {
     let mut text = model.to_string();
-    for (flag, values) in [
-        ("--init", &args.init),
-        ("-t", &args.threads),
-        ("--signal", &args.signal),
-        ("--fatal-signal", &args.fatal_signal),
-    ] {
+    for (flag, values) in options(args) {
+        let flag = if flag == "--thread" { "-t" } else { flag };
         for x in values {
             text += &format!(" {flag} {}", shell_word(x));
         }
@@ -202,18 +206,10 @@ fn shell_word(x: &str) -> String {
 
 /// The options a child needs to rebuild the scenario: the command line's own.
 pub fn child_args(args: &Args) -> Vec<String> {
-    let mut v = Vec::new();
-    for (flag, values) in [
-        ("--init", &args.init),
-        ("--thread", &args.threads),
-        ("--signal", &args.signal),
-        ("--fatal-signal", &args.fatal_signal),
-    ] {
-        for x in values {
-            v.push(format!("{flag}={x}"));
-        }
-    }
-    v
+    let flags = options(args).into_iter();
+    flags
+        .flat_map(|(flag, values)| values.iter().map(move |x| format!("{flag}={x}")))
+        .collect()
 }
 
 #[cfg(test)]

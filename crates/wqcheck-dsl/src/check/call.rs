@@ -21,24 +21,16 @@ impl<'a> Checker<'a> {
         // `list_empty()` of a list head, a queue's (kernel/locking/semaphore.c's
         // `list_empty(&sem->wait_list)`), rather than of an entry's node: the list has
         // no entry, `!waitqueue_active()`.
-        let head = match &args.first().map(|a| &a.kind) {
-            Some(AK::Unary(UnaryOp::AddrOf, x)) => Some(x.as_ref()),
-            _ => args.first(),
-        };
-        if n == "list_empty" && args.len() == 1 && head.is_some_and(|h| self.names_queue(h)) {
+        if n == "list_empty" && args.len() == 1 && self.names_queue(args[0].without_addr_of()) {
             let def = builtins::lookup("waitqueue_active").expect("a builtin");
             let active = self.call_builtin(def, args, span);
             return self.unary_typed(UnaryOp::Not, active, span);
         }
         // `list_add_tail(&head, &entry)`: C takes that too, and corrupts the list.
         if matches!(n, "list_add" | "list_add_tail") && args.len() == 2 {
-            let head = match &args[0].kind {
-                AK::Unary(UnaryOp::AddrOf, x) => x.as_ident(),
-                _ => args[0].as_ident(),
-            };
-            if let Some(q) =
-                head.filter(|q| matches!(self.globals.get(*q), Some((Sym::Queue(_), _))))
-            {
+            let head = args[0].without_addr_of();
+            if self.names_queue(head) {
+                let q = head.as_ident().unwrap_or("head");
                 self.error_help(
                     args[0].span,
                     format!("`{n}` takes the new entry first, then the list head `{q}`"),
@@ -503,10 +495,7 @@ impl<'a> Checker<'a> {
         let bname = def.name;
         let span = a.span;
         // `&X` and `X` are both accepted where a variable or queue is expected.
-        let stripped = match &a.kind {
-            AK::Unary(UnaryOp::AddrOf, inner) => inner.as_ref(),
-            _ => a,
-        };
+        let stripped = a.without_addr_of();
         match kind {
             ArgKind::Bit => {
                 let Some(n) = stripped.as_ident() else {

@@ -127,10 +127,7 @@ impl Checker<'_> {
         }) {
             return;
         }
-        let qarg = match &args[0].kind {
-            ast::ExprKind::Unary(ast::UnaryOp::AddrOf, inner) => inner.as_ref(),
-            _ => &args[0],
-        };
+        let qarg = args[0].without_addr_of();
         let queue = match qarg.as_ident() {
             Some(qn) => self.queue_named(qn, qarg.span, n),
             None => {
