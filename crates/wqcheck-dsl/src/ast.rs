@@ -109,6 +109,10 @@ pub(crate) enum Item {
         len: Option<Expr>,
         until: Option<Expr>,
         span: Span,
+        /// `spinlock_t NAME;` (or `raw_spinlock_t`, `DEFINE_SPINLOCK(NAME);`): a lock
+        /// alone, which the checker lowers as a queue nothing may sleep on
+        /// ([`ir::QueueKind::Spinlock`](wqcheck_model::ir::QueueKind::Spinlock)).
+        spinlock: bool,
     },
     Futex {
         var: Ident,

@@ -20,7 +20,7 @@ pub(crate) enum ArgKind {
     Futex,
     /// A wait queue: `q` or `&q`.
     Queue,
-    /// A wait queue's lock: `&q->lock`.
+    /// A wait queue's lock, `&q->lock`, or a `spinlock_t`, `&l`.
     Lock,
     /// A `wait_queue_entry_t *` value (`&wait`, `wait`).
     Entry,
@@ -725,42 +725,85 @@ const BASE: &[BuiltinDef] = &[
     // ---- wait queues
     def(
         "spin_lock",
-        "spin_lock(&q->lock)",
+        "spin_lock(&l) or spin_lock(&q->lock)",
         &[A::Lock],
         Ret::Void,
         Op::SpinLock,
     ),
     def(
         "spin_lock_irq",
-        "spin_lock_irq(&q->lock)",
+        "spin_lock_irq(&l) or spin_lock_irq(&q->lock)",
         &[A::Lock],
         Ret::Void,
         Op::SpinLock,
     ),
     def(
         "spin_lock_irqsave",
-        "spin_lock_irqsave(&q->lock, flags)",
+        "spin_lock_irqsave(&l, flags) or spin_lock_irqsave(&q->lock, flags)",
         &[A::Lock, A::FlagsLocal],
         Ret::Void,
         Op::SpinLock,
     ),
     def(
         "spin_unlock",
-        "spin_unlock(&q->lock)",
+        "spin_unlock(&l) or spin_unlock(&q->lock)",
         &[A::Lock],
         Ret::Void,
         Op::SpinUnlock,
     ),
     def(
         "spin_unlock_irq",
-        "spin_unlock_irq(&q->lock)",
+        "spin_unlock_irq(&l) or spin_unlock_irq(&q->lock)",
         &[A::Lock],
         Ret::Void,
         Op::SpinUnlock,
     ),
     def(
         "spin_unlock_irqrestore",
-        "spin_unlock_irqrestore(&q->lock, flags)",
+        "spin_unlock_irqrestore(&l, flags) or spin_unlock_irqrestore(&q->lock, flags)",
+        &[A::Lock, A::FlagsLocal],
+        Ret::Void,
+        Op::SpinUnlock,
+    ),
+    // include/linux/spinlock.h: raw_spinlock_t's, the same lock in a model
+    def(
+        "raw_spin_lock",
+        "raw_spin_lock(&l) or raw_spin_lock(&q->lock)",
+        &[A::Lock],
+        Ret::Void,
+        Op::SpinLock,
+    ),
+    def(
+        "raw_spin_lock_irq",
+        "raw_spin_lock_irq(&l) or raw_spin_lock_irq(&q->lock)",
+        &[A::Lock],
+        Ret::Void,
+        Op::SpinLock,
+    ),
+    def(
+        "raw_spin_lock_irqsave",
+        "raw_spin_lock_irqsave(&l, flags) or raw_spin_lock_irqsave(&q->lock, flags)",
+        &[A::Lock, A::FlagsLocal],
+        Ret::Void,
+        Op::SpinLock,
+    ),
+    def(
+        "raw_spin_unlock",
+        "raw_spin_unlock(&l) or raw_spin_unlock(&q->lock)",
+        &[A::Lock],
+        Ret::Void,
+        Op::SpinUnlock,
+    ),
+    def(
+        "raw_spin_unlock_irq",
+        "raw_spin_unlock_irq(&l) or raw_spin_unlock_irq(&q->lock)",
+        &[A::Lock],
+        Ret::Void,
+        Op::SpinUnlock,
+    ),
+    def(
+        "raw_spin_unlock_irqrestore",
+        "raw_spin_unlock_irqrestore(&l, flags) or raw_spin_unlock_irqrestore(&q->lock, flags)",
         &[A::Lock, A::FlagsLocal],
         Ret::Void,
         Op::SpinUnlock,
@@ -1091,12 +1134,13 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
 (docs/dsl.md, \"What you cannot model yet\")";
     const COMPLETION: &str = "completions are in the prelude: add `#include <linux/completion.h>` and declare `struct completion done;` (kernel/sched/completion.c, docs/dsl.md §3)";
     const SEMAPHORE: &str = "semaphores are in the prelude: add `#include <linux/semaphore.h>` and declare `struct semaphore sem;` (kernel/locking/semaphore.c: `down()`, `down_interruptible()`, `down_killable()`, `down_trylock()`, `down_timeout()`, `up()`, `sema_init()`; docs/dsl.md §3)";
-    const SLEEPING_LOCK: &str = "mutexes and rwsems are not builtins yet: write them from their source on a shared object, as the prelude's <linux/semaphore.h> writes kernel/locking/semaphore.c (`list_first_entry()` on a queue's list, a waiter's fields written under its lock), or on a futex (models/futex/mutex-drepper.wq)";
+    const MUTEX: &str = "mutexes are in the prelude: add `#include <linux/mutex.h>` and declare `struct mutex lock;` (the count-based kernel/locking/mutex.c of v2.6.16 to v4.9, read at v3.14: `mutex_lock()`, `mutex_lock_interruptible()`, `mutex_lock_killable()`, `mutex_trylock()`, `mutex_unlock()`, `mutex_init()`, `mutex_is_locked()`; docs/dsl.md §3)";
+    const SLEEPING_LOCK: &str = "rwsems and rt_mutexes are not builtins yet: write them from their source on a shared object, as the prelude's <linux/semaphore.h> writes kernel/locking/semaphore.c (`list_first_entry()` on a queue's list, a waiter's fields written under its lock), or on a futex (models/futex/mutex-drepper.wq)";
     const TIMEOUT: &str = "the timed sleeps are `schedule_timeout(T)` and its `_interruptible`, `_killable`, `_uninterruptible` and `_idle` forms, and the `wait_event*_timeout()` forms; time is abstract (a timer fires at any moment while it is armed), so `msleep()` and `io_schedule_timeout()` are `schedule_timeout_uninterruptible(T)` and `schedule_timeout(T)`";
     const WAIT_BIT: &str = "the bit-wait helpers are not builtins yet: write them on a `waitqueue` and a wake function, as models/linux/wait-on-bit.wq does (kernel/sched/wait_bit.c)";
     const WAKE_Q: &str = "the wake_q builtins are `DEFINE_WAKE_Q(wake_q);`, `wake_q_init`, `wake_q_add`, `wake_q_add_safe`, `wake_q_empty` and `wake_up_q`, on `&wake_q`";
     const SWAIT: &str = "simple wait queues (`swait`, include/linux/swait.h) are not modelled yet, and a `waitqueue` is not a stand-in: `swake_up_one()` wakes and unlinks the first waiter even if it is already running, where `wake_up()` goes on to the next";
-    const SPINLOCK: &str = "each wait queue has its own spinlock, `spin_lock(&q->lock)`; a standalone `spinlock_t` is not modelled yet: declare a `waitqueue` for it and take its lock";
+    const SPINLOCK: &str = "the spinlock builtins are `spin_lock()`, `spin_lock_irq()`, `spin_lock_irqsave()` and their unlocks (and the `raw_spin_*()` forms), on a `spinlock_t` (`spin_lock(&l)`) or a wait queue's lock (`spin_lock(&q->lock)`); a `spinlock_t` starts unlocked, so `spin_lock_init()` is left out, and `spin_trylock()` is not modelled yet";
     match name {
         n if n.starts_with("wait_event") || n.starts_with("__wait_event") => Some(WAIT_EVENT),
         n if n.starts_with("wait_for_completion") => Some(COMPLETION),
@@ -1108,9 +1152,8 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
         | "completion_done" => Some(COMPLETION),
         "down" | "down_interruptible" | "down_killable" | "down_trylock" | "down_timeout"
         | "up" | "sema_init" => Some(SEMAPHORE),
-        n if n.starts_with("mutex_") || n.starts_with("down") || n.starts_with("rt_mutex_") => {
-            Some(SLEEPING_LOCK)
-        }
+        n if n.starts_with("mutex_") => Some(MUTEX),
+        n if n.starts_with("down") || n.starts_with("rt_mutex_") => Some(SLEEPING_LOCK),
         "init_rwsem" | "up_read" | "up_write" => Some(SLEEPING_LOCK),
         n if n.starts_with("schedule_timeout")
             || n.starts_with("io_schedule_timeout")
@@ -1124,7 +1167,8 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
         n if n.starts_with("wake_q_") || n == "WAKE_Q" => Some(WAKE_Q),
         n if n.contains("swait") || n.starts_with("swake_up") => Some(SWAIT),
         n if n.starts_with("raw_spin_lock") || n.starts_with("raw_spin_unlock") => Some(SPINLOCK),
-        "spin_lock_init" => Some(SPINLOCK),
+        "spin_lock_init" | "raw_spin_lock_init" => Some(SPINLOCK),
+        n if n.starts_with("spin_trylock") || n.starts_with("raw_spin_trylock") => Some(SPINLOCK),
         _ => None,
     }
 }
@@ -1490,8 +1534,9 @@ mod tests {
             assert!(b.min_args <= b.args.len());
         }
         // docs/dsl.md §8: 9 bit ops, 75 atomics and fences, 11 task, 5 timeout, 5 wake_q,
-        // 37 wait-queue and list and 2 futex builtins.
-        assert_eq!(names.len(), 144);
+        // 43 wait-queue, spinlock and list (6 of them the raw_spin_*() forms) and 2 futex
+        // builtins.
+        assert_eq!(names.len(), 150);
     }
 
     #[test]

@@ -430,6 +430,7 @@ impl<'a> Parser<'a> {
                     len,
                     until,
                     span: self.span_from(start),
+                    spinlock: false,
                 })
             }
             Tok::Kw(Kw::Futex) => {
@@ -576,6 +577,28 @@ impl<'a> Parser<'a> {
                 );
                 Err(())
             }
+            Tok::Ident if is_spinlock_type(self.text_of(start)) => self.spinlock(start),
+            Tok::Ident
+                if matches!(
+                    self.text_of(start),
+                    "DEFINE_SPINLOCK" | "DEFINE_RAW_SPINLOCK"
+                ) && self.tok_at(1).tok == Tok::P(P::LParen) =>
+            {
+                // `DEFINE_SPINLOCK(name);`: include/linux/spinlock_types.h's static
+                // definition of an unlocked `spinlock_t`.
+                self.bump();
+                self.bump();
+                let name = self.ident("the name of the spinlock to define")?;
+                self.expect(P::RParen, "to close `DEFINE_SPINLOCK(...)`")?;
+                self.expect_semi("`DEFINE_SPINLOCK(...)`");
+                Ok(Item::Queue {
+                    name,
+                    len: None,
+                    until: None,
+                    span: self.span_from(start),
+                    spinlock: true,
+                })
+            }
             Tok::Ident if self.tok_at(1).tok == Tok::Ident => {
                 let t = self.tok_at(0);
                 let name = self.text_of(t.span).to_string();
@@ -599,7 +622,10 @@ impl<'a> Parser<'a> {
             // `bool f = false;`: a shared bit with its initial value (`bool f;` is read
             // as a local's field; in a shared object it becomes a shared bit too).
             Tok::Kw(Kw::Bit | Kw::Bool) => self.tok_at(2).tok == Tok::P(P::Assign),
-            Tok::Ident => self.text_of(self.peek_span()) == "wait_queue_head_t",
+            Tok::Ident => {
+                let ty = self.text_of(self.peek_span());
+                ty == "wait_queue_head_t" || is_spinlock_type(ty)
+            }
             Tok::Kw(Kw::Unsigned | Kw::Long) => {
                 let mut n = 1;
                 while matches!(
@@ -618,6 +644,9 @@ impl<'a> Parser<'a> {
     /// A shared field of a struct (see [`Self::starts_shared_field`]).
     fn shared_field(&mut self) -> PResult<Item> {
         let start = self.peek_span();
+        if self.peek() == Tok::Ident && is_spinlock_type(self.text_of(start)) {
+            return self.spinlock(start);
+        }
         if self.peek() == Tok::Ident {
             // `wait_queue_head_t wait;`, as include/linux/completion.h writes it.
             self.bump();
@@ -629,9 +658,35 @@ impl<'a> Parser<'a> {
                 len: None,
                 until,
                 span: self.span_from(start),
+                spinlock: false,
             });
         }
         self.item()
+    }
+
+    /// `spinlock_t NAME;`, `raw_spinlock_t NAME[LEN];`, at top level or in a struct: a
+    /// lock alone. A condition is refused: nothing sleeps on a spinlock.
+    fn spinlock(&mut self, start: Span) -> PResult<Item> {
+        self.bump();
+        let name = self.ident("a spinlock name")?;
+        let len = self.array_len()?;
+        if self.at_kw(Kw::Until) {
+            let span = self.peek_span();
+            self.error(
+                span,
+                "a spinlock has no wake condition".to_string(),
+                Some("nothing sleeps on a `spinlock_t`: declare `waitqueue NAME until CONDITION;` for the sleepers, and take the spinlock around what they test".to_string()),
+            );
+            return Err(());
+        }
+        self.expect_semi("the spinlock declaration");
+        Ok(Item::Queue {
+            name,
+            len,
+            until: None,
+            span: self.span_from(start),
+            spinlock: true,
+        })
     }
 
     /// `struct NAME obj;` or `struct NAME objs[LEN];` after the name: shared objects.
@@ -1536,9 +1591,23 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// `spinlock_t` and `raw_spinlock_t`: the same lock in a model (the difference, sleeping
+/// on PREEMPT_RT, is not modelled).
+fn is_spinlock_type(name: &str) -> bool {
+    matches!(name, "spinlock_t" | "raw_spinlock_t")
+}
+
 /// What a top-level declaration may start with besides a type: a misspelt one is an
 /// "unknown type" to the parser.
-const TOP_LEVEL_KEYWORDS: &[&str] = &["waitqueue", "futex", "bit", "const", "final"];
+const TOP_LEVEL_KEYWORDS: &[&str] = &[
+    "waitqueue",
+    "futex",
+    "bit",
+    "const",
+    "final",
+    "spinlock_t",
+    "raw_spinlock_t",
+];
 
 fn type_help(name: &str) -> Option<String> {
     match name {
@@ -1549,7 +1618,6 @@ fn type_help(name: &str) -> Option<String> {
             Some("declare wait queues at top level: `waitqueue NAME until CONDITION;`".to_string())
         }
         "atomic_t" => Some("declare a shared `int<MIN..MAX> NAME;` at top level".to_string()),
-        "spinlock_t" => Some("each wait queue has its own lock: `&q->lock`".to_string()),
         "struct completion" | "completion" => Some(
             "completions are in the prelude: `#include <linux/completion.h>`, then `struct completion done;`".to_string(),
         ),

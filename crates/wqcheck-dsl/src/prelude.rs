@@ -25,6 +25,11 @@ pub const HEADERS: &[Header] = &[
         text: include_str!("../../../models/prelude/linux/completion.wq"),
     },
     Header {
+        include: "linux/mutex.h",
+        file: "<prelude>/linux/mutex.wq",
+        text: include_str!("../../../models/prelude/linux/mutex.wq"),
+    },
+    Header {
         include: "linux/semaphore.h",
         file: "<prelude>/linux/semaphore.wq",
         text: include_str!("../../../models/prelude/linux/semaphore.wq"),

@@ -179,7 +179,8 @@ fn final_assertions_are_conditions_on_shared_state() {
     let e = errors(&format!(
         "{PRELUDE}final assert(wf(NULL, 0, 0, NULL) == 0);\n"
     ));
-    assert_error(&e, "wake condition");
+    // Named as what it is, not as a queue's wake condition (the checker shares the code).
+    assert_error(&e, "calls are not allowed in a final assertion");
 }
 
 #[test]

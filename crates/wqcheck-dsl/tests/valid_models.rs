@@ -1419,3 +1419,44 @@ fn prelude_locals_do_not_take_the_models_names() {
     let vars: Vec<&str> = var_table(&p).into_iter().map(|v| v.0).collect();
     assert!(vars.contains(&"t") && vars.contains(&"x.done"), "{vars:?}");
 }
+
+#[test]
+fn standalone_spinlocks_are_queues_of_their_own_kind_that_only_lock() {
+    let (_, p) = load("spinlock.wq");
+    // Every spinlock is a queue of kind Spinlock, named as declared, in declaration
+    // order (an object's fields where the object is declared); the wait queues, the
+    // mutex's wait list among them, stay wait queues.
+    let queues: Vec<(&str, QueueKind)> =
+        p.queues.iter().map(|q| (q.name.as_str(), q.kind)).collect();
+    assert_eq!(
+        queues,
+        [
+            ("d.lock", QueueKind::Spinlock),
+            ("d.wq", QueueKind::WaitQueue),
+            ("global_lock", QueueKind::Spinlock),
+            ("locks[0]", QueueKind::Spinlock),
+            ("locks[1]", QueueKind::Spinlock),
+            ("m.wait_list", QueueKind::WaitQueue),
+        ]
+    );
+    // A trace names a spinlock as written, a wait queue's lock as `q->lock`.
+    assert_eq!(p.queues[0].lock_name(), "d.lock");
+    assert_eq!(p.queues[1].lock_name(), "d.wq->lock");
+    // `spin_lock(&d.lock)` and `raw_spin_lock(&locks[i])` are the queue lock builtins on
+    // those queues: the waker takes locks[i] (chosen at run time), global_lock, d.lock.
+    let (_, waker) = func(&p, "waker");
+    let locks: Vec<Builtin> = ops(waker)
+        .into_iter()
+        .filter(|b| matches!(b, Builtin::SpinLock(_)))
+        .collect();
+    assert_eq!(
+        locks.last().copied(),
+        Some(Builtin::SpinLock(0)),
+        "{locks:?}"
+    );
+    assert!(locks.contains(&Builtin::SpinLock(2)), "{locks:?}");
+    assert!(
+        locks.contains(&Builtin::SpinLock(3)) && locks.contains(&Builtin::SpinLock(4)),
+        "locks[i] is either element: {locks:?}"
+    );
+}

@@ -1454,6 +1454,15 @@ fn generate(bytes: &[u8]) -> Protocol {
         model.push_str(IDLE_DAEMON);
         g.tag("an idle daemon");
     }
+    // Drawn after it, for the same reason: the wakers serialized by a standalone
+    // `spinlock_t` (a driver's `dev->lock` around its state change and wake-up), which
+    // orders them on every engine as a queue's lock does.
+    if g.c.chance(20) {
+        if let Some(m) = wakers_under_a_spinlock(&model) {
+            model = m;
+            g.tag("spinlock_t");
+        }
+    }
 
     let mut scenario = String::from("Scenario(\n    model: \"gen.wq\",\n");
     if known_waiter {
@@ -1815,6 +1824,43 @@ fn second_queue_for_the_waiter(waiter: &mut String, waker: &mut String) {
     let end = waiter.rfind("}\n").expect("the waiter ends its function");
     waiter.insert_str(end, "\tremove_wait_queue(&wq2, &wait2);\n");
     *waker = waker.replace("&wq", "&wq2");
+}
+
+/// Every waker's body taken under the standalone `spinlock_t wakers_lock` (declared at
+/// the end of the model), with `raw_spin_lock_irqsave()` for the first waker and
+/// `spin_lock()` for the others. `None` (nothing changed) if a waker may leave early.
+fn wakers_under_a_spinlock(model: &str) -> Option<String> {
+    let mut out = String::with_capacity(model.len() + 200);
+    let mut rest = model;
+    let mut found = false;
+    while let Some(at) = rest.find("\nvoid waker") {
+        let open = at + rest[at..].find("{\n")? + 2;
+        let close = open + rest[open..].find("\n}\n")? + 1;
+        let body = &rest[open..close];
+        if body.contains("return") || body.contains("goto") {
+            return None;
+        }
+        let (lock, unlock) = if found {
+            (
+                "\tspin_lock(&wakers_lock);\n",
+                "\tspin_unlock(&wakers_lock);\n",
+            )
+        } else {
+            (
+                "\tunsigned long wakers_flags;\n\traw_spin_lock_irqsave(&wakers_lock, wakers_flags);\n",
+                "\traw_spin_unlock_irqrestore(&wakers_lock, wakers_flags);\n",
+            )
+        };
+        out.push_str(&rest[..open]);
+        out.push_str(lock);
+        out.push_str(body);
+        out.push_str(unlock);
+        rest = &rest[close..];
+        found = true;
+    }
+    out.push_str(rest);
+    out.push_str("\nspinlock_t wakers_lock;\n");
+    found.then_some(out)
 }
 
 /// epoll (fs/eventpoll.c): the waiter sleeps on `ep_wq` instead of `wq` (as
@@ -3051,6 +3097,7 @@ fn generated_programs_check() {
         "arrays (elements indexed at run time)",
         "struct entries and wake keys",
         "an idle daemon",
+        "spinlock_t",
     ] {
         assert!(tags.contains(t), "the generator never uses {t}: {tags:?}");
     }

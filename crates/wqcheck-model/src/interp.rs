@@ -836,6 +836,15 @@ impl Model {
         }
     }
 
+    /// Queue `q`'s spinlock, as messages name it ([`ir::Queue::lock_name`]).
+    fn lock_name(&self, q: usize) -> String {
+        self.inst
+            .program
+            .queues
+            .get(q)
+            .map_or_else(|| "?".to_string(), |x| x.lock_name())
+    }
+
     fn queue_name(&self, q: usize) -> &str {
         self.inst
             .program
@@ -858,8 +867,8 @@ impl Model {
             Ok(())
         } else {
             Err(format!(
-                "{what} without holding {}->lock (list corruption in the kernel)",
-                self.queue_name(q)
+                "{what} without holding {} (list corruption in the kernel)",
+                self.lock_name(q)
             ))
         }
     }
@@ -1526,8 +1535,8 @@ impl Model {
                 // must not sleep either).
                 if let Some(q) = (0..l.nqueues).find(|&q| mem.holds_lock(l, s, q, me)) {
                     return Err(format!(
-                        "schedule() while holding {}->lock: sleeping with a spinlock held (the kernel's \"BUG: scheduling while atomic\")",
-                        self.queue_name(q)
+                        "schedule() while holding {}: sleeping with a spinlock held (the kernel's \"BUG: scheduling while atomic\")",
+                        self.lock_name(q)
                     ));
                 }
                 if !mem.schedule(l, s, t) {
@@ -1652,8 +1661,8 @@ impl Model {
                 let q = q as usize;
                 if !mem.spin_unlock(l, s, q, me) {
                     return Err(format!(
-                        "spin_unlock of {}->lock, which this thread does not hold",
-                        self.queue_name(q)
+                        "spin_unlock of {}, which this thread does not hold",
+                        self.lock_name(q)
                     ));
                 }
                 0

@@ -285,6 +285,17 @@ pub struct Queue {
     pub span: Span,
 }
 
+impl Queue {
+    /// Its spinlock as a trace or a message names it: `q->lock` of a wait queue, or the
+    /// `spinlock_t` itself.
+    pub fn lock_name(&self) -> String {
+        match self.kind {
+            QueueKind::Spinlock => self.name.clone(),
+            QueueKind::WaitQueue | QueueKind::Futex(_) => format!("{}->lock", self.name),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QueueKind {
     /// A `wait_queue_head_t`: a spinlock (`&q->lock`) and a list of entries.
@@ -292,6 +303,8 @@ pub enum QueueKind {
     /// The kernel's futex hash bucket for one shared variable: `futex_wait(&VAR, val)` and
     /// `futex_wake(&VAR, n)` use it. Its name is the variable's name.
     Futex(VarId),
+    /// A standalone `spinlock_t`: the lock (`&l`) and never a list; nothing sleeps on it.
+    Spinlock,
 }
 
 #[derive(Clone, Debug)]

@@ -216,8 +216,10 @@ impl Model {
                 if b.raw != 0 { "non-empty" } else { "empty" }
             ),
             BufLoc::Lock(q) => format!(
-                "{}->lock release",
-                p.queues.get(q as usize).map_or("?", |x| x.name.as_str())
+                "{} release",
+                p.queues
+                    .get(q as usize)
+                    .map_or_else(|| "?".to_string(), |x| x.lock_name())
             ),
             BufLoc::WakeQNode(t) => format!(
                 "{}->wake_q.next={}",
@@ -284,11 +286,11 @@ impl Model {
             let (ha, hb) = (l.lock_holder(a, q), l.lock_holder(b, q));
             if ha != hb {
                 if hb == 0 {
-                    out.push(format!("{}->lock released", queue.name));
+                    out.push(format!("{} released", queue.lock_name()));
                 } else {
                     out.push(format!(
-                        "{}->lock held by {}",
-                        queue.name,
+                        "{} held by {}",
+                        queue.lock_name(),
                         self.thread_name(hb as usize - 1)
                     ));
                 }

@@ -449,8 +449,8 @@ impl Model {
                             };
                             blocked.push(Blocked {
                                 text: format!(
-                                    "{name} spins at {at} on {}->lock, held by {holder}",
-                                    prog.queues[q].name
+                                    "{name} spins at {at} on {}, held by {holder}",
+                                    prog.queues[q].lock_name()
                                 ),
                                 asleep: false,
                             })

@@ -39,9 +39,7 @@ impl<'a> Checker<'a> {
                 return err_expr(span);
             }
         }
-        // The raw spinlocks of a model are its queues' spinlocks.
-        let raw = n.strip_prefix("raw_").filter(|r| r.starts_with("spin_"));
-        if let Some(def) = builtins::lookup(raw.unwrap_or(n)) {
+        if let Some(def) = builtins::lookup(n) {
             return self.call_builtin(def, args, span);
         }
         if super::wait_event::form(n).is_some() {
@@ -386,6 +384,14 @@ impl<'a> Checker<'a> {
                 self.array_without_index(a, span);
                 None
             }
+            Some((Sym::Spinlock(_), _)) => {
+                let help = format!(
+                    "a `spinlock_t` is a lock alone: nothing sleeps or is listed on it, so `{bname}` takes a `waitqueue` ({})",
+                    self.declared_queues()
+                );
+                self.error_help(span, format!("`{n}` is a spinlock, not a wait queue"), help);
+                None
+            }
             Some((sym, _)) => {
                 let help = self.declared_queues();
                 let extra =
@@ -633,6 +639,40 @@ impl<'a> Checker<'a> {
             }
             ArgKind::Lock => {
                 let help = |qn: &str| format!("write `&{qn}->lock`: `{}`", def.sig);
+                // A `spinlock_t`: `&l` (or `&locks[i]`, rewritten to its element).
+                let spinlock_named = |ck: &Self, e: &ast::Expr| {
+                    let n = e.as_ident()?;
+                    match ck.globals.get(n) {
+                        Some((Sym::Spinlock(q), _)) if !ck.cx.scope.contains_key(n) => {
+                            Some((n.to_string(), *q))
+                        }
+                        _ => None,
+                    }
+                };
+                if let Some((n, q)) = spinlock_named(self, stripped) {
+                    if !std::ptr::eq(stripped, a) {
+                        return Some(LArg::Queue(q));
+                    }
+                    self.error_help(
+                        span,
+                        format!("`{bname}` takes the spinlock's address"),
+                        format!("write `&{n}`"),
+                    );
+                    return None;
+                }
+                if let AK::Member { base, field, .. } = &stripped.kind {
+                    if let Some((n, _)) = spinlock_named(self, base) {
+                        self.error_help(
+                            span,
+                            format!(
+                                "`{n}` is a spinlock_t, which is the lock itself: it has no `{}`",
+                                field.name
+                            ),
+                            format!("write `&{n}`"),
+                        );
+                        return None;
+                    }
+                }
                 if let AK::Member {
                     base,
                     field,

@@ -276,6 +276,14 @@ impl<'a> Checker<'a> {
                 );
                 err_expr(span)
             }
+            Some((Sym::Spinlock(_), _)) => {
+                self.error_help(
+                    span,
+                    format!("`{n}` is a spinlock, not a value"),
+                    format!("take it with `spin_lock(&{n})`, release it with `spin_unlock(&{n})`"),
+                );
+                err_expr(span)
+            }
             Some((Sym::Func(id), _)) => {
                 let is_wake = self.sigs.get(id as usize).is_some_and(|s| s.is_wake);
                 if is_wake {

@@ -159,7 +159,11 @@ impl<'a> Checker<'a> {
                     }
                 }
                 ast::Item::Queue {
-                    name, span, len, ..
+                    name,
+                    span,
+                    len,
+                    spinlock,
+                    ..
                 } => {
                     let n = self.declared_len(items, name, len.as_ref());
                     self.queue_lens.push(n);
@@ -172,7 +176,11 @@ impl<'a> Checker<'a> {
                         };
                         self.queues.push(ir::Queue {
                             name: elem.clone(),
-                            kind: ir::QueueKind::WaitQueue,
+                            kind: if *spinlock {
+                                ir::QueueKind::Spinlock
+                            } else {
+                                ir::QueueKind::WaitQueue
+                            },
                             until: None,
                             span: *span,
                         });
@@ -181,17 +189,31 @@ impl<'a> Checker<'a> {
                     if !self.check_new_name(name, false) {
                         continue;
                     }
+                    let sym = |q| {
+                        if *spinlock {
+                            Sym::Spinlock(q)
+                        } else {
+                            Sym::Queue(q)
+                        }
+                    };
                     if len.is_none() {
                         self.globals
-                            .insert(name.name.clone(), (Sym::Queue(first), name.span));
+                            .insert(name.name.clone(), (sym(first), name.span));
                         continue;
                     }
                     for (k, elem) in elems.iter().enumerate() {
                         let q = first + k as ir::QueueId;
-                        self.globals
-                            .insert(elem.clone(), (Sym::Queue(q), name.span));
+                        self.globals.insert(elem.clone(), (sym(q), name.span));
                     }
-                    self.declare_array(name, elems, "wait queues");
+                    self.declare_array(
+                        name,
+                        elems,
+                        if *spinlock {
+                            "spinlocks"
+                        } else {
+                            "wait queues"
+                        },
+                    );
                 }
                 ast::Item::Futex { .. } => {}
                 ast::Item::Func(f) => {
@@ -765,6 +787,7 @@ impl<'a> Checker<'a> {
     /// `final assert(COND);` items: conditions over shared variables, like `until`.
     pub(super) fn check_finals(&mut self, items: &[ast::Item]) -> Vec<ir::Expr> {
         let mut out = Vec::new();
+        self.condition = "a final assertion";
         for item in items {
             if let ast::Item::Final { cond, .. } = item {
                 let cond = &self.objects_in_expr(cond);
@@ -773,6 +796,7 @@ impl<'a> Checker<'a> {
                 out.push(e.e);
             }
         }
+        self.condition = "a wake condition";
         out
     }
 
@@ -846,7 +870,7 @@ impl<'a> Checker<'a> {
                 base.as_ident()
                     .and_then(|n| self.array_named(n))
                     .and_then(|a| self.arrays.get(a))
-                    .is_some_and(|a| a.what != "wait queues")
+                    .is_some_and(|a| !matches!(a.what, "wait queues" | "spinlocks"))
                     && self.is_constant(index)
             }
             _ => false,
@@ -856,15 +880,16 @@ impl<'a> Checker<'a> {
     /// Lowers a wake condition: shared variables, constants and operators only.
     pub(super) fn until_expr(&mut self, e: &ast::Expr) -> TExpr {
         let span = e.span;
-        const ONLY: &str =
-            "a wake condition may use only shared variables, constants and operators";
+        let what_cond = self.condition;
+        let only = format!("{what_cond} may use only shared variables, constants and operators");
+        let only = only.as_str();
         match &e.kind {
             AK::Int(_) | AK::True | AK::False | AK::Null => self.expr(e),
             AK::Ident(n) if self.cx.scope.contains_key(n) => {
                 self.error_help(
                     span,
-                    format!("the local `{n}` cannot be used in a wake condition"),
-                    format!("{ONLY}: the oracle evaluates it in a stuck state, where a thread's locals mean nothing"),
+                    format!("the local `{n}` cannot be used in {what_cond}"),
+                    format!("{only}: the oracle evaluates it in a stuck state, where a thread's locals mean nothing"),
                 );
                 err_expr(span)
             }
@@ -873,8 +898,8 @@ impl<'a> Checker<'a> {
                 Some((sym, _)) => {
                     self.error_help(
                         span,
-                        format!("`{n}` ({}) cannot be used in a wake condition", sym.what()),
-                        ONLY,
+                        format!("`{n}` ({}) cannot be used in {what_cond}", sym.what()),
+                        only,
                     );
                     err_expr(span)
                 }
@@ -898,15 +923,19 @@ impl<'a> Checker<'a> {
             AK::Call { name, args } => {
                 let help = match (name.name.as_str(), args.first().and_then(|a| a.as_ident())) {
                     ("test_bit" | "READ_ONCE" | "atomic_read", Some(x)) => {
-                        format!("{ONLY}: write `{x}` instead of `{}({x})`", name.name)
+                        format!("{only}: write `{x}` instead of `{}({x})`", name.name)
                     }
-                    _ => format!("{ONLY}; it is evaluated by the checker, never executed"),
+                    _ => format!("{only}; it is evaluated by the checker, never executed"),
                 };
-                self.error_help(span, "calls are not allowed in a wake condition", help);
+                self.error_help(span, format!("calls are not allowed in {what_cond}"), help);
                 err_expr(span)
             }
             AK::Current => {
-                self.error_help(span, "`current` cannot be used in a wake condition", ONLY);
+                self.error_help(
+                    span,
+                    format!("`current` cannot be used in {what_cond}"),
+                    only,
+                );
                 err_expr(span)
             }
             AK::Index { base, index }
@@ -919,8 +948,8 @@ impl<'a> Checker<'a> {
                 }
                 self.error_help(
                     index.span,
-                    "a wake condition indexes an array with a constant",
-                    format!("{ONLY}: write `x[0]`; a sleep that waits for the element a local names says so itself, `schedule() until !x[i];`, or waits in `wait_event(q, !x[i])`"),
+                    format!("{what_cond} indexes an array with a constant"),
+                    format!("{only}: write `x[0]`; a sleep that waits for the element a local names says so itself, `schedule() until !x[i];`, or waits in `wait_event(q, !x[i])`"),
                 );
                 err_expr(span)
             }
@@ -931,11 +960,7 @@ impl<'a> Checker<'a> {
                     AK::Unary(UnaryOp::AddrOf, _) => "an address (`&`)",
                     _ => "this expression",
                 };
-                self.error_help(
-                    span,
-                    format!("{what} cannot be used in a wake condition"),
-                    ONLY,
-                );
+                self.error_help(span, format!("{what} cannot be used in {what_cond}"), only);
                 err_expr(span)
             }
         }

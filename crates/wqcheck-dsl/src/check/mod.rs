@@ -177,6 +177,9 @@ enum Sym {
     Bit(ir::BitRef),
     Const(usize),
     Queue(ir::QueueId),
+    /// A `spinlock_t`: a queue of kind [`ir::QueueKind::Spinlock`], which only the
+    /// spin lock builtins take (`spin_lock(&l)`).
+    Spinlock(ir::QueueId),
     Func(FuncId),
     /// An array of variables, bits, queues or objects ([`arrays::ArrayInfo`]).
     Array(usize),
@@ -191,6 +194,7 @@ impl Sym {
             Sym::Bit(_) => "a bit of a shared word",
             Sym::Const(_) => "a constant",
             Sym::Queue(_) => "a wait queue",
+            Sym::Spinlock(_) => "a spinlock",
             Sym::Func(_) => "a function",
             Sym::Array(_) => "an array",
             Sym::Object(_) => "a shared object",
@@ -298,6 +302,9 @@ pub(crate) struct Checker<'a> {
     objects: Vec<objects::ObjectInfo>,
     /// Whether a function calls `list_first_entry()` ([`ir::Program::entry_home`]).
     uses_list_first: bool,
+    /// What the condition `until_expr()` lowers is, for its messages: "a wake
+    /// condition", or "a final assertion" while `check_finals()` runs.
+    condition: &'static str,
 }
 
 /// Checks a parsed model and lowers it. `source` holds the model's text and the headers
@@ -333,6 +340,7 @@ pub(crate) fn check(
         struct_ids: HashMap::new(),
         objects: Vec::new(),
         uses_list_first: false,
+        condition: "a wake condition",
     };
     ck.declare_structs(items);
     let items = &*ck.expand_objects(items);

@@ -580,7 +580,14 @@ fn field_kinds(template: &[ast::Item]) -> Vec<(String, &'static str)> {
                     out.extend(bits.iter().map(|(b, _)| (b.name.clone(), "bits")));
                 }
             }
-            ast::Item::Queue { name, .. } => out.push((name.name.clone(), "wait queues")),
+            ast::Item::Queue { name, spinlock, .. } => out.push((
+                name.name.clone(),
+                if *spinlock {
+                    "spinlocks"
+                } else {
+                    "wait queues"
+                },
+            )),
             _ => {}
         }
     }
@@ -629,11 +636,13 @@ fn renamed(t: &ast::Item, obj: &str, fields: &[String]) -> ast::Item {
             len,
             until,
             span,
+            spinlock,
         } => ast::Item::Queue {
             name: id(name),
             len: len.clone(),
             until: until.as_ref().map(ex),
             span: *span,
+            spinlock: *spinlock,
         },
         other => other.clone(),
     }
