@@ -284,7 +284,109 @@ pub(crate) enum ExprKind {
     },
 }
 
+impl Stmt {
+    /// Calls `on_stmt` on this statement and every statement inside it, and `on_expr` on
+    /// every expression in them, each outermost first: the one walk of a function body
+    /// that rewrites (include.rs's renaming, wait_bit.rs's calls).
+    pub fn visit_mut(
+        &mut self,
+        on_stmt: &mut dyn FnMut(&mut Stmt),
+        on_expr: &mut dyn FnMut(&mut Expr),
+    ) {
+        on_stmt(self);
+        match &mut self.kind {
+            StmtKind::Expr(x) | StmtKind::Assert(x) | StmtKind::Return(Some(x)) => {
+                x.visit_mut(on_expr)
+            }
+            StmtKind::SleepUntil { call, until } => {
+                call.visit_mut(on_expr);
+                until.visit_mut(on_expr);
+            }
+            StmtKind::Decl { vars, .. } => {
+                for x in vars.iter_mut().filter_map(|(_, init)| init.as_mut()) {
+                    x.visit_mut(on_expr);
+                }
+            }
+            StmtKind::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => {
+                cond.visit_mut(on_expr);
+                then_branch.visit_mut(on_stmt, on_expr);
+                if let Some(b) = else_branch {
+                    b.visit_mut(on_stmt, on_expr);
+                }
+            }
+            StmtKind::While { cond, body } | StmtKind::DoWhile { body, cond } => {
+                cond.visit_mut(on_expr);
+                body.visit_mut(on_stmt, on_expr);
+            }
+            StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
+                if let Some(i) = init {
+                    i.visit_mut(on_stmt, on_expr);
+                }
+                if let Some(c) = cond {
+                    c.visit_mut(on_expr);
+                }
+                if let Some(x) = step {
+                    x.visit_mut(on_expr);
+                }
+                body.visit_mut(on_stmt, on_expr);
+            }
+            StmtKind::Atomic(b) | StmtKind::Block(b) => {
+                for s in b {
+                    s.visit_mut(on_stmt, on_expr);
+                }
+            }
+            StmtKind::DefineWait(_)
+            | StmtKind::DefineWakeQ(_)
+            | StmtKind::Return(None)
+            | StmtKind::Break
+            | StmtKind::Continue
+            | StmtKind::Goto(_)
+            | StmtKind::Label(_)
+            | StmtKind::Empty => {}
+        }
+    }
+}
+
 impl Expr {
+    /// Calls `f` on this expression and every expression inside it, outermost first.
+    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        f(self);
+        match &mut self.kind {
+            ExprKind::Ident(_)
+            | ExprKind::Int(_)
+            | ExprKind::True
+            | ExprKind::False
+            | ExprKind::Null
+            | ExprKind::Current => {}
+            ExprKind::Unary(_, a) | ExprKind::IncDec { operand: a, .. } => a.visit_mut(f),
+            ExprKind::Binary(_, a, b) | ExprKind::Assign { lhs: a, rhs: b, .. } => {
+                a.visit_mut(f);
+                b.visit_mut(f);
+            }
+            ExprKind::Ternary(c, a, b) => {
+                c.visit_mut(f);
+                a.visit_mut(f);
+                b.visit_mut(f);
+            }
+            ExprKind::Call { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
+            ExprKind::ContainerOf { ptr, .. } => ptr.visit_mut(f),
+            ExprKind::Index { base, index } => {
+                base.visit_mut(f);
+                index.visit_mut(f);
+            }
+            ExprKind::Member { base, .. } => base.visit_mut(f),
+        }
+    }
+
     /// The identifier this expression is, if it is a bare name.
     pub fn as_ident(&self) -> Option<&str> {
         match &self.kind {

@@ -184,96 +184,26 @@ fn private_names(source: &Source, items: Vec<ast::Item>) -> Vec<ast::Item> {
         .collect()
 }
 
-fn rename_ident(n: &mut ast::Ident, names: &BTreeSet<String>) {
+pub(crate) fn rename_ident(n: &mut ast::Ident, names: &BTreeSet<String>) {
     if names.contains(&n.name) {
         n.name.push('\'');
     }
 }
 
-fn rename_stmt(s: &mut ast::Stmt, names: &BTreeSet<String>) {
-    let e = |x: &mut ast::Expr| rename_expr(x, names);
-    match &mut s.kind {
-        SK::Expr(x) | SK::Assert(x) | SK::Return(Some(x)) => e(x),
-        SK::SleepUntil { call, until } => {
-            e(call);
-            e(until);
-        }
-        SK::Decl { vars, .. } => {
-            for (n, init) in vars {
-                rename_ident(n, names);
-                if let Some(x) = init {
-                    e(x);
+/// Renames, in `s`, the locals it declares and every identifier among `names`.
+pub(crate) fn rename_stmt(s: &mut ast::Stmt, names: &BTreeSet<String>) {
+    s.visit_mut(
+        &mut |st| match &mut st.kind {
+            SK::Decl { vars, .. } => vars.iter_mut().for_each(|(n, _)| rename_ident(n, names)),
+            SK::DefineWait(n) | SK::DefineWakeQ(n) => rename_ident(n, names),
+            _ => {}
+        },
+        &mut |x| {
+            if let AK::Ident(n) = &mut x.kind {
+                if names.contains(n.as_str()) {
+                    n.push('\'');
                 }
             }
-        }
-        SK::DefineWait(n) | SK::DefineWakeQ(n) => rename_ident(n, names),
-        SK::If {
-            cond,
-            then_branch,
-            else_branch,
-        } => {
-            e(cond);
-            rename_stmt(then_branch, names);
-            if let Some(b) = else_branch {
-                rename_stmt(b, names);
-            }
-        }
-        SK::While { cond, body } | SK::DoWhile { body, cond } => {
-            e(cond);
-            rename_stmt(body, names);
-        }
-        SK::For {
-            init,
-            cond,
-            step,
-            body,
-        } => {
-            if let Some(i) = init {
-                rename_stmt(i, names);
-            }
-            if let Some(c) = cond {
-                e(c);
-            }
-            if let Some(x) = step {
-                e(x);
-            }
-            rename_stmt(body, names);
-        }
-        SK::Atomic(b) | SK::Block(b) => b.iter_mut().for_each(|s| rename_stmt(s, names)),
-        SK::Return(None) | SK::Break | SK::Continue | SK::Goto(_) | SK::Label(_) | SK::Empty => {}
-    }
-}
-
-fn rename_expr(x: &mut ast::Expr, names: &BTreeSet<String>) {
-    let r = |x: &mut ast::Expr| rename_expr(x, names);
-    match &mut x.kind {
-        AK::Ident(n) => {
-            if names.contains(n.as_str()) {
-                n.push('\'');
-            }
-        }
-        AK::Int(_) | AK::True | AK::False | AK::Null | AK::Current => {}
-        AK::Unary(_, a) => r(a),
-        AK::Binary(_, a, b) => {
-            r(a);
-            r(b);
-        }
-        AK::Assign { lhs, rhs, .. } => {
-            r(lhs);
-            r(rhs);
-        }
-        AK::IncDec { operand, .. } => r(operand),
-        AK::Ternary(c, a, b) => {
-            r(c);
-            r(a);
-            r(b);
-        }
-        AK::Call { args, .. } => args.iter_mut().for_each(r),
-        AK::ContainerOf { ptr, .. } => r(ptr),
-        AK::Index { base, index } => {
-            r(base);
-            r(index);
-        }
-        AK::Member { base, .. } => r(base),
-    }
+        },
+    );
 }

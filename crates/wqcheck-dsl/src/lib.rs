@@ -28,6 +28,7 @@ mod scenario;
 mod stack;
 #[cfg(test)]
 mod tests;
+mod wait_bit;
 
 pub use diag::{
     bounded_text, line_col, render, render_all, render_short, Diagnostic, MAX_RENDERED_PER_FILE,
@@ -57,7 +58,16 @@ pub fn check_model(name: &str, text: &str) -> Result<wqcheck_model::ir::Program,
         if !diags.is_empty() {
             return Err(in_their_files(&source, diags));
         }
-        check::check(&source, &items).map_err(|d| in_their_files(&source, d))
+        // A misused bit-wait helper is reported with the checker's problems, not alone.
+        let items = wait_bit::expand(&mut source, items, &mut diags);
+        match check::check(&source, &items) {
+            Ok(p) if diags.is_empty() => Ok(p),
+            Ok(_) => Err(in_their_files(&source, diags)),
+            Err(d) => {
+                diags.extend(d);
+                Err(in_their_files(&source, diags))
+            }
+        }
     })
 }
 

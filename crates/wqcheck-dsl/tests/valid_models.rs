@@ -1460,3 +1460,57 @@ fn standalone_spinlocks_are_queues_of_their_own_kind_that_only_lock() {
         "locks[i] is either element: {locks:?}"
     );
 }
+
+#[test]
+fn bit_wait_helpers_are_written_per_bit_and_the_calls_renamed() {
+    let (text, p) = load("wait-bit.wq");
+    // The header follows the model's text, under its own file name, once.
+    let files: Vec<&str> = p.source.includes.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(files, ["<prelude>/linux/wait_bit.wq"]);
+    assert!(p.source.text.starts_with(&text));
+    // One copy of each helper per bit, in the order the model first names the bits.
+    for b in ["BH_Lock", "PG_locked"] {
+        for f in [
+            "wait_on_bit",
+            "wait_on_bit_io",
+            "wake_up_bit",
+            "clear_and_wake_up_bit",
+            "__wait_on_bit",
+            "bit_wait",
+            "bit_wait_io",
+        ] {
+            func(&p, &format!("{f}__{b}"));
+        }
+    }
+    func(&p, "wake_bit_function");
+    // The one hashed queue, which no waiter's own condition replaces.
+    let queues: Vec<&str> = p.queues.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(queues, ["bit_wait_table"]);
+    assert!(p.queues[0].until.is_none());
+    // The model's calls are calls of the copies: `wait_on_buffer()` calls
+    // `wait_on_bit_io__BH_Lock()`, `unlock_page()` `clear_and_wake_up_bit__PG_locked()`.
+    let calls = |caller: &str| -> Vec<u16> {
+        let (_, f) = func(&p, caller);
+        exprs(&f.body)
+            .into_iter()
+            .filter_map(|e| match &e.kind {
+                ExprKind::Call { func, .. } => Some(*func),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        calls("wait_on_buffer"),
+        [func(&p, "wait_on_bit_io__BH_Lock").0]
+    );
+    assert_eq!(
+        calls("unlock_page"),
+        [func(&p, "clear_and_wake_up_bit__PG_locked").0]
+    );
+    // The keys are the bits' numbers: BH_Lock 0, PG_locked 1.
+    let (_, wait) = func(&p, "__wait_on_bit__PG_locked");
+    let stores_one = exprs(&wait.body)
+        .into_iter()
+        .any(|e| matches!(&e.kind, ExprKind::Const(1)));
+    assert!(stores_one, "__wait_on_bit__PG_locked sets its key to 1");
+}
