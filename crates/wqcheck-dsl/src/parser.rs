@@ -1187,7 +1187,12 @@ impl<'a> Parser<'a> {
             _ if self.starts_type(0) => return self.decl(),
             Tok::Ident if self.tok_at(1).tok == Tok::Ident => {
                 let name = self.text_of(start).to_string();
-                self.error(start, format!("unknown type `{name}`"), type_help(&name));
+                let what = if is_spinlock_type(&name) {
+                    format!("a `{name}` cannot be a local")
+                } else {
+                    format!("unknown type `{name}`")
+                };
+                self.error(start, what, type_help(&name));
                 return Err(());
             }
             Tok::Kw(Kw::Const) => {
@@ -1618,6 +1623,9 @@ fn type_help(name: &str) -> Option<String> {
             Some("declare wait queues at top level: `waitqueue NAME until CONDITION;`".to_string())
         }
         "atomic_t" => Some("declare a shared `int<MIN..MAX> NAME;` at top level".to_string()),
+        "spinlock_t" | "raw_spinlock_t" => Some(format!(
+            "a spinlock is shared state: declare `{name} NAME;` at top level or as a field of a shared object, and take it with `spin_lock(&NAME)`"
+        )),
         "struct completion" | "completion" => Some(
             "completions are in the prelude: `#include <linux/completion.h>`, then `struct completion done;`".to_string(),
         ),
