@@ -86,6 +86,13 @@ pub(crate) fn expand(
             }
         }
     }
+    // The header's own globals must be free, or the model declared them itself: then
+    // each call is refused (once, below) instead of written.
+    let globals = model_globals(&items);
+    let clash = HEADER_GLOBALS
+        .iter()
+        .find(|g| globals.contains(**g))
+        .copied();
     let mut bits: Vec<String> = Vec::new();
     let mut first_call: Option<(String, Span)> = None;
     let file_of = |span: Span| source.file_of(span.start).0.to_string();
@@ -100,6 +107,11 @@ pub(crate) fn expand(
                     return;
                 };
                 if defined.contains(helper.0) {
+                    return;
+                }
+                if clash.is_some() {
+                    first_call.get_or_insert((helper.0.to_string(), e.span));
+                    e.kind = AK::Int(0);
                     return;
                 }
                 match bit_of_call(helper, args, &word_of) {
@@ -130,9 +142,7 @@ pub(crate) fn expand(
     let Some((helper, span)) = first_call else {
         return items;
     };
-    // The header's own globals must be free, or the model declared them itself.
-    let globals = model_globals(&items);
-    if let Some(clash) = HEADER_GLOBALS.iter().find(|g| globals.contains(**g)) {
+    if let Some(clash) = clash {
         diags.push(
             Diagnostic::new(
                 &file_of(span),
