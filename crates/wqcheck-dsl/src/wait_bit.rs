@@ -43,20 +43,6 @@ const HEADER_GLOBALS: &[&str] = &[
     "wake_bit_function",
 ];
 
-/// The parameters and locals of the header's functions (renamed where the model has a
-/// global of the name, as include.rs does for the prelude's headers).
-const HEADER_LOCALS: &[&str] = &[
-    "wq_entry",
-    "mode",
-    "sync",
-    "arg",
-    "key",
-    "wait_bit",
-    "wbq_entry",
-    "ret",
-    "io",
-];
-
 /// The model's items with its bit-wait calls renamed to the header's copies, and the
 /// header's items after them; `items` unchanged if it calls none.
 pub(crate) fn expand(
@@ -164,21 +150,35 @@ pub(crate) fn expand(
     });
     let text = source.text.clone();
     let mut header_items = parser::parse(FILE, &text, start, diags);
-    let clashes: BTreeSet<String> = HEADER_LOCALS
-        .iter()
-        .filter(|l| globals.contains(**l))
-        .map(|l| l.to_string())
-        .collect();
-    if !clashes.is_empty() {
-        for item in &mut header_items {
-            if let ast::Item::Func(f) = item {
-                for p in &mut f.params {
-                    crate::include::rename_ident(&mut p.name, &clashes);
-                }
-                for s in &mut f.body {
-                    crate::include::rename_stmt(s, &clashes);
-                }
-            }
+    // A header function's parameters and locals are its own (as include.rs has it for
+    // the prelude): those with the name of a model global are renamed. Only those: the
+    // header names the model's bits.
+    for item in &mut header_items {
+        let ast::Item::Func(f) = item else { continue };
+        let mut own: BTreeSet<String> = f.params.iter().map(|p| p.name.name.clone()).collect();
+        for s in &mut f.body {
+            s.visit_mut(
+                &mut |st| match &st.kind {
+                    ast::StmtKind::Decl { vars, .. } => {
+                        own.extend(vars.iter().map(|(n, _)| n.name.clone()))
+                    }
+                    ast::StmtKind::DefineWait(n) | ast::StmtKind::DefineWakeQ(n) => {
+                        own.insert(n.name.clone());
+                    }
+                    _ => {}
+                },
+                &mut |_| {},
+            );
+        }
+        own.retain(|n| globals.contains(n));
+        if own.is_empty() {
+            continue;
+        }
+        for p in &mut f.params {
+            crate::include::rename_ident(&mut p.name, &own);
+        }
+        for s in &mut f.body {
+            crate::include::rename_stmt(s, &own);
         }
     }
     items.extend(header_items);

@@ -1848,48 +1848,14 @@ fn second_queue_for_the_waiter(waiter: &mut String, waker: &mut String) {
     *waker = waker.replace("&wq", "&wq2");
 }
 
-/// Every waker's body taken under the standalone `spinlock_t wakers_lock` (declared at
-/// the end of the model), with `raw_spin_lock_irqsave()` for the first waker and
-/// `spin_lock()` for the others. `None` (nothing changed) if a waker may leave early.
-fn wakers_under_a_spinlock(model: &str) -> Option<String> {
-    let mut out = String::with_capacity(model.len() + 200);
-    let mut rest = model;
-    let mut found = false;
-    while let Some(at) = rest.find("\nvoid waker") {
-        let open = at + rest[at..].find("{\n")? + 2;
-        let close = open + rest[open..].find("\n}\n")? + 1;
-        let body = &rest[open..close];
-        if body.contains("return") || body.contains("goto") {
-            return None;
-        }
-        let (lock, unlock) = if found {
-            (
-                "\tspin_lock(&wakers_lock);\n",
-                "\tspin_unlock(&wakers_lock);\n",
-            )
-        } else {
-            (
-                "\tunsigned long wakers_flags;\n\traw_spin_lock_irqsave(&wakers_lock, wakers_flags);\n",
-                "\traw_spin_unlock_irqrestore(&wakers_lock, wakers_flags);\n",
-            )
-        };
-        out.push_str(&rest[..open]);
-        out.push_str(lock);
-        out.push_str(body);
-        out.push_str(unlock);
-        rest = &rest[close..];
-        found = true;
-    }
-    out.push_str(rest);
-    out.push_str("\nspinlock_t wakers_lock;\n");
-    found.then_some(out)
-}
-
-/// `bit_waiter()`, which waits for LOCKED to clear with `wait_on_bit()`, appended, and
-/// every waker's body ended with `smp_mb__after_atomic(); wake_up_bit(&flags, LOCKED);`
-/// (the pairing wake_up_bit()'s comment asks for). `None` (nothing changed) if a waker
-/// may leave early.
-fn wakers_wake_the_bit_too(model: &str) -> Option<String> {
+/// `model` with each waker's body rewritten by `rewrite` (given whether it is the first
+/// waker and the body) and `tail` appended; `None` (nothing changed) if there is no
+/// waker or a waker may leave early.
+fn rewrite_wakers(
+    model: &str,
+    rewrite: impl Fn(bool, &str) -> String,
+    tail: &str,
+) -> Option<String> {
     let mut out = String::with_capacity(model.len() + 300);
     let mut rest = model;
     let mut found = false;
@@ -1900,16 +1866,43 @@ fn wakers_wake_the_bit_too(model: &str) -> Option<String> {
         if body.contains("return") || body.contains("goto") {
             return None;
         }
-        out.push_str(&rest[..close]);
-        out.push_str("\tsmp_mb__after_atomic();\n\twake_up_bit(&flags, LOCKED);\n");
+        out.push_str(&rest[..open]);
+        out.push_str(&rewrite(!found, body));
         rest = &rest[close..];
         found = true;
     }
     out.push_str(rest);
-    out.push_str(
-        "\nvoid bit_waiter(void)\n{\n\twait_on_bit(&flags, LOCKED, TASK_UNINTERRUPTIBLE);\n}\n",
-    );
+    out.push_str(tail);
     found.then_some(out)
+}
+
+/// Every waker's body taken under the standalone `spinlock_t wakers_lock` (declared at
+/// the end of the model), with `raw_spin_lock_irqsave()` for the first waker and
+/// `spin_lock()` for the others. `None` (nothing changed) if a waker may leave early.
+fn wakers_under_a_spinlock(model: &str) -> Option<String> {
+    rewrite_wakers(
+        model,
+        |first, body| {
+            if first {
+                format!("\tunsigned long wakers_flags;\n\traw_spin_lock_irqsave(&wakers_lock, wakers_flags);\n{body}\traw_spin_unlock_irqrestore(&wakers_lock, wakers_flags);\n")
+            } else {
+                format!("\tspin_lock(&wakers_lock);\n{body}\tspin_unlock(&wakers_lock);\n")
+            }
+        },
+        "\nspinlock_t wakers_lock;\n",
+    )
+}
+
+/// `bit_waiter()`, which waits for LOCKED to clear with `wait_on_bit()`, appended, and
+/// every waker's body ended with `smp_mb__after_atomic(); wake_up_bit(&flags, LOCKED);`
+/// (the pairing wake_up_bit()'s comment asks for). `None` (nothing changed) if a waker
+/// may leave early.
+fn wakers_wake_the_bit_too(model: &str) -> Option<String> {
+    rewrite_wakers(
+        model,
+        |_, body| format!("{body}\tsmp_mb__after_atomic();\n\twake_up_bit(&flags, LOCKED);\n"),
+        "\nvoid bit_waiter(void)\n{\n\twait_on_bit(&flags, LOCKED, TASK_UNINTERRUPTIBLE);\n}\n",
+    )
 }
 
 /// epoll (fs/eventpoll.c): the waiter sleeps on `ep_wq` instead of `wq` (as

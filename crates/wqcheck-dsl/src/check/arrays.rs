@@ -380,58 +380,16 @@ fn children(e: &ast::Expr) -> Vec<&ast::Expr> {
     }
 }
 
-/// `e` with each node that `with` names replaced by that name.
+/// `e` with each node that `with` names replaced by that name (outermost first: the
+/// nodes inside a replaced one are not asked).
 pub(super) fn replace(e: &ast::Expr, with: &dyn Fn(&ast::Expr) -> Option<String>) -> ast::Expr {
-    if let Some(name) = with(e) {
-        return ast::Expr {
-            kind: AK::Ident(name),
-            span: e.span,
-        };
-    }
-    let r = |x: &ast::Expr| Box::new(replace(x, with));
-    let kind = match &e.kind {
-        k @ (AK::Int(_) | AK::Ident(_) | AK::True | AK::False | AK::Null | AK::Current) => {
-            k.clone()
+    let mut out = e.clone();
+    out.visit_mut(&mut |x| {
+        if let Some(name) = with(x) {
+            x.kind = AK::Ident(name);
         }
-        AK::Unary(op, x) => AK::Unary(*op, r(x)),
-        AK::Binary(op, a, b) => AK::Binary(*op, r(a), r(b)),
-        AK::Assign { op, lhs, rhs } => AK::Assign {
-            op: *op,
-            lhs: r(lhs),
-            rhs: r(rhs),
-        },
-        AK::IncDec { inc, post, operand } => AK::IncDec {
-            inc: *inc,
-            post: *post,
-            operand: r(operand),
-        },
-        AK::Ternary(c, a, b) => AK::Ternary(r(c), r(a), r(b)),
-        AK::Call { name, args } => AK::Call {
-            name: name.clone(),
-            args: args.iter().map(|a| replace(a, with)).collect(),
-        },
-        AK::Member { base, field, arrow } => AK::Member {
-            base: r(base),
-            field: field.clone(),
-            arrow: *arrow,
-        },
-        AK::Index { base, index } => AK::Index {
-            base: r(base),
-            index: r(index),
-        },
-        AK::ContainerOf {
-            ptr,
-            ty,
-            member,
-            list_first,
-        } => AK::ContainerOf {
-            ptr: r(ptr),
-            ty: *ty,
-            member: member.clone(),
-            list_first: *list_first,
-        },
-    };
-    ast::Expr { kind, span: e.span }
+    });
+    out
 }
 
 /// Whether two index expressions (locals, constants and operators) are written alike.
