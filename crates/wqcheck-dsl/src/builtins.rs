@@ -81,6 +81,9 @@ pub(crate) enum Op {
     RmwReturn(RmwOp, Ordering),
     /// `atomic_inc_return(&X)`, `atomic_dec_return(&X)`, ...: the new value.
     RmwOneReturn(RmwOp, Ordering),
+    /// `atomic_dec_and_test(&X)`, `atomic_inc_and_test(&X)`: fully ordered, true when
+    /// the new value is 0 (the checker compares the new value with 0).
+    RmwOneTest(RmwOp),
     CmpXchg(Ordering),
     Fence(Fence),
     SetCurrentState {
@@ -433,6 +436,20 @@ const BASE: &[BuiltinDef] = &[
         &[A::Loc],
         Ret::Void,
         Op::RmwOne(RmwOp::Sub),
+    ),
+    def(
+        "atomic_dec_and_test",
+        "atomic_dec_and_test(&X)",
+        &[A::Loc],
+        Ret::Bool,
+        Op::RmwOneTest(RmwOp::Sub),
+    ),
+    def(
+        "atomic_inc_and_test",
+        "atomic_inc_and_test(&X)",
+        &[A::Loc],
+        Ret::Bool,
+        Op::RmwOneTest(RmwOp::Add),
     ),
     def(
         "atomic_add",
@@ -1137,7 +1154,7 @@ pub(crate) fn not_a_builtin(name: &str) -> Option<&'static str> {
     const MUTEX: &str = "mutexes are in the prelude: add `#include <linux/mutex.h>` and declare `struct mutex lock;` (the count-based kernel/locking/mutex.c of v2.6.16 to v4.9, read at v3.14: `mutex_lock()`, `mutex_lock_interruptible()`, `mutex_lock_killable()`, `mutex_trylock()`, `mutex_unlock()`, `mutex_init()`, `mutex_is_locked()`; docs/dsl.md §3)";
     const SLEEPING_LOCK: &str = "rwsems and rt_mutexes are not builtins yet: write them from their source on a shared object, as the prelude's <linux/semaphore.h> writes kernel/locking/semaphore.c (`list_first_entry()` on a queue's list, a waiter's fields written under its lock), or on a futex (models/futex/mutex-drepper.wq)";
     const TIMEOUT: &str = "the timed sleeps are `schedule_timeout(T)` and its `_interruptible`, `_killable`, `_uninterruptible` and `_idle` forms, and the `wait_event*_timeout()` forms; time is abstract (a timer fires at any moment while it is armed), so `msleep()` and `io_schedule_timeout()` are `schedule_timeout_uninterruptible(T)` and `schedule_timeout(T)`";
-    const WAIT_BIT: &str = "`wait_on_bit()`, `wait_on_bit_io()`, `wake_up_bit()` and `clear_and_wake_up_bit()` are written for the model, on a bit of a word declared at top level (docs/dsl.md, \"Bit waits\"); the other bit and variable waits (`wait_on_bit_lock()`, `wait_on_bit_timeout()`, `wait_var_event()`, `wake_up_var()`, ...) are not yet: write them on a `waitqueue` and a wake function, as models/linux/wait-on-bit.wq does (kernel/sched/wait_bit.c)";
+    const WAIT_BIT: &str = "this bit or variable wait is not written by wqcheck: write its loop on a `waitqueue` and a wake function that tests the key, as models/linux/wait-on-bit.wq does (kernel/sched/wait_bit.c); wqcheck writes `wait_on_bit[_io]()`, `wait_on_bit_lock[_io]()`, `wake_up_bit()`, `clear_and_wake_up_bit()`, `wait_var_event[_killable|_timeout]()` and `wake_up_var()` for a word or variable declared at top level (docs/dsl.md, \"Bit waits\")";
     const WAKE_Q: &str = "the wake_q builtins are `DEFINE_WAKE_Q(wake_q);`, `wake_q_init`, `wake_q_add`, `wake_q_add_safe`, `wake_q_empty` and `wake_up_q`, on `&wake_q`";
     const SWAIT: &str = "simple wait queues (`swait`, include/linux/swait.h) are not modelled yet, and a `waitqueue` is not a stand-in: `swake_up_one()` wakes and unlinks the first waiter even if it is already running, where `wake_up()` goes on to the next";
     const SPINLOCK: &str = "the spinlock builtins are `spin_lock()`, `spin_lock_irq()`, `spin_lock_irqsave()` and their unlocks (and the `raw_spin_*()` forms), on a `spinlock_t` (`spin_lock(&l)`) or a wait queue's lock (`spin_lock(&q->lock)`); a `spinlock_t` starts unlocked, so `spin_lock_init()` is left out, and `spin_trylock()` is not modelled yet";
@@ -1356,6 +1373,17 @@ pub(crate) fn build(
                 with_entry(entry, vec![konst(1)]),
             )
         }
+        Op::RmwOneTest(rop) => {
+            let (loc, entry) = loc(next())?;
+            (
+                Builtin::RmwReturn {
+                    loc,
+                    op: rop,
+                    ord: Ordering::Full,
+                },
+                with_entry(entry, vec![konst(1)]),
+            )
+        }
         Op::CmpXchg(ord) => {
             let (loc, entry) = loc(next())?;
             let old = value(next())?;
@@ -1536,7 +1564,7 @@ mod tests {
         // docs/dsl.md §8: 9 bit ops, 75 atomics and fences, 11 task, 5 timeout, 5 wake_q,
         // 43 wait-queue, spinlock and list (6 of them the raw_spin_*() forms) and 2 futex
         // builtins.
-        assert_eq!(names.len(), 150);
+        assert_eq!(names.len(), 152);
     }
 
     #[test]

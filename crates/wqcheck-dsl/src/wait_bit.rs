@@ -1,6 +1,8 @@
-//! The bit waits of kernel/sched/wait_bit.c: `wait_on_bit()`, `wait_on_bit_io()`,
-//! `wake_up_bit()` and `clear_and_wake_up_bit()`, written in the DSL for the model that
-//! calls them.
+//! The bit and variable waits of kernel/sched/wait_bit.c, written in the DSL for the
+//! model that calls them: `wait_on_bit()`, `wait_on_bit_io()`, `wait_on_bit_lock()`,
+//! `wait_on_bit_lock_io()`, `wake_up_bit()`, `clear_and_wake_up_bit()`, and
+//! `wait_var_event()`, `wait_var_event_killable()`, `wait_var_event_timeout()`,
+//! `wake_up_var()`.
 //!
 //! The kernel passes the word as a pointer and the bit as a number, hashes the pair to
 //! one of 256 wait queues, and wakes through `wake_bit_function()`, which compares the
@@ -11,6 +13,14 @@
 //! statement, so a trace steps through it as through the prelude's. Every bit hashes
 //! to the one queue `bit_wait_table`: a collision the kernel's table allows, which
 //! makes `wake_bit_function()`'s key test matter.
+//!
+//! A variable wait keys on the variable's address, with bit number -1: here each
+//! variable declared at top level that a variable wait names gets a negative key of its
+//! own (-1, -2, ...), `wake_up_var(&v)` becomes the header's `wake_up_var__v()`, and
+//! `wait_var_event*(&v, condition)` keeps its name with the key in place of `&v`: the
+//! checker expands it as the `wait_event*()` family (check/wait_event.rs), on
+//! `bit_wait_table` with `var_wake_function()` and the key, as the kernel's
+//! `___wait_var_event()` does, because its condition is the caller's code.
 //!
 //! A model that defines a function of a helper's name calls its own
 //! (`models/linux/wait-on-bit.wq` writes the code out).
@@ -26,14 +36,38 @@ use crate::{parser, Diagnostic};
 /// The file the generated header's diagnostics and trace rows name.
 pub(crate) const FILE: &str = "<prelude>/linux/wait_bit.wq";
 
-/// Each helper: its name, the position of the bit and of the word among its arguments,
-/// and how many arguments it takes.
+/// Each bit helper: its name, the position of the bit and of the word among its
+/// arguments, and how many arguments it takes.
 const HELPERS: &[(&str, usize, usize, usize)] = &[
     ("wait_on_bit", 1, 0, 3),
     ("wait_on_bit_io", 1, 0, 3),
+    ("wait_on_bit_lock", 1, 0, 3),
+    ("wait_on_bit_lock_io", 1, 0, 3),
     ("wake_up_bit", 1, 0, 2),
     ("clear_and_wake_up_bit", 0, 1, 2),
 ];
+
+/// Each variable helper: its name, how many arguments it takes (the variable first),
+/// and the rest of its signature.
+const VAR_HELPERS: &[(&str, usize, &str)] = &[
+    ("wait_var_event", 2, ", CONDITION"),
+    ("wait_var_event_killable", 2, ", CONDITION"),
+    ("wait_var_event_timeout", 3, ", CONDITION, TIMEOUT"),
+    ("wake_up_var", 1, ""),
+];
+
+/// The names of every helper this module writes, for "did you mean" on a misspelling.
+pub(crate) fn helper_names<'a>() -> impl Iterator<Item = &'a str> {
+    HELPERS
+        .iter()
+        .map(|h| -> &'a str { h.0 })
+        .chain(VAR_HELPERS.iter().map(|h| -> &'a str { h.0 }))
+}
+
+/// The hashed queue every key is on.
+pub(crate) const TABLE: &str = "bit_wait_table";
+/// The wake function of a variable wait's entry.
+pub(crate) const VAR_WAKE_FUNCTION: &str = "var_wake_function";
 
 /// The globals the header declares besides its per-bit functions.
 const HEADER_GLOBALS: &[&str] = &[
@@ -41,6 +75,7 @@ const HEADER_GLOBALS: &[&str] = &[
     "wait_bit_queue_entry",
     "bit_wait_table",
     "wake_bit_function",
+    "var_wake_function",
 ];
 
 /// The model's items with its bit-wait calls renamed to the header's copies, and the
@@ -57,18 +92,23 @@ pub(crate) fn expand(
             _ => None,
         })
         .collect();
-    // Each bit of a word declared at top level, with its word.
+    // Each bit of a word declared at top level, with its word; and the variables
+    // declared at top level, which a variable wait may name.
     let mut word_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut top_vars: BTreeSet<String> = BTreeSet::new();
     for i in &items {
         if let ast::Item::Var {
-            ty: ast::SharedTy::Word { bits },
+            ty,
             name,
             len: None,
             ..
         } = i
         {
-            for (b, _) in bits {
-                word_of.insert(b.name.clone(), name.name.clone());
+            top_vars.insert(name.name.clone());
+            if let ast::SharedTy::Word { bits } = ty {
+                for (b, _) in bits {
+                    word_of.insert(b.name.clone(), name.name.clone());
+                }
             }
         }
     }
@@ -80,6 +120,7 @@ pub(crate) fn expand(
         .find(|g| globals.contains(**g))
         .copied();
     let mut bits: Vec<String> = Vec::new();
+    let mut vars: Vec<String> = Vec::new();
     let mut first_call: Option<(String, Span)> = None;
     let file_of = |span: Span| source.file_of(span.start).0.to_string();
     for item in &mut items {
@@ -89,6 +130,45 @@ pub(crate) fn expand(
                 let AK::Call { name, args } = &e.kind else {
                     return;
                 };
+                if let Some(helper) = VAR_HELPERS.iter().find(|h| h.0 == name.name) {
+                    if defined.contains(helper.0) {
+                        return;
+                    }
+                    if clash.is_some() {
+                        first_call.get_or_insert((helper.0.to_string(), e.span));
+                        e.kind = AK::Int(0);
+                        return;
+                    }
+                    match var_of_call(helper, args, &top_vars, &word_of) {
+                        Ok(var) => {
+                            let k = match vars.iter().position(|v| *v == var) {
+                                Some(k) => k,
+                                None => {
+                                    vars.push(var.clone());
+                                    vars.len() - 1
+                                }
+                            };
+                            let AK::Call { name, args } = &mut e.kind else {
+                                return;
+                            };
+                            if helper.0 == "wake_up_var" {
+                                name.name = format!("wake_up_var__{var}");
+                                args.clear();
+                            } else {
+                                // The key, for check/wait_event.rs.
+                                args[0].kind = AK::Int(var_key(k));
+                            }
+                            first_call.get_or_insert((helper.0.to_string(), e.span));
+                        }
+                        Err((msg, help)) => {
+                            diags.push(
+                                Diagnostic::new(&file_of(e.span), e.span, msg).with_help(help),
+                            );
+                            e.kind = AK::Int(0);
+                        }
+                    }
+                    return;
+                }
                 let Some(helper) = HELPERS.iter().find(|h| h.0 == name.name) else {
                     return;
                 };
@@ -143,7 +223,7 @@ pub(crate) fn expand(
     }
     source.text.push('\n');
     let start = source.text.len();
-    source.text.push_str(&header(&bits));
+    source.text.push_str(&header(&bits, &vars));
     source.includes.push(SourceFile {
         name: FILE.to_string(),
         start: start as u32,
@@ -242,6 +322,55 @@ fn bit_of_call(
     }
 }
 
+/// The key of the `k`th variable a variable wait names: a variable's `bit_nr` is -1 in
+/// the kernel, and its address tells it from another's; here a negative number of its
+/// own, never a bit's.
+pub(crate) fn var_key(k: usize) -> i64 {
+    -(k as i64) - 1
+}
+
+/// The variable a call of a variable wait waits on or wakes, checked; or the error and
+/// its help.
+fn var_of_call(
+    &(helper, nargs, rest): &(&str, usize, &str),
+    args: &[ast::Expr],
+    top_vars: &BTreeSet<String>,
+    word_of: &BTreeMap<String, String>,
+) -> Result<String, (String, String)> {
+    let sig = format!("{helper}(&VAR{rest})");
+    if args.len() != nargs {
+        let given = match args.len() {
+            1 => "1 was given".to_string(),
+            n => format!("{n} were given"),
+        };
+        return Err((
+            format!(
+                "`{helper}` takes {nargs} argument{} but {given}",
+                if nargs == 1 { "" } else { "s" }
+            ),
+            format!("the signature is `{sig}`"),
+        ));
+    }
+    const ELSEWHERE: &str = "for an element of an array or a shared object's field, write the kernel's loop on a queue and a wake function that tests a key, as models/linux/wait-on-bit.wq does for a bit";
+    let Some(var) = args[0].without_addr_of().as_ident() else {
+        return Err((
+            format!("`{helper}` takes a variable declared at top level, by name"),
+            format!("write `{}`; {ELSEWHERE}", sig.replace("VAR", "v")),
+        ));
+    };
+    if top_vars.contains(var) {
+        return Ok(var.to_string());
+    }
+    let help = match word_of.get(var) {
+        Some(w) => format!("`{var}` is a bit of `{w}`: wait on the word, `{}`, or on the bit with `wait_on_bit()`", sig.replace("VAR", w)),
+        None => format!("a variable wait keys on a variable declared at top level (`int<0..N> {var};`); {ELSEWHERE}"),
+    };
+    Err((
+        format!("`{var}` is not a variable declared at top level"),
+        help,
+    ))
+}
+
 /// The names the model's items declare at top level.
 fn model_globals(items: &[ast::Item]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -271,17 +400,22 @@ fn model_globals(items: &[ast::Item]) -> BTreeSet<String> {
     out
 }
 
-/// The header for `bits`, numbered in order: the kernel's code, one copy per bit.
-fn header(bits: &[String]) -> String {
+/// The header for `bits` and `vars`, numbered in order: the kernel's code, one copy per
+/// bit and per variable.
+fn header(bits: &[String], vars: &[String]) -> String {
     let mut out = String::from(
         "/*
- * <linux/wait_bit.h> for this model, written by wqcheck for the bits it waits on
- * (crates/wqcheck-dsl/src/wait_bit.rs): kernel/sched/wait_bit.c (wake_bit_function,
- * __wait_on_bit, out_of_line_wait_on_bit, __wake_up_bit, wake_up_bit, bit_wait,
- * bit_wait_io) and include/linux/wait_bit.h (wait_on_bit, wait_on_bit_io,
- * clear_and_wake_up_bit) at commit 0d78592583949b531318b51763ade7ff536ba9bc, one copy of
- * each function per bit: a model has no pointer to a word. A key is the bit's number
- * here. Every bit hashes to the one queue bit_wait_table.
+ * <linux/wait_bit.h> for this model, written by wqcheck for the bits and variables it
+ * waits on (crates/wqcheck-dsl/src/wait_bit.rs): kernel/sched/wait_bit.c
+ * (wake_bit_function, __wait_on_bit, out_of_line_wait_on_bit, __wait_on_bit_lock,
+ * out_of_line_wait_on_bit_lock, __wake_up_bit, wake_up_bit, var_wake_function,
+ * wake_up_var, bit_wait, bit_wait_io) and include/linux/wait_bit.h (wait_on_bit,
+ * wait_on_bit_io, wait_on_bit_lock, wait_on_bit_lock_io, clear_and_wake_up_bit) at
+ * commit 0d78592583949b531318b51763ade7ff536ba9bc, one copy of each function per bit
+ * and per variable: a model has no pointer to a word. A key is the bit's number here,
+ * or a variable's negative number (its bit_nr is -1 in the kernel, and its address
+ * tells it from another's). Every key hashes to the one queue bit_wait_table.
+ * wait_var_event*() are expanded where they are called, as the kernel's macros are.
  */
 struct wait_bit_key {
 \tint bit_nr;
@@ -310,8 +444,37 @@ int wake_bit_function(wait_queue_entry_t *wq_entry, unsigned mode, int sync, voi
 
 \treturn autoremove_wake_function(wq_entry, mode, sync, arg);
 }
+
+int var_wake_function(wait_queue_entry_t *wq_entry, unsigned int mode, int sync, void *arg)
+{
+\t/* __var_wake_key(), written in */
+\tstruct wait_bit_key *key = arg;
+\tstruct wait_bit_queue_entry *wbq_entry = container_of(wq_entry, struct wait_bit_queue_entry, wq_entry);
+
+\tif (wbq_entry->key_bit_nr != key->bit_nr)
+\t\treturn 0;
+
+\treturn autoremove_wake_function(wq_entry, mode, sync, arg);
+}
 ",
     );
+    for (k, v) in vars.iter().enumerate() {
+        let _ = write!(
+            out,
+            "
+/* variable {v}: key {key} */
+void wake_up_var__{v}(void)
+{{
+\tstruct wait_bit_key key;
+
+\tkey.bit_nr = {key};
+\tif (waitqueue_active(&bit_wait_table))
+\t\t__wake_up(&bit_wait_table, TASK_NORMAL, 1, &key);
+}}
+",
+            key = var_key(k)
+        );
+    }
     for (k, b) in bits.iter().enumerate() {
         let _ = write!(
             out,
@@ -354,6 +517,40 @@ int __wait_on_bit__{b}(unsigned mode, int io)
 \treturn ret;
 }}
 
+int __wait_on_bit_lock__{b}(unsigned mode, int io)
+{{
+\tstruct wait_bit_queue_entry wbq_entry;
+\tint ret = 0;
+
+\tinit_wait(&wbq_entry.wq_entry);
+\twbq_entry.wq_entry.func = wake_bit_function;
+\twbq_entry.key_bit_nr = {k};
+\tfor (;;) {{
+\t\tprepare_to_wait_exclusive(&bit_wait_table, &wbq_entry.wq_entry, mode);
+\t\tif (test_bit({b})) {{
+\t\t\tif (io)
+\t\t\t\tret = bit_wait_io__{b}(mode);
+\t\t\telse
+\t\t\t\tret = bit_wait__{b}(mode);
+\t\t\t/*
+\t\t\t * See the comment in prepare_to_wait_event().
+\t\t\t * finish_wait() does not necessarily takes wwq_head->lock,
+\t\t\t * but test_and_set_bit() implies mb() which pairs with
+\t\t\t * smp_mb__after_atomic() before wake_up_page().
+\t\t\t */
+\t\t\tif (ret)
+\t\t\t\tfinish_wait(&bit_wait_table, &wbq_entry.wq_entry);
+\t\t}}
+\t\tif (!test_and_set_bit({b})) {{
+\t\t\tif (!ret)
+\t\t\t\tfinish_wait(&bit_wait_table, &wbq_entry.wq_entry);
+\t\t\treturn 0;
+\t\t}} else if (ret) {{
+\t\t\treturn ret;
+\t\t}}
+\t}}
+}}
+
 int wait_on_bit__{b}(unsigned mode)
 {{
 \tif (!test_bit_acquire({b}))
@@ -366,6 +563,20 @@ int wait_on_bit_io__{b}(unsigned mode)
 \tif (!test_bit_acquire({b}))
 \t\treturn 0;
 \treturn __wait_on_bit__{b}(mode, 1);
+}}
+
+int wait_on_bit_lock__{b}(unsigned mode)
+{{
+\tif (!test_and_set_bit({b}))
+\t\treturn 0;
+\treturn __wait_on_bit_lock__{b}(mode, 0);
+}}
+
+int wait_on_bit_lock_io__{b}(unsigned mode)
+{{
+\tif (!test_and_set_bit({b}))
+\t\treturn 0;
+\treturn __wait_on_bit_lock__{b}(mode, 1);
 }}
 
 void wake_up_bit__{b}(void)

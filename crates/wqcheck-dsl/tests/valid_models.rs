@@ -1514,3 +1514,65 @@ fn bit_wait_helpers_are_written_per_bit_and_the_calls_renamed() {
         .any(|e| matches!(&e.kind, ExprKind::Const(1)));
     assert!(stores_one, "__wait_on_bit__PG_locked sets its key to 1");
 }
+
+#[test]
+fn variable_waits_expand_in_place_with_a_key_per_variable() {
+    let (_, p) = load("wait-var.wq");
+    // wake_up_var() has a copy per variable, and var_wake_function() tests the key;
+    // the bit lock has its copies per bit, as the bit waits do.
+    for f in [
+        "wake_up_var__i_dio_count",
+        "wake_up_var__ready",
+        "var_wake_function",
+        "wait_on_bit_lock__PG_locked",
+        "wait_on_bit_lock_io__PG_locked",
+        "__wait_on_bit_lock__PG_locked",
+    ] {
+        func(&p, f);
+    }
+    assert!(p.functions.iter().all(|f| f.name != "wait_var_event"));
+    let queues: Vec<&str> = p.queues.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(queues, ["bit_wait_table"]);
+    // Each wait_var_event*() sets its entry's wake function to var_wake_function() and
+    // its key (the first field of `struct wait_bit_queue_entry`) to its variable's:
+    // i_dio_count -1, ready -2, in the order the model names them.
+    let (var_wake, _) = func(&p, "var_wake_function");
+    let entry_setup = |f: &str| -> (Vec<ir::Value>, usize) {
+        let (_, f) = func(&p, f);
+        let all = exprs(&f.body);
+        let keys = all
+            .iter()
+            .filter_map(|e| match &e.kind {
+                ExprKind::Assign {
+                    place: Place::Field(_, EntryField::Data(0)),
+                    value,
+                    ..
+                } => match value.kind {
+                    ExprKind::Const(k) => Some(k),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        let funcs = all
+            .iter()
+            .filter(|e| match &e.kind {
+                ExprKind::Assign {
+                    place: Place::Field(_, EntryField::Func),
+                    value,
+                    ..
+                } => matches!(value.kind, ExprKind::FuncRef(f) if f == var_wake),
+                _ => false,
+            })
+            .count();
+        (keys, funcs)
+    };
+    assert_eq!(entry_setup("inode_dio_wait"), (vec![-1], 1));
+    assert_eq!(entry_setup("wait_ready"), (vec![-2, -2], 2));
+    // wake_up_var(&ready) wakes with ready's key.
+    let (_, wake) = func(&p, "wake_up_var__ready");
+    let keyed = exprs(&wake.body).into_iter().any(|e| {
+        matches!(&e.kind, ExprKind::Assign { value, .. } if matches!(value.kind, ExprKind::Const(-2)))
+    });
+    assert!(keyed, "wake_up_var__ready sets its key to -2");
+}

@@ -1482,6 +1482,43 @@ fn generate(bytes: &[u8]) -> Protocol {
             }
             None => false,
         };
+    // Drawn after it, for the same reason: that thread takes LOCKED with
+    // wait_on_bit_lock() instead, and gives it back with clear_and_wake_up_bit().
+    if bit_waiter && g.c.chance(50) {
+        model = model.replace(
+            "\twait_on_bit(&flags, LOCKED, TASK_UNINTERRUPTIBLE);\n",
+            "\tif (!wait_on_bit_lock(&flags, LOCKED, TASK_UNINTERRUPTIBLE))\n\t\tclear_and_wake_up_bit(LOCKED, &flags);\n",
+        );
+        g.tag("wait_on_bit_lock");
+    }
+    // Drawn after it, for the same reason: for the other conditions, a thread that waits
+    // for the condition with wait_var_event() (include/linux/wait_bit.h's macro, on the
+    // hashed queue with a key of its own), which the wakers then wake with wake_up_var()
+    // after a full barrier. (The variable must still be declared at top level.)
+    let var_waiter = g.cond != Cond::Unlocked
+        && !arrays
+        && !objects
+        && nwaiters + nwakers + actors + usize::from(daemon) < 5
+        && g.c.chance(25);
+    let var_waiter = var_waiter && {
+        let (var, test) = match g.cond {
+            Cond::Ready => ("flags", "test_bit(READY)".to_string()),
+            c => ("cond", c.holds("cond")),
+        };
+        let form = ["wait_var_event", "wait_var_event_killable"][g.c.deviate(40, 2)];
+        match rewrite_wakers(
+            &model,
+            |_, body| format!("{body}\tsmp_mb();\n\twake_up_var(&{var});\n"),
+            &format!("\nvoid var_waiter(void)\n{{\n\t{form}(&{var}, {test});\n}}\n"),
+        ) {
+            Some(m) => {
+                model = m;
+                g.tag("wait_var_event");
+                true
+            }
+            None => false,
+        }
+    };
 
     let mut scenario = String::from("Scenario(\n    model: \"gen.wq\",\n");
     if known_waiter {
@@ -1505,6 +1542,9 @@ fn generate(bytes: &[u8]) -> Protocol {
     }
     if bit_waiter {
         scenario.push_str("        Thread(name: \"wb\", run: \"bit_waiter\"),\n");
+    }
+    if var_waiter {
+        scenario.push_str("        Thread(name: \"wv\", run: \"var_waiter\"),\n");
     }
     scenario.push_str("    ],\n    actors: [");
     if let Some(s) = signal {
@@ -3141,6 +3181,8 @@ fn generated_programs_check() {
         "an idle daemon",
         "spinlock_t",
         "wait_on_bit",
+        "wait_var_event",
+        "wait_on_bit_lock",
     ] {
         assert!(tags.contains(t), "the generator never uses {t}: {tags:?}");
     }
@@ -3236,13 +3278,16 @@ fn rewrite_costs_no_state(
     with: &str,
 ) {
     variants_agree(
-        0..480,
+        0..540,
         tag,
         250,
         |p| {
-            // The bit-wait helpers take a word declared at top level, which the
-            // rewrites would move into an array or an object.
-            if p.tags.contains(other) || p.tags.contains("wait_on_bit") {
+            // The bit and variable waits take a word or variable declared at top
+            // level, which the rewrites would move into an array or an object.
+            if p.tags.contains(other)
+                || p.tags.contains("wait_on_bit")
+                || p.tags.contains("wait_var_event")
+            {
                 return None;
             }
             let model = rewrite(&p.model);
@@ -3903,6 +3948,148 @@ void waker0(void)
     ] {
         let p = model(after_sleep);
         assert_eq!(three_verdicts(&p), [want; 3], "\n{}", numbered(&p.model));
+    }
+}
+
+/// The variable waits (`wait_var_event()`, `wake_up_var()`; crates/wqcheck-dsl/src/
+/// wait_bit.rs and check/wait_event.rs) explore exactly as include/linux/wait_bit.h's
+/// `___wait_var_event()` and kernel/sched/wait_bit.c's `wake_up_var()` written out by
+/// hand, on a hashed queue with a key per variable: the same verdict, states and
+/// transitions under SC and TSO, for wakers that do it right, that leave out the barrier
+/// `wake_up_var()`'s comment asks for after an `atomic_dec()`, that wake the other
+/// variable, and that wake first; and the verdict each should have on SC, TSO and loom.
+#[test]
+fn variable_waits_explore_as_the_kernels_macro_written_out() {
+    silence_loom_panics();
+    const VARS: &str = "int<0..1> count = 1;\nint<0..1> other = 0;\n";
+    let wakers: [(&str, &str, [Verdict; 3]); 5] = {
+        use Verdict::{Holds, LostWakeup};
+        [
+            (
+                "atomic_dec_and_test",
+                "\tif (atomic_dec_and_test(&count))\n\t\tWAKE(count);\n",
+                [Holds; 3],
+            ),
+            (
+                "no barrier",
+                "\tatomic_dec(&count);\n\tif (atomic_read(&count) == 0)\n\t\tWAKE(count);\n",
+                [Holds, Holds, LostWakeup],
+            ),
+            (
+                "smp_mb__after_atomic",
+                "\tatomic_dec(&count);\n\tsmp_mb__after_atomic();\n\tif (atomic_read(&count) == 0)\n\t\tWAKE(count);\n",
+                [Holds; 3],
+            ),
+            (
+                "the other variable woken",
+                "\tif (atomic_dec_and_test(&count))\n\t\tWAKE(other);\n",
+                [LostWakeup; 3],
+            ),
+            (
+                "wake first",
+                "\tWAKE(count);\n\tatomic_dec(&count);\n",
+                [LostWakeup; 3],
+            ),
+        ]
+    };
+    for (what, waker, want) in &wakers {
+        // `other` is waited on somewhere (a function no thread runs), so that it has a key.
+        let helpers = fixed(format!(
+            "{VARS}
+void waiter0(void)
+{{
+\twait_var_event(&count, count == 0);
+}}
+
+void unused(void)
+{{
+\twait_var_event(&other, other == 1);
+}}
+
+void waker0(void)
+{{
+{}}}
+",
+            waker
+                .replace("WAKE(count)", "wake_up_var(&count)")
+                .replace("WAKE(other)", "wake_up_var(&other)")
+        ));
+        let written_out = fixed(format!(
+            "{VARS}
+struct var_waiter {{
+\tint key;
+\twait_queue_entry_t wq_entry;
+}};
+struct var_key {{
+\tint key;
+}};
+waitqueue table;
+
+int var_wake(wait_queue_entry_t *wq_entry, unsigned mode, int sync, void *arg)
+{{
+\tstruct var_key *key = arg;
+\tstruct var_waiter *w = container_of(wq_entry, struct var_waiter, wq_entry);
+
+\tif (w->key != key->key)
+\t\treturn 0;
+\treturn autoremove_wake_function(wq_entry, mode, sync, arg);
+}}
+
+void waiter0(void)
+{{
+\tstruct var_waiter wbq;
+\tint ret;
+
+\tif (!(count == 0)) {{
+\t\tinit_wait(&wbq.wq_entry);
+\t\twbq.wq_entry.func = var_wake;
+\t\twbq.key = -1;
+\t\tfor (;;) {{
+\t\t\tret = prepare_to_wait_event(&table, &wbq.wq_entry, TASK_UNINTERRUPTIBLE);
+\t\t\tif (count == 0)
+\t\t\t\tbreak;
+\t\t\tschedule() until count == 0;
+\t\t}}
+\t\tfinish_wait(&table, &wbq.wq_entry);
+\t}}
+}}
+
+void wake_up_key(int k)
+{{
+\tstruct var_key key;
+
+\tkey.key = k;
+\tif (waitqueue_active(&table))
+\t\t__wake_up(&table, TASK_NORMAL, 1, &key);
+}}
+
+void waker0(void)
+{{
+{}}}
+",
+            waker
+                .replace("WAKE(count)", "wake_up_key(-1)")
+                .replace("WAKE(other)", "wake_up_key(-2)")
+        ));
+        let (h, l) = (build(&helpers), build(&written_out));
+        for (x, y, memory) in [
+            (explore(&h), explore(&l), "SC"),
+            (explore(&tso_model(&h)), explore(&tso_model(&l)), "TSO"),
+        ] {
+            assert_eq!(
+                (x.verdict, x.states, x.transitions),
+                (y.verdict, y.states, y.transitions),
+                "{what}, {memory}\n{}\n{}",
+                numbered(&helpers.model),
+                numbered(&written_out.model)
+            );
+        }
+        assert_eq!(
+            three_verdicts(&helpers),
+            *want,
+            "{what}\n{}",
+            numbered(&helpers.model)
+        );
     }
 }
 

@@ -88,7 +88,9 @@ impl<'a> Checker<'a> {
                 self.sigs
                     .iter()
                     .map(|s| s.name.as_str())
-                    .chain(builtins::all().map(|b| b.name)),
+                    .chain(builtins::all().map(|b| b.name))
+                    .chain(super::wait_event::NAMES.iter().copied())
+                    .chain(crate::wait_bit::helper_names()),
             )
         } else {
             None
@@ -346,6 +348,15 @@ impl<'a> Checker<'a> {
             span,
         };
         match builtins::build(def.op, lowered, &konst) {
+            // atomic_dec_and_test(): the new value, compared with 0.
+            Some((op, args)) if matches!(def.op, builtins::Op::RmwOneTest(_)) => {
+                let new = mk(ir::ExprKind::Builtin { op, args }, Ty::Int, span);
+                mk(
+                    ir::ExprKind::Binary(ir::BinOp::Eq, Box::new(new.e), Box::new(konst(0))),
+                    ret,
+                    span,
+                )
+            }
             Some((op, args)) => mk(ir::ExprKind::Builtin { op, args }, ret, span),
             None => {
                 // The table and `build` disagree: a bug in this crate, not in the model.

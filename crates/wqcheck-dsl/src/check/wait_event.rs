@@ -20,6 +20,12 @@
 //! }
 //! ```
 //!
+//! `wait_var_event()`, `wait_var_event_killable()` and `wait_var_event_timeout()`
+//! (include/linux/wait_bit.h's `___wait_var_event()`) are the same code on the hashed
+//! queue `bit_wait_table` of the header wait_bit.rs writes, with an entry that
+//! `init_wait_var_entry()` gives `var_wake_function()` and the variable's key (the
+//! key wait_bit.rs put in place of `&var`).
+//!
 //! The condition is evaluated where the macro evaluates it, each time, as the kernel's
 //! text substitution does. A form that returns a value (`wait_event_interruptible()`:
 //! 0 or `-ERESTARTSYS`) is a statement of its own or the value of an assignment or
@@ -45,7 +51,28 @@ pub(super) struct Form {
     /// value is what is left of the timeout (at least 1) when the condition held, 0 when
     /// the timeout elapsed first, or `-ERESTARTSYS`.
     timeout: bool,
+    /// A `wait_var_event*()` form: the first argument is a variable's key, not a queue.
+    var: bool,
 }
+
+/// The names [`form`] knows, for "did you mean" on a misspelling.
+pub(super) const NAMES: &[&str] = &[
+    "wait_var_event",
+    "wait_var_event_killable",
+    "wait_var_event_timeout",
+    "wait_event",
+    "wait_event_idle",
+    "wait_event_idle_exclusive",
+    "wait_event_interruptible",
+    "wait_event_interruptible_exclusive",
+    "wait_event_killable",
+    "wait_event_killable_exclusive",
+    "wait_event_timeout",
+    "wait_event_interruptible_timeout",
+    "wait_event_killable_timeout",
+    "wait_event_idle_timeout",
+    "wait_event_idle_exclusive_timeout",
+];
 
 /// The forms wqcheck expands, by name.
 pub(super) fn form(name: &str) -> Option<Form> {
@@ -55,6 +82,7 @@ pub(super) fn form(name: &str) -> Option<Form> {
             exclusive,
             returns,
             timeout: false,
+            var: false,
         })
     };
     let t = |state, exclusive| {
@@ -63,9 +91,14 @@ pub(super) fn form(name: &str) -> Option<Form> {
             exclusive,
             returns: true,
             timeout: true,
+            var: false,
         })
     };
+    let var = |form: Option<Form>| form.map(|f| Form { var: true, ..f });
     match name {
+        "wait_var_event" => var(f(task::TASK_UNINTERRUPTIBLE, false, false)),
+        "wait_var_event_killable" => var(f(task::TASK_KILLABLE, false, true)),
+        "wait_var_event_timeout" => var(t(task::TASK_UNINTERRUPTIBLE, false)),
         "wait_event" => f(task::TASK_UNINTERRUPTIBLE, false, false),
         "wait_event_idle" => f(task::TASK_IDLE, false, false),
         "wait_event_idle_exclusive" => f(task::TASK_IDLE, true, false),
@@ -96,6 +129,20 @@ impl Checker<'_> {
     ) {
         let n = name.name.as_str();
         let arity = 2 + form.timeout as usize;
+        // A variable wait's arity and variable were checked by wait_bit.rs, which put the
+        // variable's key in its place.
+        let var_key = match (form.var, &args.first().map(|a| &a.kind)) {
+            (false, _) => None,
+            (true, Some(ast::ExprKind::Int(k))) if args.len() == arity => Some(*k),
+            (true, _) => {
+                self.error_help(
+                    span,
+                    format!("`{n}` takes a variable declared at top level, `&VAR`"),
+                    "docs/dsl.md, \"Bit waits\"",
+                );
+                return;
+            }
+        };
         if args.len() != arity {
             let (what, example) = if form.timeout {
                 (
@@ -120,15 +167,18 @@ impl Checker<'_> {
             );
         }
         // `wait_event(page_wait[i], ...)`: one expansion per queue of the array.
-        if self.with_elements_stmt(&args[..1], span, out, &mut |ck, q, out| {
-            let mut args = args.to_vec();
-            args[0] = q[0].clone();
-            ck.wait_event(form, name, &args, result.clone(), span, out)
-        }) {
+        if !form.var
+            && self.with_elements_stmt(&args[..1], span, out, &mut |ck, q, out| {
+                let mut args = args.to_vec();
+                args[0] = q[0].clone();
+                ck.wait_event(form, name, &args, result.clone(), span, out)
+            })
+        {
             return;
         }
         let qarg = args[0].without_addr_of();
         let queue = match qarg.as_ident() {
+            _ if form.var => self.queue_named(super::super::wait_bit::TABLE, span, n),
             Some(qn) => self.queue_named(qn, qarg.span, n),
             None => {
                 let help = self.declared_queues();
@@ -227,6 +277,24 @@ impl Checker<'_> {
             out.push(assign(place.clone(), konst(0), *ty));
         }
         let mut wait = vec![builtin(ir::Builtin::InitWait, vec![addr()])];
+        if let Some(key) = var_key {
+            // init_wait_var_entry(&__wbq_entry, var, 0): var_wake_function() and the key
+            // (`struct wait_bit_queue_entry`'s first field, `key_bit_nr`).
+            let func = self.value(&ast::Expr {
+                kind: ast::ExprKind::Ident(super::super::wait_bit::VAR_WAKE_FUNCTION.to_string()),
+                span,
+            });
+            wait.push(assign(
+                Place::Field(Box::new(addr()), EntryField::Func),
+                func.e,
+                Ty::WakeFn,
+            ));
+            wait.push(assign(
+                Place::Field(Box::new(addr()), EntryField::Data(0)),
+                konst(key as Value),
+                Ty::Int,
+            ));
+        }
         if form.exclusive {
             // init_wait_entry(&__wq_entry, WQ_FLAG_EXCLUSIVE)
             wait.push(assign(
