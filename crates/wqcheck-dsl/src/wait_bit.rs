@@ -14,6 +14,11 @@
 //! to the one queue `bit_wait_table`: a collision the kernel's table allows, which
 //! makes `wake_bit_function()`'s key test matter.
 //!
+//! A word or variable may be an element of an array (`&bh_state[i]`, `&counts[i]`):
+//! then the copies take the index last, with keys of their own for each element (the
+//! array's first key plus, for a bit, or less, for a variable, the index), and the
+//! index must be an expression over locals and constants, which takes no step.
+//!
 //! A variable wait keys on the variable's address, with bit number -1: here each
 //! variable declared at top level that a variable wait names gets a negative key of its
 //! own (-1, -2, ...), `wake_up_var(&v)` becomes the header's `wake_up_var__v()`, and
@@ -28,7 +33,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use wqcheck_model::ir::{Source, SourceFile, Span};
+use wqcheck_model::ir::{BinOp, Source, SourceFile, Span};
 
 use crate::ast::{self, ExprKind as AK};
 use crate::{parser, Diagnostic};
@@ -64,6 +69,9 @@ pub(crate) fn helper_names<'a>() -> impl Iterator<Item = &'a str> {
         .chain(VAR_HELPERS.iter().map(|h| -> &'a str { h.0 }))
 }
 
+/// The most elements an array may have (docs/dsl.md §3).
+const MAX_LEN: u8 = 16;
+
 /// The hashed queue every key is on.
 pub(crate) const TABLE: &str = "bit_wait_table";
 /// The wake function of a variable wait's entry.
@@ -92,22 +100,42 @@ pub(crate) fn expand(
             _ => None,
         })
         .collect();
-    // Each bit of a word declared at top level, with its word; and the variables
-    // declared at top level, which a variable wait may name.
-    let mut word_of: BTreeMap<String, String> = BTreeMap::new();
-    let mut top_vars: BTreeSet<String> = BTreeSet::new();
+    // Each bit of a word declared at top level, with its word and the word's array
+    // length (`None`: not an array); and the variables declared at top level, with theirs.
+    // (A length the checker will refuse, or one given by a name that is no integer
+    // constant, counts as 16, the most an array may have: the checker reports it.)
+    let consts: BTreeMap<&str, i64> = items
+        .iter()
+        .filter_map(|i| match i {
+            ast::Item::Const {
+                name,
+                value: ast::Expr {
+                    kind: AK::Int(v), ..
+                },
+                ..
+            } => Some((name.name.as_str(), *v)),
+            _ => None,
+        })
+        .collect();
+    let length = |e: &ast::Expr| -> u8 {
+        let v = match &e.kind {
+            AK::Int(v) => Some(*v),
+            AK::Ident(n) => consts.get(n.as_str()).copied(),
+            _ => None,
+        };
+        v.and_then(|v| u8::try_from(v).ok())
+            .filter(|v| (1..=MAX_LEN).contains(v))
+            .unwrap_or(MAX_LEN)
+    };
+    let mut word_of: BTreeMap<String, (String, Option<u8>)> = BTreeMap::new();
+    let mut top_vars: BTreeMap<String, Option<u8>> = BTreeMap::new();
     for i in &items {
-        if let ast::Item::Var {
-            ty,
-            name,
-            len: None,
-            ..
-        } = i
-        {
-            top_vars.insert(name.name.clone());
+        if let ast::Item::Var { ty, name, len, .. } = i {
+            let len = len.as_ref().map(length);
+            top_vars.insert(name.name.clone(), len);
             if let ast::SharedTy::Word { bits } = ty {
                 for (b, _) in bits {
-                    word_of.insert(b.name.clone(), name.name.clone());
+                    word_of.insert(b.name.clone(), (name.name.clone(), len));
                 }
             }
         }
@@ -119,8 +147,9 @@ pub(crate) fn expand(
         .iter()
         .find(|g| globals.contains(**g))
         .copied();
-    let mut bits: Vec<String> = Vec::new();
-    let mut vars: Vec<String> = Vec::new();
+    let mut bits: Vec<(String, Option<u8>)> = Vec::new();
+    let mut vars: Vec<(String, Option<u8>, i64)> = Vec::new();
+    let mut next_var_key: i64 = -1;
     let mut first_call: Option<(String, Span)> = None;
     let file_of = |span: Span| source.file_of(span.start).0.to_string();
     for item in &mut items {
@@ -130,71 +159,81 @@ pub(crate) fn expand(
                 let AK::Call { name, args } = &e.kind else {
                     return;
                 };
-                if let Some(helper) = VAR_HELPERS.iter().find(|h| h.0 == name.name) {
-                    if defined.contains(helper.0) {
-                        return;
-                    }
-                    if clash.is_some() {
-                        first_call.get_or_insert((helper.0.to_string(), e.span));
-                        e.kind = AK::Int(0);
-                        return;
-                    }
-                    match var_of_call(helper, args, &top_vars, &word_of) {
-                        Ok(var) => {
-                            let k = match vars.iter().position(|v| *v == var) {
-                                Some(k) => k,
+                let var_helper = VAR_HELPERS.iter().find(|h| h.0 == name.name);
+                let bit_helper = HELPERS.iter().find(|h| h.0 == name.name);
+                let helper = match (var_helper, bit_helper) {
+                    (Some(h), _) => h.0,
+                    (None, Some(h)) => h.0,
+                    (None, None) => return,
+                };
+                if defined.contains(helper) {
+                    return;
+                }
+                if clash.is_some() {
+                    first_call.get_or_insert((helper.to_string(), e.span));
+                    e.kind = AK::Int(0);
+                    return;
+                }
+                let call = (helper.to_string(), e.span);
+                let done = match (var_helper, bit_helper) {
+                    (Some(h), _) => {
+                        var_of_call(h, args, &top_vars, &word_of, &globals).map(|(var, index)| {
+                            let len = top_vars.get(&var).copied().flatten();
+                            let base = match vars.iter().find(|v| v.0 == var) {
+                                Some(v) => v.2,
                                 None => {
-                                    vars.push(var.clone());
-                                    vars.len() - 1
+                                    let base = next_var_key;
+                                    next_var_key -= i64::from(len.unwrap_or(1));
+                                    vars.push((var.clone(), len, base));
+                                    base
                                 }
                             };
                             let AK::Call { name, args } = &mut e.kind else {
                                 return;
                             };
-                            if helper.0 == "wake_up_var" {
+                            if h.0 == "wake_up_var" {
                                 name.name = format!("wake_up_var__{var}");
                                 args.clear();
+                                args.extend(index);
                             } else {
-                                // The key, for check/wait_event.rs.
-                                args[0].kind = AK::Int(var_key(k));
+                                // The key, for check/wait_event.rs: the variable's, less
+                                // the element's index.
+                                let span = args[0].span;
+                                let k = ast::Expr {
+                                    kind: AK::Int(base),
+                                    span,
+                                };
+                                args[0] = match index {
+                                    None => k,
+                                    Some(i) => ast::Expr {
+                                        kind: AK::Binary(BinOp::Sub, Box::new(k), Box::new(i)),
+                                        span,
+                                    },
+                                };
                             }
-                            first_call.get_or_insert((helper.0.to_string(), e.span));
-                        }
-                        Err((msg, help)) => {
-                            diags.push(
-                                Diagnostic::new(&file_of(e.span), e.span, msg).with_help(help),
-                            );
-                            e.kind = AK::Int(0);
-                        }
+                        })
                     }
-                    return;
-                }
-                let Some(helper) = HELPERS.iter().find(|h| h.0 == name.name) else {
-                    return;
+                    (None, Some(h)) => {
+                        bit_of_call(h, args, &word_of, &globals).map(|(bit, index)| {
+                            let len = word_of.get(&bit).and_then(|w| w.1);
+                            let AK::Call { name, args } = &mut e.kind else {
+                                return;
+                            };
+                            name.name = format!("{}__{bit}", h.0);
+                            let mode = h.0.starts_with("wait_on_bit").then(|| args.remove(2));
+                            args.clear();
+                            args.extend(mode);
+                            args.extend(index);
+                            if !bits.iter().any(|b| b.0 == bit) {
+                                bits.push((bit, len));
+                            }
+                        })
+                    }
+                    (None, None) => return,
                 };
-                if defined.contains(helper.0) {
-                    return;
-                }
-                if clash.is_some() {
-                    first_call.get_or_insert((helper.0.to_string(), e.span));
-                    e.kind = AK::Int(0);
-                    return;
-                }
-                match bit_of_call(helper, args, &word_of) {
-                    Ok(bit) => {
-                        let AK::Call { name, args } = &mut e.kind else {
-                            return;
-                        };
-                        name.name = format!("{}__{bit}", helper.0);
-                        let mode = helper.0.starts_with("wait_on_bit").then(|| args.remove(2));
-                        args.clear();
-                        args.extend(mode);
-                        if !bits.contains(&bit) {
-                            bits.push(bit);
-                        }
-                        if first_call.is_none() {
-                            first_call = Some((helper.0.to_string(), e.span));
-                        }
+                match done {
+                    Ok(()) => {
+                        first_call.get_or_insert(call);
                     }
                     Err((msg, help)) => {
                         diags.push(Diagnostic::new(&file_of(e.span), e.span, msg).with_help(help));
@@ -265,19 +304,78 @@ pub(crate) fn expand(
     items
 }
 
-/// The bit a call of `helper` waits on or wakes, checked against its word; or the
-/// error and its help.
+/// `&NAME` or `&NAME[INDEX]` (the `&` may be left out, as for builtins): the name, and
+/// the index.
+fn element(e: &ast::Expr) -> Option<(&str, Option<&ast::Expr>)> {
+    match &e.without_addr_of().kind {
+        AK::Ident(n) => Some((n, None)),
+        AK::Index { base, index } => base.as_ident().map(|n| (n, Some(&**index))),
+        _ => None,
+    }
+}
+
+/// The index a helper passes on for `name`, an array of `len` (`None`: not an array):
+/// none for a variable, and for an element a constant in range or an expression over
+/// locals and constants, which takes no step; or the error and its help.
+fn element_index(
+    name: &str,
+    index: Option<&ast::Expr>,
+    len: Option<u8>,
+    globals: &BTreeSet<String>,
+) -> Result<Option<ast::Expr>, (String, String)> {
+    match (index, len) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err((
+            format!("`{name}` is not an array"),
+            format!("write `&{name}`"),
+        )),
+        (None, Some(len)) => Err((
+            format!("`{name}` is an array of {len}: name one element"),
+            format!("write `&{name}[i]`, with a local or a constant `i`"),
+        )),
+        (Some(i), Some(len)) => match &i.kind {
+            AK::Int(k) if (0..i64::from(len)).contains(k) => Ok(Some(i.clone())),
+            AK::Int(k) => Err((
+                format!("index {k} is outside `{name}[{len}]`"),
+                format!("the elements are `{name}[0]` to `{name}[{}]`", len - 1),
+            )),
+            _ if of_locals(i, globals) => Ok(Some(i.clone())),
+            _ => Err((
+                format!("the index of `{name}` here must be an expression over locals and constants"),
+                "read a shared index into a local first (`int i = READ_ONCE(x);`), then write `&NAME[i]`".to_string(),
+            )),
+        },
+    }
+}
+
+/// Whether `e` is an expression over locals and constants only (names that are no
+/// model global, integers, operators), so that passing it on reads no shared memory.
+fn of_locals(e: &ast::Expr, globals: &BTreeSet<String>) -> bool {
+    match &e.kind {
+        AK::Int(_) => true,
+        AK::Ident(n) => !globals.contains(n),
+        AK::Unary(op, x) => {
+            !matches!(op, ast::UnaryOp::AddrOf | ast::UnaryOp::Deref) && of_locals(x, globals)
+        }
+        AK::Binary(_, a, b) => of_locals(a, globals) && of_locals(b, globals),
+        _ => false,
+    }
+}
+
+/// The bit a call of `helper` waits on or wakes, checked against its word, and the
+/// word's index in its array; or the error and its help.
 fn bit_of_call(
     &(helper, bit_at, word_at, nargs): &(&str, usize, usize, usize),
     args: &[ast::Expr],
-    word_of: &BTreeMap<String, String>,
-) -> Result<String, (String, String)> {
+    word_of: &BTreeMap<String, (String, Option<u8>)>,
+    globals: &BTreeSet<String>,
+) -> Result<(String, Option<ast::Expr>), (String, String)> {
     let sig = match helper {
         "clear_and_wake_up_bit" => "clear_and_wake_up_bit(BIT, &WORD)".to_string(),
         "wake_up_bit" => "wake_up_bit(&WORD, BIT)".to_string(),
         h => format!("{h}(&WORD, BIT, TASK_UNINTERRUPTIBLE)"),
     };
-    const ELSEWHERE: &str = "for an element of an array of words or a shared object's word, write the kernel's loop on a queue and a wake function, as models/linux/wait-on-bit.wq does";
+    const ELSEWHERE: &str = "for a shared object's word, write the kernel's loop on a queue and a wake function, as models/linux/wait-on-bit.wq does";
     if args.len() != nargs {
         let given = match args.len() {
             1 => "1 was given".to_string(),
@@ -289,29 +387,33 @@ fn bit_of_call(
         ));
     }
     // `clear_and_wake_up_bit(&WORD, BIT)`: the order of wake_up_bit()'s.
-    if let (Some(w), Some(b)) = (
-        args[bit_at].without_addr_of().as_ident(),
-        args[word_at].as_ident(),
-    ) {
+    if let (Some((w, _)), Some(b)) = (element(&args[bit_at]), args[word_at].as_ident()) {
         if word_of.contains_key(b) && !word_of.contains_key(w) {
+            let text = |e: &ast::Expr| match element(e) {
+                Some((n, Some(_))) => format!("{n}[i]"),
+                _ => w.to_string(),
+            };
             return Err((
                 format!("`{helper}` takes the bit first, then the word"),
-                format!("write `{}`", sig.replace("WORD", w).replace("BIT", b)),
+                format!(
+                    "write `{}`",
+                    sig.replace("WORD", &text(&args[bit_at])).replace("BIT", b)
+                ),
             ));
         }
     }
-    let (Some(bit), Some(word)) = (
-        args[bit_at].as_ident(),
-        args[word_at].without_addr_of().as_ident(),
-    ) else {
+    let (Some(bit), Some((word, index))) = (args[bit_at].as_ident(), element(&args[word_at]))
+    else {
         return Err((
             format!("`{helper}` takes a word and one of its bits, by name"),
-            format!("write `{sig}` for a word declared at top level, `unsigned long WORD {{ BIT, ... }};`; {ELSEWHERE}"),
+            format!("write `{sig}` for a word declared at top level, `unsigned long WORD {{ BIT, ... }};` (`&WORD[i]` for an array of words); {ELSEWHERE}"),
         ));
     };
     match word_of.get(bit) {
-        Some(w) if w == word => Ok(bit.to_string()),
-        Some(w) => Err((
+        Some((w, len)) if w == word => {
+            element_index(word, index, *len, globals).map(|i| (bit.to_string(), i))
+        }
+        Some((w, _)) => Err((
             format!("`{bit}` is a bit of `{w}`, not of `{word}`"),
             format!("write `{}`", sig.replace("WORD", w).replace("BIT", bit)),
         )),
@@ -322,21 +424,15 @@ fn bit_of_call(
     }
 }
 
-/// The key of the `k`th variable a variable wait names: a variable's `bit_nr` is -1 in
-/// the kernel, and its address tells it from another's; here a negative number of its
-/// own, never a bit's.
-pub(crate) fn var_key(k: usize) -> i64 {
-    -(k as i64) - 1
-}
-
-/// The variable a call of a variable wait waits on or wakes, checked; or the error and
-/// its help.
+/// The variable a call of a variable wait waits on or wakes, checked, and its index in
+/// its array; or the error and its help.
 fn var_of_call(
     &(helper, nargs, rest): &(&str, usize, &str),
     args: &[ast::Expr],
-    top_vars: &BTreeSet<String>,
-    word_of: &BTreeMap<String, String>,
-) -> Result<String, (String, String)> {
+    top_vars: &BTreeMap<String, Option<u8>>,
+    word_of: &BTreeMap<String, (String, Option<u8>)>,
+    globals: &BTreeSet<String>,
+) -> Result<(String, Option<ast::Expr>), (String, String)> {
     let sig = format!("{helper}(&VAR{rest})");
     if args.len() != nargs {
         let given = match args.len() {
@@ -351,19 +447,27 @@ fn var_of_call(
             format!("the signature is `{sig}`"),
         ));
     }
-    const ELSEWHERE: &str = "for an element of an array or a shared object's field, write the kernel's loop on a queue and a wake function that tests a key, as models/linux/wait-on-bit.wq does for a bit";
-    let Some(var) = args[0].without_addr_of().as_ident() else {
+    const ELSEWHERE: &str = "for a shared object's field, write the kernel's loop on a queue and a wake function that tests a key, as models/linux/wait-on-bit.wq does for a bit";
+    let Some((var, index)) = element(&args[0]) else {
         return Err((
             format!("`{helper}` takes a variable declared at top level, by name"),
-            format!("write `{}`; {ELSEWHERE}", sig.replace("VAR", "v")),
+            format!(
+                "write `{}` (`&v[i]` for an element of an array); {ELSEWHERE}",
+                sig.replace("VAR", "v")
+            ),
         ));
     };
-    if top_vars.contains(var) {
-        return Ok(var.to_string());
+    if let Some(len) = top_vars.get(var) {
+        return element_index(var, index, *len, globals).map(|i| (var.to_string(), i));
     }
     let help = match word_of.get(var) {
-        Some(w) => format!("`{var}` is a bit of `{w}`: wait on the word, `{}`, or on the bit with `wait_on_bit()`", sig.replace("VAR", w)),
-        None => format!("a variable wait keys on a variable declared at top level (`int<0..N> {var};`); {ELSEWHERE}"),
+        Some((w, _)) => format!(
+            "`{var}` is a bit of `{w}`: wait on the word, `{}`, or on the bit with `wait_on_bit()`",
+            sig.replace("VAR", w)
+        ),
+        None => format!(
+            "a variable wait keys on a variable declared at top level (`int<0..N> {var};`); {ELSEWHERE}"
+        ),
     };
     Err((
         format!("`{var}` is not a variable declared at top level"),
@@ -400,9 +504,12 @@ fn model_globals(items: &[ast::Item]) -> BTreeSet<String> {
     out
 }
 
-/// The header for `bits` and `vars`, numbered in order: the kernel's code, one copy per
-/// bit and per variable.
-fn header(bits: &[String], vars: &[String]) -> String {
+/// The header for `bits` and `vars` (each with its array's length, `None` for one word
+/// or variable; a variable with its first key): the kernel's code, one copy per bit and
+/// per variable. A copy for an array takes the element's index, `idx`, last, and keys
+/// each element apart: a bit's key is its first plus `idx`, a variable's its first
+/// minus `idx`.
+fn header(bits: &[(String, Option<u8>)], vars: &[(String, Option<u8>, i64)]) -> String {
     let mut out = String::from(
         "/*
  * <linux/wait_bit.h> for this model, written by wqcheck for the bits and variables it
@@ -412,9 +519,11 @@ fn header(bits: &[String], vars: &[String]) -> String {
  * wake_up_var, bit_wait, bit_wait_io) and include/linux/wait_bit.h (wait_on_bit,
  * wait_on_bit_io, wait_on_bit_lock, wait_on_bit_lock_io, clear_and_wake_up_bit) at
  * commit 0d78592583949b531318b51763ade7ff536ba9bc, one copy of each function per bit
- * and per variable: a model has no pointer to a word. A key is the bit's number here,
- * or a variable's negative number (its bit_nr is -1 in the kernel, and its address
- * tells it from another's). Every key hashes to the one queue bit_wait_table.
+ * and per variable: a model has no pointer to a word (a copy for an array of words or
+ * variables takes the element's index, idx). A key is the bit's number here, or a
+ * variable's negative number (its bit_nr is -1 in the kernel, and its address tells it
+ * from another's), each element of an array a number of its own. Every key hashes to
+ * the one queue bit_wait_table.
  * wait_var_event*() are expanded where they are called, as the kernel's macros are.
  */
 struct wait_bit_key {
@@ -435,13 +544,37 @@ int wake_bit_function(wait_queue_entry_t *wq_entry, unsigned mode, int sync, voi
 
 \tif (wait_bit->key_bit_nr != key->bit_nr",
     );
-    for (k, b) in bits.iter().enumerate() {
-        let _ = write!(out, " ||\n\t    (key->bit_nr == {k} && test_bit({b}))");
+    // The first key of each bit, in order.
+    let firsts: Vec<i64> = bits
+        .iter()
+        .scan(0i64, |next, (_, len)| {
+            let k = *next;
+            *next += i64::from(len.unwrap_or(1));
+            Some(k)
+        })
+        .collect();
+    for ((b, len), k) in bits.iter().zip(&firsts) {
+        if len.is_none() {
+            let _ = write!(out, " ||\n\t    (key->bit_nr == {k} && test_bit({b}))");
+        }
+    }
+    out.push_str(")\n\t\treturn 0;\n");
+    // An array's bit is tested only for its own keys: its index must be in range.
+    for ((b, len), k) in bits.iter().zip(&firsts) {
+        if let Some(len) = len {
+            let _ = write!(
+                out,
+                "\tif (key->bit_nr >= {k} && key->bit_nr < {end}) {{
+\t\tif (test_bit({b}[key->bit_nr - {k}]))
+\t\t\treturn 0;
+\t}}
+",
+                end = k + i64::from(*len)
+            );
+        }
     }
     out.push_str(
-        ")
-\t\treturn 0;
-
+        "
 \treturn autoremove_wake_function(wq_entry, mode, sync, arg);
 }
 
@@ -458,80 +591,117 @@ int var_wake_function(wait_queue_entry_t *wq_entry, unsigned int mode, int sync,
 }
 ",
     );
-    for (k, v) in vars.iter().enumerate() {
+    for (v, len, k) in vars {
+        let (what, param, key, check) = match len {
+            None => (format!("key {k}"), "void", k.to_string(), String::new()),
+            Some(len) => (
+                format!(
+                    "keys {k} to {} for {v}[0] to {v}[{}]",
+                    k - i64::from(*len) + 1,
+                    len - 1
+                ),
+                "int idx",
+                format!("{k} - idx"),
+                format!("\tassert(idx >= 0 && idx < {len});\t/* &{v}[idx] is an element */\n"),
+            ),
+        };
         let _ = write!(
             out,
             "
-/* variable {v}: key {key} */
-void wake_up_var__{v}(void)
+/* variable {v}: {what} */
+void wake_up_var__{v}({param})
 {{
 \tstruct wait_bit_key key;
 
-\tkey.bit_nr = {key};
+{check}\tkey.bit_nr = {key};
 \tif (waitqueue_active(&bit_wait_table))
 \t\t__wake_up(&bit_wait_table, TASK_NORMAL, 1, &key);
 }}
-",
-            key = var_key(k)
+"
         );
     }
-    for (k, b) in bits.iter().enumerate() {
+    for ((b, len), k) in bits.iter().zip(&firsts) {
+        // The parameters and arguments that name the element, the bit, and the key.
+        let (what, pv, pm, av, am, bref, key) = match len {
+            None => (
+                format!("bit {k}"),
+                "void",
+                "",
+                "",
+                "",
+                b.clone(),
+                k.to_string(),
+            ),
+            Some(len) => (
+                format!(
+                    "bits {k} to {} for {b}[0] to {b}[{}]",
+                    k + i64::from(*len) - 1,
+                    len - 1
+                ),
+                "int idx",
+                ", int idx",
+                "idx",
+                ", idx",
+                format!("{b}[idx]"),
+                format!("{k} + idx"),
+            ),
+        };
         let _ = write!(
             out,
             "
-/* bit {k}: {b} */
-int bit_wait__{b}(unsigned mode)
+/* {what}: {b} */
+int bit_wait__{b}(unsigned mode{pm})
 {{
-\tschedule() until !{b};
+\tschedule() until !{bref};
 \tif (signal_pending_state(mode, current))
 \t\treturn -EINTR;
 \treturn 0;
 }}
 
-int bit_wait_io__{b}(unsigned mode)
+int bit_wait_io__{b}(unsigned mode{pm})
 {{
-\tio_schedule() until !{b};
+\tio_schedule() until !{bref};
 \tif (signal_pending_state(mode, current))
 \t\treturn -EINTR;
 \treturn 0;
 }}
 
-int __wait_on_bit__{b}(unsigned mode, int io)
+int __wait_on_bit__{b}(unsigned mode, int io{pm})
 {{
 \tstruct wait_bit_queue_entry wbq_entry;
 \tint ret = 0;
 
 \tinit_wait(&wbq_entry.wq_entry);
 \twbq_entry.wq_entry.func = wake_bit_function;
-\twbq_entry.key_bit_nr = {k};
+\twbq_entry.key_bit_nr = {key};
 \tdo {{
 \t\tprepare_to_wait(&bit_wait_table, &wbq_entry.wq_entry, mode);
-\t\tif (test_bit({b})) {{
+\t\tif (test_bit({bref})) {{
 \t\t\tif (io)
-\t\t\t\tret = bit_wait_io__{b}(mode);
+\t\t\t\tret = bit_wait_io__{b}(mode{am});
 \t\t\telse
-\t\t\t\tret = bit_wait__{b}(mode);
+\t\t\t\tret = bit_wait__{b}(mode{am});
 \t\t}}
-\t}} while (test_bit_acquire({b}) && !ret);
+\t}} while (test_bit_acquire({bref}) && !ret);
 \tfinish_wait(&bit_wait_table, &wbq_entry.wq_entry);
 \treturn ret;
 }}
 
-int __wait_on_bit_lock__{b}(unsigned mode, int io)
+int __wait_on_bit_lock__{b}(unsigned mode, int io{pm})
 {{
 \tstruct wait_bit_queue_entry wbq_entry;
 \tint ret = 0;
 
 \tinit_wait(&wbq_entry.wq_entry);
 \twbq_entry.wq_entry.func = wake_bit_function;
-\twbq_entry.key_bit_nr = {k};
+\twbq_entry.key_bit_nr = {key};
 \tfor (;;) {{
 \t\tprepare_to_wait_exclusive(&bit_wait_table, &wbq_entry.wq_entry, mode);
-\t\tif (test_bit({b})) {{
+\t\tif (test_bit({bref})) {{
 \t\t\tif (io)
-\t\t\t\tret = bit_wait_io__{b}(mode);
+\t\t\t\tret = bit_wait_io__{b}(mode{am});
 \t\t\telse
-\t\t\t\tret = bit_wait__{b}(mode);
+\t\t\t\tret = bit_wait__{b}(mode{am});
 \t\t\t/*
 \t\t\t * See the comment in prepare_to_wait_event().
 \t\t\t * finish_wait() does not necessarily takes wwq_head->lock,
@@ -541,7 +711,7 @@ int __wait_on_bit_lock__{b}(unsigned mode, int io)
 \t\t\tif (ret)
 \t\t\t\tfinish_wait(&bit_wait_table, &wbq_entry.wq_entry);
 \t\t}}
-\t\tif (!test_and_set_bit({b})) {{
+\t\tif (!test_and_set_bit({bref})) {{
 \t\t\tif (!ret)
 \t\t\t\tfinish_wait(&bit_wait_table, &wbq_entry.wq_entry);
 \t\t\treturn 0;
@@ -551,49 +721,49 @@ int __wait_on_bit_lock__{b}(unsigned mode, int io)
 \t}}
 }}
 
-int wait_on_bit__{b}(unsigned mode)
+int wait_on_bit__{b}(unsigned mode{pm})
 {{
-\tif (!test_bit_acquire({b}))
+\tif (!test_bit_acquire({bref}))
 \t\treturn 0;
-\treturn __wait_on_bit__{b}(mode, 0);
+\treturn __wait_on_bit__{b}(mode, 0{am});
 }}
 
-int wait_on_bit_io__{b}(unsigned mode)
+int wait_on_bit_io__{b}(unsigned mode{pm})
 {{
-\tif (!test_bit_acquire({b}))
+\tif (!test_bit_acquire({bref}))
 \t\treturn 0;
-\treturn __wait_on_bit__{b}(mode, 1);
+\treturn __wait_on_bit__{b}(mode, 1{am});
 }}
 
-int wait_on_bit_lock__{b}(unsigned mode)
+int wait_on_bit_lock__{b}(unsigned mode{pm})
 {{
-\tif (!test_and_set_bit({b}))
+\tif (!test_and_set_bit({bref}))
 \t\treturn 0;
-\treturn __wait_on_bit_lock__{b}(mode, 0);
+\treturn __wait_on_bit_lock__{b}(mode, 0{am});
 }}
 
-int wait_on_bit_lock_io__{b}(unsigned mode)
+int wait_on_bit_lock_io__{b}(unsigned mode{pm})
 {{
-\tif (!test_and_set_bit({b}))
+\tif (!test_and_set_bit({bref}))
 \t\treturn 0;
-\treturn __wait_on_bit_lock__{b}(mode, 1);
+\treturn __wait_on_bit_lock__{b}(mode, 1{am});
 }}
 
-void wake_up_bit__{b}(void)
+void wake_up_bit__{b}({pv})
 {{
 \tstruct wait_bit_key key;
 
-\tkey.bit_nr = {k};
+\tkey.bit_nr = {key};
 \tif (waitqueue_active(&bit_wait_table))
 \t\t__wake_up(&bit_wait_table, TASK_NORMAL, 1, &key);
 }}
 
-void clear_and_wake_up_bit__{b}(void)
+void clear_and_wake_up_bit__{b}({pv})
 {{
-\tclear_bit_unlock({b});
+\tclear_bit_unlock({bref});
 \t/* See wake_up_bit() for which memory barrier you need to use. */
 \tsmp_mb__after_atomic();
-\twake_up_bit__{b}();
+\twake_up_bit__{b}({av});
 }}
 "
         );

@@ -1,6 +1,7 @@
 //! The realistic models in `tests/fixtures/valid/` check without errors, and their IR
 //! has the shape the DSL reference promises.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
@@ -1575,4 +1576,59 @@ fn variable_waits_expand_in_place_with_a_key_per_variable() {
         matches!(&e.kind, ExprKind::Assign { value, .. } if matches!(value.kind, ExprKind::Const(-2)))
     });
     assert!(keyed, "wake_up_var__ready sets its key to -2");
+}
+
+#[test]
+fn waits_on_array_elements_key_each_element_apart() {
+    let (_, p) = load("wait-var.wq");
+    // The copies for an array's bit or variable take the element's index last.
+    for (f, params) in [
+        ("wait_on_bit_io__BH_Lock", 2),
+        ("__wait_on_bit__BH_Lock", 3),
+        ("clear_and_wake_up_bit__BH_Lock", 1),
+        ("wake_up_var__dio_count", 1),
+        ("wait_on_bit_lock_io__PG_locked", 1),
+        ("wake_up_var__ready", 0),
+    ] {
+        assert_eq!(func(&p, f).1.params, params, "{f}");
+    }
+    // Keys in the order the model names them: PG_locked 0, BH_Lock[i] 1 + i; the
+    // variables i_dio_count -1, ready -2, dio_count[i] -3 - i.
+    let key_of = |f: &str| -> String {
+        let (_, f) = func(&p, f);
+        let keys: Vec<String> = exprs(&f.body)
+            .into_iter()
+            .filter_map(|e| match &e.kind {
+                ExprKind::Assign {
+                    place: Place::Field(_, EntryField::Data(0)),
+                    value,
+                    ..
+                } => Some(format!("{:?}", value.kind)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        keys[0].clone()
+    };
+    let bh = key_of("__wait_on_bit__BH_Lock");
+    assert!(
+        bh.starts_with("Binary(Add, ") && bh.contains("Const(1)"),
+        "{bh}"
+    );
+    let dio = key_of("dio_wait");
+    assert!(
+        dio.starts_with("Binary(Sub, ") && dio.contains("Const(-3)"),
+        "{dio}"
+    );
+    assert_eq!(key_of("__wait_on_bit__PG_locked"), "Const(0)");
+    // wake_bit_function() tests an array's bit only for the array's own keys, 1 and 2.
+    let (_, wake) = func(&p, "wake_bit_function");
+    let consts: BTreeSet<ir::Value> = exprs(&wake.body)
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            ExprKind::Const(k) => Some(k),
+            _ => None,
+        })
+        .collect();
+    assert!(consts.is_superset(&BTreeSet::from([0, 1, 3])), "{consts:?}");
 }

@@ -4093,6 +4093,139 @@ void waker0(void)
     }
 }
 
+/// The bit and variable waits on elements of arrays (`wait_on_bit(&pages[i], ...)`,
+/// `wait_var_event(&counts[i], ...)`; crates/wqcheck-dsl/src/wait_bit.rs) explore exactly
+/// as the same waits on separate words and variables: choosing the element is no step,
+/// and each element has a key of its own. The same verdict, states and transitions under
+/// SC and TSO, and the verdict each waker should have on SC, TSO and loom.
+#[test]
+fn bit_and_variable_waits_on_array_elements_explore_as_on_separate_words() {
+    silence_loom_panics();
+    // `E(pages, 0)` is `pages[0]` in the array model and `pages0` in the other; `B(0)`
+    // the bit of page 0 as the helpers take it (`PG_locked`, `PG_locked0`), `BIT(0)` as
+    // the bit operations do (`PG_locked[0]`, `PG_locked0`).
+    // The waiter waits for page 0's bit, or for count 1 to reach 0.
+    const WAIT_BIT: &str = "\twait_on_bit(&E(pages, 0), B(0), TASK_UNINTERRUPTIBLE);\n";
+    const WAIT_VAR: &str = "\twait_var_event(&E(counts, 1), E(counts, 1) == 0);\n";
+    let wakers: [(&str, &str, &str, [Verdict; 3]); 5] = {
+        use Verdict::{Holds, LostWakeup};
+        [
+            (
+                "clear_and_wake_up_bit()",
+                WAIT_BIT,
+                "\tclear_and_wake_up_bit(B(0), &E(pages, 0));\n",
+                [Holds; 3],
+            ),
+            (
+                "the other page's bit woken",
+                WAIT_BIT,
+                "\tclear_bit_unlock(BIT(0));\n\tsmp_mb__after_atomic();\n\twake_up_bit(&E(pages, 1), B(1));\n",
+                [LostWakeup; 3],
+            ),
+            (
+                "atomic_dec_and_test()",
+                WAIT_VAR,
+                "\tif (atomic_dec_and_test(&E(counts, 1)))\n\t\twake_up_var(&E(counts, 1));\n",
+                [Holds; 3],
+            ),
+            (
+                "the other count woken",
+                WAIT_VAR,
+                "\tif (atomic_dec_and_test(&E(counts, 1)))\n\t\twake_up_var(&E(counts, 0));\n",
+                [LostWakeup; 3],
+            ),
+            (
+                "no barrier after atomic_dec()",
+                WAIT_VAR,
+                "\tatomic_dec(&E(counts, 1));\n\tif (atomic_read(&E(counts, 1)) == 0)\n\t\twake_up_var(&E(counts, 1));\n",
+                [Holds, Holds, LostWakeup],
+            ),
+        ]
+    };
+    let arrays = |body: &str, index: &str| {
+        body.replace("E(pages, 0)", &format!("pages[{index}0]"))
+            .replace("E(pages, 1)", &format!("pages[{index}1]"))
+            .replace("E(counts, 0)", &format!("counts[{index}0]"))
+            .replace("E(counts, 1)", &format!("counts[{index}1]"))
+            .replace("BIT(0)", &format!("PG_locked[{index}0]"))
+            .replace("B(0)", "PG_locked")
+            .replace("B(1)", "PG_locked")
+    };
+    let words = |body: &str| {
+        body.replace("E(pages, 0)", "pages0")
+            .replace("E(pages, 1)", "pages1")
+            .replace("E(counts, 0)", "counts0")
+            .replace("E(counts, 1)", "counts1")
+            .replace("BIT(0)", "PG_locked0")
+            .replace("B(0)", "PG_locked0")
+            .replace("B(1)", "PG_locked1")
+    };
+    for (what, waiter, waker, want) in &wakers {
+        // Constant indexes, and indexes computed from a local at run time.
+        for index in ["", "i + "] {
+            let local = if index.is_empty() {
+                ""
+            } else {
+                "\tint i = 0;\n\n"
+            };
+            let in_arrays = fixed(format!(
+                "unsigned long pages[2] {{ PG_locked = 1 }};
+int<0..1> counts[2] = {{ 1, 1 }};
+
+void waiter0(void)
+{{
+{local}{}}}
+
+void waker0(void)
+{{
+{local}{}}}
+",
+                arrays(waiter, index),
+                arrays(waker, index)
+            ));
+            let in_words = fixed(format!(
+                "unsigned long pages0 {{ PG_locked0 = 1 }};
+unsigned long pages1 {{ PG_locked1 = 1 }};
+int<0..1> counts0 = 1;
+int<0..1> counts1 = 1;
+
+void waiter0(void)
+{{
+{}}}
+
+void waker0(void)
+{{
+{}}}
+",
+                words(waiter),
+                words(waker)
+            ));
+            let (a, w) = (build(&in_arrays), build(&in_words));
+            for (x, y, memory) in [
+                (explore(&a), explore(&w), "SC"),
+                (explore(&tso_model(&a)), explore(&tso_model(&w)), "TSO"),
+            ] {
+                assert_eq!(
+                    (x.verdict, x.states, x.transitions),
+                    (y.verdict, y.states, y.transitions),
+                    "{what}, {memory}\n{}\n{}",
+                    numbered(&in_arrays.model),
+                    numbered(&in_words.model)
+                );
+            }
+            // loom once per waker: a local index is the constant's element.
+            if index.is_empty() {
+                assert_eq!(
+                    three_verdicts(&in_arrays),
+                    *want,
+                    "{what}\n{}",
+                    numbered(&in_arrays.model)
+                );
+            }
+        }
+    }
+}
+
 /// The bit-wait helpers that wqcheck writes for a model (`wait_on_bit()`,
 /// `wait_on_bit_io()`, `wake_up_bit()`, `clear_and_wake_up_bit()`; crates/wqcheck-dsl/
 /// src/wait_bit.rs) against the kernel's loop written out by hand on a queue and a wake

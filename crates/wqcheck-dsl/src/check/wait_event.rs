@@ -130,11 +130,12 @@ impl Checker<'_> {
         let n = name.name.as_str();
         let arity = 2 + form.timeout as usize;
         // A variable wait's arity and variable were checked by wait_bit.rs, which put the
-        // variable's key in its place.
-        let var_key = match (form.var, &args.first().map(|a| &a.kind)) {
-            (false, _) => None,
-            (true, Some(ast::ExprKind::Int(k))) if args.len() == arity => Some(*k),
-            (true, _) => {
+        // variable's key in its place (for an array's element, the array's first key
+        // less the index, a local or a constant).
+        let var_key = match form.var {
+            false => None,
+            true if args.len() == arity => Some(self.value(&args[0])),
+            true => {
                 self.error_help(
                     span,
                     format!("`{n}` takes a variable declared at top level, `&VAR`"),
@@ -291,7 +292,7 @@ impl Checker<'_> {
             ));
             wait.push(assign(
                 Place::Field(Box::new(addr()), EntryField::Data(0)),
-                konst(key as Value),
+                key.e,
                 Ty::Int,
             ));
         }
