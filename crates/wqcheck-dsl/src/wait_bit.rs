@@ -177,56 +177,69 @@ pub(crate) fn expand(
                 let call = (helper.to_string(), e.span);
                 let done = match (var_helper, bit_helper) {
                     (Some(h), _) => {
-                        var_of_call(h, args, &top_vars, &word_of, &globals).map(|(var, index)| {
-                            let len = top_vars.get(&var).copied().flatten();
-                            let base = match vars.iter().find(|v| v.0 == var) {
-                                Some(v) => v.2,
-                                None => {
-                                    let base = next_var_key;
-                                    next_var_key -= i64::from(len.unwrap_or(1));
-                                    vars.push((var.clone(), len, base));
-                                    base
-                                }
-                            };
-                            let AK::Call { name, args } = &mut e.kind else {
-                                return;
-                            };
-                            if h.0 == "wake_up_var" {
-                                name.name = format!("wake_up_var__{var}");
-                                args.clear();
-                                args.extend(index);
-                            } else {
-                                // The key, for check/wait_event.rs: the variable's, less
-                                // the element's index.
-                                let span = args[0].span;
-                                let k = ast::Expr {
-                                    kind: AK::Int(base),
-                                    span,
+                        var_of_call(h, args, &top_vars, &word_of, &globals).and_then(
+                            |(var, index)| {
+                                let len = top_vars.get(&var).copied().flatten();
+                                let base = match vars.iter().find(|v| v.0 == var) {
+                                    Some(v) => v.2,
+                                    None => {
+                                        let base = next_var_key;
+                                        let next = base - i64::from(len.unwrap_or(1));
+                                        if next < i64::from(i8::MIN) - 1 {
+                                            return Err(too_many_keys(&var));
+                                        }
+                                        next_var_key = next;
+                                        vars.push((var.clone(), len, base));
+                                        base
+                                    }
                                 };
-                                args[0] = match index {
-                                    None => k,
-                                    Some(i) => ast::Expr {
-                                        kind: AK::Binary(BinOp::Sub, Box::new(k), Box::new(i)),
+                                let AK::Call { name, args } = &mut e.kind else {
+                                    return Ok(());
+                                };
+                                if h.0 == "wake_up_var" {
+                                    name.name = format!("wake_up_var__{var}");
+                                    args.clear();
+                                    args.extend(index);
+                                } else {
+                                    // The key, for check/wait_event.rs: the variable's, less
+                                    // the element's index.
+                                    let span = args[0].span;
+                                    let k = ast::Expr {
+                                        kind: AK::Int(base),
                                         span,
-                                    },
-                                };
-                            }
-                        })
+                                    };
+                                    args[0] = match index {
+                                        None => k,
+                                        Some(i) => ast::Expr {
+                                            kind: AK::Binary(BinOp::Sub, Box::new(k), Box::new(i)),
+                                            span,
+                                        },
+                                    };
+                                }
+                                Ok(())
+                            },
+                        )
                     }
                     (None, Some(h)) => {
-                        bit_of_call(h, args, &word_of, &globals).map(|(bit, index)| {
+                        bit_of_call(h, args, &word_of, &globals).and_then(|(bit, index)| {
                             let len = word_of.get(&bit).and_then(|w| w.1);
+                            if !bits.iter().any(|b| b.0 == bit) {
+                                let keys: i64 =
+                                    bits.iter().map(|b| i64::from(b.1.unwrap_or(1))).sum();
+                                if keys + i64::from(len.unwrap_or(1)) > i64::from(i8::MAX) + 1 {
+                                    return Err(too_many_keys(&bit));
+                                }
+                                bits.push((bit.clone(), len));
+                            }
                             let AK::Call { name, args } = &mut e.kind else {
-                                return;
+                                return Ok(());
                             };
                             name.name = format!("{}__{bit}", h.0);
                             let mode = h.0.starts_with("wait_on_bit").then(|| args.remove(2));
                             args.clear();
                             args.extend(mode);
                             args.extend(index);
-                            if !bits.iter().any(|b| b.0 == bit) {
-                                bits.push((bit, len));
-                            }
+                            Ok(())
                         })
                     }
                     (None, None) => return,
@@ -302,6 +315,15 @@ pub(crate) fn expand(
     }
     items.extend(header_items);
     items
+}
+
+/// The error for the bit or variable whose keys no longer fit: a key is a byte of the wait
+/// entry here (`key_bit_nr`), 0 to 127 for bits and -1 to -128 for variables.
+fn too_many_keys(name: &str) -> (String, String) {
+    (
+        format!("`{name}` needs keys past the 128 a wait entry's key byte holds for bits, or for variables"),
+        "each bit and variable a bit or variable wait names takes a key, and each element of an array one of its own: wait on fewer, or on smaller arrays".to_string(),
+    )
 }
 
 /// `&NAME` or `&NAME[INDEX]` (the `&` may be left out, as for builtins): the name, and

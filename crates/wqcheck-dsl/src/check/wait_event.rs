@@ -468,3 +468,17 @@ impl Checker<'_> {
         id
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{form, NAMES};
+
+    /// "Did you mean" offers only names that expand.
+    #[test]
+    fn every_name_offered_for_a_misspelling_is_a_form() {
+        for n in NAMES {
+            assert!(form(n).is_some(), "{n}");
+        }
+        assert!(form("wait_event_freezable").is_none());
+    }
+}
