@@ -79,11 +79,10 @@ pub(crate) enum Op {
     RmwOne(RmwOp),
     /// `atomic_add_return(&X, v)`, ...: the new value.
     RmwReturn(RmwOp, Ordering),
-    /// `atomic_inc_return(&X)`, `atomic_dec_return(&X)`, ...: the new value.
+    /// `atomic_inc_return(&X)`, `atomic_dec_return(&X)`, ...: the new value. With
+    /// [`Ret::Bool`], `atomic_dec_and_test(&X)` and `atomic_inc_and_test(&X)`: true when
+    /// the new value is 0 (the checker compares it with 0).
     RmwOneReturn(RmwOp, Ordering),
-    /// `atomic_dec_and_test(&X)`, `atomic_inc_and_test(&X)`: fully ordered, true when
-    /// the new value is 0 (the checker compares the new value with 0).
-    RmwOneTest(RmwOp),
     CmpXchg(Ordering),
     Fence(Fence),
     SetCurrentState {
@@ -442,14 +441,14 @@ const BASE: &[BuiltinDef] = &[
         "atomic_dec_and_test(&X)",
         &[A::Loc],
         Ret::Bool,
-        Op::RmwOneTest(RmwOp::Sub),
+        Op::RmwOneReturn(RmwOp::Sub, Ordering::Full),
     ),
     def(
         "atomic_inc_and_test",
         "atomic_inc_and_test(&X)",
         &[A::Loc],
         Ret::Bool,
-        Op::RmwOneTest(RmwOp::Add),
+        Op::RmwOneReturn(RmwOp::Add, Ordering::Full),
     ),
     def(
         "atomic_add",
@@ -1373,17 +1372,7 @@ pub(crate) fn build(
                 with_entry(entry, vec![konst(1)]),
             )
         }
-        Op::RmwOneTest(rop) => {
-            let (loc, entry) = loc(next())?;
-            (
-                Builtin::RmwReturn {
-                    loc,
-                    op: rop,
-                    ord: Ordering::Full,
-                },
-                with_entry(entry, vec![konst(1)]),
-            )
-        }
+
         Op::CmpXchg(ord) => {
             let (loc, entry) = loc(next())?;
             let old = value(next())?;

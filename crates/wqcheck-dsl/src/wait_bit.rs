@@ -69,6 +69,68 @@ pub(crate) fn helper_names<'a>() -> impl Iterator<Item = &'a str> {
         .chain(VAR_HELPERS.iter().map(|h| -> &'a str { h.0 }))
 }
 
+/// A call's helper: a bit wait or a variable wait.
+#[derive(Clone, Copy)]
+enum Helper {
+    Bit(&'static (&'static str, usize, usize, usize)),
+    Var(&'static (&'static str, usize, &'static str)),
+}
+
+impl Helper {
+    fn name(self) -> &'static str {
+        match self {
+            Helper::Bit(h) => h.0,
+            Helper::Var(h) => h.0,
+        }
+    }
+}
+
+/// A bit or variable the helpers key on: its name, its array's length (`None`: one
+/// word or variable), and its first key. Bits count up from 0, variables down from -1
+/// (the kernel's `bit_nr` of a variable), each element of an array a key of its own.
+struct Keyed {
+    name: String,
+    len: Option<u8>,
+    first: i64,
+}
+
+impl Keyed {
+    /// The first key of `name` in `list`, whose keys go in `step` (1 or -1), appending
+    /// it if it is new; or the error if its keys no longer fit a wait entry's key byte
+    /// (`key_bit_nr`: 0 to 127 for bits, -1 to -128 for variables).
+    fn first_key(
+        list: &mut Vec<Keyed>,
+        name: &str,
+        len: Option<u8>,
+        step: i64,
+    ) -> Result<i64, (String, String)> {
+        if let Some(k) = list.iter().find(|k| k.name == name) {
+            return Ok(k.first);
+        }
+        let first = list.last().map_or(if step > 0 { 0 } else { -1 }, |k| {
+            k.first + step * k.count()
+        });
+        let last = first + step * (i64::from(len.unwrap_or(1)) - 1);
+        if !(i64::from(i8::MIN)..=i64::from(i8::MAX)).contains(&last) {
+            return Err((
+                format!("`{name}` needs keys past the 128 a wait entry's key byte holds for bits, or for variables"),
+                "each bit and variable a bit or variable wait names takes a key, and each element of an array one of its own: wait on fewer, or on smaller arrays".to_string(),
+            ));
+        }
+        list.push(Keyed {
+            name: name.to_string(),
+            len,
+            first,
+        });
+        Ok(first)
+    }
+
+    /// How many keys it has.
+    fn count(&self) -> i64 {
+        i64::from(self.len.unwrap_or(1))
+    }
+}
+
 /// The most elements an array may have (docs/dsl.md §3).
 const MAX_LEN: u8 = 16;
 
@@ -147,9 +209,8 @@ pub(crate) fn expand(
         .iter()
         .find(|g| globals.contains(**g))
         .copied();
-    let mut bits: Vec<(String, Option<u8>)> = Vec::new();
-    let mut vars: Vec<(String, Option<u8>, i64)> = Vec::new();
-    let mut next_var_key: i64 = -1;
+    let mut bits: Vec<Keyed> = Vec::new();
+    let mut vars: Vec<Keyed> = Vec::new();
     let mut first_call: Option<(String, Span)> = None;
     let file_of = |span: Span| source.file_of(span.start).0.to_string();
     for item in &mut items {
@@ -159,78 +220,58 @@ pub(crate) fn expand(
                 let AK::Call { name, args } = &e.kind else {
                     return;
                 };
-                let var_helper = VAR_HELPERS.iter().find(|h| h.0 == name.name);
-                let bit_helper = HELPERS.iter().find(|h| h.0 == name.name);
-                let helper = match (var_helper, bit_helper) {
-                    (Some(h), _) => h.0,
-                    (None, Some(h)) => h.0,
-                    (None, None) => return,
+                let helper = match VAR_HELPERS.iter().find(|h| h.0 == name.name) {
+                    Some(h) => Helper::Var(h),
+                    None => match HELPERS.iter().find(|h| h.0 == name.name) {
+                        Some(h) => Helper::Bit(h),
+                        None => return,
+                    },
                 };
-                if defined.contains(helper) {
+                let helper_name = helper.name();
+                if defined.contains(helper_name) {
                     return;
                 }
+                let call = (helper_name.to_string(), e.span);
                 if clash.is_some() {
-                    first_call.get_or_insert((helper.to_string(), e.span));
+                    first_call.get_or_insert(call);
                     e.kind = AK::Int(0);
                     return;
                 }
-                let call = (helper.to_string(), e.span);
-                let done = match (var_helper, bit_helper) {
-                    (Some(h), _) => {
-                        var_of_call(h, args, &top_vars, &word_of, &globals).and_then(
-                            |(var, index)| {
-                                let len = top_vars.get(&var).copied().flatten();
-                                let base = match vars.iter().find(|v| v.0 == var) {
-                                    Some(v) => v.2,
-                                    None => {
-                                        let base = next_var_key;
-                                        let next = base - i64::from(len.unwrap_or(1));
-                                        if next < i64::from(i8::MIN) - 1 {
-                                            return Err(too_many_keys(&var));
-                                        }
-                                        next_var_key = next;
-                                        vars.push((var.clone(), len, base));
-                                        base
-                                    }
+                let done = match helper {
+                    Helper::Var(h) => var_of_call(h, args, &top_vars, &word_of, &globals).and_then(
+                        |(var, index)| {
+                            let len = top_vars.get(&var).copied().flatten();
+                            let first = Keyed::first_key(&mut vars, &var, len, -1)?;
+                            let AK::Call { name, args } = &mut e.kind else {
+                                return Ok(());
+                            };
+                            if h.0 == "wake_up_var" {
+                                name.name = format!("wake_up_var__{var}");
+                                args.clear();
+                                args.extend(index);
+                            } else {
+                                // The key, for check/wait_event.rs: the variable's, less
+                                // the element's index.
+                                let span = args[0].span;
+                                let k = ast::Expr {
+                                    kind: AK::Int(first),
+                                    span,
                                 };
-                                let AK::Call { name, args } = &mut e.kind else {
-                                    return Ok(());
-                                };
-                                if h.0 == "wake_up_var" {
-                                    name.name = format!("wake_up_var__{var}");
-                                    args.clear();
-                                    args.extend(index);
-                                } else {
-                                    // The key, for check/wait_event.rs: the variable's, less
-                                    // the element's index.
-                                    let span = args[0].span;
-                                    let k = ast::Expr {
-                                        kind: AK::Int(base),
+                                args[0] = match index {
+                                    None => k,
+                                    Some(i) => ast::Expr {
+                                        kind: AK::Binary(BinOp::Sub, Box::new(k), Box::new(i)),
                                         span,
-                                    };
-                                    args[0] = match index {
-                                        None => k,
-                                        Some(i) => ast::Expr {
-                                            kind: AK::Binary(BinOp::Sub, Box::new(k), Box::new(i)),
-                                            span,
-                                        },
-                                    };
-                                }
-                                Ok(())
-                            },
-                        )
-                    }
-                    (None, Some(h)) => {
+                                    },
+                                };
+                            }
+                            Ok(())
+                        },
+                    ),
+                    Helper::Bit(h) => {
                         bit_of_call(h, args, &word_of, &globals).and_then(|(bit, index)| {
                             let len = word_of.get(&bit).and_then(|w| w.1);
-                            if !bits.iter().any(|b| b.0 == bit) {
-                                let keys: i64 =
-                                    bits.iter().map(|b| i64::from(b.1.unwrap_or(1))).sum();
-                                if keys + i64::from(len.unwrap_or(1)) > i64::from(i8::MAX) + 1 {
-                                    return Err(too_many_keys(&bit));
-                                }
-                                bits.push((bit.clone(), len));
-                            }
+                            Keyed::first_key(&mut bits, &bit, len, 1)?;
                             let AK::Call { name, args } = &mut e.kind else {
                                 return Ok(());
                             };
@@ -242,7 +283,6 @@ pub(crate) fn expand(
                             Ok(())
                         })
                     }
-                    (None, None) => return,
                 };
                 match done {
                     Ok(()) => {
@@ -315,15 +355,6 @@ pub(crate) fn expand(
     }
     items.extend(header_items);
     items
-}
-
-/// The error for the bit or variable whose keys no longer fit: a key is a byte of the wait
-/// entry here (`key_bit_nr`), 0 to 127 for bits and -1 to -128 for variables.
-fn too_many_keys(name: &str) -> (String, String) {
-    (
-        format!("`{name}` needs keys past the 128 a wait entry's key byte holds for bits, or for variables"),
-        "each bit and variable a bit or variable wait names takes a key, and each element of an array one of its own: wait on fewer, or on smaller arrays".to_string(),
-    )
 }
 
 /// `&NAME` or `&NAME[INDEX]` (the `&` may be left out, as for builtins): the name, and
@@ -526,12 +557,11 @@ fn model_globals(items: &[ast::Item]) -> BTreeSet<String> {
     out
 }
 
-/// The header for `bits` and `vars` (each with its array's length, `None` for one word
-/// or variable; a variable with its first key): the kernel's code, one copy per bit and
-/// per variable. A copy for an array takes the element's index, `idx`, last, and keys
-/// each element apart: a bit's key is its first plus `idx`, a variable's its first
-/// minus `idx`.
-fn header(bits: &[(String, Option<u8>)], vars: &[(String, Option<u8>, i64)]) -> String {
+/// The header for `bits` and `vars`: the kernel's code, one copy per bit and per
+/// variable. A copy for an array takes the element's index, `idx`, last, and keys each
+/// element apart: a bit's key is its first plus `idx`, a variable's its first minus
+/// `idx`.
+fn header(bits: &[Keyed], vars: &[Keyed]) -> String {
     let mut out = String::from(
         "/*
  * <linux/wait_bit.h> for this model, written by wqcheck for the bits and variables it
@@ -566,23 +596,24 @@ int wake_bit_function(wait_queue_entry_t *wq_entry, unsigned mode, int sync, voi
 
 \tif (wait_bit->key_bit_nr != key->bit_nr",
     );
-    // The first key of each bit, in order.
-    let firsts: Vec<i64> = bits
-        .iter()
-        .scan(0i64, |next, (_, len)| {
-            let k = *next;
-            *next += i64::from(len.unwrap_or(1));
-            Some(k)
-        })
-        .collect();
-    for ((b, len), k) in bits.iter().zip(&firsts) {
+    for Keyed {
+        name: b,
+        len,
+        first: k,
+    } in bits
+    {
         if len.is_none() {
             let _ = write!(out, " ||\n\t    (key->bit_nr == {k} && test_bit({b}))");
         }
     }
     out.push_str(")\n\t\treturn 0;\n");
     // An array's bit is tested only for its own keys: its index must be in range.
-    for ((b, len), k) in bits.iter().zip(&firsts) {
+    for Keyed {
+        name: b,
+        len,
+        first: k,
+    } in bits
+    {
         if let Some(len) = len {
             let _ = write!(
                 out,
@@ -613,7 +644,12 @@ int var_wake_function(wait_queue_entry_t *wq_entry, unsigned int mode, int sync,
 }
 ",
     );
-    for (v, len, k) in vars {
+    for Keyed {
+        name: v,
+        len,
+        first: k,
+    } in vars
+    {
         let (what, param, key, check) = match len {
             None => (format!("key {k}"), "void", k.to_string(), String::new()),
             Some(len) => (
@@ -642,7 +678,12 @@ void wake_up_var__{v}({param})
 "
         );
     }
-    for ((b, len), k) in bits.iter().zip(&firsts) {
+    for Keyed {
+        name: b,
+        len,
+        first: k,
+    } in bits
+    {
         // The parameters and arguments that name the element, the bit, and the key.
         let (what, pv, pm, av, am, bref, key) = match len {
             None => (

@@ -3951,6 +3951,24 @@ void waker0(void)
     }
 }
 
+/// `a` and `b` explore alike under SC and TSO: the same verdict, states and
+/// transitions (`what` names the case in the message).
+fn explore_alike(a: &Protocol, b: &Protocol, what: &str) {
+    let (x, y) = (build(a), build(b));
+    for (x, y, memory) in [
+        (explore(&x), explore(&y), "SC"),
+        (explore(&tso_model(&x)), explore(&tso_model(&y)), "TSO"),
+    ] {
+        assert_eq!(
+            (x.verdict, x.states, x.transitions),
+            (y.verdict, y.states, y.transitions),
+            "{what}, {memory}\n{}\n{}",
+            numbered(&a.model),
+            numbered(&b.model)
+        );
+    }
+}
+
 /// The variable waits (`wait_var_event()`, `wake_up_var()`; crates/wqcheck-dsl/src/
 /// wait_bit.rs and check/wait_event.rs) explore exactly as include/linux/wait_bit.h's
 /// `___wait_var_event()` and kernel/sched/wait_bit.c's `wake_up_var()` written out by
@@ -4071,19 +4089,7 @@ void waker0(void)
                 .replace("WAKE(count)", "wake_up_key(-1)")
                 .replace("WAKE(other)", "wake_up_key(-2)")
         ));
-        let (h, l) = (build(&helpers), build(&written_out));
-        for (x, y, memory) in [
-            (explore(&h), explore(&l), "SC"),
-            (explore(&tso_model(&h)), explore(&tso_model(&l)), "TSO"),
-        ] {
-            assert_eq!(
-                (x.verdict, x.states, x.transitions),
-                (y.verdict, y.states, y.transitions),
-                "{what}, {memory}\n{}\n{}",
-                numbered(&helpers.model),
-                numbered(&written_out.model)
-            );
-        }
+        explore_alike(&helpers, &written_out, what);
         assert_eq!(
             three_verdicts(&helpers),
             *want,
@@ -4200,19 +4206,7 @@ void waker0(void)
                 words(waiter),
                 words(waker)
             ));
-            let (a, w) = (build(&in_arrays), build(&in_words));
-            for (x, y, memory) in [
-                (explore(&a), explore(&w), "SC"),
-                (explore(&tso_model(&a)), explore(&tso_model(&w)), "TSO"),
-            ] {
-                assert_eq!(
-                    (x.verdict, x.states, x.transitions),
-                    (y.verdict, y.states, y.transitions),
-                    "{what}, {memory}\n{}\n{}",
-                    numbered(&in_arrays.model),
-                    numbered(&in_words.model)
-                );
-            }
+            explore_alike(&in_arrays, &in_words, what);
             // loom once per waker: a local index is the constant's element.
             if index.is_empty() {
                 assert_eq!(
@@ -4373,19 +4367,7 @@ void waker0(void)
 {loop_waker}}}
 "
             ));
-            let (h, l) = (build(&helpers), build(&written_out));
-            for (x, y, memory) in [
-                (explore(&h), explore(&l), "SC"),
-                (explore(&tso_model(&h)), explore(&tso_model(&l)), "TSO"),
-            ] {
-                assert_eq!(
-                    (x.verdict, x.states, x.transitions),
-                    (y.verdict, y.states, y.transitions),
-                    "{wait}, {what}, {memory}\n{}\n{}",
-                    numbered(&helpers.model),
-                    numbered(&written_out.model)
-                );
-            }
+            explore_alike(&helpers, &written_out, &format!("{wait}, {what}"));
             assert_eq!(
                 three_verdicts(&helpers),
                 *want,

@@ -89,7 +89,7 @@ impl<'a> Checker<'a> {
                     .iter()
                     .map(|s| s.name.as_str())
                     .chain(builtins::all().map(|b| b.name))
-                    .chain(super::wait_event::NAMES.iter().copied())
+                    .chain(super::wait_event::FORMS.iter().map(|f| f.0))
                     .chain(crate::wait_bit::helper_names()),
             )
         } else {
@@ -349,7 +349,10 @@ impl<'a> Checker<'a> {
         };
         match builtins::build(def.op, lowered, &konst) {
             // atomic_dec_and_test(): the new value, compared with 0.
-            Some((op, args)) if matches!(def.op, builtins::Op::RmwOneTest(_)) => {
+            Some((op, args))
+                if matches!(def.op, builtins::Op::RmwOneReturn(..))
+                    && def.ret == builtins::Ret::Bool =>
+            {
                 let new = mk(ir::ExprKind::Builtin { op, args }, Ty::Int, span);
                 mk(
                     ir::ExprKind::Binary(ir::BinOp::Eq, Box::new(new.e), Box::new(konst(0))),

@@ -55,64 +55,93 @@ pub(super) struct Form {
     var: bool,
 }
 
-/// The names [`form`] knows, for "did you mean" on a misspelling.
-pub(super) const NAMES: &[&str] = &[
-    "wait_var_event",
-    "wait_var_event_killable",
-    "wait_var_event_timeout",
-    "wait_event",
-    "wait_event_idle",
-    "wait_event_idle_exclusive",
-    "wait_event_interruptible",
-    "wait_event_interruptible_exclusive",
-    "wait_event_killable",
-    "wait_event_killable_exclusive",
-    "wait_event_timeout",
-    "wait_event_interruptible_timeout",
-    "wait_event_killable_timeout",
-    "wait_event_idle_timeout",
-    "wait_event_idle_exclusive_timeout",
-];
-
-/// The forms wqcheck expands, by name.
-pub(super) fn form(name: &str) -> Option<Form> {
-    let f = |state, exclusive, returns| {
-        Some(Form {
-            state,
-            exclusive,
-            returns,
-            timeout: false,
-            var: false,
-        })
-    };
-    let t = |state, exclusive| {
-        Some(Form {
-            state,
-            exclusive,
-            returns: true,
-            timeout: true,
-            var: false,
-        })
-    };
-    let var = |form: Option<Form>| form.map(|f| Form { var: true, ..f });
-    match name {
-        "wait_var_event" => var(f(task::TASK_UNINTERRUPTIBLE, false, false)),
-        "wait_var_event_killable" => var(f(task::TASK_KILLABLE, false, true)),
-        "wait_var_event_timeout" => var(t(task::TASK_UNINTERRUPTIBLE, false)),
-        "wait_event" => f(task::TASK_UNINTERRUPTIBLE, false, false),
-        "wait_event_idle" => f(task::TASK_IDLE, false, false),
-        "wait_event_idle_exclusive" => f(task::TASK_IDLE, true, false),
-        "wait_event_interruptible" => f(task::TASK_INTERRUPTIBLE, false, true),
-        "wait_event_interruptible_exclusive" => f(task::TASK_INTERRUPTIBLE, true, true),
-        "wait_event_killable" => f(task::TASK_KILLABLE, false, true),
-        "wait_event_killable_exclusive" => f(task::TASK_KILLABLE, true, true),
-        "wait_event_timeout" => t(task::TASK_UNINTERRUPTIBLE, false),
-        "wait_event_interruptible_timeout" => t(task::TASK_INTERRUPTIBLE, false),
-        "wait_event_killable_timeout" => t(task::TASK_KILLABLE, false),
-        "wait_event_idle_timeout" => t(task::TASK_IDLE, false),
-        "wait_event_idle_exclusive_timeout" => t(task::TASK_IDLE, true),
-        _ => None,
+/// A form that waits and has no value, or a `_killable`/`_interruptible` one with a
+/// value; `var`: a `wait_var_event*()` form.
+const fn plain(state: Value, exclusive: bool, returns: bool, var: bool) -> Form {
+    Form {
+        state,
+        exclusive,
+        returns,
+        timeout: false,
+        var,
     }
+}
+
+/// A `_timeout` form.
+const fn timed(state: Value, exclusive: bool, var: bool) -> Form {
+    Form {
+        state,
+        exclusive,
+        returns: true,
+        timeout: true,
+        var,
+    }
+}
+
+/// The forms wqcheck expands, by name (also the names "did you mean" offers).
+pub(super) const FORMS: &[(&str, Form)] = {
+    use task::{TASK_IDLE, TASK_INTERRUPTIBLE, TASK_KILLABLE, TASK_UNINTERRUPTIBLE};
+    &[
+        (
+            "wait_var_event",
+            plain(TASK_UNINTERRUPTIBLE, false, false, true),
+        ),
+        (
+            "wait_var_event_killable",
+            plain(TASK_KILLABLE, false, true, true),
+        ),
+        (
+            "wait_var_event_timeout",
+            timed(TASK_UNINTERRUPTIBLE, false, true),
+        ),
+        (
+            "wait_event",
+            plain(TASK_UNINTERRUPTIBLE, false, false, false),
+        ),
+        ("wait_event_idle", plain(TASK_IDLE, false, false, false)),
+        (
+            "wait_event_idle_exclusive",
+            plain(TASK_IDLE, true, false, false),
+        ),
+        (
+            "wait_event_interruptible",
+            plain(TASK_INTERRUPTIBLE, false, true, false),
+        ),
+        (
+            "wait_event_interruptible_exclusive",
+            plain(TASK_INTERRUPTIBLE, true, true, false),
+        ),
+        (
+            "wait_event_killable",
+            plain(TASK_KILLABLE, false, true, false),
+        ),
+        (
+            "wait_event_killable_exclusive",
+            plain(TASK_KILLABLE, true, true, false),
+        ),
+        (
+            "wait_event_timeout",
+            timed(TASK_UNINTERRUPTIBLE, false, false),
+        ),
+        (
+            "wait_event_interruptible_timeout",
+            timed(TASK_INTERRUPTIBLE, false, false),
+        ),
+        (
+            "wait_event_killable_timeout",
+            timed(TASK_KILLABLE, false, false),
+        ),
+        ("wait_event_idle_timeout", timed(TASK_IDLE, false, false)),
+        (
+            "wait_event_idle_exclusive_timeout",
+            timed(TASK_IDLE, true, false),
+        ),
+    ]
+};
+
+/// The form named `name`.
+pub(super) fn form(name: &str) -> Option<Form> {
+    FORMS.iter().find(|f| f.0 == name).map(|f| f.1)
 }
 
 impl Checker<'_> {
@@ -132,18 +161,7 @@ impl Checker<'_> {
         // A variable wait's arity and variable were checked by wait_bit.rs, which put the
         // variable's key in its place (for an array's element, the array's first key
         // less the index, a local or a constant).
-        let var_key = match form.var {
-            false => None,
-            true if args.len() == arity => Some(self.value(&args[0])),
-            true => {
-                self.error_help(
-                    span,
-                    format!("`{n}` takes a variable declared at top level, `&VAR`"),
-                    "docs/dsl.md, \"Bit waits\"",
-                );
-                return;
-            }
-        };
+        let var_key = (form.var && args.len() == arity).then(|| self.value(&args[0]));
         if args.len() != arity {
             let (what, example) = if form.timeout {
                 (
@@ -466,19 +484,5 @@ impl Checker<'_> {
         });
         self.cx.local_tys.push(ty);
         id
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{form, NAMES};
-
-    /// "Did you mean" offers only names that expand.
-    #[test]
-    fn every_name_offered_for_a_misspelling_is_a_form() {
-        for n in NAMES {
-            assert!(form(n).is_some(), "{n}");
-        }
-        assert!(form("wait_event_freezable").is_none());
     }
 }
