@@ -78,6 +78,18 @@ pub struct ScenarioFile {
     pub memory_span: Span,
     /// `tso: (...)`; all default when absent.
     pub tso: ScenarioTso,
+    /// `liveness: (returns: [..], fairness: ..)`; `None` when absent.
+    pub liveness: Option<ScenarioLiveness>,
+}
+
+/// `liveness: (returns: ["thread1"], fairness: Weak)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioLiveness {
+    /// Thread names with the span of each.
+    pub returns: Vec<(String, Span)>,
+    pub fairness: ir::Fairness,
+    /// Span of the `liveness` field name.
+    pub span: Span,
 }
 
 /// `tso: (expect: .., store_buffer: ..)`.
@@ -182,6 +194,37 @@ struct RawScenario {
     expect: Option<RawExpect>,
     #[serde(default)]
     require: Option<RawRequire>,
+    #[serde(default)]
+    liveness: Option<RawLiveness>,
+}
+
+/// `liveness: (returns: ["thread1"], fairness: Weak)`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "Liveness")]
+struct RawLiveness {
+    returns: Vec<String>,
+    /// Not an `Option`: RON would read `fairness: None` as an absent value.
+    #[serde(default)]
+    fairness: RawFairness,
+}
+
+#[derive(Deserialize, Clone, Copy, Default)]
+#[serde(rename = "Fairness")]
+enum RawFairness {
+    None,
+    #[default]
+    Weak,
+    Strong,
+}
+
+impl RawFairness {
+    fn to_ir(self) -> ir::Fairness {
+        match self {
+            RawFairness::None => ir::Fairness::None,
+            RawFairness::Weak => ir::Fairness::Weak,
+            RawFairness::Strong => ir::Fairness::Strong,
+        }
+    }
 }
 
 /// `require: Exhaustive | Bounded | Sampled`.
@@ -279,6 +322,8 @@ enum RawExpect {
     LostWakeup,
     Deadlock,
     AssertionFailed,
+    Starvation,
+    Livelock,
 }
 
 impl RawExpect {
@@ -288,6 +333,8 @@ impl RawExpect {
             RawExpect::LostWakeup => ir::Expectation::LostWakeup,
             RawExpect::Deadlock => ir::Expectation::Deadlock,
             RawExpect::AssertionFailed => ir::Expectation::AssertionFailed,
+            RawExpect::Starvation => ir::Expectation::Starvation,
+            RawExpect::Livelock => ir::Expectation::Livelock,
         }
     }
 }
@@ -397,13 +444,14 @@ impl<'de> Deserialize<'de> for InitMap {
 /// What each struct's fields are, for "missing field" and "unknown field" help.
 fn fields_of(outer: &str) -> Option<&'static str> {
     Some(match outer {
-        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `backends` (optional), `memory` (optional), `loom` (optional), `shuttle` (optional), `tso` (optional), `expect` (optional: without it the verdict is reported, not checked), `require` (optional)",
+        "Scenario" => "`model`, `init` (optional), `threads`, `actors` (optional), `bounds` (optional), `backends` (optional), `memory` (optional), `loom` (optional), `shuttle` (optional), `tso` (optional), `expect` (optional: without it the verdict is reported, not checked), `require` (optional), `liveness` (optional)",
         "Thread" => "`name`, `run`, `args` (optional), `daemon` (optional)",
         "Signal" => "`target`, `fatal`, `name` (optional)",
         "Bounds" => "`max_states`, `max_seconds`, `max_memory_mib` (each optional)",
         "Loom" => "`expect`, `max_preemptions`, `exhaustive`, `max_branches`, `max_seconds` (each optional)",
         "Shuttle" => "`expect`, `scheduler`, `depth`, `iterations`, `seed`, `max_seconds` (each optional)",
         "Tso" => "`expect`, `store_buffer` (each optional)",
+        "Liveness" => "`returns` (the threads that must eventually return), `fairness` (optional: `Weak`, the default, `Strong` or `None`)",
         _ => return None,
     })
 }
@@ -663,6 +711,23 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
         })
         .collect();
 
+    let liveness = raw.liveness.map(|lv| {
+        let locs = strings_of("liveness", "returns", None);
+        ScenarioLiveness {
+            returns: lv
+                .returns
+                .into_iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    let span = find(&t, locs.get(j).copied());
+                    (t, span)
+                })
+                .collect(),
+            fairness: lv.fairness.to_ir(),
+            span: loc.key_span("liveness").unwrap_or_default(),
+        }
+    });
+
     Ok(ScenarioFile {
         model: raw.model,
         model_span,
@@ -690,6 +755,7 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<ScenarioFile, Vec<Diagno
         memory,
         memory_span,
         tso,
+        liveness,
     })
 }
 
@@ -2290,6 +2356,45 @@ pub fn resolve_scenario(
         );
     }
 
+    // ---- liveness
+    let liveness = file.liveness.as_ref().map(|lv| {
+        if lv.returns.is_empty() {
+            err(
+                lv.span,
+                "`liveness` names no thread that must return".to_string(),
+                Some("write `returns: [\"thread1\"]`, or leave `liveness` out".to_string()),
+            );
+        }
+        let mut ids: Vec<ir::ThreadId> = Vec::new();
+        for (t, tspan) in &lv.returns {
+            match index.get(t.as_str()).copied() {
+                Some(i) if file.threads[i].daemon => err(
+                    *tspan,
+                    format!("`{t}` is a daemon: it never has to return"),
+                    Some("name the threads that must return; a daemon serves them and may sleep for ever".to_string()),
+                ),
+                Some(i) if ids.contains(&(i as ir::ThreadId)) => err(
+                    *tspan,
+                    format!("thread `{t}` is listed twice in `returns`"),
+                    Some("list each thread once".to_string()),
+                ),
+                Some(i) => ids.push(i as ir::ThreadId),
+                None => {
+                    let help = match did_you_mean(t, names.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`? (threads: {listed})"),
+                        None => format!("the scenario's threads are: {listed}"),
+                    };
+                    err(*tspan, format!("unknown thread `{t}` in `returns`"), Some(help));
+                }
+            }
+        }
+        ids.sort_unstable();
+        ir::Liveness {
+            returns: ids,
+            fairness: lv.fairness,
+        }
+    });
+
     if !diags.is_empty() {
         return Err(diags.finish(name, text.len()));
     }
@@ -2308,6 +2413,7 @@ pub fn resolve_scenario(
         memory,
         tso,
         threads_span: file.threads_list_span,
+        liveness,
     })
 }
 

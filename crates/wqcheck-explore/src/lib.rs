@@ -23,6 +23,7 @@ mod bytes;
 mod codec;
 mod frontier;
 mod interner;
+mod liveness;
 mod mem;
 mod memo;
 mod parents;
@@ -57,6 +58,9 @@ pub struct Options<'a> {
     pub full: bool,
     /// Entries of the step cache (0: off). See [`DEFAULT_STEP_CACHE`].
     pub step_cache: usize,
+    /// Check the model's `liveness` (if it has one) once the search is complete: the
+    /// search then keeps every transition (module `liveness`). Off: safety only.
+    pub liveness: bool,
 }
 
 /// The step cache's default size: 2^22 entries of 32 bytes (at most 2^23 slots, 256 MiB,
@@ -73,6 +77,7 @@ impl Default for Options<'_> {
             progress: None,
             full: false,
             step_cache: DEFAULT_STEP_CACHE,
+            liveness: true,
         }
     }
 }
@@ -97,8 +102,15 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// For a violation: what it is.
     pub violation: Option<Violation>,
-    /// For a violation: the moves from the initial state (a shortest path).
+    /// For a violation: the moves from the initial state (a shortest path). For a
+    /// liveness violation, a lasso: the stem, then the cycle from `cycle_start` on, after
+    /// which the run is back in the state the cycle began in.
     pub path: Vec<Mover>,
+    /// For a liveness violation: where the cycle begins in `path`.
+    pub cycle_start: Option<usize>,
+    /// Whether the model's `liveness` was checked (the search finished without a safety
+    /// violation, and `Options::liveness` was on).
+    pub liveness_checked: bool,
     /// For `Inconclusive`: which bound ran out.
     pub budget_hit: Option<String>,
     /// Bytes held by the state store at the end (keys, parents, interned thread parts and
@@ -128,6 +140,8 @@ fn unreachable_outcome() -> Outcome {
         elapsed: Duration::ZERO,
         violation: None,
         path: Vec::new(),
+        cycle_start: None,
+        liveness_checked: false,
         budget_hit: Some("more than 2^32 distinct thread states".into()),
         store_bytes: 0,
         memory_peak: 0,

@@ -12,6 +12,7 @@
 use crate::bytes::hash_tag;
 use crate::codec::{Codec, Stop};
 use crate::frontier::Frontier;
+use crate::liveness::{self, Graph};
 use crate::mem::Meter;
 use crate::memo::Blocked;
 use crate::parents::Parents;
@@ -83,13 +84,18 @@ pub(crate) fn explore_with_width(
         elapsed: start.elapsed(),
         violation: None,
         path: Vec::new(),
+        cycle_start: None,
+        liveness_checked: false,
         budget_hit: Some(meter.describe()),
         store_bytes: 0,
         memory_peak: meter.peak(),
     };
     let mut codec = Codec::new(model, width, &meter);
     let w = codec.words;
-    let Ok(mut seen) = Seen::new(w, l.shared_len + nt * width, &meter) else {
+    // Liveness needs the graph: every transition, to numbered states.
+    let live = model.inst.liveness.as_ref().filter(|_| opts.liveness);
+    let mut graph = live.map(|_| Graph::new(&meter));
+    let Ok(mut seen) = Seen::new(w, l.shared_len + nt * width, live.is_some(), &meter) else {
         return Ok(early(&meter));
     };
     let mut frontier = Frontier::new(w, &meter);
@@ -102,6 +108,8 @@ pub(crate) fn explore_with_width(
         elapsed: Duration::ZERO,
         violation: None,
         path: Vec::new(),
+        cycle_start: None,
+        liveness_checked: false,
         budget_hit: None,
         store_bytes: 0,
         memory_peak: 0,
@@ -141,6 +149,11 @@ pub(crate) fn explore_with_width(
     // model's `final assert`s are checked.
     let mut b_final = [false; BATCH];
     let mut b_any = [false; BATCH];
+    // Which threads have returned (for the liveness graph).
+    let mut b_done = [0u16; BATCH];
+    // The graph's: each successor's move and state number.
+    let mut s_mover: Vec<Mover> = Vec::new();
+    let mut numbers: Vec<u32> = Vec::new();
     // Each state's successors: `s_*[b_succ[b]..b_succ[b + 1]]`.
     let mut b_succ = [0usize; BATCH + 1];
     let mut tries: Vec<Try> = Vec::new();
@@ -166,6 +179,7 @@ pub(crate) fn explore_with_width(
                   frontier: &Frontier,
                   codec: &Codec,
                   cache: &Option<StepCache>,
+                  graph: &Option<Graph>,
                   depth: u32|
      -> Outcome {
         o.states = parents.len() as u64;
@@ -175,13 +189,16 @@ pub(crate) fn explore_with_width(
             + parents.bytes()
             + frontier.bytes()
             + codec.interner.bytes()
-            + cache.as_ref().map(|c| c.bytes()).unwrap_or(0);
+            + cache.as_ref().map(|c| c.bytes()).unwrap_or(0)
+            + graph.as_ref().map(|g| g.bytes()).unwrap_or(0);
         o.memory_peak = meter.peak();
         o
     };
     macro_rules! finish {
         ($depth:expr) => {
-            finish(outcome, &seen, &parents, &frontier, &codec, &cache, $depth)
+            finish(
+                outcome, &seen, &parents, &frontier, &codec, &cache, &graph, $depth,
+            )
         };
     }
     // The result of a store's growth or of building a key: a refused growth ends the
@@ -228,7 +245,7 @@ pub(crate) fn explore_with_width(
         view: init_view,
         index: 0,
     };
-    tri!(seen.insert_all(&key, &[first], &mut fresh));
+    tri!(seen.insert_all(&key, &[first], &mut fresh, None));
     tri!(parents.push(u32::MAX, 0));
     tri!(frontier.push(&key, init_view));
     while idx < parents.len() {
@@ -282,12 +299,14 @@ pub(crate) fn explore_with_width(
             }
             b_decoded[b] = false;
             b_any[b] = false;
+            b_done[b] = 0;
             let mut all_done = true;
             let mut index = 0u32;
             let sh = blocked.key(shared);
             for t in 0..nt {
                 let id = b_ids[b * nt + t];
                 if codec.interner.done[id as usize] {
+                    b_done[b] |= 1 << t;
                     continue;
                 }
                 all_done = false;
@@ -346,6 +365,7 @@ pub(crate) fn explore_with_width(
         // 3. Every state's successors, from the cache or the interpreter.
         s_key.clear();
         succ.clear();
+        s_mover.clear();
         faults.clear();
         for b in 0..count {
             b_succ[b] = succ.len();
@@ -382,6 +402,9 @@ pub(crate) fn explore_with_width(
                                 view: step.view,
                                 index: tr.index,
                             });
+                            if graph.is_some() {
+                                s_mover.push(tr.mover);
+                            }
                             continue;
                         }
                         Cached::Unknown => {}
@@ -422,6 +445,9 @@ pub(crate) fn explore_with_width(
                             view: vid,
                             index: tr.index,
                         });
+                        if graph.is_some() {
+                            s_mover.push(tr.mover);
+                        }
                     }
                 }
             }
@@ -458,7 +484,16 @@ pub(crate) fn explore_with_width(
             let (first, end) = (b_succ[b], b_succ[b + 1]);
             tri!(seen.reserve(end - first));
             fresh.clear();
-            tri!(seen.insert_all(&s_key[first * w..end * w], &succ[first..end], &mut fresh));
+            numbers.clear();
+            tri!(seen.insert_all(
+                &s_key[first * w..end * w],
+                &succ[first..end],
+                &mut fresh,
+                graph.is_some().then_some(&mut numbers),
+            ));
+            if let Some(g) = graph.as_mut() {
+                tri!(g.push_state(b_done[b], &numbers, &s_mover[first..end]));
+            }
             for &j in fresh.iter() {
                 let j = first + j;
                 // A new state past the budget: the search needs more than `max` states.
@@ -502,6 +537,27 @@ pub(crate) fn explore_with_width(
             }
         }
         idx += count;
+    }
+    if let (Some(g), Some(live), None) = (&graph, live, &outcome.violation) {
+        outcome.liveness_checked = true;
+        if let Some(lasso) = liveness::check(g, live) {
+            let stem = parents.path_to(model, lasso.entry);
+            let names: Vec<&str> = (0..nt).map(|t| model.thread_name(t)).collect();
+            let message = liveness::describe(&lasso, stem.len(), &names, live);
+            let verdict = match lasso.starvation {
+                true => Verdict::Starvation,
+                false => Verdict::Livelock,
+            };
+            outcome.verdict = verdict;
+            outcome.violation = Some(Violation {
+                verdict,
+                message,
+                span: None,
+            });
+            outcome.cycle_start = Some(stem.len());
+            outcome.path = stem;
+            outcome.path.extend_from_slice(&lasso.cycle);
+        }
     }
     Ok(finish!(depth))
 }

@@ -45,9 +45,17 @@ pub(crate) struct Seen {
 const BIG_TABLE: usize = 1 << 30;
 
 impl Seen {
-    pub(crate) fn new(w: usize, key_len: usize, meter: &Rc<Meter>) -> Result<Seen, OutOfMemory> {
+    /// `numbered`: keep the keys in `Records` from the start, so that every key's record
+    /// number is its state number and `insert_all` can say which state each successor is
+    /// (the liveness check's graph needs the edges, not only the new states).
+    pub(crate) fn new(
+        w: usize,
+        key_len: usize,
+        numbered: bool,
+        meter: &Rc<Meter>,
+    ) -> Result<Seen, OutOfMemory> {
         const BITS: u32 = 12;
-        let big = match w > 2 {
+        let big = match w > 2 || numbered {
             true => Some((Records::new(key_len, key_len, meter)?, vec![0; 8 * w])),
             false => None,
         };
@@ -118,7 +126,8 @@ impl Seen {
     }
 
     /// Insert packed keys (`w` words each) with their hashes (`hash_words`), after a
-    /// `reserve` for them; pushes the place of each new one to `fresh`. Only the `big`
+    /// `reserve` for them; pushes the place of each new one to `fresh`, and, for a table
+    /// made `numbered`, every key's state number to `numbers`. Only the `big`
     /// representation allocates here.
     #[inline]
     pub(crate) fn insert_all(
@@ -126,20 +135,29 @@ impl Seen {
         keys: &[u64],
         succ: &[Succ],
         fresh: &mut Vec<usize>,
+        numbers: Option<&mut Vec<u32>>,
     ) -> Result<(), OutOfMemory> {
         let w = self.w;
         if let Some((r, scratch)) = &mut self.big {
             let key_len = self.key_len;
+            let mut numbers = numbers;
             for (j, (k, s)) in keys.chunks_exact(w).zip(succ).enumerate() {
                 for (b, &x) in scratch.chunks_exact_mut(8).zip(k) {
                     b.copy_from_slice(&x.to_le_bytes());
                 }
                 let key = &scratch[..key_len];
                 let tag = (s.hash >> 32) as u32;
-                if let Err(slot) = r.find(key, tag) {
-                    r.add(slot, tag, key)?;
-                    fresh.push(j);
-                    self.len += 1;
+                let number = match r.find(key, tag) {
+                    Ok(n) => n,
+                    Err(slot) => {
+                        let n = r.add(slot, tag, key)?;
+                        fresh.push(j);
+                        self.len += 1;
+                        n
+                    }
+                };
+                if let Some(v) = numbers.as_mut() {
+                    v.push(number as u32);
                 }
             }
             return Ok(());

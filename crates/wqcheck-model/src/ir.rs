@@ -888,6 +888,45 @@ pub struct Instance {
     /// Where the `threads:` list is in the scenario file (for diagnostics about the thread
     /// count, such as loom's limit).
     pub threads_span: Span,
+    /// `liveness: (returns: [...], fairness: Weak)`: what must eventually happen on every
+    /// fair infinite run (`None`: safety only).
+    pub liveness: Option<Liveness>,
+}
+
+/// `liveness: (returns: ["thread1"], fairness: Weak)`: the threads that must eventually
+/// return on every fair run, and which runs are fair. Checked by the native explorer over
+/// the whole state graph; loom and shuttle recognise a thread that spins with nobody else
+/// able to move (docs/dsl.md, "Liveness").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    /// Each must eventually return.
+    pub returns: Vec<ThreadId>,
+    pub fairness: Fairness,
+}
+
+/// Which infinite runs count. Environment actors (signals, timers) are never owed a move:
+/// a signal need not arrive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Fairness {
+    /// Every run counts, even one where a runnable thread is never scheduled again.
+    None,
+    /// A thread that stays able to move from some point on moves again (and a buffered
+    /// store under TSO reaches memory). A sleeping or blocked thread is not able to move.
+    #[default]
+    Weak,
+    /// A thread that is able to move again and again, even if not continuously, moves
+    /// again.
+    Strong,
+}
+
+impl Fairness {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fairness::None => "none",
+            Fairness::Weak => "weak",
+            Fairness::Strong => "strong",
+        }
+    }
 }
 
 /// An engine that runs scenarios.
@@ -1068,6 +1107,8 @@ pub enum Expectation {
     LostWakeup,
     Deadlock,
     AssertionFailed,
+    Starvation,
+    Livelock,
     /// No `expect`: the scenario asks what the protocol does. Its verdict is reported and
     /// never checked, so it does not fail the gate.
     Unstated,

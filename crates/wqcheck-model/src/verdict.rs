@@ -20,6 +20,14 @@ pub enum Verdict {
     Deadlock,
     /// An `assert` is false, or the model did something the kernel forbids (a run-time error).
     AssertionFailed,
+    /// A fair infinite run (a lasso: a stem, then a cycle repeated for ever) in which a
+    /// thread the scenario's `liveness` names never returns, while another thread keeps
+    /// moving with nothing owed, or returns, inside the cycle.
+    Starvation,
+    /// A fair infinite run in which a thread the scenario's `liveness` names never returns
+    /// and every thread that moves in the cycle is such a thread: they run, and none of
+    /// them gets anywhere (a spin, or threads that keep undoing each other).
+    Livelock,
     /// A budget ran out before the search finished.
     Inconclusive,
     /// A randomized search (shuttle's random or PCT scheduler) ran its executions without
@@ -34,6 +42,8 @@ impl Verdict {
             Verdict::LostWakeup => "a reachable state where no thread or actor can move, some thread sleeps, and what it waits for is available (the wake condition of a queue it sleeps on holds)",
             Verdict::Deadlock => "a reachable state where no thread or actor can move, someone is blocked, and what they wait for is not available",
             Verdict::AssertionFailed => "an assert is false, or the model did something the kernel forbids (a run-time error)",
+            Verdict::Starvation => "a fair infinite run in which a thread the scenario's liveness names never returns, while another thread keeps moving with nothing owed",
+            Verdict::Livelock => "a fair infinite run in which a thread the scenario's liveness names never returns, and every thread that moves in the cycle is such a thread",
             Verdict::Inconclusive => "a budget ran out before the search finished; nothing is claimed",
             Verdict::NoViolationFound => "a randomized search ran its executions without finding a violation; a sample, not a proof",
         }
@@ -53,6 +63,8 @@ impl Verdict {
                 | (Verdict::LostWakeup, Expectation::LostWakeup)
                 | (Verdict::Deadlock, Expectation::Deadlock)
                 | (Verdict::AssertionFailed, Expectation::AssertionFailed)
+                | (Verdict::Starvation, Expectation::Starvation)
+                | (Verdict::Livelock, Expectation::Livelock)
         )
     }
 }
@@ -93,9 +105,11 @@ impl Claim {
             Verdict::Holds => Claim::Exhaustive,
             Verdict::NoViolationFound => Claim::Sampled,
             Verdict::Inconclusive => Claim::Nothing,
-            Verdict::LostWakeup | Verdict::Deadlock | Verdict::AssertionFailed => {
-                Claim::Counterexample
-            }
+            Verdict::LostWakeup
+            | Verdict::Deadlock
+            | Verdict::AssertionFailed
+            | Verdict::Starvation
+            | Verdict::Livelock => Claim::Counterexample,
         }
     }
 
@@ -166,6 +180,8 @@ pub fn expectation_name(e: Expectation) -> &'static str {
         Expectation::LostWakeup => "LostWakeup",
         Expectation::Deadlock => "Deadlock",
         Expectation::AssertionFailed => "AssertionFailed",
+        Expectation::Starvation => "Starvation",
+        Expectation::Livelock => "Livelock",
         Expectation::Unstated => UNSTATED,
     }
 }

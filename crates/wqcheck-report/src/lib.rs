@@ -70,6 +70,11 @@ pub struct RunReport {
     /// Column headers of the trace: threads, then actors.
     pub columns: Vec<String>,
     pub trace: Vec<TraceStep>,
+    /// For a liveness violation (`Starvation`, `Livelock`): the index in `trace` of the
+    /// first step of the cycle. The trace is a lasso: the steps before it lead to the
+    /// cycle, and after the last step the run is back where the cycle began.
+    #[serde(default)]
+    pub cycle_start: Option<usize>,
     /// loom: the preemption bound of the last search (`None`: unbounded, or not loom).
     pub preemption_bound: Option<u32>,
     /// shuttle: the token that replays the counterexample.
@@ -209,6 +214,7 @@ impl Reporter for JsonLines {
                 "budget_hit": r.budget_hit,
                 "message": r.message,
                 "columns": r.columns,
+                "cycle_start": r.cycle_start,
                 "preemption_bound": r.preemption_bound,
                 "replay": r.replay,
                 "directed": r.directed,
@@ -424,6 +430,19 @@ fn legend(r: &RunReport) -> String {
     )
 }
 
+/// The line that opens a lasso's cycle: `rows 27–96 repeat for ever`.
+pub fn cycle_text(r: &RunReport) -> String {
+    match r.cycle_start {
+        Some(c) if c + 1 == r.trace.len() => format!("the cycle: row {} repeats for ever", c + 1),
+        Some(c) => format!(
+            "the cycle: rows {}–{} repeat for ever",
+            c + 1,
+            r.trace.len()
+        ),
+        None => String::new(),
+    }
+}
+
 fn pad(s: &str, w: usize) -> String {
     let n = s.chars().count();
     format!("{s}{}", " ".repeat(w.saturating_sub(n)))
@@ -470,6 +489,9 @@ impl Human {
         out.push_str(&rule);
         out.push('\n');
         for (i, s) in r.trace.iter().enumerate() {
+            if r.cycle_start == Some(i) {
+                out.push_str(&format!("  ↻ {}\n", cycle_text(r)));
+            }
             let changes = changes_text(s);
             let text = cells(&s.text, widths.get(s.column).copied().unwrap_or(0));
             let changes = match changes_w {
@@ -499,6 +521,9 @@ impl Human {
                 out.push_str(row.trim_end());
                 out.push('\n');
             }
+        }
+        if let Some(c) = r.cycle_start.filter(|&c| c < r.trace.len()) {
+            out.push_str(&format!("  ↻ back to the state before row {}\n", c + 1));
         }
         out.push_str(&legend(r));
         out
@@ -723,6 +748,7 @@ mod tests {
             message: None,
             columns: Vec::new(),
             trace: Vec::new(),
+            cycle_start: None,
             preemption_bound: Some(1),
             replay: None,
             directed,

@@ -41,6 +41,11 @@ pub fn trace_table(r: &RunReport) -> String {
     out.push_str(&"---|".repeat(r.columns.len()));
     out.push_str("---|\n");
     for (i, s) in r.trace.iter().enumerate() {
+        if r.cycle_start == Some(i) {
+            let _ = write!(out, "| ↻ | |");
+            out.push_str(&" |".repeat(r.columns.len()));
+            let _ = writeln!(out, " {} |", cell(&crate::cycle_text(r)));
+        }
         let _ = write!(out, "| {} | {} |", i + 1, cell(&line_text(s)));
         for c in 0..r.columns.len() {
             if c == s.column {
@@ -50,6 +55,11 @@ pub fn trace_table(r: &RunReport) -> String {
             }
         }
         let _ = writeln!(out, " {} |", cell(&changes_text(s)));
+    }
+    if let Some(c) = r.cycle_start.filter(|&c| c < r.trace.len()) {
+        let _ = write!(out, "| ↻ | |");
+        out.push_str(&" |".repeat(r.columns.len()));
+        let _ = writeln!(out, " back to the state before row {} |", c + 1);
     }
     out
 }

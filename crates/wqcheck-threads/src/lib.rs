@@ -215,6 +215,8 @@ pub struct Outcome {
     pub preemption_bound: Option<u32>,
     /// shuttle: for a violation, the token that replays it.
     pub replay: Option<String>,
+    /// For a spin found (`Livelock`): the index in `trace` of the spin's first step.
+    pub cycle_start: Option<usize>,
 }
 
 impl Outcome {
@@ -230,6 +232,7 @@ impl Outcome {
             bounds,
             preemption_bound: None,
             replay: None,
+            cycle_start: None,
         }
     }
 

@@ -271,6 +271,7 @@ fn inconclusive(
         message: None,
         columns,
         trace: Vec::new(),
+        cycle_start: None,
         preemption_bound: None,
         replay: None,
         directed: None,

@@ -226,6 +226,9 @@ pub fn check_native(
     if memory == MemoryModel::Tso {
         bounds_text = format!("{bounds_text} store_buffer={k}");
     }
+    if let Some(live) = model.inst.liveness.as_ref().filter(|_| out.liveness_checked) {
+        bounds_text = format!("{bounds_text} fairness={}", live.fairness.name());
+    }
     let finding = Finding {
         verdict: out.verdict,
         claim: Claim::of(out.verdict, false),
@@ -250,6 +253,7 @@ pub fn check_native(
         message: out.violation.map(|v| v.message),
         columns: model.columns(),
         trace,
+        cycle_start: out.cycle_start,
         preemption_bound: None,
         replay: None,
         directed: None,
@@ -547,6 +551,7 @@ fn report(
         message: out.violation.map(|v| v.message),
         columns: model.columns(),
         trace: out.trace,
+        cycle_start: out.cycle_start,
         preemption_bound: out.preemption_bound,
         replay: out.replay,
         directed,
