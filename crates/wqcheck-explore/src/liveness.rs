@@ -215,8 +215,7 @@ fn components(g: &Graph, inside: &Set, roots: &[usize]) -> Vec<Vec<usize>> {
                     }
                 }
                 let cyclic = comp.len() > 1
-                    || g
-                        .edges(v)
+                    || g.edges(v)
                         .any(|e| g.target[e] as usize == v && inside.has(v));
                 if cyclic {
                     comp.sort_unstable();
@@ -339,7 +338,13 @@ fn source_of(g: &Graph, e: usize) -> usize {
 /// A cycle through `entry` inside the fair component `set` that is itself fair when
 /// repeated: it takes an edge of every process the fairness owes a move, or passes a
 /// state where that process cannot move.
-fn fair_cycle(g: &Graph, comp: &[usize], set: &Set, entry: usize, fairness: Fairness) -> Vec<usize> {
+fn fair_cycle(
+    g: &Graph,
+    comp: &[usize],
+    set: &Set,
+    entry: usize,
+    fairness: Fairness,
+) -> Vec<usize> {
     let (moved, always, some) = profile(g, comp, set);
     let mut edges: Vec<usize> = Vec::new();
     let mut at = entry;
@@ -458,13 +463,14 @@ pub(crate) fn describe(l: &Lasso, stem: usize, names: &[&str], live: &Liveness) 
         Fairness::None => "a run that counts without fairness".to_string(),
         f => format!("a run that is fair under {} fairness", f.name()),
     };
-    let pending = live
-        .returns
-        .iter()
-        .fold(0u16, |a, &u| a | 1 << u);
+    let pending = live.returns.iter().fold(0u16, |a, &u| a | 1 << u);
     let who = if l.starvation {
         let free = l.movers & !pending;
-        let verb = if free.count_ones() == 1 { "keeps" } else { "keep" };
+        let verb = if free.count_ones() == 1 {
+            "keeps"
+        } else {
+            "keep"
+        };
         format!("{} {verb} moving in them with nothing owed", list(free))
     } else if l.movers == 0 {
         "no thread moves in them".to_string()

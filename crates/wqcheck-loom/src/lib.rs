@@ -262,13 +262,14 @@ fn search(
                     start,
                     bounds_text(bound),
                 )),
-                Failure::Violation(v, trace) => done(Outcome::violation(
-                    v,
-                    trace,
-                    executions,
-                    start,
-                    bounds_text(bound),
-                )),
+                Failure::Violation(v, trace) => done(Outcome {
+                    cycle_start: record.cycle_start(),
+                    ..Outcome::violation(v, trace, executions, start, bounds_text(bound))
+                }),
+                Failure::Spin(why) => done(
+                    Outcome::new(Verdict::Inconclusive, executions, start, bounds_text(bound))
+                        .stopped(why),
+                ),
                 Failure::Other(m) if m.contains("maximum number of branches") => done(
                     Outcome::new(Verdict::Inconclusive, executions, start, bounds_text(bound))
                         .stopped(format!(

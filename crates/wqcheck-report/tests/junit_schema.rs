@@ -49,6 +49,7 @@ fn holds(scenario: &str) -> RunReport {
         trace: Vec::new(),
         preemption_bound: None,
         replay: None,
+        cycle_start: None,
         directed: None,
     }
 }

@@ -309,8 +309,12 @@ fn finish(
             let schedule = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
             Ok(Outcome {
                 replay: Some(encode(&schedule)),
+                cycle_start: record.cycle_start(),
                 ..Outcome::violation(v, trace, executions, start, bounds)
             })
+        }
+        Failure::Spin(why) => {
+            Ok(Outcome::new(Verdict::Inconclusive, executions, start, bounds).stopped(why))
         }
         Failure::Other(m) if m.contains("exceeded max_steps") => {
             Ok(

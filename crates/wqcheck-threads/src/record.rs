@@ -39,6 +39,10 @@ pub(crate) struct Record {
     pub final_violation: Option<Violation>,
     /// The execution was stopped at its deadline (see [`crate::Drive::deadline`]).
     pub out_of_time: bool,
+    /// A thread that spins with nobody else able to move: the violation (or, without a
+    /// `liveness` to judge it, the reason the run is inconclusive) and the row where the
+    /// spin's cycle begins.
+    pub spin: Option<(Result<Violation, String>, usize)>,
     /// A directed execution: the index of the next step of the schedule, or `usize::MAX`
     /// once the schedule is done or cannot be followed.
     pub turn: usize,
@@ -60,6 +64,9 @@ pub enum Failure {
     /// The execution reached its deadline and was stopped ([`crate::Drive::deadline`]):
     /// no verdict, and the execution did not finish.
     OutOfTime,
+    /// A thread spins with nobody else able to move, in a scenario without `liveness`:
+    /// no verdict (safety does not judge infinite runs); what it is, in words.
+    Spin(String),
     /// A panic that is not a verdict (the tool's own limits, or a bug): its message.
     Other(String),
 }
@@ -90,6 +97,7 @@ impl Recorder {
         r.fault = None;
         r.final_violation = None;
         r.out_of_time = false;
+        r.spin = None;
         r.turn = turn;
         r.turn_waiting.clear();
         r.turn_waiting.resize(movers, false);
@@ -141,6 +149,27 @@ impl Recorder {
         });
     }
 
+    /// A fingerprint of the whole recorded state and the number of steps so far: a thread
+    /// whose steps alone bring the state back to a fingerprint it had is spinning.
+    pub(crate) fn fingerprint(&self) -> (u64, usize) {
+        use std::hash::{Hash, Hasher};
+        let r = lock(&self.0);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        r.state.hash(&mut h);
+        (h.finish(), r.rows.len())
+    }
+
+    /// Stop the execution: a thread spins for ever (see [`crate::spin`]).
+    pub(crate) fn stop_spinning(&self, what: Result<Violation, String>, cycle_start: usize) -> ! {
+        lock(&self.0).spin = Some((what, cycle_start));
+        std::panic::panic_any(crate::FaultStop);
+    }
+
+    /// For a spin found: where its cycle begins in the trace.
+    pub fn cycle_start(&self) -> Option<usize> {
+        lock(&self.0).spin.as_ref().map(|s| s.1)
+    }
+
     /// Stop the execution: its deadline has passed. Raises the panic that ends it.
     pub(crate) fn stop_out_of_time(&self) -> ! {
         lock(&self.0).out_of_time = true;
@@ -170,6 +199,12 @@ impl Recorder {
                 },
                 trace,
             );
+        }
+        if let Some((what, _)) = &rec.spin {
+            return match what {
+                Ok(v) => Failure::Violation(v.clone(), rows(model, &rec.initial, &rec.rows).0),
+                Err(why) => Failure::Spin(why.clone()),
+            };
         }
         if let Some(v) = &rec.final_violation {
             return Failure::Violation(v.clone(), rows(model, &rec.initial, &rec.rows).0);

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use wqcheck_model::{Model, Mover, StepRecord, StepResult};
 
 use crate::record::lock;
+use crate::spin::{self, SpinWatch};
 use crate::{mover_done, mover_index, timer_owner, Drive, FaultStop, Recorder, Runtime, Setup};
 
 struct World<R: Runtime> {
@@ -108,9 +109,14 @@ fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
     // The scheduling point of a mover's first step is the one at which the runtime first
     // runs it (the first mover's: the switch after the spawns); of every later step, the
     // switch after the step before. A mover that is done leaves without one.
+    let mut watch = SpinWatch::default();
     loop {
         match try_step(w, m, &mut b, false) {
-            Some(true) => {}
+            Some(true) => {
+                if let Mover::Thread(t) = m {
+                    give_way_if_spinning(w, t as usize, &mut watch, &mut b);
+                }
+            }
             Some(false) => {
                 if !wait_and_step(w, m, &mut b) {
                     return;
@@ -125,6 +131,39 @@ fn run_mover<R: Runtime>(w: &World<R>, m: Mover, inject_panic: bool) {
         }
         R::switch();
     }
+}
+
+/// After a step of thread `t`: if its own steps brought the state back to where it was
+/// (module `spin`), nothing it does can change until another thread moves. Wait for
+/// that; if no other thread can move, it spins for ever, which ends the execution.
+fn give_way_if_spinning<R: Runtime>(
+    w: &World<R>,
+    t: usize,
+    watch: &mut SpinWatch,
+    b: &mut Buffers,
+) {
+    let (fingerprint, rows) = w.record.fingerprint();
+    let Some(at) = watch.after_step(fingerprint, rows) else {
+        return;
+    };
+    let steps = w.steps.load(Ordering::Relaxed);
+    while w.steps.load(Ordering::Relaxed) == steps {
+        if !others_can_move(w, t, &mut b.trial) {
+            let what = w.record.read(|s| spin::judge(&w.model, s, t, at, rows));
+            w.record.stop_spinning(what, at);
+        }
+        // shuttle's PCT lowers a yielding thread's priority.
+        R::yield_now();
+    }
+}
+
+/// Whether a thread other than `t` is neither done nor waiting for its blocked step
+/// (read into `state`). Actors are owed nothing: a signal need not come.
+fn others_can_move<R: Runtime>(w: &World<R>, t: usize, state: &mut [u8]) -> bool {
+    w.record.read(|s| state.copy_from_slice(s));
+    let blocked = lock(&w.blocked);
+    (0..w.model.inst.threads.len())
+        .any(|u| u != t && !w.model.layout.done(state, u) && blocked[u].is_none())
 }
 
 /// Whether the movers left are daemons that wait (read into `state`): nobody can wake

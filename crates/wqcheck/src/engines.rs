@@ -226,7 +226,12 @@ pub fn check_native(
     if memory == MemoryModel::Tso {
         bounds_text = format!("{bounds_text} store_buffer={k}");
     }
-    if let Some(live) = model.inst.liveness.as_ref().filter(|_| out.liveness_checked) {
+    if let Some(live) = model
+        .inst
+        .liveness
+        .as_ref()
+        .filter(|_| out.liveness_checked)
+    {
         bounds_text = format!("{bounds_text} fairness={}", live.fairness.name());
     }
     let finding = Finding {

@@ -20,6 +20,8 @@ fn readme_and_dsl_reference_define_each_verdict_as_the_code_does() {
             Verdict::LostWakeup,
             Verdict::Deadlock,
             Verdict::AssertionFailed,
+            Verdict::Starvation,
+            Verdict::Livelock,
             Verdict::Inconclusive,
             Verdict::NoViolationFound,
         ] {
