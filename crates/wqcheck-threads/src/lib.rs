@@ -557,7 +557,6 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
     let mut rec = StepRecord::default();
     let timer_of = timer_owner(model, m);
     let label_of = label_owner(model, m);
-    let mut watch = spin::SpinWatch::default();
     // A thread some actor watches (its timer, or a label an actor waits for) tells them
     // when it returns.
     let watched = match m {
@@ -690,21 +689,6 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
         }
         if let (Mover::Actor { .. }, None) = (m, timer_of) {
             return true;
-        }
-        // A spin (module `spin`): give way twice; loom then runs any other thread first,
-        // and this one's loads return the newest stores. Still spinning with nobody
-        // else's step in between: nobody else can move.
-        if let Mover::Thread(t) = m {
-            let (fingerprint, rows) = record.fingerprint();
-            if let Some(at) = watch.after_step(fingerprint, rows) {
-                if watch.yields < 2 {
-                    watch.yields += 1;
-                    R::yield_now();
-                } else {
-                    let what = record.read(|s| spin::judge(model, s, t as usize, at, rows));
-                    record.stop_spinning(what, at);
-                }
-            }
         }
     }
 }
