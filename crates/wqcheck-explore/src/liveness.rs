@@ -155,6 +155,12 @@ impl Set {
     fn remove(&mut self, i: usize) {
         self.0[i / 64] &= !(1 << (i % 64));
     }
+    /// The set of `states` among `n`.
+    fn of(n: usize, states: &[usize]) -> Set {
+        let mut s = Set::new(n);
+        states.iter().for_each(|&x| s.add(x));
+        s
+    }
 }
 
 /// The strongly connected components of the subgraph induced by `inside` (Tarjan's
@@ -171,16 +177,23 @@ fn components(g: &Graph, inside: &Set, roots: &[usize]) -> Vec<Vec<usize>> {
     let mut call: Vec<(usize, usize)> = Vec::new();
     let mut next = 0u32;
     let mut out = Vec::new();
+    // Number state `v`, put it on the stack and start looking at its edges.
+    macro_rules! enter {
+        ($v:expr) => {{
+            let v = $v;
+            index[v] = next;
+            low[v] = next;
+            next += 1;
+            stack.push(v);
+            on_stack.add(v);
+            call.push((v, g.edges(v).start));
+        }};
+    }
     for &root in roots {
         if !inside.has(root) || index[root] != NONE {
             continue;
         }
-        index[root] = next;
-        low[root] = next;
-        next += 1;
-        stack.push(root);
-        on_stack.add(root);
-        call.push((root, g.edges(root).start));
+        enter!(root);
         while let Some(&mut (v, ref mut e)) = call.last_mut() {
             let end = g.edges(v).end;
             if *e < end {
@@ -190,12 +203,7 @@ fn components(g: &Graph, inside: &Set, roots: &[usize]) -> Vec<Vec<usize>> {
                     continue;
                 }
                 if index[w] == NONE {
-                    index[w] = next;
-                    low[w] = next;
-                    next += 1;
-                    stack.push(w);
-                    on_stack.add(w);
-                    call.push((w, g.edges(w).start));
+                    enter!(w);
                 } else if on_stack.has(w) {
                     low[v] = low[v].min(index[w]);
                 }
@@ -214,9 +222,7 @@ fn components(g: &Graph, inside: &Set, roots: &[usize]) -> Vec<Vec<usize>> {
                         break;
                     }
                 }
-                let cyclic = comp.len() > 1
-                    || g.edges(v)
-                        .any(|e| g.target[e] as usize == v && inside.has(v));
+                let cyclic = comp.len() > 1 || g.edges(v).any(|e| g.target[e] as usize == v);
                 if cyclic {
                     comp.sort_unstable();
                     out.push(comp);
@@ -257,8 +263,7 @@ fn fair_components(
     let mut work: Vec<(Vec<usize>, Set)> = components(g, region, roots)
         .into_iter()
         .map(|c| {
-            let mut s = Set::new(n);
-            c.iter().for_each(|&x| s.add(x));
+            let s = Set::of(n, &c);
             (c, s)
         })
         .collect();
@@ -280,16 +285,13 @@ fn fair_components(
                 }
                 // A process that can move here but never does: a fair run cannot stay
                 // where it can move. Split what is left.
-                let mut rest = Set::new(n);
                 let kept: Vec<usize> = comp
                     .iter()
                     .copied()
                     .filter(|&s| g.enabled(s) & owed == 0)
                     .collect();
-                kept.iter().for_each(|&x| rest.add(x));
-                for c in components(g, &rest, &kept) {
-                    let mut s = Set::new(n);
-                    c.iter().for_each(|&x| s.add(x));
+                for c in components(g, &Set::of(n, &kept), &kept) {
+                    let s = Set::of(n, &c);
                     work.push((c, s));
                 }
             }
@@ -455,10 +457,7 @@ pub(crate) fn describe(l: &Lasso, stem: usize, names: &[&str], live: &Liveness) 
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let rows = match l.cycle.len() {
-        1 => format!("row {} repeats", stem + 1),
-        k => format!("rows {}–{} repeat", stem + 1, stem + k),
-    };
+    let rows = wqcheck_model::verdict::cycle_rows(stem, l.cycle.len());
     let fair = match live.fairness {
         Fairness::None => "a run that counts without fairness".to_string(),
         f => format!("a run that is fair under {} fairness", f.name()),

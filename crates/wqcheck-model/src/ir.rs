@@ -895,8 +895,8 @@ pub struct Instance {
 
 /// `liveness: (returns: ["thread1"], fairness: Weak)`: the threads that must eventually
 /// return on every fair run, and which runs are fair. Checked by the native explorer over
-/// the whole state graph; loom and shuttle recognise a thread that spins with nobody else
-/// able to move (docs/dsl.md, "Liveness").
+/// the whole state graph; shuttle recognises a thread that spins with nobody else able to
+/// move (docs/dsl.md, "Liveness").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Liveness {
     /// Each must eventually return.

@@ -186,6 +186,15 @@ pub fn expectation_name(e: Expectation) -> &'static str {
     }
 }
 
+/// The rows of a lasso's cycle in words, for messages and trace tables: `row 5 repeats`,
+/// `rows 3–36 repeat` (`first` is 0-based, the rows printed 1-based).
+pub fn cycle_rows(first: usize, len: usize) -> String {
+    match len {
+        1 => format!("row {} repeats", first + 1),
+        _ => format!("rows {}–{} repeat", first + 1, first + len),
+    }
+}
+
 /// A violation found in a state: its verdict and the stuck state (or fault) in words.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {

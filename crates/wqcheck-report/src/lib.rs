@@ -433,11 +433,9 @@ fn legend(r: &RunReport) -> String {
 /// The line that opens a lasso's cycle: `rows 27–96 repeat for ever`.
 pub fn cycle_text(r: &RunReport) -> String {
     match r.cycle_start {
-        Some(c) if c + 1 == r.trace.len() => format!("the cycle: row {} repeats for ever", c + 1),
         Some(c) => format!(
-            "the cycle: rows {}–{} repeat for ever",
-            c + 1,
-            r.trace.len()
+            "the cycle: {} for ever",
+            wqcheck_model::verdict::cycle_rows(c, r.trace.len().saturating_sub(c))
         ),
         None => String::new(),
     }

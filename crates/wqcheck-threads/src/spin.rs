@@ -3,13 +3,11 @@
 //! thread moves, so an execution that let it go on would run until the runtime's step
 //! bound (a hang, to the user) while proving nothing.
 //!
-//! Both executors watch every thread's completed steps (`SpinWatch`): the fingerprint of
-//! the recorded state after each step of a run of its steps that no other mover
-//! interrupted. When one repeats, the thread is spinning:
-//! - if another thread can still move, the spinner gives way (the step executor waits for
-//!   another mover's step; loom's executor yields, after which loom runs the others first
-//!   and its loads return the newest stores): this is what weak fairness assumes, and
-//!   the run goes on;
+//! The step executor (shuttle) watches every thread's completed steps (`SpinWatch`): the
+//! fingerprint of the recorded state after each step of a run of its steps that no other
+//! mover interrupted. When one repeats, the thread is spinning:
+//! - if another thread can still move, the spinner waits for another mover's step: this
+//!   is what weak fairness assumes, and the run goes on;
 //! - if nobody else can move, it spins for ever. With a `liveness` in the scenario this is
 //!   a fair infinite run (every other thread is asleep, blocked or done; actors are owed
 //!   nothing), judged as the native explorer judges it (`judge`): a `Livelock` if the
@@ -18,7 +16,10 @@
 //!   run ends `Inconclusive`, saying so.
 //!
 //! The native explorer finds the same cycles in its state graph (`wqcheck-explore`,
-//! module `liveness`).
+//! module `liveness`). loom's executor does not watch yet: under loom a load may return
+//! an older store, so "the state came back" is not "nothing can change", and a first
+//! attempt (give way twice, then judge) called a spin where there was none
+//! (linux-completion-killable); a spin there still runs to `max_branches`.
 
 use wqcheck_model::{Model, Verdict, Violation};
 
@@ -32,8 +33,6 @@ pub(crate) struct SpinWatch {
     log: Vec<(u64, usize)>,
     /// Rows recorded after this thread's last step.
     last: usize,
-    /// loom: times it gave way in this run.
-    pub(crate) yields: u32,
 }
 
 impl SpinWatch {
@@ -44,7 +43,6 @@ impl SpinWatch {
         if rows != self.last + 1 {
             // Another mover's step came in between: a new run.
             self.log.clear();
-            self.yields = 0;
         }
         self.last = rows;
         if let Some(&(_, at)) = self.log.iter().find(|(h, _)| *h == fingerprint) {
@@ -68,11 +66,7 @@ pub(crate) fn judge(
     from: usize,
     to: usize,
 ) -> Result<Violation, String> {
-    let rows = if to - from == 1 {
-        format!("row {} repeats", from + 1)
-    } else {
-        format!("rows {}–{} repeat", from + 1, to)
-    };
+    let rows = wqcheck_model::verdict::cycle_rows(from, to - from);
     let name = |u: usize| model.thread_name(u).to_string();
     let Some(live) = &model.inst.liveness else {
         return Err(format!(
