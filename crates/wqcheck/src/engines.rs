@@ -113,7 +113,17 @@ pub fn parse_memory_mib(text: &str) -> Result<u64, String> {
 /// `prlimit --as`) at most three quarters of what that limit leaves this process (the
 /// rest is for what the explorer does not count: the model, the batch, the output).
 /// None where `/proc` does not say (no budget; allocations still fail softly).
+///
+/// Measured once per process, at the first call (`run` makes it before it starts the
+/// jobs): measured in a job, `VmSize` would include whatever the other jobs' searches and
+/// their threads' allocator arenas had mapped at that moment, and the budget would change
+/// from run to run.
 pub fn default_max_memory_mib() -> Option<u64> {
+    static ONCE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *ONCE.get_or_init(measure_max_memory_mib)
+}
+
+fn measure_max_memory_mib() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
     let kib = |text: &str, key: &str| -> Option<u64> {
         text.lines()

@@ -890,6 +890,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> i32 {
     let _ = interrupt::install();
     let progress = args.progress || (io::stderr().is_terminal() && args.format == Format::Human);
     let jobs = jobs_for(args, paths.len());
+    // Before any job runs (see the function).
+    let _ = engines::default_max_memory_mib();
     let (tx, rx) = mpsc::channel::<Done>();
     let mut worker_args = args.clone();
     worker_args.jobs = Some(jobs as u32);
