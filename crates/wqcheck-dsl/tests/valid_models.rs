@@ -661,8 +661,8 @@ fn dsl_reference_scenario_examples_parse() {
         .collect();
     assert_eq!(
         blocks.len(),
-        4,
-        "docs/dsl.md §10 has four scenario examples"
+        5,
+        "docs/dsl.md §10 has five scenario examples"
     );
     let files: Vec<wqcheck_dsl::ScenarioFile> = blocks
         .iter()
@@ -671,9 +671,17 @@ fn dsl_reference_scenario_examples_parse() {
         })
         .collect();
     assert!(files.iter().take(1).all(|f| f.backends.is_none()));
-    let [_, loom, tso, shuttle] = files.as_slice() else {
-        panic!("four examples");
+    let [_, loom, tso, shuttle, liveness] = files.as_slice() else {
+        panic!("five examples");
     };
+    let live = liveness
+        .liveness
+        .as_ref()
+        .expect("the liveness example has `liveness`");
+    let returns: Vec<&str> = live.returns.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(returns, ["thread1", "thread2"]);
+    assert_eq!(live.fairness, ir::Fairness::Weak);
+    assert_eq!(liveness.expect, ir::Expectation::Starvation);
     let memory: Vec<ir::MemoryModel> = tso.memory.iter().flatten().map(|(m, _)| *m).collect();
     assert_eq!(memory, vec![ir::MemoryModel::Sc, ir::MemoryModel::Tso]);
     assert_eq!(
