@@ -108,7 +108,7 @@ fn dfs_run_to_the_end_is_holds_and_cut_short_is_a_sample() {
 #[test]
 fn a_busy_wait_that_never_ends_is_inconclusive() {
     common::silence_engine_panics();
-    let m = common::busy_wait_model();
+    let m = common::counting_busy_wait_model();
     let o = check(
         &m,
         &Options {
@@ -119,6 +119,30 @@ fn a_busy_wait_that_never_ends_is_inconclusive() {
     .expect("runs");
     assert_eq!(o.verdict, Verdict::Inconclusive);
     assert!(o.budget_hit.expect("which budget").contains("max_steps"));
+}
+
+/// A spinner whose steps come back to the same state, with nobody else able to move: the
+/// step executor recognises the spin at once instead of running to `max_steps`, and,
+/// with no `liveness` to judge it, says so.
+#[test]
+fn a_spin_with_nobody_else_able_to_move_is_recognised_not_run_to_max_steps() {
+    common::silence_engine_panics();
+    let m = common::busy_wait_model();
+    let o = check(
+        &m,
+        &Options {
+            max_steps: 500,
+            ..opts(ShuttleScheduler::Random)
+        },
+    )
+    .expect("runs");
+    assert_eq!(o.verdict, Verdict::Inconclusive);
+    let why = o.budget_hit.expect("why");
+    assert!(
+        why.contains("`a` spins") && why.contains("liveness"),
+        "{why}"
+    );
+    assert_eq!(o.executions, 1);
 }
 
 #[test]

@@ -30,6 +30,15 @@ pub fn busy_wait_model() -> Model {
     )
 }
 
+/// `busy_wait_model`'s spinner counting its rounds: every round is a new state, so it is a
+/// long execution rather than a recognised spin (docs/dsl.md, "Liveness").
+pub fn counting_busy_wait_model() -> Model {
+    model_from(
+        "bit flag;\nwaitqueue q until flag;\nvoid spinner(void) { int rounds = 0; while (!READ_ONCE(flag)) { rounds++; } }\nvoid idle(void) { }\n",
+        r#"Scenario(model: "m.wq", threads: [Thread(name: "a", run: "spinner"), Thread(name: "b", run: "idle")], expect: Holds)"#,
+    )
+}
+
 /// A model and scenario given as text.
 pub fn model_from(model: &str, scenario: &str) -> Model {
     let program = wqcheck_dsl::check_model("m.wq", model).expect("valid model");
