@@ -281,6 +281,18 @@ fn search(
             };
         }
     }
+    if let Some(why) = record.unexplored_spin() {
+        return Ok(Outcome {
+            preemption_bound: last_bound,
+            ..Outcome::new(
+                Verdict::Inconclusive,
+                record.executions(),
+                start,
+                bounds_text(last_bound),
+            )
+            .stopped(why)
+        });
+    }
     Ok(Outcome {
         preemption_bound: last_bound,
         ..Outcome::new(

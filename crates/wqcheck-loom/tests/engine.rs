@@ -78,7 +78,8 @@ fn an_unbounded_search_is_exhaustive() {
 #[test]
 fn a_busy_wait_that_never_ends_is_inconclusive_by_the_branch_budget() {
     common::silence_engine_panics();
-    let m = common::busy_wait_model();
+    // It counts its rounds: a long execution, not a recognised spin.
+    let m = common::counting_busy_wait_model();
     let o = check(
         &m,
         &Options {
@@ -90,6 +91,30 @@ fn a_busy_wait_that_never_ends_is_inconclusive_by_the_branch_budget() {
     assert_eq!(o.verdict, Verdict::Inconclusive);
     let hit = o.budget_hit.expect("which budget");
     assert!(hit.contains("max_branches=200"), "{hit}");
+}
+
+/// The same loop without the counter comes back to its state each round: once `b` has
+/// returned nobody else can run, so loom judges the spin within one execution instead of
+/// running it to `max_branches`; with no `liveness`, that is `Inconclusive`, saying why.
+#[test]
+fn a_spin_with_nobody_else_able_to_run_is_recognised_not_run_to_max_branches() {
+    common::silence_engine_panics();
+    let m = common::busy_wait_model();
+    let o = check(
+        &m,
+        &Options {
+            max_branches: 500,
+            ..Options::default()
+        },
+    )
+    .expect("runs");
+    assert_eq!(o.verdict, Verdict::Inconclusive);
+    let why = o.budget_hit.expect("why");
+    assert!(
+        why.contains("`a` spins") && why.contains("liveness"),
+        "{why}"
+    );
+    assert_eq!(o.executions, 1);
 }
 
 #[test]

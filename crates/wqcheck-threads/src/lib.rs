@@ -101,8 +101,65 @@ pub trait Runtime: 'static {
     fn switch() {
         Self::yield_now()
     }
+    /// Yield as a spinning thread does, and tell whether another runtime thread ran before
+    /// this one ran again (`false`: none could). loom runs every other runnable thread
+    /// first, and counts on it ([`give_way`]); a runtime that cannot tell says `true`,
+    /// and the executor never judges a spin on it.
+    fn give_way() -> bool {
+        Self::yield_now();
+        true
+    }
     fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Thread;
     fn join(t: Self::Thread);
+}
+
+std::thread_local! {
+    /// Runtime operations made on this OS thread: loom and shuttle run every thread of an
+    /// execution as a coroutine on the OS thread that runs the check, so this counts the
+    /// operations of all of them (and of no other check).
+    static OPERATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The runtime operations made so far on this OS thread ([`Runtime::give_way`]).
+#[doc(hidden)]
+pub fn operations() -> u64 {
+    OPERATIONS.with(std::cell::Cell::get)
+}
+
+/// Run one runtime operation, counted before and after: a runtime thread that runs at
+/// all, from the start or from the scheduling point where it was switched out (inside an
+/// operation), moves the count before its next operation, so a thread that yields sees
+/// from the count whether any other ran ([`Runtime::give_way`]).
+#[doc(hidden)]
+pub fn counted<T>(op: impl FnOnce() -> T) -> T {
+    let bump = || OPERATIONS.with(|c| c.set(c.get().wrapping_add(1)));
+    bump();
+    let out = op();
+    bump();
+    out
+}
+
+/// A runtime mutex guard whose release (a runtime operation) is counted ([`counted`]).
+#[doc(hidden)]
+pub struct CountedGuard<G>(Option<G>);
+
+impl<G> CountedGuard<G> {
+    pub fn new(g: G) -> Self {
+        CountedGuard(Some(g))
+    }
+
+    /// The guard, to hand to a condition variable's wait (which counts itself).
+    pub fn into_inner(mut self) -> G {
+        self.0.take().expect("a guard is taken once")
+    }
+}
+
+impl<G> Drop for CountedGuard<G> {
+    fn drop(&mut self) {
+        if let Some(g) = self.0.take() {
+            counted(|| drop(g));
+        }
+    }
 }
 
 /// Implements [`Runtime`] for `$name` with the std-shaped primitives of crate `$krate`
@@ -120,7 +177,7 @@ macro_rules! std_shaped_runtime {
         impl $crate::Runtime for $name {
             const SHADOW_LOADS: bool = $shadow_loads;
             type Mutex = $krate::sync::Mutex<()>;
-            type Guard<'a> = $krate::sync::MutexGuard<'a, ()>;
+            type Guard<'a> = $crate::CountedGuard<$krate::sync::MutexGuard<'a, ()>>;
             type Condvar = $krate::sync::Condvar;
             type Atomic = $krate::sync::atomic::AtomicI32;
             type Thread = $krate::thread::JoinHandle<()>;
@@ -128,44 +185,52 @@ macro_rules! std_shaped_runtime {
                 $krate::sync::Mutex::new(())
             }
             fn lock(m: &Self::Mutex) -> Self::Guard<'_> {
-                m.lock().unwrap_or_else(|e| e.into_inner())
+                $crate::counted(|| {
+                    $crate::CountedGuard::new(m.lock().unwrap_or_else(|e| e.into_inner()))
+                })
             }
             fn try_lock(m: &Self::Mutex) -> Option<Self::Guard<'_>> {
-                match m.try_lock() {
-                    Ok(g) => Some(g),
-                    Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+                $crate::counted(|| match m.try_lock() {
+                    Ok(g) => Some($crate::CountedGuard::new(g)),
+                    Err(std::sync::TryLockError::Poisoned(e)) => {
+                        Some($crate::CountedGuard::new(e.into_inner()))
+                    }
                     Err(std::sync::TryLockError::WouldBlock) => None,
-                }
+                })
             }
             fn condvar() -> Self::Condvar {
                 $krate::sync::Condvar::new()
             }
             fn wait<'a>(c: &Self::Condvar, g: Self::Guard<'a>) -> Self::Guard<'a> {
-                c.wait(g).unwrap_or_else(|e| e.into_inner())
+                $crate::counted(|| {
+                    $crate::CountedGuard::new(
+                        c.wait(g.into_inner()).unwrap_or_else(|e| e.into_inner()),
+                    )
+                })
             }
             fn notify_all(c: &Self::Condvar) {
-                c.notify_all()
+                $crate::counted(|| c.notify_all())
             }
             fn atomic(x: i32) -> Self::Atomic {
-                $krate::sync::atomic::AtomicI32::new(x)
+                $crate::counted(|| $krate::sync::atomic::AtomicI32::new(x))
             }
             fn load(a: &Self::Atomic, o: std::sync::atomic::Ordering) -> i32 {
-                a.load(o)
+                $crate::counted(|| a.load(o))
             }
             fn swap(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
-                a.swap(x, o)
+                $crate::counted(|| a.swap(x, o))
             }
             fn fetch_add(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
-                a.fetch_add(x, o)
+                $crate::counted(|| a.fetch_add(x, o))
             }
             fn fetch_or(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
-                a.fetch_or(x, o)
+                $crate::counted(|| a.fetch_or(x, o))
             }
             fn fetch_and(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
-                a.fetch_and(x, o)
+                $crate::counted(|| a.fetch_and(x, o))
             }
             fn fetch_xor(a: &Self::Atomic, x: i32, o: std::sync::atomic::Ordering) -> i32 {
-                a.fetch_xor(x, o)
+                $crate::counted(|| a.fetch_xor(x, o))
             }
             fn compare_exchange(
                 a: &Self::Atomic,
@@ -174,24 +239,32 @@ macro_rules! std_shaped_runtime {
                 success: std::sync::atomic::Ordering,
                 failure: std::sync::atomic::Ordering,
             ) -> Result<i32, i32> {
-                a.compare_exchange(current, new, success, failure)
+                $crate::counted(|| a.compare_exchange(current, new, success, failure))
             }
             fn fence(o: std::sync::atomic::Ordering) {
-                $krate::sync::atomic::fence(o)
+                $crate::counted(|| $krate::sync::atomic::fence(o))
             }
             fn yield_now() {
-                $krate::thread::yield_now()
+                $crate::counted(|| $krate::thread::yield_now())
             }
             fn switch() {
-                ($switch)()
+                $crate::counted(|| ($switch)())
+            }
+            fn give_way() -> bool {
+                // No count of its own: only another thread's operations change it.
+                let before = $crate::operations();
+                $krate::thread::yield_now();
+                $crate::operations() != before
             }
 
             fn spawn(f: impl FnOnce() + Send + 'static) -> Self::Thread {
-                $krate::thread::spawn(f)
+                $crate::counted(|| $krate::thread::spawn(f))
             }
             fn join(t: Self::Thread) {
                 // A panicking thread has already ended the execution.
-                let _ = t.join();
+                $crate::counted(|| {
+                    let _ = t.join();
+                })
             }
         }
     };
@@ -432,6 +505,11 @@ pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover],
                 .iter()
                 .map(|t| t.daemon)
                 .collect::<Vec<_>>(),
+        )
+        .with_actor_hold(
+            !model.inst.actors.is_empty()
+                && (model.inst.liveness.as_ref())
+                    .is_some_and(|l| l.fairness != wqcheck_model::ir::Fairness::None),
         ),
         director: (!schedule.is_empty()).then(|| Director {
             schedule: schedule.to_vec(),
@@ -555,6 +633,7 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
         (0..model.inst.program.queues.len()).map(|_| None).collect();
     let mut pre: Option<(usize, R::Guard<'_>)> = None;
     let mut rec = StepRecord::default();
+    let mut spin = spin::QuietWatch::default();
     let timer_of = timer_owner(model, m);
     let label_of = label_owner(model, m);
     // A thread some actor watches (its timer, or a label an actor waits for) tells them
@@ -571,6 +650,9 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
             Mover::Thread(t) => {
                 let pc = l.pc(&mine, t as usize);
                 if pc == PC_DONE {
+                    if spin.spinning() {
+                        w.hold_actors(false);
+                    }
                     if watched {
                         w.thread_done(t as usize);
                     }
@@ -579,6 +661,7 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
                 model.blocks.excl_at(pc)
             }
             Mover::Actor { .. } => {
+                w.actor_may_act();
                 let waits = timer_of.is_some() || label_of.is_some();
                 if waits && record.read(|s| mover_done(model, s, m)) {
                     return true;
@@ -642,6 +725,10 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
                     break;
                 }
                 StepResult::Blocked => {
+                    if spin.spinning() {
+                        spin.stop();
+                        w.hold_actors(false);
+                    }
                     // Nothing the step did is kept but what it would redo identically.
                     record.read(|s| {
                         for range in &own {
@@ -690,7 +777,69 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
         if let (Mover::Actor { .. }, None) = (m, timer_of) {
             return true;
         }
+        if let (Mover::Thread(t), None) = (m, &x.director) {
+            give_way_if_spinning(x, t as usize, &mut spin);
+        }
     }
+}
+
+/// After a step of thread `t`: if its own steps brought the state back to where it was,
+/// give way; judge the spin once it is sure nothing else can change it (module `spin`,
+/// "Under loom").
+fn give_way_if_spinning<R: Runtime>(x: &Run<R>, t: usize, spin: &mut spin::QuietWatch) {
+    let (model, w) = (&*x.model, &x.world);
+    let (fingerprint, rows) = w.record.fingerprint();
+    let (repeat, stopped) = spin.after_step(fingerprint, rows);
+    if stopped {
+        // Another mover moved, or this one left the cycle: the actors may come again.
+        w.hold_actors(false);
+    }
+    let Some(at) = repeat else {
+        return;
+    };
+    let fresh = !w.took_stale_load(t);
+    // The actors are owed nothing: while the thread spins they wait, so that the run in
+    // which they never come is one loom runs (an actor that runs now only goes to wait).
+    w.hold_actors(true);
+    let ran = R::give_way();
+    let state = w.record.read(<[u8]>::to_vec);
+    let unfair = (model.inst.liveness.as_ref())
+        .is_some_and(|l| l.fairness == wqcheck_model::ir::Fairness::None);
+    if ran && unfair && spins_alone(model, &state, t) {
+        w.record.gave_way_in_spin(|| {
+            format!(
+                "`{}` spun while other threads could move; loom gave way to them, and does not run the executions in which they never move again (which `fairness: None` counts): the native explorer checks those",
+                model.thread_name(t)
+            )
+        });
+    }
+    match spin.after_give_way(at, (fingerprint, rows), ran, fresh) {
+        Ok(from) => {
+            let what = spin::judge(model, &state, t, (from, rows), true);
+            w.record.stop_spinning(what, from);
+        }
+        Err(watch) => w.watch_loads(t, watch),
+    }
+}
+
+/// Whether thread `t`, stepping alone from `state` under sequential consistency, comes
+/// back to a state it was in: a spin that `fairness: None` lets go on for ever. (Under
+/// loom a thread's steps may also come back only because a load returned an older store:
+/// then it goes elsewhere here, and giving way hid nothing.)
+fn spins_alone(model: &Model, state: &[u8], t: usize) -> bool {
+    let mut s = state.to_vec();
+    let mut seen = std::collections::HashSet::from([s.clone()]);
+    for _ in 0..spin::MAX_LOG {
+        if model.layout.done(&s, t)
+            || model.step(&mut s, Mover::Thread(t as u8), None) != StepResult::Moved
+        {
+            return false;
+        }
+        if !seen.insert(s.clone()) {
+            return true;
+        }
+    }
+    false
 }
 
 /// In a directed execution, wait until the schedule's next step is `me`'s (the turn's

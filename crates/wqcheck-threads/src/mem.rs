@@ -16,7 +16,7 @@
 //! and setting `TASK_RUNNING` (the kernel's `rq->lock`, which orders a wakeup before the
 //! woken task runs).
 
-use std::sync::atomic::Ordering as StdOrdering;
+use std::sync::atomic::{AtomicBool, Ordering as StdOrdering};
 use std::sync::Mutex as StdMutex;
 
 use wqcheck_model::blocks::Blocks;
@@ -81,6 +81,17 @@ pub(crate) struct World<R: Runtime> {
     /// For runtimes whose partial-order reduction forgets earlier loads
     /// ([`Runtime::SHADOW_LOADS`]): see [`Readers`].
     readers: Option<Readers<R>>,
+    /// By mover: its loads are compared with the record (a spin being confirmed, module
+    /// `spin`), and whether one returned an older store than the latest since last asked.
+    loads_watched: Vec<AtomicBool>,
+    stale_load: Vec<AtomicBool>,
+    /// Where a spin may be judged with actors that could still act (a `liveness` with
+    /// fairness): the lock and condition variable an actor waits on while a spinning
+    /// thread holds the actors back, so that the run in which they never come is run too
+    /// (module `spin`, "Under loom"). Made only then: creating runtime objects may be a
+    /// scheduling point.
+    hold: Option<(R::Mutex, R::Condvar)>,
+    actors_held: AtomicBool,
 }
 
 /// Makes every write of a location race, for the runtime's partial-order reduction, with
@@ -269,6 +280,10 @@ impl<R: Runtime> World<R> {
             plain: Plain::new(blocks, l.nvars, nqueues),
             lock_free: (0..nqueues).map(|_| R::condvar()).collect(),
             lock_waiters: StdMutex::new(vec![0; nqueues]),
+            hold: None,
+            actors_held: AtomicBool::new(false),
+            loads_watched: (0..movers).map(|_| AtomicBool::new(false)).collect(),
+            stale_load: (0..movers).map(|_| AtomicBool::new(false)).collect(),
             readers: R::SHADOW_LOADS.then(|| {
                 let slots = l.nvars + 2 * (handles + 1) + nqueues + 3 * l.nthreads + timers;
                 Readers::new(slots, movers)
@@ -328,7 +343,57 @@ impl<R: Runtime> World<R> {
             self.before_load(loc, mover);
             let x = R::load(self.atomic(loc), ord);
             self.after_load(loc, mover);
+            if self.loads_watched[mover].load(StdOrdering::Relaxed)
+                && self.record.read(|s| Direct::get(l, s, loc)) != x
+            {
+                self.stale_load[mover].store(true, StdOrdering::Relaxed);
+            }
             x
+        }
+    }
+
+    /// Compare `mover`'s loads with the record's latest values from now on (`true`), or
+    /// stop; either way, forget earlier stale loads.
+    pub fn watch_loads(&self, mover: usize, on: bool) {
+        self.loads_watched[mover].store(on, StdOrdering::Relaxed);
+        self.stale_load[mover].store(false, StdOrdering::Relaxed);
+    }
+
+    /// Whether a watched load of `mover` returned an older store than the latest since
+    /// the last call (or [`World::watch_loads`]).
+    pub fn took_stale_load(&self, mover: usize) -> bool {
+        self.stale_load[mover].swap(false, StdOrdering::Relaxed)
+    }
+
+    /// Make the actors able to be held back ([`World::hold_actors`]); before the movers
+    /// start.
+    pub fn with_actor_hold(mut self, on: bool) -> Self {
+        if on {
+            self.hold = Some((R::mutex(), R::condvar()));
+        }
+        self
+    }
+
+    /// Hold the actors back before their next action (`true`), or let them go.
+    pub fn hold_actors(&self, on: bool) {
+        let Some((m, c)) = &self.hold else { return };
+        if self.actors_held.swap(on, StdOrdering::Relaxed) && !on {
+            // Under the lock: an actor that saw the flag set is waiting by then.
+            let g = R::lock(m);
+            R::notify_all(c);
+            drop(g);
+        }
+    }
+
+    /// An actor about to act: wait while the actors are held back.
+    pub fn actor_may_act(&self) {
+        let Some((m, c)) = &self.hold else { return };
+        if !self.actors_held.load(StdOrdering::Relaxed) {
+            return;
+        }
+        let mut g = R::lock(m);
+        while self.actors_held.load(StdOrdering::Relaxed) {
+            g = R::wait(c, g);
         }
     }
 

@@ -43,6 +43,10 @@ pub(crate) struct Record {
     /// `liveness` to judge it, the reason the run is inconclusive) and the row where the
     /// spin's cycle begins.
     pub spin: Option<(Result<Violation, String>, usize)>,
+    /// Kept across executions: why some execution of this search gave way in a spin where
+    /// the scenario also counts runs that spin for ever (an actor that could still act,
+    /// or no fairness), which loom then never runs ([`Recorder::unexplored_spin`]).
+    pub unexplored_spin: Option<String>,
     /// A directed execution: the index of the next step of the schedule, or `usize::MAX`
     /// once the schedule is done or cannot be followed.
     pub turn: usize,
@@ -163,6 +167,22 @@ impl Recorder {
     pub(crate) fn stop_spinning(&self, what: Result<Violation, String>, cycle_start: usize) -> ! {
         lock(&self.0).spin = Some((what, cycle_start));
         std::panic::panic_any(crate::FaultStop);
+    }
+
+    /// An execution gave way in a spin that could also go on for ever in a run the
+    /// scenario counts: `why`, in words (the first one is kept).
+    pub(crate) fn gave_way_in_spin(&self, why: impl FnOnce() -> String) {
+        let mut r = lock(&self.0);
+        if r.unexplored_spin.is_none() {
+            r.unexplored_spin = Some(why());
+        }
+    }
+
+    /// Why the search cannot say `Holds`: some execution gave way in a spin where the
+    /// scenario also counts the run in which it spins for ever, and that run was not
+    /// explored (module `spin`, "Under loom").
+    pub fn unexplored_spin(&self) -> Option<String> {
+        lock(&self.0).unexplored_spin.clone()
     }
 
     /// For a spin found: where its cycle begins in the trace.

@@ -146,10 +146,16 @@ fn give_way_if_spinning<R: Runtime>(
     let Some(at) = watch.after_step(fingerprint, rows) else {
         return;
     };
+    // With no fairness, the spin alone is a run the scenario counts.
+    let unfair = (w.model.inst.liveness.as_ref())
+        .is_some_and(|l| l.fairness == wqcheck_model::ir::Fairness::None);
     let steps = w.steps.load(Ordering::Relaxed);
     while w.steps.load(Ordering::Relaxed) == steps {
-        if !others_can_move(w, t, &mut b.trial) {
-            let what = w.record.read(|s| spin::judge(&w.model, s, t, at, rows));
+        let alone = !others_can_move(w, t, &mut b.trial);
+        if alone || unfair {
+            let what = w
+                .record
+                .read(|s| spin::judge(&w.model, s, t, (at, rows), alone));
             w.record.stop_spinning(what, at);
         }
         // shuttle's PCT lowers a yielding thread's priority.

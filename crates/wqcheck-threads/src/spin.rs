@@ -16,15 +16,34 @@
 //!   run ends `Inconclusive`, saying so.
 //!
 //! The native explorer finds the same cycles in its state graph (`wqcheck-explore`,
-//! module `liveness`). loom's executor does not watch yet: under loom a load may return
-//! an older store, so "the state came back" is not "nothing can change", and a first
-//! attempt (give way twice, then judge) called a spin where there was none
-//! (linux-completion-killable); a spin there still runs to `max_branches`.
+//! module `liveness`).
+//!
+//! # Under loom
+//!
+//! loom's executor (`execution`) watches too ([`QuietWatch`]), but under loom "the state
+//! came back" is not "nothing can change": a load may return an older store than the
+//! latest, and a thread in the middle of a step has made writes the record may not show
+//! yet. So a spin is judged only after three things:
+//! - the thread gave way ([`Runtime::give_way`](crate::Runtime::give_way): loom runs
+//!   every other runnable thread first) and no other thread, and no actor, ran;
+//! - its own steps then went round a cycle again with every load returning the latest
+//!   store (the record is exact while nobody else runs, and a load that has seen the
+//!   latest store of a location can return no older one: coherence), so its future is
+//!   that cycle for ever;
+//! - it gave way again at the end of the cycle, and again nobody ran.
+//!
+//! While anyone else ran, the thread gives way at every repeat, as under shuttle. Where an
+//! actor could still act, loom gives way to it too, so it never runs the executions in
+//! which the actor never comes (which weak fairness allows: actors are owed nothing); a
+//! search that saw this cannot say `Holds` ([`Recorder::spun_before_an_actor`]).
+//!
+//! A first attempt judged after two yields with no other *row*: it called a spin in
+//! linux-completion-killable, where another thread was in the middle of a step.
 
 use wqcheck_model::{Model, Verdict, Violation};
 
 /// The fingerprints a bounded run of one thread's steps may be compared against.
-const MAX_LOG: usize = 4096;
+pub(crate) const MAX_LOG: usize = 4096;
 
 /// One thread's run of steps that nobody else interrupted.
 #[derive(Default)]
@@ -56,17 +75,107 @@ impl SpinWatch {
     }
 }
 
+/// loom's watch over one thread's steps: see "Under loom" in the module docs.
+#[derive(Default)]
+pub(crate) struct QuietWatch {
+    watch: SpinWatch,
+    /// Since the thread came back to a state of its run (the actors are held back
+    /// meanwhile): the rows recorded then, and the length of that cycle.
+    spinning: Option<(usize, usize)>,
+    /// The rows recorded when a give-way found nobody else to run, if none has run since.
+    quiet: Option<usize>,
+}
+
+impl QuietWatch {
+    /// After a completed step: the fingerprint of the state, the rows recorded.
+    /// `.0 = Some(row)`: it is back in the state it was in after row `row - 1`; it is to
+    /// give way, then call [`QuietWatch::after_give_way`]. `.1`: it stopped spinning
+    /// (another mover moved, or it left the cycle), so the actors may go.
+    pub(crate) fn after_step(&mut self, fingerprint: u64, rows: usize) -> (Option<usize>, bool) {
+        let mut stopped = false;
+        if rows != self.watch.last + 1 {
+            // Another mover's step: whatever was quiet is not any more.
+            self.quiet = None;
+            stopped = self.spinning.take().is_some();
+        }
+        let at = self.watch.after_step(fingerprint, rows);
+        match (at, self.spinning) {
+            (Some(at), _) => {
+                self.spinning = Some((rows, rows - at));
+            }
+            // Twice the cycle and more without coming back: it left it.
+            (None, Some((since, len))) if rows > since + 2 * len + 2 => {
+                self.spinning = None;
+                self.quiet = None;
+                stopped = true;
+            }
+            (None, _) => {}
+        }
+        (at, stopped)
+    }
+
+    /// Whether the thread is spinning, as far as the watch knows (the actors are held).
+    pub(crate) fn spinning(&self) -> bool {
+        self.spinning.is_some()
+    }
+
+    /// It blocked or returned: it is not spinning.
+    pub(crate) fn stop(&mut self) {
+        self.spinning = None;
+        self.quiet = None;
+    }
+
+    /// After the give-way: `ran`, whether anyone else ran; `fresh`, whether every load
+    /// since the last give-way read the latest store. `Ok(at)`: the thread spins for ever
+    /// in rows `at..rows` (0-based). `Err(watch)`: it goes on, and its loads are to be
+    /// watched from here (`true`: nobody ran, so one more cycle decides) or not.
+    pub(crate) fn after_give_way(
+        &mut self,
+        at: usize,
+        (fingerprint, rows): (u64, usize),
+        ran: bool,
+        fresh: bool,
+    ) -> Result<usize, bool> {
+        if ran {
+            self.quiet = None;
+            return Err(false);
+        }
+        // The cycle that brought it back began after a quiet give-way.
+        if self.quiet.is_some_and(|q| at >= q) && fresh {
+            return Ok(at);
+        }
+        self.quiet = Some(rows);
+        self.watch.log.clear();
+        self.watch.log.push((fingerprint, rows));
+        Err(true)
+    }
+}
+
 /// Thread `t` spins in rows `from..to` (0-based) of the trace with nobody else able to
 /// move, in `state`: the violation, or, without a `liveness` to judge it, why the run has
 /// no verdict.
+///
+/// Every other thread is done, or waits: for a lock, a wakeup, or its turn. Under weak
+/// fairness that is a fair run even if the spinner's cycle lets one of them go for a
+/// moment (releasing a lock it waits for): it is not enabled *continuously*. Under strong
+/// fairness it would not be, and which threads the cycle enables is not known here: a
+/// spin is judged under strong fairness only when every other thread has returned.
+///
+/// `alone`: nobody else can move. Otherwise the scenario has no fairness
+/// (`fairness: None`), and the cycle alone is a run it counts.
 pub(crate) fn judge(
     model: &Model,
     state: &[u8],
     t: usize,
-    from: usize,
-    to: usize,
+    (from, to): (usize, usize),
+    alone: bool,
 ) -> Result<Violation, String> {
     let rows = wqcheck_model::verdict::cycle_rows(from, to - from);
+    let why = if alone {
+        "no other thread can move"
+    } else {
+        "the other threads need not move"
+    };
     let name = |u: usize| model.thread_name(u).to_string();
     let Some(live) = &model.inst.liveness else {
         return Err(format!(
@@ -75,6 +184,15 @@ pub(crate) fn judge(
             name(t)
         ));
     };
+    let threads = model.inst.threads.len();
+    if live.fairness == wqcheck_model::ir::Fairness::Strong
+        && (0..threads).any(|u| u != t && !model.layout.done(state, u))
+    {
+        return Err(format!(
+            "`{}` spins: {rows} for ever, and no other thread can move now; under strong fairness that run is fair only if the cycle never lets another thread go, which this engine does not check (the native explorer does)",
+            name(t)
+        ));
+    }
     let pending: Vec<usize> = (live.returns.iter())
         .map(|&u| u as usize)
         .filter(|&u| !model.layout.done(state, u))
@@ -83,7 +201,7 @@ pub(crate) fn judge(
         (
             Verdict::Livelock,
             format!(
-                "`{}` never returns: {rows} for ever, a run that is fair under {} fairness (no other thread can move); every thread that moves in them (`{}`) still has to return",
+                "`{}` never returns: {rows} for ever, a run that is fair under {} fairness ({why}); every thread that moves in them (`{}`) still has to return",
                 name(t),
                 live.fairness.name(),
                 name(t)
@@ -93,7 +211,7 @@ pub(crate) fn judge(
         (
             Verdict::Starvation,
             format!(
-                "`{}` never returns: {rows} for ever, a run that is fair under {} fairness (no other thread can move); `{}` keeps moving in them with nothing owed",
+                "`{}` never returns: {rows} for ever, a run that is fair under {} fairness ({why}); `{}` keeps moving in them with nothing owed",
                 name(u),
                 live.fairness.name(),
                 name(t)
@@ -101,7 +219,7 @@ pub(crate) fn judge(
         )
     } else {
         return Err(format!(
-            "`{}` spins: {rows} for ever once every thread of `returns` has returned, and no other thread can move; nothing is owed, but the execution cannot end",
+            "`{}` spins: {rows} for ever once every thread of `returns` has returned, and {why}; nothing is owed, but the execution cannot end",
             name(t)
         ));
     };

@@ -43,8 +43,7 @@ fn spin_on_signal_gets_the_same_classification_on_every_engine() {
     ] {
         let n = native(file);
         assert_eq!(n.verdict, want, "{file} [native]: {:?}", n.message);
-        // loom: not yet; a spin there runs to max_branches (issue 12, left open).
-        for engine in std::iter::once(Engine::Shuttle) {
+        for engine in [Engine::Loom, Engine::Shuttle] {
             let inst = wqcheck::load(&root().join(file)).expect("loads");
             let r = check_here(inst, &args(), engine).expect("runs");
             // No budget ran out: the spin was recognised, not run until a bound.
@@ -69,7 +68,7 @@ fn a_spin_without_liveness_is_inconclusive_on_the_threaded_engines_not_a_hang() 
     let mut inst =
         wqcheck::load(&root().join("scenarios/linux-spin-on-signal-no-waker.ron")).expect("loads");
     inst.liveness = None;
-    for engine in std::iter::once(Engine::Shuttle) {
+    for engine in [Engine::Loom, Engine::Shuttle] {
         let r = check_here(inst.clone(), &args(), engine).expect("runs");
         assert_eq!(r.verdict, Verdict::Inconclusive, "[{}]", engine.name());
         let why = r.budget_hit.expect("says why");
@@ -78,6 +77,49 @@ fn a_spin_without_liveness_is_inconclusive_on_the_threaded_engines_not_a_hang() 
             "{why}"
         );
     }
+}
+
+/// A signal is owed nothing: the run in which it never comes and the poller spins is
+/// fair. The threaded engines hold the actor back while a thread spins; if they gave way to
+/// it, the signal would end every spin and they would say `Holds`.
+#[test]
+fn a_spin_only_a_signal_ends_is_a_livelock_on_every_engine() {
+    let file = "crates/wqcheck/tests/fixtures/liveness/poll-for-signal.ron";
+    assert_eq!(native(file).verdict, Verdict::Livelock);
+    for engine in [Engine::Loom, Engine::Shuttle] {
+        let inst = wqcheck::load(&root().join(file)).expect("loads");
+        let r = check_here(inst, &args(), engine).expect("runs");
+        assert_eq!(
+            r.verdict,
+            Verdict::Livelock,
+            "[{}]: {:?}",
+            engine.name(),
+            r.message
+        );
+        assert!(r.bounds.contains("liveness=spins"), "{}", r.bounds);
+        let c = r.cycle_start.expect("a spin's trace marks its cycle");
+        // The poller alone moves in the cycle, and the signal has not come.
+        assert!(r.trace[c..].iter().all(|row| row.thread == "poller"));
+    }
+}
+
+/// Without fairness a spin is a run that counts even while another thread could move:
+/// the native explorer and shuttle call it a livelock; loom gives way to the waker and
+/// then cannot say `Holds`.
+#[test]
+fn without_fairness_a_spin_the_waker_could_end_is_never_a_threaded_holds() {
+    let mut inst =
+        wqcheck::load(&root().join("scenarios/linux-spin-on-signal.ron")).expect("loads");
+    inst.liveness.as_mut().expect("liveness").fairness = wqcheck_model::ir::Fairness::None;
+    let model = Model::new(inst.clone()).expect("model");
+    let out = wqcheck_explore::explore(&model, &wqcheck_explore::Options::default());
+    assert_eq!(out.verdict, Verdict::Livelock);
+    let r = check_here(inst.clone(), &args(), Engine::Shuttle).expect("runs");
+    assert_eq!(r.verdict, Verdict::Livelock, "{:?}", r.message);
+    let r = check_here(inst, &args(), Engine::Loom).expect("runs");
+    assert_eq!(r.verdict, Verdict::Inconclusive);
+    let why = r.budget_hit.expect("says why");
+    assert!(why.contains("fairness: None"), "{why}");
 }
 
 #[test]
@@ -206,4 +248,131 @@ fn a_starvation_lasso_returns_to_where_its_cycle_began() {
     assert_eq!(safety.verdict, Verdict::Holds);
     assert_eq!(safety.states, out.states);
     assert!(!safety.liveness_checked && out.liveness_checked);
+}
+
+/// One protocol of the spin family below.
+struct SpinCase {
+    /// The sleep state and whether the signal is fatal.
+    state: &'static str,
+    fatal: bool,
+    /// The waiter tests `signal_pending()` before it sleeps.
+    check: bool,
+    /// The waker: none, the textbook one, with `WRITE_ONCE()`/`READ_ONCE()` (relaxed on
+    /// loom), or one that wakes before it stores (a lost wakeup).
+    waker: &'static str,
+    fairness: &'static str,
+}
+
+impl SpinCase {
+    fn model(&self) -> String {
+        let relaxed = self.waker == "once";
+        let test = if relaxed {
+            "READ_ONCE(condition)"
+        } else {
+            "condition"
+        };
+        let check = if self.check {
+            "\t\tif (signal_pending(current)) {\n\t\t\tret = -512;\n\t\t\tbreak;\n\t\t}\n"
+        } else {
+            ""
+        };
+        let waker = match self.waker {
+            "textbook" => "\tcondition = true;\n\twake_up(&wq);\n",
+            "once" => "\tWRITE_ONCE(condition, true);\n\twake_up(&wq);\n",
+            "early" => "\twake_up(&wq);\n\tcondition = true;\n",
+            _ => "",
+        };
+        format!(
+            "bool condition = false;\nwaitqueue wq until condition;\n\n\
+             int waiter(void)\n{{\n\tDEFINE_WAIT(wait);\n\tint ret = 0;\n\n\tfor (;;) {{\n\
+             \t\tprepare_to_wait(&wq, &wait, {state});\n\t\tif ({test})\n\t\t\tbreak;\n\
+             {check}\t\tschedule();\n\t}}\n\tfinish_wait(&wq, &wait);\n\treturn ret;\n}}\n\n\
+             void waker(void)\n{{\n{waker}}}\n",
+            state = self.state,
+        )
+    }
+
+    fn scenario(&self) -> String {
+        let (waker, returns) = if self.waker == "none" {
+            ("", "\"waiter\"")
+        } else {
+            (
+                "        Thread(name: \"waker\", run: \"waker\"),\n",
+                "\"waiter\", \"waker\"",
+            )
+        };
+        format!(
+            "Scenario(\n    model: \"spin.wq\",\n    threads: [\n        Thread(name: \"waiter\", run: \"waiter\"),\n{waker}    ],\n    actors: [Signal(target: [\"waiter\"], fatal: {})],\n    liveness: (returns: [{returns}], fairness: {}),\n    loom: (max_preemptions: 2),\n    expect: Holds,\n)\n",
+            self.fatal, self.fairness
+        )
+    }
+}
+
+/// A family of spin-on-signal protocols, every combination of: the sleep state and the
+/// signal (a non-fatal signal to an interruptible sleep, which spins without a check; a
+/// fatal one to a killable sleep), the `signal_pending()` check, four wakers (none,
+/// textbook, relaxed, wake-before-store) and two fairness conditions. The native explorer
+/// is the reference; loom and shuttle must give the same class of verdict without
+/// running into a budget, except where docs/dsl.md ("Liveness") says they cannot:
+/// `fairness: None` with a waker that could end the spin makes loom `Inconclusive`.
+#[test]
+fn a_family_of_spins_gets_the_native_classification_on_every_engine() {
+    let dir = std::env::temp_dir().join(format!("wqcheck-spin-family-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut seen = Vec::new();
+    for (state, fatal) in [("TASK_INTERRUPTIBLE", false), ("TASK_KILLABLE", true)] {
+        for check in [false, true] {
+            for waker in ["none", "textbook", "once", "early"] {
+                for fairness in ["Weak", "None"] {
+                    let case = SpinCase {
+                        state,
+                        fatal,
+                        check,
+                        waker,
+                        fairness,
+                    };
+                    std::fs::write(dir.join("spin.wq"), case.model()).expect("write");
+                    std::fs::write(dir.join("spin.ron"), case.scenario()).expect("write");
+                    let what = format!(
+                        "{state} fatal={fatal} check={check} waker={waker} fairness={fairness}"
+                    );
+                    let load = || wqcheck::load(&dir.join("spin.ron")).expect("loads");
+                    let model = Model::new(load()).expect("model");
+                    let n = wqcheck_explore::explore(&model, &wqcheck_explore::Options::default());
+                    seen.push(n.verdict);
+                    for engine in [Engine::Loom, Engine::Shuttle] {
+                        let r = check_here(load(), &args(), engine).expect("runs");
+                        let at = format!(
+                            "{what} [{}]: {:?} {:?}",
+                            engine.name(),
+                            r.verdict,
+                            r.message
+                        );
+                        let spin_verdict =
+                            matches!(n.verdict, Verdict::Livelock | Verdict::Starvation);
+                        if engine == Engine::Loom
+                            && fairness == "None"
+                            && spin_verdict
+                            && waker != "none"
+                        {
+                            // loom gave way to the waker: it cannot say Holds, nor find
+                            // the unfair run (docs/dsl.md).
+                            assert_eq!(r.verdict, Verdict::Inconclusive, "{at}");
+                            let why = r.budget_hit.clone().unwrap_or_default();
+                            assert!(why.contains("fairness: None"), "{at}: {why}");
+                            continue;
+                        }
+                        assert_eq!(r.budget_hit, None, "{at}");
+                        assert_eq!(class(r.verdict), n.verdict, "{at}");
+                    }
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    // The family is not trivial: some spin for ever, some do not. (The early waker loses
+    // no wakeup here: the signal, which may always come, ends the sleep.)
+    for v in [Verdict::Holds, Verdict::Livelock] {
+        assert!(seen.contains(&v), "{v:?} never came up: {seen:?}");
+    }
 }
