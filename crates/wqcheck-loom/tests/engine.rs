@@ -75,19 +75,20 @@ fn an_unbounded_search_is_exhaustive() {
     assert!(o.bounds.contains("preemptions=unbounded"), "{}", o.bounds);
 }
 
+/// `m` checked with at most `max_branches` scheduling decisions per execution.
+fn with_max_branches(m: &wqcheck_model::Model, max_branches: usize) -> wqcheck_loom::Outcome {
+    let o = Options {
+        max_branches,
+        ..Options::default()
+    };
+    check(m, &o).expect("runs")
+}
+
 #[test]
 fn a_busy_wait_that_never_ends_is_inconclusive_by_the_branch_budget() {
     common::silence_engine_panics();
     // It counts its rounds: a long execution, not a recognised spin.
-    let m = common::counting_busy_wait_model();
-    let o = check(
-        &m,
-        &Options {
-            max_branches: 200,
-            ..Options::default()
-        },
-    )
-    .expect("runs");
+    let o = with_max_branches(&common::counting_busy_wait_model(), 200);
     assert_eq!(o.verdict, Verdict::Inconclusive);
     let hit = o.budget_hit.expect("which budget");
     assert!(hit.contains("max_branches=200"), "{hit}");
@@ -99,22 +100,8 @@ fn a_busy_wait_that_never_ends_is_inconclusive_by_the_branch_budget() {
 #[test]
 fn a_spin_with_nobody_else_able_to_run_is_recognised_not_run_to_max_branches() {
     common::silence_engine_panics();
-    let m = common::busy_wait_model();
-    let o = check(
-        &m,
-        &Options {
-            max_branches: 500,
-            ..Options::default()
-        },
-    )
-    .expect("runs");
-    assert_eq!(o.verdict, Verdict::Inconclusive);
-    let why = o.budget_hit.expect("why");
-    assert!(
-        why.contains("`a` spins") && why.contains("liveness"),
-        "{why}"
-    );
-    assert_eq!(o.executions, 1);
+    let o = with_max_branches(&common::busy_wait_model(), 500);
+    common::assert_spin_without_liveness(o.verdict, o.budget_hit, o.executions);
 }
 
 #[test]

@@ -105,18 +105,20 @@ fn dfs_run_to_the_end_is_holds_and_cut_short_is_a_sample() {
         .contains("DFS did not finish"));
 }
 
+/// `m` checked by the random scheduler with at most `max_steps` scheduling decisions per
+/// execution.
+fn with_max_steps(m: &wqcheck_model::Model, max_steps: usize) -> wqcheck_shuttle::Outcome {
+    let o = Options {
+        max_steps,
+        ..opts(ShuttleScheduler::Random)
+    };
+    check(m, &o).expect("runs")
+}
+
 #[test]
 fn a_busy_wait_that_never_ends_is_inconclusive() {
     common::silence_engine_panics();
-    let m = common::counting_busy_wait_model();
-    let o = check(
-        &m,
-        &Options {
-            max_steps: 500,
-            ..opts(ShuttleScheduler::Random)
-        },
-    )
-    .expect("runs");
+    let o = with_max_steps(&common::counting_busy_wait_model(), 500);
     assert_eq!(o.verdict, Verdict::Inconclusive);
     assert!(o.budget_hit.expect("which budget").contains("max_steps"));
 }
@@ -127,22 +129,8 @@ fn a_busy_wait_that_never_ends_is_inconclusive() {
 #[test]
 fn a_spin_with_nobody_else_able_to_move_is_recognised_not_run_to_max_steps() {
     common::silence_engine_panics();
-    let m = common::busy_wait_model();
-    let o = check(
-        &m,
-        &Options {
-            max_steps: 500,
-            ..opts(ShuttleScheduler::Random)
-        },
-    )
-    .expect("runs");
-    assert_eq!(o.verdict, Verdict::Inconclusive);
-    let why = o.budget_hit.expect("why");
-    assert!(
-        why.contains("`a` spins") && why.contains("liveness"),
-        "{why}"
-    );
-    assert_eq!(o.executions, 1);
+    let o = with_max_steps(&common::busy_wait_model(), 500);
+    common::assert_spin_without_liveness(o.verdict, o.budget_hit, o.executions);
 }
 
 #[test]

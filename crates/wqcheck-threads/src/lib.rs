@@ -52,7 +52,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wqcheck_model::compile::PC_DONE;
-use wqcheck_model::ir::{Actor, Value};
+use wqcheck_model::ir::{Actor, Fairness, Value};
 use wqcheck_model::trace::TraceStep;
 use wqcheck_model::{Fault, Model, Mover, StepRecord, StepResult, Verdict, Violation};
 
@@ -508,8 +508,7 @@ pub fn execution<R: Runtime>(setup: &Setup, record: &Recorder, movers: &[Mover],
         )
         .with_actor_hold(
             !model.inst.actors.is_empty()
-                && (model.inst.liveness.as_ref())
-                    .is_some_and(|l| l.fairness != wqcheck_model::ir::Fairness::None),
+                && spin::fairness(model).is_some_and(|f| f != Fairness::None),
         ),
         director: (!schedule.is_empty()).then(|| Director {
             schedule: schedule.to_vec(),
@@ -650,9 +649,7 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
             Mover::Thread(t) => {
                 let pc = l.pc(&mine, t as usize);
                 if pc == PC_DONE {
-                    if spin.spinning() {
-                        w.hold_actors(false);
-                    }
+                    stop_spinning(w, &mut spin);
                     if watched {
                         w.thread_done(t as usize);
                     }
@@ -725,10 +722,7 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
                     break;
                 }
                 StepResult::Blocked => {
-                    if spin.spinning() {
-                        spin.stop();
-                        w.hold_actors(false);
-                    }
+                    stop_spinning(w, &mut spin);
                     // Nothing the step did is kept but what it would redo identically.
                     record.read(|s| {
                         for range in &own {
@@ -783,6 +777,15 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
     }
 }
 
+/// The thread blocked or returned: if it was spinning, it is not any more, and the actors
+/// it held back may go.
+fn stop_spinning<R: Runtime>(w: &World<R>, spin: &mut spin::QuietWatch) {
+    if spin.spinning() {
+        spin.stop();
+        w.hold_actors(false);
+    }
+}
+
 /// After a step of thread `t`: if its own steps brought the state back to where it was,
 /// give way; judge the spin once it is sure nothing else can change it (module `spin`,
 /// "Under loom").
@@ -803,8 +806,7 @@ fn give_way_if_spinning<R: Runtime>(x: &Run<R>, t: usize, spin: &mut spin::Quiet
     w.hold_actors(true);
     let ran = R::give_way();
     let state = w.record.read(<[u8]>::to_vec);
-    let unfair = (model.inst.liveness.as_ref())
-        .is_some_and(|l| l.fairness == wqcheck_model::ir::Fairness::None);
+    let unfair = spin::fairness(model) == Some(Fairness::None);
     if ran && unfair && spins_alone(model, &state, t) {
         w.record.gave_way_in_spin(|| {
             format!(

@@ -43,9 +43,9 @@ pub(crate) struct Record {
     /// `liveness` to judge it, the reason the run is inconclusive) and the row where the
     /// spin's cycle begins.
     pub spin: Option<(Result<Violation, String>, usize)>,
-    /// Kept across executions: why some execution of this search gave way in a spin where
-    /// the scenario also counts runs that spin for ever (an actor that could still act,
-    /// or no fairness), which loom then never runs ([`Recorder::unexplored_spin`]).
+    /// Kept across executions: why some execution of this search gave way in a spin that
+    /// the thread could keep up alone, where the scenario counts that run (no fairness),
+    /// which loom then never runs ([`Recorder::unexplored_spin`]).
     pub unexplored_spin: Option<String>,
     /// A directed execution: the index of the next step of the schedule, or `usize::MAX`
     /// once the schedule is done or cannot be followed.

@@ -27,6 +27,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use wqcheck_model::ir::Fairness;
 use wqcheck_model::{Model, Mover, StepRecord, StepResult};
 
 use crate::record::lock;
@@ -147,8 +148,7 @@ fn give_way_if_spinning<R: Runtime>(
         return;
     };
     // With no fairness, the spin alone is a run the scenario counts.
-    let unfair = (w.model.inst.liveness.as_ref())
-        .is_some_and(|l| l.fairness == wqcheck_model::ir::Fairness::None);
+    let unfair = spin::fairness(&w.model) == Some(Fairness::None);
     let steps = w.steps.load(Ordering::Relaxed);
     while w.steps.load(Ordering::Relaxed) == steps {
         let alone = !others_can_move(w, t, &mut b.trial);

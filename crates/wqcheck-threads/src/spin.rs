@@ -32,15 +32,23 @@
 //!   that cycle for ever;
 //! - it gave way again at the end of the cycle, and again nobody ran.
 //!
-//! While anyone else ran, the thread gives way at every repeat, as under shuttle. Where an
-//! actor could still act, loom gives way to it too, so it never runs the executions in
-//! which the actor never comes (which weak fairness allows: actors are owed nothing); a
-//! search that saw this cannot say `Holds` ([`Recorder::spun_before_an_actor`]).
+//! While anyone else ran, the thread gives way at every repeat, as under shuttle. The
+//! actors are held back meanwhile (`World::hold_actors`): they are owed nothing, so the
+//! run in which they never come must be one loom runs, and an actor that runs at a
+//! give-way only goes to wait. With `fairness: None` the runs in which the others never
+//! move again count too, and a give-way skips them: a search that gave way in a spin the
+//! thread could keep up alone cannot say `Holds` ([`crate::Recorder::unexplored_spin`]).
 //!
 //! A first attempt judged after two yields with no other *row*: it called a spin in
 //! linux-completion-killable, where another thread was in the middle of a step.
 
+use wqcheck_model::ir::Fairness;
 use wqcheck_model::{Model, Verdict, Violation};
+
+/// The scenario's fairness, if it has a `liveness`.
+pub(crate) fn fairness(model: &Model) -> Option<Fairness> {
+    model.inst.liveness.as_ref().map(|l| l.fairness)
+}
 
 /// The fingerprints a bounded run of one thread's steps may be compared against.
 pub(crate) const MAX_LOG: usize = 4096;
@@ -185,7 +193,7 @@ pub(crate) fn judge(
         ));
     };
     let threads = model.inst.threads.len();
-    if live.fairness == wqcheck_model::ir::Fairness::Strong
+    if live.fairness == Fairness::Strong
         && (0..threads).any(|u| u != t && !model.layout.done(state, u))
     {
         return Err(format!(

@@ -4,7 +4,7 @@
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
 use std::path::{Path, PathBuf};
-use wqcheck_model::Model;
+use wqcheck_model::{Model, Verdict};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -22,7 +22,8 @@ pub fn load(rel: &str) -> Model {
     Model::new(inst).unwrap()
 }
 
-/// A thread that busy-waits for a bit nobody sets: an execution that never ends.
+/// A thread that busy-waits for a bit nobody sets, each round back in the same state: a
+/// spin, which loom and shuttle recognise (docs/dsl.md, "Liveness").
 pub fn busy_wait_model() -> Model {
     model_from(
         "bit flag;\nwaitqueue q until flag;\nvoid spinner(void) { while (!READ_ONCE(flag)) { } }\nvoid idle(void) { }\n",
@@ -37,6 +38,18 @@ pub fn counting_busy_wait_model() -> Model {
         "bit flag;\nwaitqueue q until flag;\nvoid spinner(void) { int rounds = 0; while (!READ_ONCE(flag)) { rounds++; } }\nvoid idle(void) { }\n",
         r#"Scenario(model: "m.wq", threads: [Thread(name: "a", run: "spinner"), Thread(name: "b", run: "idle")], expect: Holds)"#,
     )
+}
+
+/// `busy_wait_model`'s spin was recognised in the first execution, with nobody else able
+/// to move, and, with no `liveness` to judge it, the run says why it has no verdict.
+pub fn assert_spin_without_liveness(verdict: Verdict, why: Option<String>, executions: u64) {
+    assert_eq!(verdict, Verdict::Inconclusive);
+    let why = why.expect("why");
+    assert!(
+        why.contains("`a` spins") && why.contains("liveness"),
+        "{why}"
+    );
+    assert_eq!(executions, 1);
 }
 
 /// A model and scenario given as text.
