@@ -74,6 +74,15 @@
 //!   program with none of them all three engines must agree on whether it holds, and
 //!   every violation must be reachable under SC.
 //!
+//! Spins (`spins_without_the_signal_test_agree_with_loom`): the generated programs whose
+//! accesses are all sequentially consistent, with the waiters' `signal_pending()` tests
+//! taken out of their loops and a `liveness` claim, with and without their wakers, so
+//! that a signalled waiter spins until a waker sets its condition, or for ever. loom
+//! must find no violation where the native explorer finds no fair cycle, and reproduce
+//! every native `Livelock` by following its lasso. Found and fixed on the way: a directed
+//! execution did not watch for spins once its schedule was over, so following a lasso
+//! ran to `max_branches`.
+//!
 //! Found and fixed (`woken_waiter_may_run_before_autoremove_unlinks`): the native
 //! explorer ran `autoremove_wake_function()` as one step, so a woken waiter that skips
 //! `finish_wait()` never returned with its entry linked; loom let it run between the
@@ -4376,4 +4385,143 @@ void waker0(void)
             );
         }
     }
+}
+
+/// The generated program with its waiters' `signal_pending()` tests taken out of their
+/// loops, without its wakers unless `wakers`, and with a `liveness` claim that every
+/// thread but a daemon returns, under weak fairness (`None`: no loop had a test). A
+/// waiter whose sleep a pending signal ends then spins while the signal is pending and
+/// its condition false (docs/dsl.md, "Liveness"): for ever, if no waker sets it.
+fn spinning_variant(p: &Protocol, wakers: bool) -> Option<Protocol> {
+    let lines: Vec<&str> = p.model.lines().collect();
+    let mut model = String::new();
+    let mut dropped = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let t = lines[i].trim();
+        let test = t.starts_with("if (") && t.contains("signal_pending");
+        let next = |k: usize| lines.get(i + k).map(|l| l.trim());
+        if test && next(1) == Some("break;") {
+            (dropped, i) = (true, i + 2);
+            continue;
+        }
+        if test && t.ends_with('{') && next(2) == Some("break;") && next(3) == Some("}") {
+            (dropped, i) = (true, i + 4);
+            continue;
+        }
+        model.push_str(lines[i]);
+        model.push('\n');
+        i += 1;
+    }
+    // A signal after a waker's label needs the waker.
+    if !dropped || (!wakers && p.scenario.contains("after: (\"k")) {
+        return None;
+    }
+    let threads = |l: &&str| l.contains("Thread(name: \"");
+    let waker = |l: &&str| l.contains("run: \"waker");
+    let scenario: Vec<&str> = (p.scenario.lines())
+        .filter(|l| wakers || !(threads(l) && waker(l)))
+        .collect();
+    let returns: Vec<String> = (scenario.iter())
+        .filter(|l| threads(l) && !l.contains("daemon: true"))
+        .filter_map(|l| l.split('"').nth(1))
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    let scenario = scenario.join("\n").replacen(
+        "    expect:",
+        &format!(
+            "    liveness: (returns: [{}], fairness: Weak),\n    expect:",
+            returns.join(", ")
+        ),
+        1,
+    );
+    Some(variant_of(p, model, scenario + "\n"))
+}
+
+/// Spins on loom against the native explorer, on generated programs whose accesses are
+/// all sequentially consistent, with the signal tests taken out, with and without their
+/// wakers ([`spinning_variant`]): where the native explorer finds no fair cycle, loom's
+/// own search finds nothing either (its give-ways never turn a spin into a false
+/// violation); where it finds a livelock, loom, following the lasso's stem and cycle and
+/// then running free, judges the same spin, and its own search says `Livelock` or, within
+/// its bound, `Holds`. (shuttle is compared on a family of such spins in
+/// crates/wqcheck/tests/liveness.rs.)
+#[test]
+fn spins_without_the_signal_test_agree_with_loom() {
+    silence_loom_panics();
+    let (mut holds, mut livelocks, mut skipped) = (0, 0, 0);
+    for seed in 0..400 {
+        let p = generate(&fixed_bytes(seed));
+        if p.weak {
+            continue;
+        }
+        for v in [true, false]
+            .iter()
+            .filter_map(|&w| spinning_variant(&p, w))
+        {
+            let model = build(&v);
+            let native = explore(&model);
+            if !matches!(native.verdict, Verdict::Holds | Verdict::Livelock) {
+                // Safety verdicts are the main differential's to compare.
+                continue;
+            }
+            let what = || {
+                format!(
+                    "seed {seed}\n--- gen.wq\n{}--- gen.ron\n{}",
+                    numbered(&v.model),
+                    v.scenario
+                )
+            };
+            // A spinner that gives way multiplies loom's executions: one preemption is
+            // enough to race the spin with the waker's every step.
+            let search =
+                match Search::for_threads(model.inst.threads.len() + model.inst.actors.len()) {
+                    Search::Bounded(_) => Search::Bounded(1),
+                    exhaustive => exhaustive,
+                };
+            let own = loom_check(&model, &search.options_within(Duration::from_secs(5)))
+                .unwrap_or_else(|e| panic!("{e}: {}", what()));
+            if own.verdict == Verdict::Inconclusive {
+                skipped += 1;
+                continue;
+            }
+            if native.verdict == Verdict::Holds {
+                assert_eq!(
+                    own.verdict,
+                    Verdict::Holds,
+                    "{:?}: {}",
+                    own.violation,
+                    what()
+                );
+                holds += 1;
+                continue;
+            }
+            assert!(
+                matches!(own.verdict, Verdict::Livelock | Verdict::Holds),
+                "loom's own search: {:?} {:?}: {}",
+                own.verdict,
+                own.violation,
+                what()
+            );
+            let followed = loom_directed(&model, &native.path, &Search::Bounded(0).options())
+                .unwrap_or_else(|e| panic!("{e}: {}", what()));
+            assert_eq!(
+                followed.verdict,
+                Verdict::Livelock,
+                "following the lasso: {:?}: {}",
+                followed.violation,
+                what()
+            );
+            livelocks += 1;
+        }
+    }
+    eprintln!("spins: {holds} Holds and {livelocks} Livelock compared, {skipped} skipped");
+    assert!(
+        holds >= 10 && livelocks >= 10,
+        "{holds} Holds and {livelocks} Livelock compared ({skipped} skipped)"
+    );
+    assert!(
+        skipped * 5 <= holds + livelocks + skipped,
+        "{skipped} skipped"
+    );
 }

@@ -771,7 +771,9 @@ fn run_mover_steps<R: Runtime>(x: &Run<R>, m: Mover, inject_panic: bool) -> bool
         if let (Mover::Actor { .. }, None) = (m, timer_of) {
             return true;
         }
-        if let (Mover::Thread(t), None) = (m, &x.director) {
+        // A directed execution watches for spins once its schedule is over.
+        let free = x.director.is_none() || lock(&record.0).turn == usize::MAX;
+        if let (Mover::Thread(t), true) = (m, free) {
             give_way_if_spinning(x, t as usize, &mut spin);
         }
     }

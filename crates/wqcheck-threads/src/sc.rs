@@ -156,7 +156,10 @@ fn give_way_if_spinning<R: Runtime>(
             let what = w
                 .record
                 .read(|s| spin::judge(&w.model, s, t, (at, rows), alone));
-            w.record.stop_spinning(what, at);
+            // Nothing to report while others can move: give way, as with fairness.
+            if alone || what.is_ok() {
+                w.record.stop_spinning(what, at);
+            }
         }
         // shuttle's PCT lowers a yielding thread's priority.
         R::yield_now();
