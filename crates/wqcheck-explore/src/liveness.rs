@@ -134,9 +134,9 @@ pub(crate) struct Lasso {
     pub(crate) cycle: Vec<Mover>,
     /// Threads that move in the cycle.
     pub(crate) movers: u16,
-    /// Whether some thread moves in the cycle with nothing owed (not among the pending
-    /// `returns`): a starvation; otherwise a livelock.
-    pub(crate) starvation: bool,
+    /// The threads that move in the cycle with nothing owed (not among the pending
+    /// `returns`): some, a starvation; none, a livelock.
+    pub(crate) free: u16,
 }
 
 /// A set of states, as a bitmap.
@@ -443,7 +443,7 @@ pub(crate) fn check(g: &Graph, live: &Liveness) -> Option<Lasso> {
         entry,
         cycle: cycle.iter().map(|&e| mover_of(g.mover[e])).collect(),
         movers,
-        starvation: movers & !pending != 0,
+        free: movers & !pending,
     })
 }
 
@@ -462,15 +462,13 @@ pub(crate) fn describe(l: &Lasso, stem: usize, names: &[&str], live: &Liveness) 
         Fairness::None => "a run that counts without fairness".to_string(),
         f => format!("a run that is fair under {} fairness", f.name()),
     };
-    let pending = live.returns.iter().fold(0u16, |a, &u| a | 1 << u);
-    let who = if l.starvation {
-        let free = l.movers & !pending;
-        let verb = if free.count_ones() == 1 {
+    let who = if l.free != 0 {
+        let verb = if l.free.count_ones() == 1 {
             "keeps"
         } else {
             "keep"
         };
-        format!("{} {verb} moving in them with nothing owed", list(free))
+        format!("{} {verb} moving in them with nothing owed", list(l.free))
     } else if l.movers == 0 {
         "no thread moves in them".to_string()
     } else {

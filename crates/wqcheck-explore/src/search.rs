@@ -544,9 +544,10 @@ pub(crate) fn explore_with_width(
             let stem = parents.path_to(model, lasso.entry);
             let names: Vec<&str> = (0..nt).map(|t| model.thread_name(t)).collect();
             let message = liveness::describe(&lasso, stem.len(), &names, live);
-            let verdict = match lasso.starvation {
-                true => Verdict::Starvation,
-                false => Verdict::Livelock,
+            let verdict = if lasso.free != 0 {
+                Verdict::Starvation
+            } else {
+                Verdict::Livelock
             };
             outcome.verdict = verdict;
             outcome.violation = Some(Violation {
